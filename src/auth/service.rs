@@ -1,0 +1,517 @@
+//! Account flows shared by the pages and their JSON twins. Each runs one
+//! transaction holding the change and its audit row.
+
+use std::net::IpAddr;
+
+use time::{Duration, OffsetDateTime};
+
+use super::model::{self, ApiToken, AuthUser, User};
+use super::password::{hash_password, verify_password};
+use super::secrets::{hash_token, random_token};
+use super::session::{Auth, Credential, session_expiry};
+use super::store::{self, NewAccountToken};
+use crate::db::audit::{self, Action, Event};
+use crate::db::ids::{ApiTokenId, UserId};
+use crate::error::{AppError, FieldErrors};
+use crate::state::AppState;
+
+/// A session just made: the raw token goes into the cookie and nowhere else.
+pub struct NewSession {
+    pub token: String,
+    pub csrf_token: String,
+    pub user: AuthUser,
+}
+
+const INVITE: &str = "invite";
+const PASSWORD_RESET: &str = "password_reset";
+
+async fn create_session(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    user: AuthUser,
+) -> Result<NewSession, AppError> {
+    let token = random_token();
+    let csrf_token = random_token();
+    store::insert_session(
+        conn,
+        &hash_token(&token),
+        user.id,
+        &csrf_token,
+        session_expiry(&state.config),
+    )
+    .await?;
+    Ok(NewSession {
+        token,
+        csrf_token,
+        user,
+    })
+}
+
+pub struct SetupInput<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub password_confirm: &'a str,
+}
+
+/// Creates the first site admin; refused once any account exists.
+pub async fn setup(state: &AppState, input: SetupInput<'_>) -> Result<NewSession, AppError> {
+    let mut errors = FieldErrors::new();
+    let email = model::parse_email(&mut errors, "email", input.email);
+    let display_name = model::parse_display_name(&mut errors, "display_name", input.display_name);
+    model::parse_new_password(
+        &mut errors,
+        "password",
+        input.password,
+        Some(input.password_confirm),
+    );
+    errors.into_result()?;
+    let hash = hash_password(input.password.to_owned()).await?;
+
+    let mut tx = state.db.begin().await?;
+    // Two setup forms sent at once must not both create an admin.
+    sqlx::query!("lock table users in exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    if store::count_users(&mut tx).await? > 0 {
+        return Err(AppError::State(
+            "Concord is set up already; please sign in.".into(),
+        ));
+    }
+    let user = store::insert_user(&mut tx, &email, &display_name, &hash, true).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(user.id), Action::SetupCompleted, "user")
+            .entity(user.id.0)
+            .after(&user),
+    )
+    .await?;
+    let session = create_session(&mut tx, state, auth_user(&user)).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+fn auth_user(user: &User) -> AuthUser {
+    AuthUser {
+        id: user.id,
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        is_admin: user.is_admin,
+    }
+}
+
+fn throttle_keys(email: &str, ip: IpAddr) -> [String; 2] {
+    [
+        format!("account:{}", email.trim().to_lowercase()),
+        format!("address:{ip}"),
+    ]
+}
+
+/// Checks both throttles before any password is verified.
+async fn check_throttle(state: &AppState, email: &str, ip: IpAddr) -> Result<(), AppError> {
+    let config = &state.config;
+    let [account, address] = throttle_keys(email, ip);
+    let mut conn = state.db.acquire().await?;
+    for (key, max) in [
+        (account, config.login_max_failures_account),
+        (address, config.login_max_failures_address),
+    ] {
+        let (count, oldest) =
+            store::count_recent_failures(&mut conn, &key, config.login_window_minutes).await?;
+        if count >= max {
+            let until = oldest.unwrap_or_else(OffsetDateTime::now_utc)
+                + Duration::minutes(config.login_window_minutes);
+            let retry_after_secs =
+                (until - OffsetDateTime::now_utc()).whole_seconds().max(1) as u64;
+            return Err(AppError::Throttled { retry_after_secs });
+        }
+    }
+    Ok(())
+}
+
+async fn record_failure(state: &AppState, email: &str, ip: IpAddr) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    for key in throttle_keys(email, ip) {
+        store::insert_failure(&mut tx, &key).await?;
+    }
+    store::delete_old_failures(&mut tx, state.config.login_window_minutes * 2).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub fn wrong_credentials() -> AppError {
+    // One message whether or not the account exists or is disabled.
+    AppError::BadRequest {
+        status: axum::http::StatusCode::UNAUTHORIZED,
+        detail: "The email address or password is wrong.".into(),
+    }
+}
+
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<NewSession, AppError> {
+    check_throttle(state, email, ip).await?;
+    let mut conn = state.db.acquire().await?;
+    let found = store::find_user_by_email(&mut conn, email.trim()).await?;
+    drop(conn);
+    let hash = found.as_ref().map(|f| f.password_hash.clone());
+    let verified = verify_password(password.to_owned(), hash).await?;
+    let Some(found) = found.filter(|f| verified && !f.disabled) else {
+        record_failure(state, email, ip).await?;
+        return Err(wrong_credentials());
+    };
+
+    let mut tx = state.db.begin().await?;
+    let [account_key, _] = throttle_keys(email, ip);
+    store::clear_failures(&mut tx, &account_key).await?;
+    store::delete_expired_sessions(&mut tx).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(found.user.id), Action::SignedIn, "user").entity(found.user.id.0),
+    )
+    .await?;
+    let session = create_session(&mut tx, state, found.user).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+pub async fn sign_out(state: &AppState, auth: &Auth) -> Result<(), AppError> {
+    let Credential::Session { token_hash } = &auth.credential else {
+        return Ok(());
+    };
+    let mut tx = state.db.begin().await?;
+    store::delete_session(&mut tx, token_hash).await?;
+    if let Some(user) = &auth.user {
+        audit::record(
+            &mut tx,
+            Event::new(Some(user.id), Action::SignedOut, "user").entity(user.id.0),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub struct ChangePasswordInput<'a> {
+    pub current_password: &'a str,
+    pub new_password: &'a str,
+    pub password_confirm: &'a str,
+}
+
+/// Changes the caller's password and ends their other sessions.
+pub async fn change_password(
+    state: &AppState,
+    auth: &Auth,
+    input: ChangePasswordInput<'_>,
+) -> Result<(), AppError> {
+    let user = auth.user.as_ref().ok_or(AppError::Unauthenticated)?;
+    let mut errors = FieldErrors::new();
+    model::parse_new_password(
+        &mut errors,
+        "new_password",
+        input.new_password,
+        Some(input.password_confirm),
+    );
+    errors.into_result()?;
+    check_throttle(state, &user.email, auth.client_ip).await?;
+    let mut conn = state.db.acquire().await?;
+    let current_hash = store::get_password_hash(&mut conn, user.id).await?;
+    drop(conn);
+    if !verify_password(input.current_password.to_owned(), Some(current_hash)).await? {
+        record_failure(state, &user.email, auth.client_ip).await?;
+        return Err(AppError::field(
+            "current_password",
+            "This is not your current password.",
+        ));
+    }
+    let hash = hash_password(input.new_password.to_owned()).await?;
+    let mut tx = state.db.begin().await?;
+    store::update_password(&mut tx, user.id, &hash).await?;
+    let keep = match &auth.credential {
+        Credential::Session { token_hash } => Some(token_hash.as_slice()),
+        _ => None,
+    };
+    store::delete_user_sessions(&mut tx, user.id, keep).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(user.id), Action::PasswordChanged, "user").entity(user.id.0),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A single-use link, shown to the admin who made it.
+pub struct Link {
+    pub url: String,
+    pub expires_at: OffsetDateTime,
+}
+
+pub async fn create_invite(
+    state: &AppState,
+    admin: &AuthUser,
+    email: &str,
+    grant_admin: bool,
+) -> Result<Link, AppError> {
+    let mut errors = FieldErrors::new();
+    let email = model::parse_email(&mut errors, "email", email);
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    if store::find_user_by_email(&mut tx, &email).await?.is_some() {
+        return Err(AppError::field(
+            "email",
+            "An account with this email address exists already.",
+        ));
+    }
+    let token = random_token();
+    let expires_at = OffsetDateTime::now_utc() + Duration::hours(state.config.invite_hours);
+    let id = store::insert_account_token(
+        &mut tx,
+        NewAccountToken {
+            token_hash: &hash_token(&token),
+            kind: INVITE,
+            email: Some(&email),
+            user_id: None,
+            grant_admin,
+            created_by: admin.id,
+            expires_at,
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(admin.id), Action::InviteCreated, "invite")
+            .entity(id.0)
+            .after(&serde_json::json!({ "email": email, "admin": grant_admin })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Link {
+        url: state.config.public_url(&format!("/invite/{token}")),
+        expires_at,
+    })
+}
+
+pub async fn create_password_reset(
+    state: &AppState,
+    admin: &AuthUser,
+    user_id: UserId,
+) -> Result<Link, AppError> {
+    let mut tx = state.db.begin().await?;
+    let user = store::get_user(&mut tx, user_id).await?;
+    store::revoke_open_resets(&mut tx, user.id).await?;
+    let token = random_token();
+    let expires_at = OffsetDateTime::now_utc() + Duration::hours(state.config.invite_hours);
+    let id = store::insert_account_token(
+        &mut tx,
+        NewAccountToken {
+            token_hash: &hash_token(&token),
+            kind: PASSWORD_RESET,
+            email: None,
+            user_id: Some(user.id),
+            grant_admin: false,
+            created_by: admin.id,
+            expires_at,
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(admin.id), Action::PasswordResetCreated, "user")
+            .entity(user.id.0)
+            .after(&serde_json::json!({ "reset_id": id })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Link {
+        url: state.config.public_url(&format!("/reset/{token}")),
+        expires_at,
+    })
+}
+
+fn link_gone() -> AppError {
+    AppError::Gone("This link is not valid: it was used already, withdrawn, or has expired. Ask an admin for a new one.".into())
+}
+
+/// The open link of that kind, locked for this transaction.
+async fn open_account_token(
+    conn: &mut sqlx::PgConnection,
+    token: &str,
+    kind: &str,
+) -> Result<store::AccountToken, AppError> {
+    let found = store::find_account_token_for_update(conn, &hash_token(token)).await?;
+    found
+        .filter(|t| {
+            t.kind == kind
+                && t.used_at.is_none()
+                && t.revoked_at.is_none()
+                && t.expires_at > OffsetDateTime::now_utc()
+        })
+        .ok_or_else(link_gone)
+}
+
+/// The email an open invitation is for, to show on its page.
+pub async fn invite_email(state: &AppState, token: &str) -> Result<String, AppError> {
+    let mut tx = state.db.begin().await?;
+    let invite = open_account_token(&mut tx, token, INVITE).await?;
+    tx.rollback().await?;
+    invite.email.ok_or_else(link_gone)
+}
+
+pub async fn check_reset(state: &AppState, token: &str) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    open_account_token(&mut tx, token, PASSWORD_RESET).await?;
+    tx.rollback().await?;
+    Ok(())
+}
+
+pub struct AcceptInviteInput<'a> {
+    pub display_name: &'a str,
+    pub password: &'a str,
+    pub password_confirm: &'a str,
+}
+
+pub async fn accept_invite(
+    state: &AppState,
+    token: &str,
+    input: AcceptInviteInput<'_>,
+) -> Result<NewSession, AppError> {
+    let mut errors = FieldErrors::new();
+    let display_name = model::parse_display_name(&mut errors, "display_name", input.display_name);
+    model::parse_new_password(
+        &mut errors,
+        "password",
+        input.password,
+        Some(input.password_confirm),
+    );
+    errors.into_result()?;
+    let hash = hash_password(input.password.to_owned()).await?;
+    let mut tx = state.db.begin().await?;
+    let invite = open_account_token(&mut tx, token, INVITE).await?;
+    let email = invite.email.clone().ok_or_else(link_gone)?;
+    let user =
+        store::insert_user(&mut tx, &email, &display_name, &hash, invite.grant_admin).await?;
+    store::mark_account_token_used(&mut tx, invite.id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(user.id), Action::InviteAccepted, "user")
+            .entity(user.id.0)
+            .after(&user),
+    )
+    .await?;
+    let session = create_session(&mut tx, state, auth_user(&user)).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Sets a new password from a reset link and ends every session of that user.
+pub async fn use_password_reset(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    password_confirm: &str,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    model::parse_new_password(&mut errors, "password", password, Some(password_confirm));
+    errors.into_result()?;
+    let hash = hash_password(password.to_owned()).await?;
+    let mut tx = state.db.begin().await?;
+    let reset = open_account_token(&mut tx, token, PASSWORD_RESET).await?;
+    let user_id = reset.user_id.ok_or_else(link_gone)?;
+    store::update_password(&mut tx, user_id, &hash).await?;
+    store::mark_account_token_used(&mut tx, reset.id).await?;
+    store::delete_user_sessions(&mut tx, user_id, None).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(user_id), Action::PasswordReset, "user").entity(user_id.0),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn set_user_disabled(
+    state: &AppState,
+    admin: &AuthUser,
+    user_id: UserId,
+    disabled: bool,
+) -> Result<User, AppError> {
+    if disabled && admin.id == user_id {
+        return Err(AppError::State(
+            "You cannot disable your own account.".into(),
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let before = store::get_user(&mut tx, user_id).await?;
+    let after = store::set_disabled(&mut tx, user_id, disabled).await?;
+    if disabled {
+        store::delete_user_sessions(&mut tx, user_id, None).await?;
+    }
+    let action = if disabled {
+        Action::UserDisabled
+    } else {
+        Action::UserEnabled
+    };
+    audit::record(
+        &mut tx,
+        Event::new(Some(admin.id), action, "user")
+            .entity(user_id.0)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The token's text is returned once, here, and never stored.
+pub async fn create_api_token(
+    state: &AppState,
+    user: &AuthUser,
+    name: &str,
+) -> Result<(ApiToken, String), AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::field(
+            "name",
+            "Name the token (at most 100 characters).",
+        ));
+    }
+    let token = format!("cnc_{}", random_token());
+    let prefix: String = token.chars().take(10).collect();
+    let mut tx = state.db.begin().await?;
+    let created =
+        store::insert_api_token(&mut tx, user.id, name, &hash_token(&token), &prefix).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(user.id), Action::ApiTokenCreated, "api_token")
+            .entity(created.id.0)
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((created, token))
+}
+
+pub async fn revoke_api_token(
+    state: &AppState,
+    user: &AuthUser,
+    id: ApiTokenId,
+) -> Result<ApiToken, AppError> {
+    let mut tx = state.db.begin().await?;
+    let before = store::get_api_token(&mut tx, user.id, id).await?;
+    let after = store::revoke_api_token(&mut tx, user.id, id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(user.id), Action::ApiTokenRevoked, "api_token")
+            .entity(id.0)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}

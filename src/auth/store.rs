@@ -1,0 +1,498 @@
+//! Every SQL query of accounts, sessions and tokens.
+
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use super::model::{ApiToken, AuthUser, User};
+use crate::db::ids::{AccountTokenId, ApiTokenId, UserId};
+use crate::error::AppError;
+
+pub struct UserWithHash {
+    pub user: AuthUser,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+pub async fn count_users(conn: &mut PgConnection) -> Result<i64, AppError> {
+    Ok(
+        sqlx::query_scalar!(r#"select count(*) as "count!" from users"#)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+pub async fn find_user_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+) -> Result<Option<UserWithHash>, AppError> {
+    let row = sqlx::query!(
+        r#"select id as "id: UserId", email, display_name, is_admin, password_hash,
+                  disabled_at is not null as "disabled!"
+             from users
+            where lower(email) = lower($1)"#,
+        email
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| UserWithHash {
+        user: AuthUser {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            is_admin: r.is_admin,
+        },
+        password_hash: r.password_hash,
+        disabled: r.disabled,
+    }))
+}
+
+pub async fn get_password_hash(conn: &mut PgConnection, id: UserId) -> Result<String, AppError> {
+    sqlx::query_scalar!(
+        "select password_hash from users where id = $1",
+        id as UserId
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn get_user(conn: &mut PgConnection, id: UserId) -> Result<User, AppError> {
+    sqlx::query_as!(
+        User,
+        r#"select id as "id: UserId", email, display_name, is_admin, disabled_at, created_at
+             from users
+            where id = $1"#,
+        id as UserId
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn list_users(conn: &mut PgConnection) -> Result<Vec<User>, AppError> {
+    Ok(sqlx::query_as!(
+        User,
+        r#"select id as "id: UserId", email, display_name, is_admin, disabled_at, created_at
+             from users
+            order by lower(display_name), lower(email)"#
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn insert_user(
+    conn: &mut PgConnection,
+    email: &str,
+    display_name: &str,
+    password_hash: &str,
+    is_admin: bool,
+) -> Result<User, AppError> {
+    let id = UserId::new();
+    let result = sqlx::query_as!(
+        User,
+        r#"insert into users (id, email, display_name, password_hash, is_admin)
+           values ($1, $2, $3, $4, $5)
+           returning id as "id: UserId", email, display_name, is_admin, disabled_at, created_at"#,
+        id as UserId,
+        email,
+        display_name,
+        password_hash,
+        is_admin
+    )
+    .fetch_one(conn)
+    .await;
+    match result {
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
+            Err(AppError::field(
+                "email",
+                "An account with this email address exists already.",
+            ))
+        }
+        other => Ok(other?),
+    }
+}
+
+pub async fn update_password(
+    conn: &mut PgConnection,
+    id: UserId,
+    password_hash: &str,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "update users set password_hash = $2, updated_at = now(), version = version + 1 where id = $1",
+        id as UserId,
+        password_hash
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_disabled(
+    conn: &mut PgConnection,
+    id: UserId,
+    disabled: bool,
+) -> Result<User, AppError> {
+    sqlx::query_as!(
+        User,
+        r#"update users
+              set disabled_at = case when $2 then coalesce(disabled_at, now()) else null end,
+                  updated_at = now(),
+                  version = version + 1
+            where id = $1
+        returning id as "id: UserId", email, display_name, is_admin, disabled_at, created_at"#,
+        id as UserId,
+        disabled
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+// Sessions
+
+pub struct SessionRow {
+    pub user: AuthUser,
+    pub csrf_token: String,
+    pub last_seen_at: OffsetDateTime,
+}
+
+pub async fn insert_session(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    user_id: UserId,
+    csrf_token: &str,
+    expires_at: OffsetDateTime,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "insert into sessions (token_hash, user_id, csrf_token, expires_at) values ($1, $2, $3, $4)",
+        token_hash,
+        user_id as UserId,
+        csrf_token,
+        expires_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_session(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<SessionRow>, AppError> {
+    let row = sqlx::query!(
+        r#"select u.id as "id: UserId", u.email, u.display_name, u.is_admin, s.csrf_token, s.last_seen_at
+             from sessions s
+             join users u on u.id = s.user_id
+            where s.token_hash = $1
+              and s.expires_at > now()
+              and u.disabled_at is null"#,
+        token_hash
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| SessionRow {
+        user: AuthUser {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            is_admin: r.is_admin,
+        },
+        csrf_token: r.csrf_token,
+        last_seen_at: r.last_seen_at,
+    }))
+}
+
+pub async fn touch_session(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    expires_at: OffsetDateTime,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "update sessions set last_seen_at = now(), expires_at = $2 where token_hash = $1",
+        token_hash,
+        expires_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_session(conn: &mut PgConnection, token_hash: &[u8]) -> Result<(), AppError> {
+    sqlx::query!("delete from sessions where token_hash = $1", token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user but `keep` (the one making the request, if any).
+pub async fn delete_user_sessions(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    keep: Option<&[u8]>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "delete from sessions where user_id = $1 and ($2::bytea is null or token_hash <> $2)",
+        user_id as UserId,
+        keep
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_expired_sessions(conn: &mut PgConnection) -> Result<(), AppError> {
+    sqlx::query!("delete from sessions where expires_at < now()")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// Login throttling
+
+pub async fn count_recent_failures(
+    conn: &mut PgConnection,
+    key: &str,
+    window_minutes: i64,
+) -> Result<(i64, Option<OffsetDateTime>), AppError> {
+    let row = sqlx::query!(
+        r#"select count(*) as "count!", min(failed_at) as oldest
+             from login_failures
+            where throttle_key = $1
+              and failed_at > now() - make_interval(mins => $2::int)"#,
+        key,
+        window_minutes as i32
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.count, row.oldest))
+}
+
+pub async fn insert_failure(conn: &mut PgConnection, key: &str) -> Result<(), AppError> {
+    sqlx::query!("insert into login_failures (throttle_key) values ($1)", key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear_failures(conn: &mut PgConnection, key: &str) -> Result<(), AppError> {
+    sqlx::query!("delete from login_failures where throttle_key = $1", key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_old_failures(
+    conn: &mut PgConnection,
+    window_minutes: i64,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "delete from login_failures where failed_at < now() - make_interval(mins => $1::int)",
+        window_minutes as i32
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+// Invitations and password resets
+
+pub struct AccountToken {
+    pub id: AccountTokenId,
+    pub kind: String,
+    pub email: Option<String>,
+    pub user_id: Option<UserId>,
+    pub grant_admin: bool,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+pub struct NewAccountToken<'a> {
+    pub token_hash: &'a [u8],
+    pub kind: &'a str,
+    pub email: Option<&'a str>,
+    pub user_id: Option<UserId>,
+    pub grant_admin: bool,
+    pub created_by: UserId,
+    pub expires_at: OffsetDateTime,
+}
+
+pub async fn insert_account_token(
+    conn: &mut PgConnection,
+    new: NewAccountToken<'_>,
+) -> Result<AccountTokenId, AppError> {
+    let id = AccountTokenId::new();
+    sqlx::query!(
+        r#"insert into account_tokens (id, token_hash, kind, email, user_id, grant_admin, created_by, expires_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        id as AccountTokenId,
+        new.token_hash,
+        new.kind,
+        new.email,
+        new.user_id as Option<UserId>,
+        new.grant_admin,
+        new.created_by as UserId,
+        new.expires_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Locks the row, so two uses of one link cannot both succeed.
+pub async fn find_account_token_for_update(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<AccountToken>, AppError> {
+    Ok(sqlx::query_as!(
+        AccountToken,
+        r#"select id as "id: AccountTokenId", kind, email, user_id as "user_id: UserId", grant_admin,
+                  expires_at, used_at, revoked_at
+             from account_tokens
+            where token_hash = $1
+              for update"#,
+        token_hash
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn mark_account_token_used(
+    conn: &mut PgConnection,
+    id: AccountTokenId,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "update account_tokens set used_at = now() where id = $1",
+        id as AccountTokenId
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A new reset link replaces older unused ones for the same user.
+pub async fn revoke_open_resets(conn: &mut PgConnection, user_id: UserId) -> Result<(), AppError> {
+    sqlx::query!(
+        "update account_tokens set revoked_at = now()
+          where user_id = $1 and kind = 'password_reset' and used_at is null and revoked_at is null",
+        user_id as UserId
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+// API tokens
+
+pub async fn insert_api_token(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    name: &str,
+    token_hash: &[u8],
+    prefix: &str,
+) -> Result<ApiToken, AppError> {
+    let id = ApiTokenId::new();
+    Ok(sqlx::query_as!(
+        ApiToken,
+        r#"insert into api_tokens (id, user_id, name, token_hash, prefix)
+           values ($1, $2, $3, $4, $5)
+           returning id as "id: ApiTokenId", name, prefix, created_at, last_used_at, revoked_at"#,
+        id as ApiTokenId,
+        user_id as UserId,
+        name,
+        token_hash,
+        prefix
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn list_api_tokens(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Vec<ApiToken>, AppError> {
+    Ok(sqlx::query_as!(
+        ApiToken,
+        r#"select id as "id: ApiTokenId", name, prefix, created_at, last_used_at, revoked_at
+             from api_tokens
+            where user_id = $1
+            order by created_at desc"#,
+        user_id as UserId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn get_api_token(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    id: ApiTokenId,
+) -> Result<ApiToken, AppError> {
+    sqlx::query_as!(
+        ApiToken,
+        r#"select id as "id: ApiTokenId", name, prefix, created_at, last_used_at, revoked_at
+             from api_tokens
+            where user_id = $1 and id = $2"#,
+        user_id as UserId,
+        id as ApiTokenId
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn revoke_api_token(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    id: ApiTokenId,
+) -> Result<ApiToken, AppError> {
+    sqlx::query_as!(
+        ApiToken,
+        r#"update api_tokens
+              set revoked_at = coalesce(revoked_at, now())
+            where user_id = $1 and id = $2
+        returning id as "id: ApiTokenId", name, prefix, created_at, last_used_at, revoked_at"#,
+        user_id as UserId,
+        id as ApiTokenId
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn find_user_by_api_token(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<(ApiTokenId, AuthUser)>, AppError> {
+    let Some(r) = sqlx::query!(
+        r#"select t.id as "token_id: ApiTokenId", u.id as "id: UserId", u.email, u.display_name, u.is_admin
+             from api_tokens t
+             join users u on u.id = t.user_id
+            where t.token_hash = $1
+              and t.revoked_at is null
+              and u.disabled_at is null"#,
+        token_hash
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    // At most one write a minute per token, not one per request.
+    sqlx::query!(
+        "update api_tokens set last_used_at = now()
+          where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+        r.token_id as ApiTokenId
+    )
+    .execute(conn)
+    .await?;
+    Ok(Some((
+        r.token_id,
+        AuthUser {
+            id: r.id,
+            email: r.email,
+            display_name: r.display_name,
+            is_admin: r.is_admin,
+        },
+    )))
+}

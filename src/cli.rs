@@ -1,0 +1,216 @@
+//! The `concord` command: serve (the default), migrate, create-admin.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use tokio::net::TcpListener;
+
+use crate::auth::{password, store as users};
+use crate::config::Config;
+use crate::db;
+use crate::db::audit::{self, Action, Event};
+use crate::db::embedded::{Durability, EmbeddedCluster};
+use crate::state::AppState;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "concord",
+    version,
+    about = "Collaborative qualitative coding of interview transcripts"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a site admin account. The password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("concord=info,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The database to use: DATABASE_URL, or the private cluster under --data-dir.
+pub struct Database {
+    pub pool: PgPool,
+    pub cluster: Option<EmbeddedCluster>,
+}
+
+impl Database {
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let (options, cluster) = match &config.database_url {
+            Some(url) => (
+                url.parse::<PgConnectOptions>()
+                    .context("parsing DATABASE_URL")?,
+                None,
+            ),
+            None => {
+                let data_dir = config.data_dir.clone();
+                let cluster = tokio::task::spawn_blocking(move || {
+                    EmbeddedCluster::start(&data_dir, Durability::Durable)
+                })
+                .await
+                .context("joining the cluster start")??;
+                ensure_database(&cluster, "concord").await?;
+                (cluster.connect_options("concord"), Some(cluster))
+            }
+        };
+        let pool = db::connect(options, config.db_max_connections).await?;
+        db::migrate(&pool).await?;
+        Ok(Self { pool, cluster })
+    }
+
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        if let Some(cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .context("joining the cluster stop")??;
+        }
+        Ok(())
+    }
+}
+
+/// Creates `name` in the private cluster the first time.
+pub async fn ensure_database(cluster: &EmbeddedCluster, name: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres"))
+        .await
+        .context("connecting to the private cluster")?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        // Identifiers can't be bound; `name` is ours, not user input.
+        sqlx::raw_sql(&format!("create database \"{name}\""))
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let database = Database::open(&config).await?;
+            tracing::info!("migrations applied");
+            database.close().await
+        }
+        Command::CreateAdmin { email, name } => {
+            let database = Database::open(&config).await?;
+            let result = create_admin(&database.pool, &email, &name).await;
+            database.close().await?;
+            result
+        }
+    }
+}
+
+async fn create_admin(pool: &PgPool, email: &str, name: &str) -> anyhow::Result<()> {
+    eprintln!(
+        "Password for {email} (at least {} characters), then Enter:",
+        crate::auth::model::MIN_PASSWORD_CHARS
+    );
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("reading the password")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let mut errors = crate::error::FieldErrors::new();
+    let email = crate::auth::model::parse_email(&mut errors, "email", email);
+    let name = crate::auth::model::parse_display_name(&mut errors, "name", name);
+    crate::auth::model::parse_new_password(&mut errors, "password", &password, None);
+    if !errors.is_empty() {
+        anyhow::bail!("{}", serde_json::to_string(&errors)?);
+    }
+    let hash = password::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tx = pool.begin().await?;
+    let user = users::insert_user(&mut tx, &email, &name, &hash, true)
+        .await
+        .map_err(|e| match e {
+            crate::error::AppError::Invalid(errors) => {
+                anyhow::anyhow!("{}", serde_json::to_string(&errors).unwrap_or_default())
+            }
+            other => anyhow::anyhow!("{other}"),
+        })?;
+    audit::record(
+        &mut tx,
+        Event::new(None, Action::SetupCompleted, "user")
+            .entity(user.id.0)
+            .after(&user),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
+    eprintln!("Created admin {} ({})", user.display_name, user.email);
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let database = Database::open(&config).await?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let address = listener.local_addr()?;
+    let state = AppState::new(database.pool.clone(), config);
+    let app = crate::router(state);
+    tracing::info!(%address, "Concord is listening on http://{address}");
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving");
+    tracing::info!("shutting down");
+    database.close().await?;
+    served
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,115 @@
+//! Every setting is a command-line flag and an environment variable; defaults live here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CONCORD_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The URL users reach Concord at; used in invitation links and to mark cookies Secure.
+    #[arg(
+        long,
+        env = "CONCORD_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+
+    /// PostgreSQL server to use. Without it Concord runs its own private cluster under --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder of the private PostgreSQL cluster (used only without DATABASE_URL).
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
+    pub data_dir: PathBuf,
+
+    /// Folder of the static files (CSS, JavaScript).
+    #[arg(long, env = "CONCORD_STATIC_DIR", default_value = default_static_dir())]
+    pub static_dir: PathBuf,
+
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(
+        long,
+        env = "CONCORD_LOG",
+        default_value = "concord=info,tower_http=info"
+    )]
+    pub log: String,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "CONCORD_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+
+    /// Largest request body accepted, in bytes (uploads have their own limit).
+    #[arg(long, env = "CONCORD_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Seconds a request may take before it is answered with 408.
+    #[arg(long, env = "CONCORD_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+
+    /// Hours a session stays valid without use.
+    #[arg(long, env = "CONCORD_SESSION_HOURS", default_value_t = 24 * 14)]
+    pub session_hours: i64,
+
+    /// Hours an invitation or password-reset link stays valid.
+    #[arg(long, env = "CONCORD_INVITE_HOURS", default_value_t = 24 * 7)]
+    pub invite_hours: i64,
+
+    /// Failed sign-ins per account allowed within the throttle window.
+    #[arg(long, env = "CONCORD_LOGIN_MAX_FAILURES_ACCOUNT", default_value_t = 5)]
+    pub login_max_failures_account: i64,
+
+    /// Failed sign-ins per client address allowed within the throttle window.
+    #[arg(long, env = "CONCORD_LOGIN_MAX_FAILURES_ADDRESS", default_value_t = 20)]
+    pub login_max_failures_address: i64,
+
+    /// Length of the sign-in throttle window, in minutes.
+    #[arg(long, env = "CONCORD_LOGIN_WINDOW_MINUTES", default_value_t = 15)]
+    pub login_window_minutes: i64,
+
+    /// Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    #[arg(long, env = "CONCORD_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+
+    /// Most database connections this instance opens.
+    #[arg(long, env = "CONCORD_DB_MAX_CONNECTIONS", default_value_t = 20)]
+    pub db_max_connections: u32,
+}
+
+fn default_static_dir() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/static")
+}
+
+impl Config {
+    /// Settings for tests: everything default but the database.
+    pub fn for_tests(database_url: String) -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: "http://127.0.0.1".into(),
+            database_url: Some(database_url),
+            data_dir: PathBuf::from("./concord-data"),
+            static_dir: PathBuf::from(default_static_dir()),
+            log: "concord=info".into(),
+            log_json: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 60,
+            session_hours: 24 * 14,
+            invite_hours: 24 * 7,
+            login_max_failures_account: 5,
+            login_max_failures_address: 20,
+            login_window_minutes: 15,
+            trust_proxy: false,
+            db_max_connections: 5,
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn public_url(&self, path: &str) -> String {
+        format!("{}{}", self.public_url.trim_end_matches('/'), path)
+    }
+}

@@ -1,0 +1,250 @@
+//! One error type for every handler and extractor. Its response carries an
+//! [`ErrorInfo`] that the error layer renders as an HTML page or as
+//! `application/problem+json`, so both always share one status.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Messages per field, shown next to the form field or returned as `errors`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .get(field)
+            .and_then(|m| m.first())
+            .map(String::as_str)
+    }
+
+    /// `Ok(())` when nothing was added, else the errors as [`AppError::Invalid`].
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Also what a non-member sees of a project, so membership is not revealed.
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("the form has expired or did not come from this site")]
+    Csrf,
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// A stale write: the body carries the current record.
+    #[error("stale write")]
+    Conflict(serde_json::Value),
+    /// A request that cannot be carried out in the current state (e.g. setup twice).
+    #[error("{0}")]
+    State(String),
+    /// A link that was used, revoked or has expired.
+    #[error("{0}")]
+    Gone(String),
+    #[error("{detail}")]
+    BadRequest { status: StatusCode, detail: String },
+    #[error("too many attempts")]
+    Throttled { retry_after_secs: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.add(field, message);
+        Self::Invalid(errors)
+    }
+
+    pub fn stale(current: &impl Serialize) -> Self {
+        Self::Conflict(serde_json::to_value(current).unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) | Self::State(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
+            Self::BadRequest { status, .. } => *status,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("database"))
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(error: askama::Error) -> Self {
+        Self::Internal(anyhow::Error::new(error).context("rendering a template"))
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection {
+            JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => rejection.status(),
+        };
+        Self::BadRequest {
+            status,
+            detail: rejection.body_text(),
+        }
+    }
+}
+
+impl From<FormRejection> for AppError {
+    fn from(rejection: FormRejection) -> Self {
+        let status = match rejection {
+            FormRejection::FailedToDeserializeForm(_)
+            | FormRejection::FailedToDeserializeFormBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => rejection.status(),
+        };
+        Self::BadRequest {
+            status,
+            detail: rejection.body_text(),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            detail: rejection.body_text(),
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(_: PathRejection) -> Self {
+        // A malformed id in a URL names nothing that exists.
+        Self::NotFound
+    }
+}
+
+/// What the error layer needs to render an error, in either format.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorInfo {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FieldErrors>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<serde_json::Value>,
+}
+
+impl ErrorInfo {
+    pub fn from_status(status: StatusCode) -> Self {
+        let detail = match status {
+            StatusCode::NOT_FOUND => "There is nothing here, or you have no access to it.",
+            StatusCode::METHOD_NOT_ALLOWED => "This address does not accept that method.",
+            StatusCode::PAYLOAD_TOO_LARGE => "The request is larger than this server accepts.",
+            StatusCode::REQUEST_TIMEOUT => "The request took too long.",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                "The request's content type is not accepted here."
+            }
+            s if s.is_server_error() => "Something went wrong on our side.",
+            _ => "The request could not be handled.",
+        };
+        Self {
+            status,
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            detail: detail.to_owned(),
+            errors: None,
+            current: None,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut info = ErrorInfo::from_status(status);
+        match &self {
+            Self::NotFound | Self::Internal(_) => {}
+            Self::Forbidden => {
+                info.detail = "Your role in this project does not allow that.".into()
+            }
+            Self::Unauthenticated => info.detail = "Please sign in.".into(),
+            Self::Csrf => {
+                info.detail = "The form has expired or did not come from this site. \
+                               Reload the page and try again."
+                    .into()
+            }
+            Self::Invalid(errors) => {
+                info.detail = "Some fields need attention.".into();
+                info.errors = Some(errors.clone());
+            }
+            Self::Conflict(current) => {
+                info.detail = "Someone else changed this in the meantime; \
+                               here is the current version."
+                    .into();
+                info.current = Some(current.clone());
+            }
+            Self::State(detail) | Self::Gone(detail) | Self::BadRequest { detail, .. } => {
+                info.detail = detail.clone()
+            }
+            Self::Throttled { retry_after_secs } => {
+                info.detail = format!(
+                    "Too many failed attempts. Try again in {} minute(s).",
+                    retry_after_secs.div_ceil(60).max(1)
+                )
+            }
+        }
+        if let Self::Internal(error) = &self {
+            tracing::error!(error = ?error, "internal error");
+        }
+        let mut response = (status, info.detail.clone()).into_response();
+        if let Self::Throttled { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response.extensions_mut().insert(info);
+        response
+    }
+}

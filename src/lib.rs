@@ -1,0 +1,102 @@
+//! Concord: collaborative qualitative coding of interview transcripts.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod projects;
+pub mod state;
+pub mod web;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let features = Router::new()
+        .merge(auth::routes())
+        .merge(projects::routes())
+        .merge(audit::routes())
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::session::authenticate,
+        ))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes));
+
+    let static_files = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        .service(ServeDir::new(&config.static_dir));
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest_service("/static", static_files)
+        .merge(features)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let path = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map(|p| p.as_str().to_owned())
+                        .unwrap_or_else(|| request.uri().path().to_owned());
+                    tracing::info_span!("request", method = %request.method(), path, request_id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CompressionLayer::new())
+                .layer(middleware::from_fn(web::layers::security_headers))
+                .layer(middleware::from_fn(web::layers::render_errors))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(config.request_timeout_secs),
+                )),
+        )
+        .with_state(state)
+}
+
+/// 200 when the database answers, 503 when it does not.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match sqlx::query_scalar!("select 1 as \"one!\"")
+        .fetch_one(&state.db)
+        .await
+    {
+        Ok(_) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok" })),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "database unavailable" })),
+            )
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The one place project membership is resolved (DESIGN.md invariant 6).
+
+use axum::extract::FromRef;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+
+use super::model::{Project, Role};
+use super::store;
+use crate::auth::session::CurrentUser;
+use crate::db::ids::ProjectId;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The caller's membership of the project named by `{project_id}` in the path.
+/// A non-member, or an id that names no project, gets 404.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: CurrentUser,
+    pub project_id: ProjectId,
+    pub project: Project,
+    pub role: Role,
+}
+
+impl Member {
+    /// Owners hold every right, so they pass every check.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if self.role == Role::Owner || roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Archived projects are read-only until unarchived.
+    pub fn require_active(&self) -> Result<(), AppError> {
+        if self.project.archived_at.is_some() {
+            return Err(AppError::State(
+                "This project is archived; unarchive it to make changes.".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<S> FromRequestParts<S> for Member
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let project_id: ProjectId = params
+            .iter()
+            .find(|(name, _)| *name == "project_id")
+            .and_then(|(_, value)| value.parse().ok())
+            .ok_or(AppError::NotFound)?;
+        let state = AppState::from_ref(state);
+        let mut conn = state.db.acquire().await?;
+        let (project, role) = store::find_membership(&mut conn, project_id, user.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Self {
+            user,
+            project_id,
+            project,
+            role,
+        })
+    }
+}

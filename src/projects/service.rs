@@ -1,0 +1,197 @@
+//! Project changes shared by pages and API: each one transaction with its audit row.
+
+use super::member::Member;
+use super::model::{self, MemberRow, Project, Role};
+use super::store;
+use crate::auth::model::AuthUser;
+use crate::db::audit::{self, Action, Event};
+use crate::db::ids::UserId;
+use crate::error::{AppError, FieldErrors};
+use crate::state::AppState;
+
+pub async fn create_project(
+    state: &AppState,
+    user: &AuthUser,
+    name: &str,
+    description: &str,
+) -> Result<Project, AppError> {
+    let mut errors = FieldErrors::new();
+    let name = model::parse_project_name(&mut errors, name);
+    let description = model::parse_description(&mut errors, description);
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    let project = store::insert_project(&mut tx, &name, &description, user.id).await?;
+    store::insert_member(&mut tx, project.id, user.id, Role::Owner).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(user.id), Action::ProjectCreated, "project")
+            .project(project.id)
+            .entity(project.id.0)
+            .after(&project),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(project)
+}
+
+pub async fn update_project(
+    state: &AppState,
+    member: &Member,
+    name: &str,
+    description: &str,
+    version: i32,
+) -> Result<Project, AppError> {
+    member.require(&[Role::Owner])?;
+    member.require_active()?;
+    let mut errors = FieldErrors::new();
+    let name = model::parse_project_name(&mut errors, name);
+    let description = model::parse_description(&mut errors, description);
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_project(&mut tx, member.project_id).await?;
+    let after = store::update_project(&mut tx, member.project_id, &name, &description, version)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(member.user.id), Action::ProjectUpdated, "project")
+            .project(member.project_id)
+            .entity(member.project_id.0)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn set_archived(
+    state: &AppState,
+    member: &Member,
+    archived: bool,
+) -> Result<Project, AppError> {
+    member.require(&[Role::Owner])?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_project(&mut tx, member.project_id).await?;
+    if before.archived_at.is_some() == archived {
+        return Ok(before);
+    }
+    let after = store::set_archived(&mut tx, member.project_id, archived).await?;
+    let action = if archived {
+        Action::ProjectArchived
+    } else {
+        Action::ProjectUnarchived
+    };
+    audit::record(
+        &mut tx,
+        Event::new(Some(member.user.id), action, "project")
+            .project(member.project_id)
+            .entity(member.project_id.0)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn add_member(
+    state: &AppState,
+    member: &Member,
+    email: &str,
+    role: &str,
+) -> Result<MemberRow, AppError> {
+    member.require(&[Role::Owner])?;
+    member.require_active()?;
+    let mut errors = FieldErrors::new();
+    let role = model::parse_role(&mut errors, role);
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    let user_id = store::find_active_user_id_by_email(&mut tx, email)
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                "email",
+                "No active account has this email address; an admin can invite them.",
+            )
+        })?;
+    if !store::insert_member(&mut tx, member.project_id, user_id, role).await? {
+        return Err(AppError::field("email", "This person is a member already."));
+    }
+    let added = store::get_member(&mut tx, member.project_id, user_id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(member.user.id), Action::MemberAdded, "member")
+            .project(member.project_id)
+            .entity(user_id.0)
+            .after(&added),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+fn last_owner() -> AppError {
+    AppError::State("A project needs at least one owner: make someone else owner first.".into())
+}
+
+pub async fn change_member_role(
+    state: &AppState,
+    member: &Member,
+    user_id: UserId,
+    role: &str,
+    version: i32,
+) -> Result<MemberRow, AppError> {
+    member.require(&[Role::Owner])?;
+    member.require_active()?;
+    let mut errors = FieldErrors::new();
+    let role = model::parse_role(&mut errors, role);
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    let owners = store::count_owners_for_update(&mut tx, member.project_id).await?;
+    let before = store::get_member(&mut tx, member.project_id, user_id).await?;
+    if before.role == Role::Owner && role != Role::Owner && owners <= 1 {
+        return Err(last_owner());
+    }
+    if !store::update_member_role(&mut tx, member.project_id, user_id, role, version).await? {
+        return Err(AppError::stale(&before));
+    }
+    let after = store::get_member(&mut tx, member.project_id, user_id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(member.user.id), Action::MemberRoleChanged, "member")
+            .project(member.project_id)
+            .entity(user_id.0)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn remove_member(
+    state: &AppState,
+    member: &Member,
+    user_id: UserId,
+) -> Result<(), AppError> {
+    member.require(&[Role::Owner])?;
+    member.require_active()?;
+    let mut tx = state.db.begin().await?;
+    let owners = store::count_owners_for_update(&mut tx, member.project_id).await?;
+    let before = store::get_member(&mut tx, member.project_id, user_id).await?;
+    if before.role == Role::Owner && owners <= 1 {
+        return Err(last_owner());
+    }
+    store::delete_member(&mut tx, member.project_id, user_id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(member.user.id), Action::MemberRemoved, "member")
+            .project(member.project_id)
+            .entity(user_id.0)
+            .before(&before),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

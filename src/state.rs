@@ -1,0 +1,31 @@
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub config: Arc<Config>,
+    /// Appended to static URLs so browsers fetch new files after an upgrade.
+    pub build_id: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(db: PgPool, config: Config) -> Self {
+        let build_id = format!(
+            "{}-{:x}",
+            env!("CARGO_PKG_VERSION"),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default()
+        );
+        Self {
+            db,
+            config: Arc::new(config),
+            build_id: build_id.into(),
+        }
+    }
+}

@@ -1,0 +1,632 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{PASSWORD, TestApp, html, location, select_texts};
+
+#[tokio::test]
+async fn fresh_install_shows_setup_page_and_creates_the_first_admin() {
+    let app = TestApp::spawn().await;
+    let visitor = app.client();
+    let page = visitor.get("/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = html(page).await;
+    assert_eq!(select_texts(&page, "h1"), ["Welcome to Concord"]);
+    assert_eq!(
+        select_texts(&page, "form#setup-form button"),
+        ["Create admin account"]
+    );
+
+    let response = visitor
+        .post_form(
+            "/setup",
+            &[
+                ("email", "ana@example.org"),
+                ("display_name", "Ana"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let me: Value = visitor.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["email"], "ana@example.org");
+    assert_eq!(me["is_admin"], true);
+    assert_eq!(app.audit_count(None).await, 1, "setup is on the record");
+
+    // Once an account exists, setup is closed for everyone else.
+    let other = app.client();
+    assert_eq!(location(&other.get("/").await), "/login");
+    let again = other
+        .post_form(
+            "/setup",
+            &[
+                ("email", "eve@example.org"),
+                ("display_name", "Eve"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let count: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn setup_with_bad_fields_shows_the_form_again_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let visitor = app.client();
+    let response = visitor
+        .post_form(
+            "/setup",
+            &[
+                ("email", "not-an-email"),
+                ("display_name", " "),
+                ("password", "short"),
+                ("password_confirm", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = html(response).await;
+    let errors = select_texts(&page, ".field-error");
+    assert_eq!(errors.len(), 4, "{errors:?}");
+    let count: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn sign_in_succeeds_with_the_right_password_and_never_says_which_part_was_wrong() {
+    let app = TestApp::spawn().await;
+    app.create_user("ben@example.org", "Ben", false).await;
+    let client = app.client();
+
+    let wrong_password = client.sign_in("ben@example.org", "not the password").await;
+    let unknown_account = client
+        .sign_in("nobody@example.org", "not the password")
+        .await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_account.status(), StatusCode::UNAUTHORIZED);
+    let a = select_texts(&html(wrong_password).await, "[role=alert]");
+    let b = select_texts(&html(unknown_account).await, "[role=alert]");
+    assert_eq!(a, b, "the same message for both");
+    assert_eq!(
+        client.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let ok = client.sign_in("BEN@example.org", PASSWORD).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let cookie = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("concord_session="));
+    let cookie = cookie.expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+    let me: Value = client.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["display_name"], "Ben");
+}
+
+#[tokio::test]
+async fn session_cookie_is_secure_when_served_over_https() {
+    let app = TestApp::spawn_with(|c| c.public_url = "https://concord.example.org".into()).await;
+    app.create_user("ben@example.org", "Ben", false).await;
+    let response = app.client().sign_in("ben@example.org", PASSWORD).await;
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("concord_session="))
+        .unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_account_even_with_the_right_password() {
+    let app = TestApp::spawn().await;
+    app.create_user("ben@example.org", "Ben", false).await;
+    let client = app.client();
+    for _ in 0..app.config.login_max_failures_account {
+        assert_eq!(
+            client
+                .sign_in("ben@example.org", "wrong password!")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let blocked = client.sign_in("ben@example.org", PASSWORD).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = blocked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    assert_eq!(
+        client.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Another account from the same address is not locked by Ben's failures.
+    app.create_user("cleo@example.org", "Cleo", false).await;
+    assert_eq!(
+        client.sign_in("cleo@example.org", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_address_across_accounts() {
+    let app = TestApp::spawn_with(|c| c.login_max_failures_address = 3).await;
+    app.create_user("ben@example.org", "Ben", false).await;
+    let client = app.client();
+    for i in 0..3 {
+        let response = client
+            .sign_in(&format!("guess{i}@example.org"), "wrong password!")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        client.sign_in("ben@example.org", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_on_the_server() {
+    let app = TestApp::spawn().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    let cookie: String = sqlx::query_scalar("select encode(token_hash, 'hex') from sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!cookie.is_empty());
+    let response = ben.post_form("/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        ben.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let sessions: i64 = sqlx::query_scalar("select count(*) from sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+}
+
+#[tokio::test]
+async fn expired_session_is_refused_and_pages_redirect_to_sign_in() {
+    let app = TestApp::spawn().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    assert_eq!(ben.get("/").await.status(), StatusCode::OK);
+    sqlx::query("update sessions set expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        ben.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let page = ben.get("/account").await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&page), "/login?next=%2Faccount");
+}
+
+#[tokio::test]
+async fn requests_without_the_csrf_token_are_refused_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+
+    let no_token = ben
+        .http
+        .post(ben.url("/projects"))
+        .form(&[("name", "Sneaky")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    let wrong_token = ben
+        .http
+        .post(ben.url("/projects"))
+        .form(&[("name", "Sneaky"), ("_csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_token.status(), StatusCode::FORBIDDEN);
+    let json_without_header = ben
+        .http
+        .post(ben.url("/api/v1/projects"))
+        .json(&json!({ "name": "Sneaky" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_without_header.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        json_without_header.headers()["content-type"],
+        "application/problem+json"
+    );
+    let projects: i64 = sqlx::query_scalar("select count(*) from projects")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(projects, 0);
+
+    // Sign-in forms are protected too (login CSRF), by the pre-session cookie.
+    let anonymous = app.client();
+    let forged = anonymous
+        .http
+        .post(anonymous.url("/login"))
+        .form(&[("email", "ben@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    let ok = ben.post_form("/projects", &[("name", "Real")]).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn invite_link_creates_an_account_once_and_only_before_it_expires() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let response = admin
+        .post_form("/admin/invites", &[("email", "dana@example.org")])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = html(response).await;
+    let link = select_texts(&page, "#shown-link")
+        .pop()
+        .expect("the link is shown to the admin");
+    let path = link
+        .strip_prefix(&app.config.public_url)
+        .expect("absolute link")
+        .to_owned();
+    assert!(path.starts_with("/invite/"));
+
+    let dana = app.client();
+    let form = dana.get(&path).await;
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(select_texts(&html(form).await, "strong").contains(&"dana@example.org".to_owned()));
+    let accepted = dana
+        .post_form(
+            &path,
+            &[
+                ("display_name", "Dana"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    let me: Value = dana.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["email"], "dana@example.org");
+    assert_eq!(me["is_admin"], false);
+
+    let reused = app
+        .client()
+        .post_form(
+            &path,
+            &[
+                ("display_name", "Mallory"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(reused.status(), StatusCode::GONE);
+    assert_eq!(app.client().get(&path).await.status(), StatusCode::GONE);
+
+    let second: Value = admin
+        .post_json("/api/v1/invites", &json!({ "email": "eli@example.org" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = second["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&app.config.public_url)
+        .unwrap()
+        .to_owned();
+    sqlx::query(
+        "update account_tokens set expires_at = now() - interval '1 minute' where used_at is null",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let expired = app
+        .client()
+        .post_form(
+            &path,
+            &[
+                ("display_name", "Eli"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(expired.status(), StatusCode::GONE);
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 2, "admin and Dana only");
+}
+
+#[tokio::test]
+async fn only_admins_invite_and_manage_users() {
+    let app = TestApp::spawn().await;
+    let _admin = app.admin().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    assert_eq!(
+        ben.get("/admin/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ben.post_form("/admin/invites", &[("email", "x@example.org")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ben.post_json("/api/v1/invites", &json!({ "email": "x@example.org" }))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        ben.get("/api/v1/users").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let invites: i64 = sqlx::query_scalar("select count(*) from account_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(invites, 0);
+}
+
+#[tokio::test]
+async fn disabled_users_lose_their_sessions_and_cannot_sign_in() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    let response = admin
+        .post_form(&format!("/admin/users/{}/disable", ben.id), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        ben.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.client()
+            .sign_in("ben@example.org", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let self_disable = admin
+        .post_form(&format!("/admin/users/{}/disable", admin.id), &[])
+        .await;
+    assert_eq!(self_disable.status(), StatusCode::CONFLICT);
+
+    admin
+        .post_form(&format!("/admin/users/{}/enable", ben.id), &[])
+        .await;
+    assert_eq!(
+        app.client()
+            .sign_in("ben@example.org", PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn password_reset_link_sets_a_new_password_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    let body: Value = admin
+        .post_json(&format!("/api/v1/users/{}/reset", ben.id), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = body["url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&app.config.public_url)
+        .unwrap()
+        .to_owned();
+    assert!(path.starts_with("/reset/"));
+    let new_password = "a brand new passphrase";
+    let done = app
+        .client()
+        .post_form(
+            &path,
+            &[
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        ben.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "old sessions end"
+    );
+    assert_eq!(
+        app.client()
+            .sign_in("ben@example.org", PASSWORD)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.client()
+            .sign_in("ben@example.org", new_password)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let again = app
+        .client()
+        .post_form(
+            &path,
+            &[
+                ("password", "yet another passphrase"),
+                ("password_confirm", "yet another passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_only_with_the_current_one() {
+    let app = TestApp::spawn().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    let other_session = app.client();
+    other_session.sign_in("ben@example.org", PASSWORD).await;
+
+    let new_password = "another long passphrase";
+    let wrong = ben
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", "nope nope nope"),
+                ("new_password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = ben
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(
+        ben.get("/api/v1/me").await.status(),
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        other_session.get("/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "others end"
+    );
+    assert_eq!(
+        app.client()
+            .sign_in("ben@example.org", new_password)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn api_tokens_authenticate_without_cookies_until_revoked() {
+    let app = TestApp::spawn().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    let created = ben
+        .post_json("/api/v1/tokens", &json!({ "name": "export script" }))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let stored: Vec<u8> = sqlx::query_scalar("select token_hash from api_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, secret.as_bytes(), "only the hash is stored");
+
+    let script = reqwest::Client::new();
+    let me: Value = script
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "ben@example.org");
+    // No CSRF token is needed: a bearer token is never sent by a browser on its own.
+    let project = script
+        .post(app.url("/api/v1/projects"))
+        .bearer_auth(&secret)
+        .json(&json!({ "name": "Scripted" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(project.status(), StatusCode::CREATED);
+
+    let bad = script
+        .get(app.url("/api/v1/me"))
+        .bearer_auth("cnc_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        ben.delete(&format!("/api/v1/tokens/{id}")).await.status(),
+        StatusCode::OK
+    );
+    let revoked = script
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::UNAUTHORIZED);
+
+    // Another user cannot revoke Ben's token.
+    let cleo = app.signed_in("cleo@example.org", false).await;
+    assert_eq!(
+        cleo.delete(&format!("/api/v1/tokens/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn account_page_shows_a_new_token_once() {
+    let app = TestApp::spawn().await;
+    let ben = app.signed_in("ben@example.org", false).await;
+    let response = ben
+        .post_form("/account/tokens", &[("name", "laptop")])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = html(response).await;
+    let secret = select_texts(&page, "#new-token").pop().unwrap();
+    assert!(secret.starts_with("cnc_"));
+    let later = html(ben.get("/account").await).await;
+    assert!(select_texts(&later, "#new-token").is_empty());
+    assert_eq!(select_texts(&later, "tr.token td:first-child"), ["laptop"]);
+}

@@ -1,0 +1,205 @@
+//! The `concord` binary with its private cluster: restarts, crashes, stale lock files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+struct DataDir(PathBuf);
+
+impl Drop for DataDir {
+    // Whatever happened, leave no cluster running and no folder behind.
+    fn drop(&mut self) {
+        if let Some(pid) = postmaster_pid(&self.0) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn postmaster_pid(root: &Path) -> Option<i32> {
+    std::fs::read_to_string(root.join("pg/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(root: &Path) -> Server {
+    let port = free_port();
+    std::fs::create_dir_all(root).unwrap();
+    let log = std::fs::File::create(root.join(format!("serve-{port}.log"))).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_concord"))
+        .arg("--data-dir")
+        .arg(root)
+        .arg("--bind")
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("starting concord");
+    let server = Server { child, port };
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if let Ok(response) = client.get(server.url("/healthz")).send().await {
+            if response.status().is_success() {
+                return server;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("concord did not become healthy on port {port}");
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    async fn client_with_csrf(&self) -> (reqwest::Client, String) {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let session: Value = client
+            .get(self.url("/api/v1/session"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (client, session["csrf_token"].as_str().unwrap().to_owned())
+    }
+
+    async fn sign_in(&self) -> (reqwest::Client, String) {
+        let (client, csrf) = self.client_with_csrf().await;
+        let response = client
+            .post(self.url("/api/v1/session"))
+            .header("x-csrf-token", csrf)
+            .json(&json!({ "email": "ana@example.org", "password": "a long enough password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        (client, body["csrf_token"].as_str().unwrap().to_owned())
+    }
+
+    async fn project_names(&self) -> Vec<String> {
+        let (client, _) = self.sign_in().await;
+        let projects: Value = client
+            .get(self.url("/api/v1/projects"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        projects
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn kill_hard(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn private_cluster_keeps_committed_data_across_restarts_and_crashes() {
+    let dir = DataDir(std::env::temp_dir().join(format!(
+        "concord-serve-test-{}",
+        uuid::Uuid::new_v4().simple()
+    )));
+
+    let server = start(&dir.0).await;
+    let (client, csrf) = server.client_with_csrf().await;
+    let setup = client
+        .post(server.url("/api/v1/setup"))
+        .header("x-csrf-token", csrf)
+        .json(&json!({ "email": "ana@example.org", "display_name": "Ana", "password": "a long enough password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.status(), 201);
+    let session: Value = setup.json().await.unwrap();
+    let created = client
+        .post(server.url("/api/v1/projects"))
+        .header("x-csrf-token", session["csrf_token"].as_str().unwrap())
+        .json(&json!({ "name": "Survives crashes" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "acknowledged");
+
+    // kill -9 of the app and of PostgreSQL itself: a stale lock file is left.
+    let postmaster = postmaster_pid(&dir.0).expect("cluster running");
+    server.kill_hard();
+    kill(Pid::from_raw(postmaster), Signal::SIGKILL).unwrap();
+    for _ in 0..100 {
+        if !Path::new(&format!("/proc/{postmaster}")).exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dir.0.join("pg/postmaster.pid").exists(),
+        "the crash leaves its lock file"
+    );
+
+    let server = start(&dir.0).await;
+    assert_eq!(server.project_names().await, ["Survives crashes"]);
+
+    // A clean stop (SIGTERM) stops the cluster too.
+    let status = server.terminate();
+    assert!(status.success(), "{status}");
+    assert!(postmaster_pid(&dir.0).is_none(), "the cluster was stopped");
+
+    // A lock file naming a live process that is not PostgreSQL (after a reboot,
+    // pids are reused) must not block the start either.
+    std::fs::write(
+        dir.0.join("pg/postmaster.pid"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    let server = start(&dir.0).await;
+    assert_eq!(server.project_names().await, ["Survives crashes"]);
+    assert!(server.terminate().success());
+}

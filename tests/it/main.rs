@@ -1,0 +1,8 @@
+//! One test binary: one link, one PostgreSQL start for the whole run.
+
+mod audit;
+mod auth;
+mod embedded;
+mod errors;
+mod harness;
+mod projects;
