@@ -41,6 +41,20 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Import transcript files (.txt, .md, .docx, .vtt, .srt) into a project.
+    Import {
+        /// The project's id (shown in its URL).
+        #[arg(long)]
+        project: crate::db::ids::ProjectId,
+        /// A participant label for every file; by default it is found in each file name.
+        #[arg(long)]
+        participant: Option<String>,
+        /// Text encoding of .txt/.md/.vtt/.srt files that are not UTF-8 (`windows-1252`).
+        #[arg(long)]
+        encoding: Option<String>,
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 pub fn init_tracing(config: &Config) {
@@ -130,6 +144,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await?;
             result
         }
+        Command::Import {
+            project,
+            participant,
+            encoding,
+            files,
+        } => {
+            let database = Database::open(&config).await?;
+            let result = import(
+                &database.pool,
+                &config,
+                project,
+                participant,
+                encoding,
+                &files,
+            )
+            .await;
+            database.close().await?;
+            result
+        }
     }
 }
 
@@ -173,6 +206,93 @@ async fn create_admin(pool: &PgPool, email: &str, name: &str) -> anyhow::Result<
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;
     eprintln!("Created admin {} ({})", user.display_name, user.email);
+    Ok(())
+}
+
+/// Imports each file with a progress bar; a bad file is reported and skipped.
+async fn import(
+    pool: &PgPool,
+    config: &Config,
+    project: crate::db::ids::ProjectId,
+    participant: Option<String>,
+    encoding: Option<String>,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<()> {
+    use crate::transcripts::service::{self, FileImport, ParticipantChoice};
+    let mut conn = pool.acquire().await?;
+    crate::projects::store::get_project(&mut conn, project)
+        .await
+        .map_err(|_| anyhow::anyhow!("no project has the id {project}"))?;
+    let choice = match participant {
+        None => ParticipantChoice::FromFileName,
+        Some(label) => {
+            let labels = crate::transcripts::store::participant_labels(&mut conn, project)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = labels
+                .iter()
+                .find(|(_, l)| l.to_lowercase() == label.to_lowercase())
+                .map(|(id, _)| *id)
+                .with_context(|| format!("the project has no participant labelled {label:?}"))?;
+            ParticipantChoice::Given(id)
+        }
+    };
+    drop(conn);
+    let encoding = service::parse_encoding(encoding.as_deref())
+        .map_err(|_| anyhow::anyhow!("--encoding can be utf-8 or windows-1252"))?;
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut failed = 0;
+    for path in files {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        bar.set_message(file_name.clone());
+        let bytes = match std::fs::metadata(path) {
+            Ok(meta) if meta.len() as usize > config.max_upload_bytes => None,
+            _ => Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?),
+        };
+        let outcome = service::import_file(
+            pool,
+            project,
+            None,
+            FileImport {
+                file_name: &file_name,
+                bytes: bytes.as_deref(),
+                participant: choice,
+                encoding,
+            },
+            config.max_upload_bytes,
+        )
+        .await;
+        match &outcome.error {
+            Some(error) => {
+                failed += 1;
+                bar.suspend(|| eprintln!("✗ {file_name}: {error}"));
+            }
+            None => bar.suspend(|| {
+                eprintln!(
+                    "✓ {file_name}: {} words{}",
+                    outcome.word_count.unwrap_or_default(),
+                    outcome
+                        .participant_label
+                        .as_deref()
+                        .map(|l| format!(", participant {l}"))
+                        .unwrap_or_default()
+                )
+            }),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    eprintln!("{} imported, {failed} failed", files.len() - failed);
+    if failed > 0 {
+        anyhow::bail!("{failed} file(s) were not imported");
+    }
     Ok(())
 }
 

@@ -45,6 +45,10 @@ pub struct Config {
     #[arg(long, env = "CONCORD_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Largest file accepted for import (transcripts, participant tables), in bytes.
+    #[arg(long, env = "CONCORD_MAX_UPLOAD_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub max_upload_bytes: usize,
+
     /// Seconds a request may take before it is answered with 408.
     #[arg(long, env = "CONCORD_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,
@@ -94,6 +98,7 @@ impl Config {
             log: "concord=info".into(),
             log_json: false,
             max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 20 * 1024 * 1024,
             request_timeout_secs: 60,
             session_hours: 24 * 14,
             invite_hours: 24 * 7,

@@ -1,13 +1,17 @@
 //! Concord: collaborative qualitative coding of interview transcripts.
 
+pub mod agreement;
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod import;
+pub mod participants;
 pub mod projects;
 pub mod state;
+pub mod transcripts;
 pub mod web;
 
 use std::time::Duration;
@@ -38,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(projects::routes())
         .merge(audit::routes())
+        .merge(participants::routes(config.max_upload_bytes))
+        .merge(transcripts::routes(config.max_upload_bytes))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -86,10 +86,10 @@ pub fn parse_new_password(
             format!("Use at most {MAX_PASSWORD_CHARS} characters."),
         );
     }
-    if let Some(confirm) = confirm {
-        if confirm != password {
-            errors.add("password_confirm", "The two passwords differ.");
-        }
+    if let Some(confirm) = confirm
+        && confirm != password
+    {
+        errors.add("password_confirm", "The two passwords differ.");
     }
 }
 

@@ -168,16 +168,15 @@ async fn check_csrf(
             Err(reject())
         };
     }
-    if let Some(query) = request.uri().query() {
-        if let Some((_, sent)) =
+    if let Some(query) = request.uri().query()
+        && let Some((_, sent)) =
             form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == CSRF_FIELD)
-        {
-            return if matches(&sent) {
-                Ok(request)
-            } else {
-                Err(reject())
-            };
-        }
+    {
+        return if matches(&sent) {
+            Ok(request)
+        } else {
+            Err(reject())
+        };
     }
     let is_form = request
         .headers()

@@ -28,6 +28,14 @@ pub enum Action {
     MemberAdded,
     MemberRoleChanged,
     MemberRemoved,
+    VariableCreated,
+    ParticipantCreated,
+    ParticipantUpdated,
+    ParticipantsImported,
+    TranscriptImported,
+    TranscriptUpdated,
+    TranscriptDeleted,
+    TranscriptRestored,
 }
 
 impl Action {
@@ -52,6 +60,14 @@ impl Action {
             Self::MemberAdded => "member.added",
             Self::MemberRoleChanged => "member.role_changed",
             Self::MemberRemoved => "member.removed",
+            Self::VariableCreated => "variable.created",
+            Self::ParticipantCreated => "participant.created",
+            Self::ParticipantUpdated => "participant.updated",
+            Self::ParticipantsImported => "participants.imported",
+            Self::TranscriptImported => "transcript.imported",
+            Self::TranscriptUpdated => "transcript.updated",
+            Self::TranscriptDeleted => "transcript.deleted",
+            Self::TranscriptRestored => "transcript.restored",
         }
     }
 }

@@ -35,4 +35,13 @@ macro_rules! decl_id {
     )*};
 }
 
-decl_id!(UserId, ProjectId, ApiTokenId, AccountTokenId);
+decl_id!(
+    UserId,
+    ProjectId,
+    ApiTokenId,
+    AccountTokenId,
+    ParticipantId,
+    VariableId,
+    TranscriptId,
+    ImportDraftId,
+);

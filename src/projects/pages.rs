@@ -14,6 +14,7 @@ use crate::auth::SetupPage;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
+use crate::transcripts::store::{self as transcripts, TranscriptSummary};
 use crate::web::Layout;
 use crate::web::extract::{Form, Path};
 use crate::web::paths;
@@ -92,6 +93,9 @@ pub struct ProjectShowPage {
     roles: [Role; 4],
     errors: FieldErrors,
     email: String,
+    transcripts: Vec<TranscriptSummary>,
+    deleted: Vec<TranscriptSummary>,
+    can_manage: bool,
 }
 
 impl ProjectShowPage {
@@ -107,6 +111,14 @@ async fn show_page(
 ) -> Result<ProjectShowPage, AppError> {
     let mut conn = state.db.acquire().await?;
     let members = store::list_members(&mut conn, member.project_id).await?;
+    let transcripts = transcripts::list_transcripts(&mut conn, member.project_id, false).await?;
+    let can_manage = member.require(&[Role::Lead]).is_ok();
+    let deleted = if can_manage {
+        transcripts::list_transcripts(&mut conn, member.project_id, true).await?
+    } else {
+        Vec::new()
+    };
+    let can_manage = can_manage && member.project.archived_at.is_none();
     Ok(ProjectShowPage {
         layout,
         member,
@@ -114,6 +126,9 @@ async fn show_page(
         roles: Role::ALL,
         errors: FieldErrors::new(),
         email: String::new(),
+        transcripts,
+        deleted,
+        can_manage,
     })
 }
 

@@ -68,10 +68,10 @@ async fn start(root: &Path) -> Server {
     let server = Server { child, port };
     let client = reqwest::Client::new();
     for _ in 0..600 {
-        if let Ok(response) = client.get(server.url("/healthz")).send().await {
-            if response.status().is_success() {
-                return server;
-            }
+        if let Ok(response) = client.get(server.url("/healthz")).send().await
+            && response.status().is_success()
+        {
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -5,4 +5,6 @@ mod auth;
 mod embedded;
 mod errors;
 mod harness;
+mod participants;
 mod projects;
+mod transcripts;

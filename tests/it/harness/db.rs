@@ -167,3 +167,29 @@ fn remove_leftovers() {
         let _ = std::fs::remove_dir_all(entry.path());
     }
 }
+
+/// A URL for these options (unix socket or TCP), for child processes.
+pub fn url_of(options: &PgConnectOptions) -> String {
+    let database = options.get_database().unwrap_or("postgres");
+    let user = options.get_username();
+    match options.get_socket() {
+        Some(dir) => format!(
+            "postgres://{user}@localhost:{}/{database}?host={}",
+            options.get_port(),
+            dir.display()
+        ),
+        None => {
+            // The server of DATABASE_URL, with this test's database in its path.
+            let url =
+                std::env::var("DATABASE_URL").expect("a TCP test database comes from DATABASE_URL");
+            let (base, query) = url
+                .split_once('?')
+                .map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+            let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+            match query {
+                Some(query) => format!("{prefix}/{database}?{query}"),
+                None => format!("{prefix}/{database}"),
+            }
+        }
+    }
+}

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub pool: PgPool,
     pub config: Config,
+    /// For running the `concord` binary against this test's database.
+    pub database_url: String,
 }
 
 impl TestApp {
@@ -31,10 +33,13 @@ impl TestApp {
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         init_logs();
         let options = db::test_db().create_database().await;
+        let database_url = db::url_of(&options);
         let pool = concord::db::connect(options, 5).await.expect("test pool");
-        let mut config = Config::for_tests(String::new());
+        let mut config = Config::for_tests(database_url.clone());
         configure(&mut config);
-        Self::serve(pool, config).await
+        let mut app = Self::serve(pool, config).await;
+        app.database_url = database_url;
+        app
     }
 
     /// Another app instance on the same database (as several servers would run).
@@ -52,10 +57,12 @@ impl TestApp {
             .await
             .expect("serve");
         });
+        let database_url = config.database_url.clone().unwrap_or_default();
         TestApp {
             address,
             pool,
             config,
+            database_url,
         }
     }
 
@@ -266,6 +273,34 @@ impl TestClient {
 
     pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
         self.send_json(reqwest::Method::PATCH, path, body).await
+    }
+
+    /// A multipart upload of `files` (name, bytes) as field `field`, plus text fields.
+    pub async fn upload(
+        &self,
+        path: &str,
+        field: &str,
+        files: &[(&str, Vec<u8>)],
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let token = self.csrf_token().await;
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (name, bytes) in files {
+            form = form.part(
+                field.to_owned(),
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+            );
+        }
+        self.http
+            .post(self.url(path))
+            .header("x-csrf-token", token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
     }
 
     pub async fn delete(&self, path: &str) -> Response {

@@ -1,0 +1,481 @@
+//! Participant changes and the table import, shared by pages and API.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{self, Participant, Variable, VariableKind};
+use super::store;
+use crate::db::audit::{self, Action, Event};
+use crate::db::ids::{ImportDraftId, ParticipantId, VariableId};
+use crate::error::{AppError, FieldErrors};
+use crate::import::{
+    self, ColumnMapping, RowError, Table, TableKind, TableMapping, Value, VariableType,
+};
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::state::AppState;
+
+/// Owners and leads manage participants; every member may read them.
+fn require_manager(member: &Member) -> Result<(), AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()
+}
+
+pub async fn create_variable(
+    state: &AppState,
+    member: &Member,
+    name: &str,
+    kind: &str,
+    allowed: &str,
+) -> Result<Variable, AppError> {
+    require_manager(member)?;
+    let mut errors = FieldErrors::new();
+    let name = model::parse_variable_name(&mut errors, "name", name);
+    let kind = VariableKind::parse(kind).unwrap_or_else(|| {
+        errors.add("kind", "Choose text, number or category.");
+        VariableKind::Text
+    });
+    let allowed = model::parse_allowed_values(allowed);
+    if kind == VariableKind::Category && allowed.is_empty() {
+        errors.add(
+            "allowed_values",
+            "List the categories, separated by commas.",
+        );
+    }
+    errors.into_result()?;
+    let allowed = if kind == VariableKind::Category {
+        allowed
+    } else {
+        Vec::new()
+    };
+    let mut tx = state.db.begin().await?;
+    let variable =
+        store::insert_variable(&mut tx, member.project_id, &name, kind, &allowed).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(member.user.id), Action::VariableCreated, "variable")
+            .project(member.project_id)
+            .entity(variable.id.0)
+            .after(&variable),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(variable)
+}
+
+/// Values typed for a participant, by variable, checked against its kind.
+fn check_values(
+    variables: &[Variable],
+    input: &[(VariableId, String)],
+    errors: &mut FieldErrors,
+) -> Vec<(VariableId, String)> {
+    let mut checked = Vec::new();
+    for (variable_id, raw) in input {
+        let Some(variable) = variables.iter().find(|v| v.id == *variable_id) else {
+            errors.add(
+                &format!("value_{variable_id}"),
+                "This variable is not in the project.",
+            );
+            continue;
+        };
+        if raw.trim().is_empty() {
+            checked.push((variable.id, String::new()));
+            continue;
+        }
+        match variable.check_value(raw) {
+            Ok(value) => checked.push((variable.id, value)),
+            Err(message) => errors.add(&format!("value_{}", variable.id), message),
+        }
+    }
+    checked
+}
+
+pub async fn create_participant(
+    state: &AppState,
+    member: &Member,
+    label: &str,
+    values: &[(VariableId, String)],
+) -> Result<Participant, AppError> {
+    require_manager(member)?;
+    let mut tx = state.db.begin().await?;
+    let variables = store::list_variables(&mut tx, member.project_id).await?;
+    let mut errors = FieldErrors::new();
+    let label = model::parse_label(&mut errors, "label", label);
+    let values = check_values(&variables, values, &mut errors);
+    errors.into_result()?;
+    let id = store::insert_participant(&mut tx, member.project_id, &label).await?;
+    for (variable_id, value) in &values {
+        store::set_value(&mut tx, id, *variable_id, value).await?;
+    }
+    let participant = store::get_participant(&mut tx, member.project_id, id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            Some(member.user.id),
+            Action::ParticipantCreated,
+            "participant",
+        )
+        .project(member.project_id)
+        .entity(id.0)
+        .after(&participant),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(participant)
+}
+
+pub async fn update_participant(
+    state: &AppState,
+    member: &Member,
+    id: ParticipantId,
+    label: &str,
+    values: &[(VariableId, String)],
+    version: i32,
+) -> Result<Participant, AppError> {
+    require_manager(member)?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_participant(&mut tx, member.project_id, id).await?;
+    let variables = store::list_variables(&mut tx, member.project_id).await?;
+    let mut errors = FieldErrors::new();
+    let label = model::parse_label(&mut errors, "label", label);
+    let values = check_values(&variables, values, &mut errors);
+    errors.into_result()?;
+    if !store::update_participant_label(&mut tx, member.project_id, id, &label, version).await? {
+        return Err(AppError::stale(&before));
+    }
+    for (variable_id, value) in &values {
+        store::set_value(&mut tx, id, *variable_id, value).await?;
+    }
+    let after = store::get_participant(&mut tx, member.project_id, id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            Some(member.user.id),
+            Action::ParticipantUpdated,
+            "participant",
+        )
+        .project(member.project_id)
+        .entity(id.0)
+        .before(&before)
+        .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+// The table import: upload, preview with a mapping, then one transaction.
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DraftPayload {
+    pub table: Table,
+}
+
+pub async fn create_import_draft(
+    state: &AppState,
+    member: &Member,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<ImportDraftId, AppError> {
+    require_manager(member)?;
+    let lower = file_name.to_lowercase();
+    let kind = if lower.ends_with(".csv") || lower.ends_with(".txt") || lower.ends_with(".tsv") {
+        TableKind::Csv
+    } else if lower.ends_with(".xlsx") {
+        TableKind::Xlsx
+    } else {
+        return Err(AppError::field(
+            "file",
+            format!("{file_name}: participant tables can be .csv or .xlsx files."),
+        ));
+    };
+    let table = import::parse_table(bytes, kind)
+        .map_err(|e| AppError::field("file", format!("{file_name}: {e}")))?;
+    let payload =
+        serde_json::to_value(DraftPayload { table }).map_err(|e| AppError::Internal(e.into()))?;
+    let mut conn = state.db.acquire().await?;
+    store::insert_draft(
+        &mut conn,
+        member.project_id,
+        member.user.id,
+        file_name,
+        &payload,
+    )
+    .await
+}
+
+/// How one column is to be imported; `variable` empty means "leave out".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColumnChoice {
+    pub column: String,
+    pub variable: String,
+    pub kind: VariableKind,
+    pub allowed_values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportChoices {
+    pub label_column: String,
+    pub columns: Vec<ColumnChoice>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportPreview {
+    pub file_name: String,
+    pub headers: Vec<String>,
+    pub row_count: usize,
+    pub choices: ImportChoices,
+    /// Row-level problems; nothing is imported while there are any.
+    pub errors: Vec<RowError>,
+    /// Labels that look like real names rather than pseudonyms.
+    pub name_like_labels: Vec<String>,
+    pub sample: Vec<Vec<String>>,
+}
+
+/// The mapping Concord proposes: the first column holds labels, every other
+/// column becomes a variable of the inferred type (or the existing variable of
+/// that name).
+fn suggest(table: &Table, variables: &[Variable]) -> ImportChoices {
+    let label_column = table.headers.first().cloned().unwrap_or_default();
+    let columns = table
+        .headers
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, header)| {
+            let existing = variables
+                .iter()
+                .find(|v| v.name.to_lowercase() == header.to_lowercase());
+            let inferred = existing
+                .map(Variable::variable_type)
+                .unwrap_or_else(|| import::infer_type(&table.column(i)));
+            let allowed = match &inferred {
+                VariableType::Category(values) => values.clone(),
+                _ => Vec::new(),
+            };
+            ColumnChoice {
+                column: header.clone(),
+                variable: header.clone(),
+                kind: VariableKind::of(&inferred),
+                allowed_values: allowed,
+            }
+        })
+        .collect();
+    ImportChoices {
+        label_column,
+        columns,
+    }
+}
+
+fn variable_type(choice: &ColumnChoice, table: &Table) -> VariableType {
+    match choice.kind {
+        VariableKind::Text => VariableType::Text,
+        VariableKind::Number => VariableType::Number,
+        VariableKind::Category if !choice.allowed_values.is_empty() => {
+            VariableType::Category(choice.allowed_values.clone())
+        }
+        VariableKind::Category => {
+            // Chosen as a category by hand: every value in the column is allowed.
+            let index = table.column_index(&choice.column).unwrap_or(0);
+            let values = model::parse_allowed_values(&table.column(index).join("\n"));
+            VariableType::Category(values)
+        }
+    }
+}
+
+fn check(
+    table: &Table,
+    choices: &ImportChoices,
+    variables: &[Variable],
+    existing_labels: &[String],
+) -> (Vec<RowError>, Vec<import::ParticipantRecord>, TableMapping) {
+    let mut errors = Vec::new();
+    if table.column_index(&choices.label_column).is_none() {
+        errors.push(RowError {
+            row: table.header_row,
+            column: choices.label_column.clone(),
+            message: "Choose the column that holds the participant labels.".into(),
+        });
+    }
+    let mapping = TableMapping {
+        label_column: choices.label_column.clone(),
+        variables: choices
+            .columns
+            .iter()
+            .filter(|c| !c.variable.trim().is_empty() && c.column != choices.label_column)
+            .map(|c| ColumnMapping {
+                column: c.column.clone(),
+                variable: c.variable.trim().to_owned(),
+                kind: variable_type(c, table),
+            })
+            .collect(),
+    };
+    for column in &mapping.variables {
+        if let Some(existing) = variables
+            .iter()
+            .find(|v| v.name.to_lowercase() == column.variable.to_lowercase())
+            && existing.kind != VariableKind::of(&column.kind)
+        {
+            errors.push(RowError {
+                row: table.header_row,
+                column: column.column.clone(),
+                message: format!(
+                    "The project's variable '{}' holds {} values.",
+                    existing.name,
+                    existing.kind.as_str()
+                ),
+            });
+        }
+    }
+    let records = match import::validate(table, &mapping) {
+        Ok(records) => records,
+        Err(row_errors) => {
+            errors.extend(row_errors);
+            Vec::new()
+        }
+    };
+    for record in &records {
+        if existing_labels
+            .iter()
+            .any(|l| l.to_lowercase() == record.label.to_lowercase())
+        {
+            errors.push(RowError {
+                row: record.row,
+                column: choices.label_column.clone(),
+                message: format!(
+                    "'{}' is a participant of this project already.",
+                    record.label
+                ),
+            });
+        }
+    }
+    (errors, records, mapping)
+}
+
+pub async fn preview_import(
+    state: &AppState,
+    member: &Member,
+    draft_id: ImportDraftId,
+    choices: Option<ImportChoices>,
+) -> Result<ImportPreview, AppError> {
+    require_manager(member)?;
+    let mut conn = state.db.acquire().await?;
+    let draft = store::get_draft(&mut conn, member.project_id, draft_id).await?;
+    let payload: DraftPayload =
+        serde_json::from_value(draft.payload).map_err(|e| AppError::Internal(e.into()))?;
+    let variables = store::list_variables(&mut conn, member.project_id).await?;
+    let existing: Vec<String> = store::list_participants(&mut conn, member.project_id)
+        .await?
+        .into_iter()
+        .map(|p| p.label)
+        .collect();
+    let table = payload.table;
+    let choices = choices.unwrap_or_else(|| suggest(&table, &variables));
+    let (errors, _, _) = check(&table, &choices, &variables, &existing);
+    let labels: Vec<&str> = table
+        .column_index(&choices.label_column)
+        .map(|i| table.column(i))
+        .unwrap_or_default();
+    let name_like_labels = labels
+        .iter()
+        .filter(|l| import::label_looks_like_name(l))
+        .map(|l| l.to_string())
+        .collect();
+    Ok(ImportPreview {
+        file_name: draft.file_name,
+        headers: table.headers.clone(),
+        row_count: table.rows.len(),
+        sample: table.rows.iter().take(5).cloned().collect(),
+        choices,
+        errors,
+        name_like_labels,
+    })
+}
+
+/// Imports every row in one transaction, or nothing when any row is wrong.
+pub async fn commit_import(
+    state: &AppState,
+    member: &Member,
+    draft_id: ImportDraftId,
+    choices: ImportChoices,
+) -> Result<usize, AppError> {
+    require_manager(member)?;
+    let mut tx = state.db.begin().await?;
+    let draft = store::get_draft(&mut tx, member.project_id, draft_id).await?;
+    let payload: DraftPayload =
+        serde_json::from_value(draft.payload).map_err(|e| AppError::Internal(e.into()))?;
+    let mut variables = store::list_variables(&mut tx, member.project_id).await?;
+    let existing: Vec<String> = store::list_participants(&mut tx, member.project_id)
+        .await?
+        .into_iter()
+        .map(|p| p.label)
+        .collect();
+    let (errors, records, mapping) = check(&payload.table, &choices, &variables, &existing);
+    if !errors.is_empty() {
+        let mut fields = FieldErrors::new();
+        for error in errors {
+            fields.add("rows", error.to_string());
+        }
+        return Err(AppError::Invalid(fields));
+    }
+    let mut targets = Vec::new();
+    for column in &mapping.variables {
+        let found = variables
+            .iter()
+            .find(|v| v.name.to_lowercase() == column.variable.to_lowercase())
+            .cloned();
+        let variable = match found {
+            Some(v) => v,
+            None => {
+                let allowed = match &column.kind {
+                    VariableType::Category(values) => values.clone(),
+                    _ => Vec::new(),
+                };
+                let created = store::insert_variable(
+                    &mut tx,
+                    member.project_id,
+                    &column.variable,
+                    VariableKind::of(&column.kind),
+                    &allowed,
+                )
+                .await?;
+                audit::record(
+                    &mut tx,
+                    Event::new(Some(member.user.id), Action::VariableCreated, "variable")
+                        .project(member.project_id)
+                        .entity(created.id.0)
+                        .after(&created),
+                )
+                .await?;
+                variables.push(created.clone());
+                created
+            }
+        };
+        targets.push(variable);
+    }
+    for record in &records {
+        let id = store::insert_participant(&mut tx, member.project_id, &record.label).await?;
+        for (variable, value) in targets.iter().zip(&record.values) {
+            let text = match value {
+                Value::Missing => continue,
+                Value::Text(t) | Value::Category(t) => t.clone(),
+                Value::Number(n) => model::format_number(*n),
+            };
+            store::set_value(&mut tx, id, variable.id, &text).await?;
+        }
+    }
+    store::delete_draft(&mut tx, member.project_id, draft_id).await?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            Some(member.user.id),
+            Action::ParticipantsImported,
+            "project",
+        )
+        .project(member.project_id)
+        .entity(member.project_id.0)
+        .after(&serde_json::json!({ "file_name": draft.file_name, "participants": records.len() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(records.len())
+}

@@ -1,0 +1,59 @@
+//! Transcripts: import from files, the canonical text and its turns, the page.
+
+mod api;
+mod pages;
+pub mod service;
+pub mod store;
+pub mod view;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// A batch form may carry several files, each up to the upload limit.
+const FILES_PER_REQUEST: usize = 10;
+
+pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
+    let uploads = Router::new()
+        .route(
+            "/projects/{project_id}/transcripts/import",
+            get(pages::show_import).post(pages::submit_import),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/transcripts",
+            get(api::list_transcripts).post(api::import_transcripts),
+        )
+        .layer(DefaultBodyLimit::max(
+            max_upload_bytes * FILES_PER_REQUEST + 64 * 1024,
+        ));
+    Router::new()
+        .route(
+            "/projects/{project_id}/transcripts/{transcript_id}",
+            get(pages::show_transcript),
+        )
+        .route(
+            "/projects/{project_id}/transcripts/{transcript_id}/edit",
+            get(pages::edit_transcript).post(pages::update_transcript),
+        )
+        .route(
+            "/projects/{project_id}/transcripts/{transcript_id}/delete",
+            post(pages::delete_transcript),
+        )
+        .route(
+            "/projects/{project_id}/transcripts/{transcript_id}/restore",
+            post(pages::restore_transcript),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/transcripts/{transcript_id}",
+            get(api::get_transcript)
+                .patch(api::update_transcript)
+                .delete(api::delete_transcript),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/transcripts/{transcript_id}/restore",
+            post(api::restore_transcript),
+        )
+        .merge(uploads)
+}

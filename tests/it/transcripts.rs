@@ -1,0 +1,417 @@
+use std::io::Write;
+
+use concord::projects::model::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::harness::{TestApp, TestProject, html, select_texts};
+
+fn docx(paragraphs: &[(&str, &str)]) -> Vec<u8> {
+    let body: String = paragraphs
+        .iter()
+        .map(|(speaker, text)| {
+            format!(r#"<w:p><w:r><w:rPr><w:b/></w:rPr><w:t xml:space="preserve">{speaker}: </w:t></w:r><w:r><w:t>{text}</w:t></w:r></w:p>"#)
+        })
+        .collect();
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+    );
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buffer);
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("[Content_Types].xml", options).unwrap();
+    zip.write_all(br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#).unwrap();
+    zip.start_file("word/document.xml", options).unwrap();
+    zip.write_all(document.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    buffer.into_inner()
+}
+
+fn utf16le(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    bytes
+}
+
+async fn import(
+    project: &TestProject<'_>,
+    files: &[(&str, Vec<u8>)],
+    fields: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let response = project
+        .owner
+        .upload(&project.api("/transcripts"), "files", files, fields)
+        .await;
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+async fn transcript(project: &TestProject<'_>, id: &Value) -> Value {
+    let path = project.api(&format!("/transcripts/{}", id.as_str().unwrap()));
+    project.owner.get(&path).await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_of_mixed_files_imports_the_good_ones_and_explains_the_bad_ones() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    // NFD "Zoë", CRLF line endings and an emoji before the second turn.
+    let txt = "Interviewer: Tell me about Zoe\u{308} 👋\r\nP01: She calls families.\r\n"
+        .as_bytes()
+        .to_vec();
+    let vtt = b"WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>How long have you worked here?</v>\n\n00:01:05.500 --> 00:01:09.000\n<v P01>Twenty years.</v>\n".to_vec();
+    let srt = b"1\n00:00:01,000 --> 00:00:03,000\nInterviewer: Hello.\n\n2\n00:00:03,500 --> 00:00:06,000\nP02: Hi there.\n".to_vec();
+    let word = docx(&[("Interviewer", "What helps?"), ("P03", "A shared nurse.")]);
+    let files = [
+        ("P01 interview.txt", txt),
+        ("teams.vtt", vtt),
+        ("zoom.srt", srt),
+        ("word.docx", word),
+        ("utf16.txt", utf16le("Interviewer: Größe?\nP04: Ja.")),
+        ("empty.txt", Vec::new()),
+        ("binary.txt", vec![0, 159, 146, 150, 0, 1, 2, 3]),
+        ("notes.pdf", b"%PDF-1.4".to_vec()),
+        (
+            "broken.vtt",
+            b"WEBVTT\n\n00:00:01.000 --> 00:0x:04.000\nhello\n".to_vec(),
+        ),
+        ("corrupt.docx", b"PK\x03\x04 not really a zip".to_vec()),
+    ];
+    let (status, body) = import(&project, &files, &[]).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert_eq!(body["imported"], 5);
+    assert_eq!(body["failed"], 5);
+    let outcome = |name: &str| {
+        body["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["file_name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(outcome("empty.txt")["error"], "The file is empty.");
+    assert!(
+        outcome("binary.txt")["error"]
+            .as_str()
+            .unwrap()
+            .contains("binary")
+    );
+    assert!(
+        outcome("notes.pdf")["error"]
+            .as_str()
+            .unwrap()
+            .contains(".pdf")
+    );
+    assert!(
+        outcome("broken.vtt")["error"]
+            .as_str()
+            .unwrap()
+            .contains("timestamp")
+    );
+    assert!(
+        outcome("corrupt.docx")["error"]
+            .as_str()
+            .unwrap()
+            .contains("damaged")
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from transcripts")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 5, "nothing of a bad file is stored");
+
+    let txt = transcript(&project, &outcome("P01 interview.txt")["transcript_id"]).await;
+    let text = txt["text"].as_str().unwrap();
+    assert_eq!(
+        text,
+        "Interviewer: Tell me about Zoë 👋\nP01: She calls families."
+    );
+    assert_eq!(
+        txt["sha256"],
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    );
+    assert_eq!(txt["char_count"], text.chars().count());
+    let turns = txt["turns"].as_array().unwrap();
+    assert_eq!(turns.len(), 2);
+    // Code points: "Interviewer: Tell me about Zoë 👋" is 32 of them, then "\n".
+    assert_eq!(turns[1]["start"], 33);
+    assert_eq!(turns[1]["speaker"], "P01");
+    assert_eq!(txt["lines"][1]["start"], 33);
+
+    let vtt = transcript(&project, &outcome("teams.vtt")["transcript_id"]).await;
+    assert_eq!(
+        vtt["text"],
+        "Interviewer: How long have you worked here?\nP01: Twenty years."
+    );
+    assert_eq!(vtt["turns"][1]["start_ms"], 65_500);
+    let srt = transcript(&project, &outcome("zoom.srt")["transcript_id"]).await;
+    assert_eq!(srt["turns"][1]["speaker"], "P02");
+    let word = transcript(&project, &outcome("word.docx")["transcript_id"]).await;
+    assert_eq!(
+        word["text"],
+        "Interviewer: What helps?\nP03: A shared nurse."
+    );
+    let utf16 = transcript(&project, &outcome("utf16.txt")["transcript_id"]).await;
+    assert_eq!(utf16["text"], "Interviewer: Größe?\nP04: Ja.");
+}
+
+#[tokio::test]
+async fn the_same_text_twice_is_refused_with_the_name_of_the_first() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let file = b"I: Hello.\nP01: Hi.".to_vec();
+    let (status, _) = import(&project, &[("first.txt", file.clone())], &[]).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // CRLF and NFC differences do not make a different text.
+    let (status, body) = import(
+        &project,
+        &[("again.txt", b"I: Hello.\r\nP01: Hi.\r\n".to_vec())],
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("'first'")
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from transcripts")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+#[tokio::test]
+async fn files_over_the_size_limit_are_refused() {
+    let app = TestApp::spawn_with(|c| c.max_upload_bytes = 1024).await;
+    let project = app.project().await;
+    let big = "word ".repeat(400).into_bytes();
+    let (status, body) = import(
+        &project,
+        &[("big.txt", big), ("small.txt", b"fine".to_vec())],
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::MULTI_STATUS);
+    assert!(
+        body["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("larger")
+    );
+    assert!(body["files"][1]["error"].is_null());
+}
+
+#[tokio::test]
+async fn a_non_utf8_file_asks_for_its_encoding_and_imports_with_it() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let latin = b"P01: Caf\xe9 au lait.".to_vec();
+    let (status, body) = import(&project, &[("cafe.txt", latin.clone())], &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["files"][0]["needs_encoding"], true);
+    let (status, body) = import(
+        &project,
+        &[("cafe.txt", latin)],
+        &[("encoding", "windows-1252")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let stored = transcript(&project, &body["files"][0]["transcript_id"]).await;
+    assert_eq!(stored["text"], "P01: Café au lait.");
+}
+
+#[tokio::test]
+async fn participants_are_matched_by_file_name_and_the_dashboard_lists_transcripts() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    for label in ["P07", "P08"] {
+        let response = project
+            .owner
+            .post_json(&project.api("/participants"), &json!({ "label": label }))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let (_, body) = import(
+        &project,
+        &[
+            ("P07 interview.txt", b"P07: One two three.".to_vec()),
+            ("other.txt", b"Four five.".to_vec()),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(body["files"][0]["participant_label"], "P07");
+    assert!(body["files"][1]["participant_label"].is_null());
+    let dashboard = html(project.owner.get(&project.path("")).await).await;
+    let participants = select_texts(&dashboard, "#transcripts tr.transcript td.participant");
+    assert_eq!(participants, ["none", "P07"]);
+    assert_eq!(
+        select_texts(&dashboard, "#transcripts tr.transcript td.words"),
+        ["2", "3"]
+    );
+}
+
+#[tokio::test]
+async fn the_transcript_page_shows_numbered_lines_turns_times_and_attributes() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let variable =
+        json!({ "name": "Role", "kind": "category", "allowed_values": ["Oncologist", "Nurse"] });
+    assert_eq!(
+        project
+            .owner
+            .post_json(&project.api("/variables"), &variable)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let participant = json!({ "label": "P01", "values": { "Role": "oncologist" } });
+    assert_eq!(
+        project
+            .owner
+            .post_json(&project.api("/participants"), &participant)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let vtt = b"WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>How long?</v>\n\n00:01:05.000 --> 00:01:09.000\n<v P01>Twenty years.</v>\n".to_vec();
+    let (_, body) = import(&project, &[("P01.vtt", vtt)], &[]).await;
+    let id = body["files"][0]["transcript_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let coder = project.member(Role::Coder).await;
+    let response = coder
+        .get(&project.path(&format!("/transcripts/{id}")))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = html(response).await;
+    assert_eq!(select_texts(&page, "ol.lines li .ln"), ["1", "2"]);
+    assert_eq!(
+        select_texts(&page, "ol.lines li .speaker"),
+        ["Interviewer:", "P01:"]
+    );
+    assert_eq!(
+        select_texts(&page, "ol.lines li time"),
+        ["00:00:01", "00:01:05"]
+    );
+    assert_eq!(select_texts(&page, "dl.attributes dd"), ["Oncologist"]);
+    assert!(
+        select_texts(&page, "#delete-form").is_empty(),
+        "coders do not delete"
+    );
+    assert_eq!(
+        coder
+            .upload(
+                &project.api("/transcripts"),
+                "files",
+                &[("x.txt", b"x".to_vec())],
+                &[]
+            )
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn text_edits_need_the_current_version_and_deletes_can_be_undone_by_the_owner() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let (_, body) = import(&project, &[("a.txt", b"P01: first words".to_vec())], &[]).await;
+    let id = body["files"][0]["transcript_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = project.api(&format!("/transcripts/{id}"));
+    let edited = project
+        .owner
+        .patch_json(
+            &path,
+            &json!({ "text": "P01: first words, corrected\r\n", "version": 1 }),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    let edited: Value = edited.json().await.unwrap();
+    assert_eq!(edited["text"], "P01: first words, corrected");
+    assert_eq!(edited["word_count"], 3);
+    let stale = project
+        .owner
+        .patch_json(&path, &json!({ "title": "Old", "version": 1 }))
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+
+    let lead = project.member(Role::Lead).await;
+    assert_eq!(lead.delete(&path).await.status(), StatusCode::NO_CONTENT);
+    let dashboard = html(project.owner.get(&project.path("")).await).await;
+    assert!(select_texts(&dashboard, "#transcripts tr.transcript").is_empty());
+    assert_eq!(select_texts(&dashboard, "#deleted-transcripts a"), ["a"]);
+    let restore = format!("{path}/restore");
+    assert_eq!(
+        lead.post_json(&restore, &json!({})).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        project.owner.post_json(&restore, &json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_events where entity_type = 'transcript' order by id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "transcript.imported",
+            "transcript.updated",
+            "transcript.deleted",
+            "transcript.restored"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_cli_imports_files_and_reports_the_bad_ones() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let dir = std::env::temp_dir().join(format!("concord-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("P01 interview.txt"),
+        "Interviewer: Hello?\nP01: Hello.",
+    )
+    .unwrap();
+    std::fs::write(dir.join("empty.txt"), "").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .env("DATABASE_URL", &app.database_url)
+        .args([
+            "--log",
+            "warn",
+            "import",
+            "--project",
+            &project.id.to_string(),
+        ])
+        .arg(dir.join("P01 interview.txt"))
+        .arg(dir.join("empty.txt"))
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "one file failed: {stderr}");
+    assert!(stderr.contains("empty.txt: The file is empty."), "{stderr}");
+    assert!(stderr.contains("1 imported, 1 failed"), "{stderr}");
+    let titles: Vec<String> = sqlx::query_scalar("select title from transcripts")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(titles, ["P01 interview"]);
+}
