@@ -1,13 +1,16 @@
 //! Concord: collaborative qualitative coding of interview transcripts.
 
 pub mod agreement;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod coding;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod import;
+pub mod live;
 pub mod participants;
 pub mod projects;
 pub mod state;
@@ -42,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(projects::routes())
         .merge(audit::routes())
+        .merge(assignments::routes())
+        .merge(coding::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
         .fallback(|| async { AppError::NotFound })

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::config::Config;
+use crate::live::LiveHub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -10,6 +11,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Appended to static URLs so browsers fetch new files after an upgrade.
     pub build_id: Arc<str>,
+    pub live: LiveHub,
 }
 
 impl AppState {
@@ -22,10 +24,12 @@ impl AppState {
                 .map(|d| d.as_secs())
                 .unwrap_or_default()
         );
+        let live = LiveHub::start(db.clone());
         Self {
             db,
             config: Arc::new(config),
             build_id: build_id.into(),
+            live,
         }
     }
 }

@@ -36,6 +36,21 @@ pub enum Action {
     TranscriptUpdated,
     TranscriptDeleted,
     TranscriptRestored,
+    CodebookModeChanged,
+    AssignmentCreated,
+    AssignmentStarted,
+    AssignmentSubmitted,
+    AssignmentReopened,
+    AssignmentRemoved,
+    CodeCreated,
+    CodeUpdated,
+    CodeMerged,
+    CodeDeleted,
+    CodeRestored,
+    CodingCreated,
+    CodingUpdated,
+    CodingDeleted,
+    CodingRestored,
 }
 
 impl Action {
@@ -68,6 +83,21 @@ impl Action {
             Self::TranscriptUpdated => "transcript.updated",
             Self::TranscriptDeleted => "transcript.deleted",
             Self::TranscriptRestored => "transcript.restored",
+            Self::CodebookModeChanged => "project.codebook_mode_changed",
+            Self::AssignmentCreated => "assignment.created",
+            Self::AssignmentStarted => "assignment.started",
+            Self::AssignmentSubmitted => "assignment.submitted",
+            Self::AssignmentReopened => "assignment.reopened",
+            Self::AssignmentRemoved => "assignment.removed",
+            Self::CodeCreated => "code.created",
+            Self::CodeUpdated => "code.updated",
+            Self::CodeMerged => "code.merged",
+            Self::CodeDeleted => "code.deleted",
+            Self::CodeRestored => "code.restored",
+            Self::CodingCreated => "coding.created",
+            Self::CodingUpdated => "coding.updated",
+            Self::CodingDeleted => "coding.deleted",
+            Self::CodingRestored => "coding.restored",
         }
     }
 }

@@ -44,4 +44,7 @@ decl_id!(
     VariableId,
     TranscriptId,
     ImportDraftId,
+    AssignmentId,
+    CodeId,
+    CodingId,
 );

@@ -57,6 +57,8 @@ pub struct Project {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub version: i32,
+    /// `independent` (each coder their own codes) or `shared`.
+    pub codebook_mode: String,
 }
 
 /// A project as listed for one user, with their role in it.

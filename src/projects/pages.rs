@@ -10,6 +10,7 @@ use super::member::Member;
 use super::model::{MemberRow, ProjectSummary, Role};
 use super::service;
 use super::store;
+use crate::assignments::service::AssignmentProgress;
 use crate::auth::SetupPage;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, FieldErrors};
@@ -96,6 +97,17 @@ pub struct ProjectShowPage {
     transcripts: Vec<TranscriptSummary>,
     deleted: Vec<TranscriptSummary>,
     can_manage: bool,
+    assignments: Vec<AssignmentProgress>,
+}
+
+impl ProjectShowPage {
+    /// Members who may be asked to code (everyone but reviewers).
+    fn coders(&self) -> Vec<&MemberRow> {
+        self.members
+            .iter()
+            .filter(|m| m.role != Role::Reviewer)
+            .collect()
+    }
 }
 
 impl ProjectShowPage {
@@ -119,6 +131,8 @@ async fn show_page(
         Vec::new()
     };
     let can_manage = can_manage && member.project.archived_at.is_none();
+    drop(conn);
+    let assignments = crate::assignments::service::list_with_progress(state, &member).await?;
     Ok(ProjectShowPage {
         layout,
         member,
@@ -129,6 +143,7 @@ async fn show_page(
         transcripts,
         deleted,
         can_manage,
+        assignments,
     })
 }
 

@@ -18,7 +18,7 @@ pub async fn find_membership(
     user_id: UserId,
 ) -> Result<Option<(Project, Role)>, AppError> {
     let row = sqlx::query!(
-        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, m.role
+        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, p.codebook_mode, m.role
              from projects p
              join project_members m on m.project_id = p.id
             where p.id = $1 and m.user_id = $2"#,
@@ -36,6 +36,7 @@ pub async fn find_membership(
                 archived_at: r.archived_at,
                 created_at: r.created_at,
                 version: r.version,
+                codebook_mode: r.codebook_mode,
             },
             role(&r.role)?,
         ))
@@ -48,7 +49,7 @@ pub async fn list_projects_for_user(
     user_id: UserId,
 ) -> Result<Vec<ProjectSummary>, AppError> {
     let rows = sqlx::query!(
-        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, m.role,
+        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, p.codebook_mode, m.role,
                   (select count(*) from project_members c where c.project_id = p.id) as "member_count!"
              from projects p
              join project_members m on m.project_id = p.id
@@ -70,6 +71,7 @@ pub async fn list_projects_for_user(
                     archived_at: r.archived_at,
                     created_at: r.created_at,
                     version: r.version,
+                    codebook_mode: r.codebook_mode,
                 },
             })
         })
@@ -79,7 +81,7 @@ pub async fn list_projects_for_user(
 pub async fn get_project(conn: &mut PgConnection, id: ProjectId) -> Result<Project, AppError> {
     sqlx::query_as!(
         Project,
-        r#"select id as "id: ProjectId", name, description, archived_at, created_at, version
+        r#"select id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode
              from projects
             where id = $1"#,
         id as ProjectId
@@ -100,7 +102,7 @@ pub async fn insert_project(
         Project,
         r#"insert into projects (id, name, description, created_by)
            values ($1, $2, $3, $4)
-           returning id as "id: ProjectId", name, description, archived_at, created_at, version"#,
+           returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
         id as ProjectId,
         name,
         description,
@@ -123,7 +125,7 @@ pub async fn update_project(
         r#"update projects
               set name = $2, description = $3, updated_at = now(), version = version + 1
             where id = $1 and version = $4
-        returning id as "id: ProjectId", name, description, archived_at, created_at, version"#,
+        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
         id as ProjectId,
         name,
         description,
@@ -145,7 +147,7 @@ pub async fn set_archived(
                   updated_at = now(),
                   version = version + 1
             where id = $1
-        returning id as "id: ProjectId", name, description, archived_at, created_at, version"#,
+        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
         id as ProjectId,
         archived
     )
@@ -288,4 +290,24 @@ pub async fn count_owners_for_update(
     .fetch_all(conn)
     .await?;
     Ok(owners.len() as i64)
+}
+
+/// Switches between independent and shared codebooks; only before any code exists.
+pub async fn set_codebook_mode(
+    conn: &mut PgConnection,
+    id: ProjectId,
+    mode: &str,
+) -> Result<Project, AppError> {
+    sqlx::query_as!(
+        Project,
+        r#"update projects
+              set codebook_mode = $2, updated_at = now(), version = version + 1
+            where id = $1
+        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
+        id as ProjectId,
+        mode
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
 }

@@ -2,6 +2,8 @@
 
 mod audit;
 mod auth;
+mod browser;
+mod coding;
 mod embedded;
 mod errors;
 mod harness;

@@ -1,5 +1,6 @@
 //! `TestApp::spawn()`: the real router on 127.0.0.1:0 over a fresh database.
 
+pub mod browser;
 mod db;
 
 use std::net::SocketAddr;

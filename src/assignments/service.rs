@@ -1,0 +1,350 @@
+//! Assigning coders, submitting and reopening layers, and coding progress.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::store::{self, Assignment, AssignmentRow};
+use crate::db::audit::{self, Action, Event};
+use crate::db::ids::{AssignmentId, ProjectId, TranscriptId, UserId};
+use crate::error::{AppError, FieldErrors};
+use crate::live::{self, NewEvent};
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::projects::store as projects;
+use crate::state::AppState;
+
+async fn record(
+    conn: &mut sqlx::PgConnection,
+    member: &Member,
+    action: Action,
+    before: Option<&Assignment>,
+    after: &Assignment,
+) -> Result<(), AppError> {
+    let mut event = Event::new(Some(member.user.id), action, "assignment")
+        .project(member.project_id)
+        .entity(after.id.0)
+        .after(after);
+    if let Some(before) = before {
+        event = event.before(before);
+    }
+    audit::record(conn, event).await?;
+    live::publish(
+        conn,
+        NewEvent {
+            project_id: member.project_id,
+            kind: "assignment.updated",
+            transcript_id: Some(after.transcript_id),
+            coder_id: Some(after.user_id),
+            entity_id: Some(after.id.0),
+        },
+    )
+    .await
+}
+
+/// Assigns every listed member to every listed transcript; existing
+/// assignments stay as they are. Returns how many were new.
+pub async fn assign(
+    state: &AppState,
+    member: &Member,
+    transcript_ids: &[TranscriptId],
+    user_ids: &[UserId],
+) -> Result<usize, AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    let mut errors = FieldErrors::new();
+    if transcript_ids.is_empty() {
+        errors.add("transcript_ids", "Choose at least one transcript.");
+    }
+    if user_ids.is_empty() {
+        errors.add("user_ids", "Choose at least one coder.");
+    }
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    let transcripts: Vec<TranscriptId> = store::transcript_texts(&mut tx, member.project_id)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    if let Some(unknown) = transcript_ids.iter().find(|t| !transcripts.contains(t)) {
+        return Err(AppError::field(
+            "transcript_ids",
+            format!("{unknown} is not a transcript of this project."),
+        ));
+    }
+    let members = projects::list_members(&mut tx, member.project_id).await?;
+    for user in user_ids {
+        match members.iter().find(|m| m.user_id == *user) {
+            None => {
+                return Err(AppError::field(
+                    "user_ids",
+                    format!("{user} is not a member of this project."),
+                ));
+            }
+            Some(m) if m.role == Role::Reviewer => {
+                return Err(AppError::field(
+                    "user_ids",
+                    format!("{} is a reviewer; reviewers do not code.", m.display_name),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let mut created = 0;
+    for transcript in transcript_ids {
+        for user in user_ids {
+            if let Some(id) = store::insert(&mut tx, member.project_id, *transcript, *user).await? {
+                let assignment = store::get(&mut tx, member.project_id, id).await?;
+                record(
+                    &mut tx,
+                    member,
+                    Action::AssignmentCreated,
+                    None,
+                    &assignment,
+                )
+                .await?;
+                created += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub async fn submit(
+    state: &AppState,
+    member: &Member,
+    transcript_id: TranscriptId,
+) -> Result<Assignment, AppError> {
+    member.require_active()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::find_for(&mut tx, member.project_id, transcript_id, member.user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if before.state == "submitted" {
+        return Ok(before);
+    }
+    let after = store::set_state(&mut tx, member.project_id, before.id, "submitted").await?;
+    record(
+        &mut tx,
+        member,
+        Action::AssignmentSubmitted,
+        Some(&before),
+        &after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn reopen(
+    state: &AppState,
+    member: &Member,
+    id: AssignmentId,
+) -> Result<Assignment, AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get(&mut tx, member.project_id, id).await?;
+    if before.state != "submitted" {
+        return Ok(before);
+    }
+    let after = store::set_state(&mut tx, member.project_id, id, "in_progress").await?;
+    record(
+        &mut tx,
+        member,
+        Action::AssignmentReopened,
+        Some(&before),
+        &after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Only an assignment with nothing coded yet can be withdrawn.
+pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Result<(), AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get(&mut tx, member.project_id, id).await?;
+    let coded: i64 = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from codings where transcript_id = $1 and coder_id = $2"#,
+        before.transcript_id as TranscriptId,
+        before.user_id as UserId
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if coded > 0 {
+        return Err(AppError::State(
+            "This coder has started coding this transcript; the assignment stays.".into(),
+        ));
+    }
+    store::delete(&mut tx, member.project_id, id).await?;
+    let mut removed = before.clone();
+    removed.state = "removed".into();
+    record(
+        &mut tx,
+        member,
+        Action::AssignmentRemoved,
+        Some(&before),
+        &removed,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignmentProgress {
+    #[serde(flatten)]
+    pub row: AssignmentRow,
+    pub lines_touched: usize,
+    pub lines_total: usize,
+}
+
+impl AssignmentProgress {
+    pub fn percent(&self) -> usize {
+        (self.lines_touched * 100)
+            .checked_div(self.lines_total)
+            .unwrap_or(0)
+    }
+}
+
+/// Share of non-empty lines that hold at least one coding.
+pub fn lines_touched(text: &str, spans: &[(i32, i32)]) -> (usize, usize) {
+    let mut starts = Vec::new();
+    let mut nonempty = Vec::new();
+    let mut offset = 0;
+    for line in text.split('\n') {
+        let length = line.chars().count();
+        starts.push(offset);
+        nonempty.push(!line.trim().is_empty());
+        offset += length + 1;
+    }
+    let line_of = |pos: usize| starts.partition_point(|&s| s <= pos).saturating_sub(1);
+    let mut marks = vec![0i32; starts.len() + 1];
+    for &(start, end) in spans {
+        let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+            continue;
+        };
+        if end <= start {
+            continue;
+        }
+        marks[line_of(start)] += 1;
+        marks[line_of(end - 1) + 1] -= 1;
+    }
+    let mut depth = 0;
+    let mut touched = 0;
+    for (i, is_text) in nonempty.iter().enumerate() {
+        depth += marks[i];
+        if *is_text && depth > 0 {
+            touched += 1;
+        }
+    }
+    (touched, nonempty.iter().filter(|n| **n).count())
+}
+
+/// Assignments with progress: all of them for leads, the caller's own otherwise.
+pub async fn list_with_progress(
+    state: &AppState,
+    member: &Member,
+) -> Result<Vec<AssignmentProgress>, AppError> {
+    let only = if member.require(&[Role::Lead]).is_ok() {
+        None
+    } else {
+        Some(member.user.id)
+    };
+    let mut conn = state.db.acquire().await?;
+    let rows = store::list(&mut conn, member.project_id, only).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let texts: HashMap<TranscriptId, String> =
+        store::transcript_texts(&mut conn, member.project_id)
+            .await?
+            .into_iter()
+            .collect();
+    let mut spans: HashMap<(TranscriptId, UserId), Vec<(i32, i32)>> = HashMap::new();
+    for (t, u, s, e) in store::layer_spans(&mut conn, member.project_id).await? {
+        spans.entry((t, u)).or_default().push((s, e));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let text = texts
+                .get(&row.assignment.transcript_id)
+                .map(String::as_str)
+                .unwrap_or("");
+            let layer = spans
+                .get(&(row.assignment.transcript_id, row.assignment.user_id))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let (lines_touched, lines_total) = lines_touched(text, layer);
+            AssignmentProgress {
+                row,
+                lines_touched,
+                lines_total,
+            }
+        })
+        .collect())
+}
+
+pub async fn set_codebook_mode(
+    state: &AppState,
+    member: &Member,
+    mode: &str,
+) -> Result<(), AppError> {
+    member.require(&[Role::Owner])?;
+    member.require_active()?;
+    if mode != "independent" && mode != "shared" {
+        return Err(AppError::field(
+            "codebook_mode",
+            "Choose independent or shared.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let codes: i64 = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from codes where project_id = $1"#,
+        member.project_id as ProjectId
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if codes > 0 && mode != member.project.codebook_mode {
+        return Err(AppError::State(
+            "Coders have made codes already; the codebook mode can no longer change.".into(),
+        ));
+    }
+    let before = projects::get_project(&mut tx, member.project_id).await?;
+    let after = projects::set_codebook_mode(&mut tx, member.project_id, mode).await?;
+    audit::record(
+        &mut tx,
+        Event::new(Some(member.user.id), Action::CodebookModeChanged, "project")
+            .project(member.project_id)
+            .entity(member.project_id.0)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_counts_non_empty_lines_under_a_coding() {
+        let text = "one\n\ntwo 👋\nthree\nfour";
+        // "two 👋" starts at 5; "three" at 11; "four" at 17.
+        assert_eq!(lines_touched(text, &[]), (0, 4));
+        assert_eq!(lines_touched(text, &[(5, 8)]), (1, 4));
+        assert_eq!(
+            lines_touched(text, &[(0, 12)]),
+            (3, 4),
+            "the empty line does not count"
+        );
+        assert_eq!(lines_touched(text, &[(17, 21), (18, 19)]), (1, 4));
+    }
+}

@@ -1,0 +1,195 @@
+//! Every SQL query of assignments.
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+
+use crate::db::ids::{AssignmentId, ProjectId, TranscriptId, UserId};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Assignment {
+    pub id: AssignmentId,
+    pub transcript_id: TranscriptId,
+    pub user_id: UserId,
+    pub state: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignmentRow {
+    #[serde(flatten)]
+    pub assignment: Assignment,
+    pub transcript_title: String,
+    pub user_name: String,
+}
+
+pub async fn find_for(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    transcript_id: TranscriptId,
+    user_id: UserId,
+) -> Result<Option<Assignment>, AppError> {
+    Ok(sqlx::query_as!(
+        Assignment,
+        r#"select id as "id: AssignmentId", transcript_id as "transcript_id: TranscriptId", user_id as "user_id: UserId",
+                  state, submitted_at, version
+             from assignments
+            where project_id = $1 and transcript_id = $2 and user_id = $3"#,
+        project_id as ProjectId,
+        transcript_id as TranscriptId,
+        user_id as UserId
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn get(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    id: AssignmentId,
+) -> Result<Assignment, AppError> {
+    sqlx::query_as!(
+        Assignment,
+        r#"select id as "id: AssignmentId", transcript_id as "transcript_id: TranscriptId", user_id as "user_id: UserId",
+                  state, submitted_at, version
+             from assignments
+            where project_id = $1 and id = $2"#,
+        project_id as ProjectId,
+        id as AssignmentId
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Every assignment of the project, or only `user`'s.
+pub async fn list(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    user: Option<UserId>,
+) -> Result<Vec<AssignmentRow>, AppError> {
+    let rows = sqlx::query!(
+        r#"select a.id as "id: AssignmentId", a.transcript_id as "transcript_id: TranscriptId", a.user_id as "user_id: UserId",
+                  a.state, a.submitted_at, a.version, t.title, u.display_name
+             from assignments a
+             join transcripts t on t.id = a.transcript_id
+             join users u on u.id = a.user_id
+            where a.project_id = $1 and ($2::uuid is null or a.user_id = $2) and t.deleted_at is null
+            order by lower(t.title), lower(u.display_name)"#,
+        project_id as ProjectId,
+        user as Option<UserId>
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AssignmentRow {
+            assignment: Assignment {
+                id: r.id,
+                transcript_id: r.transcript_id,
+                user_id: r.user_id,
+                state: r.state,
+                submitted_at: r.submitted_at,
+                version: r.version,
+            },
+            transcript_title: r.title,
+            user_name: r.display_name,
+        })
+        .collect())
+}
+
+/// The new assignment, or None when that person has it already.
+pub async fn insert(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    transcript_id: TranscriptId,
+    user_id: UserId,
+) -> Result<Option<AssignmentId>, AppError> {
+    let id = AssignmentId::new();
+    let done = sqlx::query!(
+        "insert into assignments (id, project_id, transcript_id, user_id) values ($1, $2, $3, $4)
+         on conflict (transcript_id, user_id) do nothing",
+        id as AssignmentId,
+        project_id as ProjectId,
+        transcript_id as TranscriptId,
+        user_id as UserId
+    )
+    .execute(conn)
+    .await?;
+    Ok((done.rows_affected() == 1).then_some(id))
+}
+
+pub async fn set_state(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    id: AssignmentId,
+    state: &str,
+) -> Result<Assignment, AppError> {
+    sqlx::query_as!(
+        Assignment,
+        r#"update assignments
+              set state = $3,
+                  submitted_at = case when $3 = 'submitted' then now() else null end,
+                  updated_at = now(), version = version + 1
+            where project_id = $1 and id = $2
+        returning id as "id: AssignmentId", transcript_id as "transcript_id: TranscriptId", user_id as "user_id: UserId",
+                  state, submitted_at, version"#,
+        project_id as ProjectId,
+        id as AssignmentId,
+        state
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+pub async fn delete(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    id: AssignmentId,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "delete from assignments where project_id = $1 and id = $2",
+        project_id as ProjectId,
+        id as AssignmentId
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Line starts of each transcript and the spans of each layer, for progress.
+pub async fn layer_spans(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<(TranscriptId, UserId, i32, i32)>, AppError> {
+    let rows = sqlx::query!(
+        r#"select c.transcript_id as "transcript_id: TranscriptId", c.coder_id as "coder_id: UserId", c.start_offset, c.end_offset
+             from codings c
+             join codes k on k.id = c.code_id
+            where c.project_id = $1 and c.deleted_at is null and k.deleted_at is null"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.transcript_id, r.coder_id, r.start_offset, r.end_offset))
+        .collect())
+}
+
+pub async fn transcript_texts(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<(TranscriptId, String)>, AppError> {
+    let rows = sqlx::query!(
+        r#"select id as "id: TranscriptId", text from transcripts where project_id = $1 and deleted_at is null"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+}

@@ -1,0 +1,88 @@
+//! The coding page. Its behaviour is in `static/js/coding.js`; the server
+//! renders the text and hands the page its data as JSON (no inline script).
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Html, Redirect};
+
+use super::api::{CodingData, coding_data};
+use crate::assignments::service as assignments;
+use crate::db::ids::TranscriptId;
+use crate::error::AppError;
+use crate::projects::member::Member;
+use crate::state::AppState;
+use crate::transcripts::view::{self, LineView};
+use crate::web::Layout;
+use crate::web::extract::Path;
+
+#[derive(Template)]
+#[template(path = "coding/page.html")]
+pub struct CodingPage {
+    layout: Layout,
+    member: Member,
+    data: CodingData,
+    /// The data block, as JSON safe inside `<script type="application/json">`.
+    data_json: String,
+    lines: Vec<LineView>,
+}
+
+/// `<` and `>` and `&` escaped, so no text in the JSON can close the script element.
+pub fn script_safe_json(value: &impl serde::Serialize) -> Result<String, AppError> {
+    let json = serde_json::to_string(value).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026"))
+}
+
+#[tracing::instrument(skip_all, fields(%transcript_id))]
+pub async fn show_coding_page(
+    State(state): State<AppState>,
+    member: Member,
+    layout: Layout,
+    Path((_, transcript_id)): Path<(String, TranscriptId)>,
+) -> Result<Html<String>, AppError> {
+    let data = coding_data(&state, &member, transcript_id).await?;
+    let data_json = script_safe_json(&data)?;
+    let lines = view::lines(&data.transcript.text, &data.transcript.turns);
+    Ok(Html(
+        CodingPage {
+            layout,
+            member,
+            data,
+            data_json,
+            lines,
+        }
+        .render()?,
+    ))
+}
+
+/// The form fallback of the page's submit button.
+pub async fn submit_layer(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_, transcript_id)): Path<(String, TranscriptId)>,
+) -> Result<Redirect, AppError> {
+    assignments::submit(&state, &member, transcript_id).await?;
+    Ok(Redirect::to(&format!(
+        "/projects/{}/transcripts/{transcript_id}/code",
+        member.project_id
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_in_a_script_element_cannot_close_it() {
+        let json = script_safe_json(
+            &serde_json::json!({ "text": "</script><script>alert(1)</script> & more" }),
+        )
+        .unwrap();
+        assert!(!json.contains("</script"));
+        assert!(!json.contains('&'));
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["text"], "</script><script>alert(1)</script> & more");
+    }
+}

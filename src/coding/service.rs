@@ -1,0 +1,621 @@
+//! Coding changes, shared by pages and API: each one transaction with its
+//! audit row and live event. Blinding and layer ownership are checked here.
+
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use super::model::{self, Code, Coding, PALETTE};
+use super::store;
+use crate::assignments::store::{self as assignments, Assignment};
+use crate::db::audit::{self, Action, Event};
+use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
+use crate::error::{AppError, FieldErrors};
+use crate::live::{self, NewEvent};
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::state::AppState;
+
+pub const INDEPENDENT: &str = "independent";
+
+/// Whose codebook the caller codes with: their own, or the shared one (None).
+pub fn codebook_owner(member: &Member) -> Option<UserId> {
+    if member.project.codebook_mode == INDEPENDENT {
+        Some(member.user.id)
+    } else {
+        None
+    }
+}
+
+fn require_coder(member: &Member) -> Result<(), AppError> {
+    member.require(&[Role::Lead, Role::Coder])?;
+    member.require_active()
+}
+
+fn not_assigned() -> AppError {
+    AppError::BadRequest {
+        status: axum::http::StatusCode::FORBIDDEN,
+        detail: "You are not assigned to code this transcript.".into(),
+    }
+}
+
+fn submitted() -> AppError {
+    AppError::BadRequest {
+        status: axum::http::StatusCode::FORBIDDEN,
+        detail: "You have submitted this transcript: your coding is read-only unless the lead reopens it.".into(),
+    }
+}
+
+/// The caller's assignment on a live transcript, open for changes, and the text's length.
+async fn writable_layer(
+    conn: &mut PgConnection,
+    member: &Member,
+    transcript_id: TranscriptId,
+) -> Result<(Assignment, i64), AppError> {
+    let length = sqlx::query_scalar!(
+        "select char_count from transcripts where project_id = $1 and id = $2 and deleted_at is null",
+        member.project_id as crate::db::ids::ProjectId,
+        transcript_id as TranscriptId
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let assignment = assignments::find_for(conn, member.project_id, transcript_id, member.user.id)
+        .await?
+        .ok_or_else(not_assigned)?;
+    if assignment.state == "submitted" {
+        return Err(submitted());
+    }
+    Ok((assignment, i64::from(length)))
+}
+
+/// A code the caller may apply or edit: live, and in their codebook.
+async fn usable_code(
+    conn: &mut PgConnection,
+    member: &Member,
+    id: CodeId,
+    field: &str,
+) -> Result<Code, AppError> {
+    match store::find_code(conn, member.project_id, id).await? {
+        Some(row) if !row.deleted && row.code.owner_id == codebook_owner(member) => Ok(row.code),
+        _ => Err(AppError::field(
+            field,
+            "This is not one of the codes you can use here.",
+        )),
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one audit row and one live event per change, each field named at the call"
+)]
+async fn record(
+    conn: &mut PgConnection,
+    member: &Member,
+    action: Action,
+    kind: &str,
+    entity_type: &str,
+    entity_id: uuid::Uuid,
+    transcript_id: Option<TranscriptId>,
+    coder_id: Option<UserId>,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Result<(), AppError> {
+    let mut event = Event::new(Some(member.user.id), action, entity_type)
+        .project(member.project_id)
+        .entity(entity_id);
+    event.before = before.cloned();
+    event.after = after.cloned();
+    audit::record(conn, event).await?;
+    live::publish(
+        conn,
+        NewEvent {
+            project_id: member.project_id,
+            kind,
+            transcript_id,
+            coder_id,
+            entity_id: Some(entity_id),
+        },
+    )
+    .await
+}
+
+fn json(value: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// The first coding starts the work.
+async fn mark_in_progress(
+    conn: &mut PgConnection,
+    member: &Member,
+    assignment: &Assignment,
+) -> Result<(), AppError> {
+    if assignment.state != "assigned" {
+        return Ok(());
+    }
+    let after =
+        assignments::set_state(conn, member.project_id, assignment.id, "in_progress").await?;
+    record(
+        conn,
+        member,
+        Action::AssignmentStarted,
+        "assignment.updated",
+        "assignment",
+        assignment.id.0,
+        Some(assignment.transcript_id),
+        Some(member.user.id),
+        Some(&json(assignment)),
+        Some(&json(&after)),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCoding {
+    pub id: CodingId,
+    pub code_id: CodeId,
+    pub start: i64,
+    pub end: i64,
+    #[serde(default)]
+    pub memo: String,
+}
+
+/// Creates a coding with the client's id. Returns it and whether it is new: a
+/// retry of the same create gives the same record and changes nothing.
+pub async fn create_coding(
+    state: &AppState,
+    member: &Member,
+    transcript_id: TranscriptId,
+    new: NewCoding,
+) -> Result<(Coding, bool), AppError> {
+    require_coder(member)?;
+    let mut tx = state.db.begin().await?;
+    let (assignment, length) = writable_layer(&mut tx, member, transcript_id).await?;
+    let mut errors = FieldErrors::new();
+    model::check_offsets(&mut errors, new.start, new.end, length);
+    if new.memo.chars().count() > model::MAX_MEMO_CHARS {
+        errors.add("memo", "The memo is too long.");
+    }
+    errors.into_result()?;
+    usable_code(&mut tx, member, new.code_id, "code_id").await?;
+    let coding = Coding {
+        id: new.id,
+        transcript_id,
+        coder_id: member.user.id,
+        code_id: new.code_id,
+        start: new.start as i32,
+        end: new.end as i32,
+        memo: new.memo,
+        version: 1,
+    };
+    if !store::insert_coding(&mut tx, member.project_id, &coding).await? {
+        let existing = store::find_coding_any(&mut tx, coding.id).await?;
+        return match existing {
+            Some(row)
+                if row.project_id == member.project_id
+                    && !row.deleted
+                    && row.coding.same_as(&coding) =>
+            {
+                Ok((row.coding, false))
+            }
+            Some(row)
+                if row.project_id == member.project_id && row.coding.coder_id == member.user.id =>
+            {
+                Err(AppError::stale(&row.coding))
+            }
+            _ => Err(AppError::State(
+                "This id belongs to another coding; create it with a new id.".into(),
+            )),
+        };
+    }
+    mark_in_progress(&mut tx, member, &assignment).await?;
+    record(
+        &mut tx,
+        member,
+        Action::CodingCreated,
+        "coding.created",
+        "coding",
+        coding.id.0,
+        Some(transcript_id),
+        Some(member.user.id),
+        None,
+        Some(&json(&coding)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((coding, true))
+}
+
+/// The caller's own coding, and their layer open for changes.
+async fn own_coding(
+    conn: &mut PgConnection,
+    member: &Member,
+    id: CodingId,
+) -> Result<(store::CodingRow, i64), AppError> {
+    let row = store::find_coding_any(conn, id)
+        .await?
+        .filter(|r| r.project_id == member.project_id && r.coding.coder_id == member.user.id);
+    let row = row.ok_or(AppError::NotFound)?;
+    let (_, length) = writable_layer(conn, member, row.coding.transcript_id).await?;
+    Ok((row, length))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodingChange {
+    pub code_id: Option<CodeId>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub memo: Option<String>,
+    pub version: i32,
+}
+
+pub async fn update_coding(
+    state: &AppState,
+    member: &Member,
+    id: CodingId,
+    change: CodingChange,
+) -> Result<Coding, AppError> {
+    require_coder(member)?;
+    let mut tx = state.db.begin().await?;
+    let (row, length) = own_coding(&mut tx, member, id).await?;
+    if row.deleted {
+        return Err(AppError::stale(&row.coding));
+    }
+    let before = row.coding;
+    let start = change.start.unwrap_or(i64::from(before.start));
+    let end = change.end.unwrap_or(i64::from(before.end));
+    let mut errors = FieldErrors::new();
+    model::check_offsets(&mut errors, start, end, length);
+    if change
+        .memo
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > model::MAX_MEMO_CHARS)
+    {
+        errors.add("memo", "The memo is too long.");
+    }
+    errors.into_result()?;
+    if let Some(code_id) = change.code_id {
+        usable_code(&mut tx, member, code_id, "code_id").await?;
+    }
+    let mut after = Coding {
+        code_id: change.code_id.unwrap_or(before.code_id),
+        start: start as i32,
+        end: end as i32,
+        memo: change.memo.unwrap_or_else(|| before.memo.clone()),
+        ..before.clone()
+    };
+    after.version = store::update_coding(&mut tx, member.project_id, &after, change.version)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    record(
+        &mut tx,
+        member,
+        Action::CodingUpdated,
+        "coding.updated",
+        "coding",
+        id.0,
+        Some(before.transcript_id),
+        Some(member.user.id),
+        Some(&json(&before)),
+        Some(&json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Soft delete, or its undo.
+pub async fn set_coding_deleted(
+    state: &AppState,
+    member: &Member,
+    id: CodingId,
+    deleted: bool,
+) -> Result<Coding, AppError> {
+    require_coder(member)?;
+    let mut tx = state.db.begin().await?;
+    let (row, _) = own_coding(&mut tx, member, id).await?;
+    let mut coding = row.coding;
+    let Some(version) = store::set_coding_deleted(&mut tx, member.project_id, id, deleted).await?
+    else {
+        // Already so: deleting twice is the same as once.
+        return Ok(coding);
+    };
+    coding.version = version;
+    let (action, kind) = if deleted {
+        (Action::CodingDeleted, "coding.deleted")
+    } else {
+        (Action::CodingRestored, "coding.restored")
+    };
+    record(
+        &mut tx,
+        member,
+        action,
+        kind,
+        "coding",
+        id.0,
+        Some(coding.transcript_id),
+        Some(member.user.id),
+        None,
+        Some(&json(&coding)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(coding)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCode {
+    pub id: CodeId,
+    pub name: String,
+    pub color: Option<String>,
+    #[serde(default)]
+    pub definition: String,
+}
+
+/// Creates a code in the caller's codebook with the client's id; a retry
+/// returns the same record.
+pub async fn create_code(
+    state: &AppState,
+    member: &Member,
+    new: NewCode,
+) -> Result<(Code, bool), AppError> {
+    require_coder(member)?;
+    let owner = codebook_owner(member);
+    let mut errors = FieldErrors::new();
+    let name = model::parse_code_name(&mut errors, &new.name);
+    model::check_long_text(&mut errors, "definition", &new.definition);
+    let color = new
+        .color
+        .as_deref()
+        .map(|c| model::parse_color(&mut errors, c));
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    let color = match color {
+        Some(color) => color,
+        None => {
+            let count = store::count_codes(&mut tx, member.project_id, owner).await?;
+            PALETTE[count as usize % PALETTE.len()].to_owned()
+        }
+    };
+    let code = Code {
+        id: new.id,
+        owner_id: owner,
+        name,
+        definition: new.definition.trim().to_owned(),
+        inclusion: String::new(),
+        exclusion: String::new(),
+        example: String::new(),
+        color,
+        parent_id: None,
+        version: 1,
+    };
+    if !store::insert_code(&mut tx, member.project_id, &code, member.user.id).await? {
+        return match store::find_code(&mut tx, member.project_id, code.id).await? {
+            Some(row)
+                if !row.deleted && row.code.owner_id == owner && row.code.name == code.name =>
+            {
+                Ok((row.code, false))
+            }
+            _ => Err(AppError::State(
+                "This id belongs to another code; create it with a new id.".into(),
+            )),
+        };
+    }
+    record(
+        &mut tx,
+        member,
+        Action::CodeCreated,
+        "code.created",
+        "code",
+        code.id.0,
+        None,
+        owner,
+        None,
+        Some(&json(&code)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((code, true))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeChange {
+    pub name: Option<String>,
+    pub definition: Option<String>,
+    pub inclusion: Option<String>,
+    pub exclusion: Option<String>,
+    pub example: Option<String>,
+    pub color: Option<String>,
+    /// Absent keeps the parent; null makes it a top-level code.
+    #[serde(default, deserialize_with = "present")]
+    pub parent_id: Option<Option<CodeId>>,
+    pub version: i32,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<CodeId>>, D::Error> {
+    Option::<CodeId>::deserialize(d).map(Some)
+}
+
+pub async fn update_code(
+    state: &AppState,
+    member: &Member,
+    id: CodeId,
+    change: CodeChange,
+) -> Result<Code, AppError> {
+    require_coder(member)?;
+    let mut tx = state.db.begin().await?;
+    let before = usable_code(&mut tx, member, id, "id")
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    let name = change
+        .name
+        .as_deref()
+        .map(|n| model::parse_code_name(&mut errors, n));
+    let color = change
+        .color
+        .as_deref()
+        .map(|c| model::parse_color(&mut errors, c));
+    for (field, text) in [
+        ("definition", &change.definition),
+        ("inclusion", &change.inclusion),
+        ("exclusion", &change.exclusion),
+        ("example", &change.example),
+    ] {
+        if let Some(text) = text {
+            model::check_long_text(&mut errors, field, text);
+        }
+    }
+    errors.into_result()?;
+    let parent_id = change.parent_id.unwrap_or(before.parent_id);
+    if let Some(parent) = parent_id {
+        usable_code(&mut tx, member, parent, "parent_id").await?;
+        // Walk up from the new parent: meeting this code would make a cycle.
+        let mut cursor = Some(parent);
+        let mut steps = 0;
+        while let Some(current) = cursor {
+            if current == id || steps > 1000 {
+                return Err(AppError::field(
+                    "parent_id",
+                    "A code cannot sit under itself or its own subcodes.",
+                ));
+            }
+            cursor = store::find_code(&mut tx, member.project_id, current)
+                .await?
+                .and_then(|r| r.code.parent_id);
+            steps += 1;
+        }
+    }
+    let mut after = Code {
+        name: name.unwrap_or_else(|| before.name.clone()),
+        definition: change
+            .definition
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_else(|| before.definition.clone()),
+        inclusion: change
+            .inclusion
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_else(|| before.inclusion.clone()),
+        exclusion: change
+            .exclusion
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_else(|| before.exclusion.clone()),
+        example: change
+            .example
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_else(|| before.example.clone()),
+        color: color.unwrap_or_else(|| before.color.clone()),
+        parent_id,
+        ..before.clone()
+    };
+    if !store::update_code(&mut tx, member.project_id, &after, change.version).await? {
+        return Err(AppError::stale(&before));
+    }
+    after.version = before.version + 1;
+    record(
+        &mut tx,
+        member,
+        Action::CodeUpdated,
+        "code.updated",
+        "code",
+        id.0,
+        None,
+        before.owner_id,
+        Some(&json(&before)),
+        Some(&json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Moves every coding of `id` onto `into` and deletes `id` (recorded, undoable
+/// only by hand: the codings keep their new code).
+pub async fn merge_code(
+    state: &AppState,
+    member: &Member,
+    id: CodeId,
+    into: CodeId,
+) -> Result<(Code, i64), AppError> {
+    require_coder(member)?;
+    if id == into {
+        return Err(AppError::field(
+            "into",
+            "Choose another code to merge into.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let source = usable_code(&mut tx, member, id, "id")
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let target = usable_code(&mut tx, member, into, "into").await?;
+    // The caller's submitted layers stay as submitted.
+    let frozen: i64 = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from codings c join assignments a on a.transcript_id = c.transcript_id and a.user_id = c.coder_id
+            where c.code_id = $1 and a.state = 'submitted' and c.deleted_at is null"#,
+        id as CodeId
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if frozen > 0 {
+        return Err(AppError::State(
+            "This code is used in a submitted transcript; ask the lead to reopen it first.".into(),
+        ));
+    }
+    let moved = store::move_codings(&mut tx, member.project_id, id, into).await?;
+    store::reparent_children(&mut tx, member.project_id, id, Some(into)).await?;
+    store::set_code_deleted(&mut tx, member.project_id, id, true, Some(into)).await?;
+    record(
+        &mut tx,
+        member,
+        Action::CodeMerged,
+        "code.merged",
+        "code",
+        id.0,
+        None,
+        source.owner_id,
+        Some(&json(&source)),
+        Some(&serde_json::json!({ "into": target, "moved": moved })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((target, moved))
+}
+
+pub async fn set_code_deleted(
+    state: &AppState,
+    member: &Member,
+    id: CodeId,
+    deleted: bool,
+) -> Result<Code, AppError> {
+    require_coder(member)?;
+    let mut tx = state.db.begin().await?;
+    let row = store::find_code(&mut tx, member.project_id, id)
+        .await?
+        .filter(|r| r.code.owner_id == codebook_owner(member))
+        .ok_or(AppError::NotFound)?;
+    if store::set_code_deleted(&mut tx, member.project_id, id, deleted, None).await? {
+        let (action, kind) = if deleted {
+            (Action::CodeDeleted, "code.deleted")
+        } else {
+            (Action::CodeRestored, "code.restored")
+        };
+        if deleted {
+            store::reparent_children(&mut tx, member.project_id, id, row.code.parent_id).await?;
+        }
+        record(
+            &mut tx,
+            member,
+            action,
+            kind,
+            "code",
+            id.0,
+            None,
+            row.code.owner_id,
+            None,
+            Some(&json(&row.code)),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(row.code)
+}

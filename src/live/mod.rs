@@ -1,0 +1,147 @@
+//! Live updates (DESIGN.md invariant 7): every change writes a row to
+//! `project_events` and a NOTIFY in its own transaction; every app instance
+//! LISTENs, and fans each event out to its browsers over SSE, filtered by what
+//! each viewer may see (invariant 3). A browser that reconnects sends
+//! Last-Event-ID and is first sent what it missed, from the table.
+
+mod sse;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+
+use crate::db::ids::{ProjectId, TranscriptId, UserId};
+use crate::error::AppError;
+
+pub use sse::stream_events;
+
+const CHANNEL: &str = "project_events";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LiveEvent {
+    pub id: i64,
+    pub project_id: ProjectId,
+    pub kind: String,
+    pub transcript_id: Option<TranscriptId>,
+    /// Whose layer or codebook changed, if anyone's.
+    pub coder_id: Option<UserId>,
+    pub entity_id: Option<uuid::Uuid>,
+}
+
+/// What a change announces; the id comes from the table.
+pub struct NewEvent<'a> {
+    pub project_id: ProjectId,
+    pub kind: &'a str,
+    pub transcript_id: Option<TranscriptId>,
+    pub coder_id: Option<UserId>,
+    pub entity_id: Option<uuid::Uuid>,
+}
+
+/// Records the event in the caller's transaction; NOTIFY is delivered on commit.
+pub async fn publish(conn: &mut PgConnection, event: NewEvent<'_>) -> Result<(), AppError> {
+    let id = sqlx::query_scalar!(
+        r#"insert into project_events (project_id, kind, transcript_id, coder_id, entity_id)
+           values ($1, $2, $3, $4, $5)
+           returning id"#,
+        event.project_id as ProjectId,
+        event.kind,
+        event.transcript_id as Option<TranscriptId>,
+        event.coder_id as Option<UserId>,
+        event.entity_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let payload = LiveEvent {
+        id,
+        project_id: event.project_id,
+        kind: event.kind.to_owned(),
+        transcript_id: event.transcript_id,
+        coder_id: event.coder_id,
+        entity_id: event.entity_id,
+    };
+    let text = serde_json::to_string(&payload).map_err(|e| AppError::Internal(e.into()))?;
+    sqlx::query!("select pg_notify($1, $2)", CHANNEL, text)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn events_since(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    after: i64,
+) -> Result<Vec<LiveEvent>, AppError> {
+    Ok(sqlx::query_as!(
+        LiveEvent,
+        r#"select id, project_id as "project_id: ProjectId", kind, transcript_id as "transcript_id: TranscriptId",
+                  coder_id as "coder_id: UserId", entity_id
+             from project_events
+            where project_id = $1 and id > $2
+            order by id
+            limit 1000"#,
+        project_id as ProjectId,
+        after
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// This instance's end of the fan-out: one LISTEN connection, one broadcast.
+#[derive(Clone)]
+pub struct LiveHub {
+    sender: broadcast::Sender<LiveEvent>,
+}
+
+impl LiveHub {
+    /// Starts listening; reconnects by itself if the connection drops.
+    pub fn start(pool: sqlx::PgPool) -> Self {
+        let (sender, _) = broadcast::channel(4096);
+        let hub = Self {
+            sender: sender.clone(),
+        };
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = listen(&pool, &sender).await {
+                    tracing::warn!(%error, "live updates: listener stopped, reconnecting");
+                }
+                if pool.is_closed() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        hub
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.sender.subscribe()
+    }
+}
+
+async fn listen(
+    pool: &sqlx::PgPool,
+    sender: &broadcast::Sender<LiveEvent>,
+) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    let mut pruned_at = tokio::time::Instant::now();
+    loop {
+        let notification = listener.recv().await?;
+        match serde_json::from_str::<LiveEvent>(notification.payload()) {
+            Ok(event) => {
+                // No receivers is fine: nobody is watching right now.
+                let _ = sender.send(event);
+            }
+            Err(error) => tracing::warn!(%error, "live updates: unreadable notification"),
+        }
+        if pruned_at.elapsed() > Duration::from_secs(3600) {
+            pruned_at = tokio::time::Instant::now();
+            sqlx::query!("delete from project_events where created_at < now() - interval '2 days'")
+                .execute(pool)
+                .await?;
+        }
+    }
+}
