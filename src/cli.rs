@@ -303,13 +303,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.bind))?;
     let address = listener.local_addr()?;
     let state = AppState::new(database.pool.clone(), config);
+    let live = state.live.clone();
     let app = crate::router(state);
     tracing::info!(%address, "Concord is listening on http://{address}");
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        live.close();
+    })
     .await
     .context("serving");
     tracing::info!("shutting down");

@@ -330,6 +330,50 @@ pub async fn set_codebook_mode(
     Ok(())
 }
 
+/// The caller's assignment on the home page.
+pub struct HomeAssignment {
+    pub project_id: ProjectId,
+    pub project_name: String,
+    pub transcript_id: TranscriptId,
+    pub transcript_title: String,
+    pub state: String,
+    pub percent: usize,
+}
+
+pub async fn my_assignments(
+    conn: &mut sqlx::PgConnection,
+    user_id: UserId,
+) -> Result<Vec<HomeAssignment>, AppError> {
+    let rows = store::list_for_user(conn, user_id).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut spans: HashMap<TranscriptId, Vec<(i32, i32)>> = HashMap::new();
+    for (t, s, e) in store::user_spans(conn, user_id).await? {
+        spans.entry(t).or_default().push((s, e));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (touched, total) = lines_touched(
+                &r.text,
+                spans
+                    .get(&r.transcript_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]),
+            );
+            HomeAssignment {
+                project_id: r.project_id,
+                project_name: r.project_name,
+                transcript_id: r.transcript_id,
+                transcript_title: r.transcript_title,
+                state: r.state,
+                percent: (touched * 100).checked_div(total).unwrap_or(0),
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

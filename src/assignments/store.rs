@@ -193,3 +193,52 @@ pub async fn transcript_texts(
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
 }
+
+/// One of the caller's assignments, across projects, for the home page.
+pub struct MyAssignment {
+    pub project_id: ProjectId,
+    pub project_name: String,
+    pub transcript_id: TranscriptId,
+    pub transcript_title: String,
+    pub state: String,
+    pub text: String,
+}
+
+pub async fn list_for_user(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Vec<MyAssignment>, AppError> {
+    Ok(sqlx::query_as!(
+        MyAssignment,
+        r#"select p.id as "project_id: ProjectId", p.name as project_name, t.id as "transcript_id: TranscriptId",
+                  t.title as transcript_title, a.state, t.text
+             from assignments a
+             join projects p on p.id = a.project_id
+             join project_members m on m.project_id = p.id and m.user_id = a.user_id
+             join transcripts t on t.id = a.transcript_id
+            where a.user_id = $1 and t.deleted_at is null and p.archived_at is null
+            order by a.state = 'submitted', lower(p.name), lower(t.title)"#,
+        user_id as UserId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn user_spans(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Vec<(TranscriptId, i32, i32)>, AppError> {
+    let rows = sqlx::query!(
+        r#"select c.transcript_id as "transcript_id: TranscriptId", c.start_offset, c.end_offset
+             from codings c
+             join codes k on k.id = c.code_id
+            where c.coder_id = $1 and c.deleted_at is null and k.deleted_at is null"#,
+        user_id as UserId
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.transcript_id, r.start_offset, r.end_offset))
+        .collect())
+}

@@ -93,6 +93,8 @@ pub async fn events_since(
 #[derive(Clone)]
 pub struct LiveHub {
     sender: broadcast::Sender<LiveEvent>,
+    /// Set when the server shuts down: open streams end, so connections drain.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl LiveHub {
@@ -101,6 +103,7 @@ impl LiveHub {
         let (sender, _) = broadcast::channel(4096);
         let hub = Self {
             sender: sender.clone(),
+            closing: tokio::sync::watch::Sender::new(false),
         };
         tokio::spawn(async move {
             loop {
@@ -118,6 +121,16 @@ impl LiveHub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.sender.subscribe()
+    }
+
+    /// Ends every open event stream (browsers reconnect to another instance,
+    /// or to this one when it is back).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 }
 

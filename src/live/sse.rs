@@ -62,8 +62,12 @@ async fn forward(
     mut receiver: broadcast::Receiver<LiveEvent>,
     sender: mpsc::Sender<Result<Event, Infallible>>,
 ) {
+    let mut closing = state.live.closing();
     let mut catch_up = true;
     loop {
+        if *closing.borrow() {
+            return;
+        }
         if catch_up {
             catch_up = false;
             let Ok(mut conn) = state.db.acquire().await else {
@@ -81,6 +85,7 @@ async fn forward(
         }
         let received = tokio::select! {
             () = sender.closed() => return,
+            _ = closing.changed() => return,
             received = receiver.recv() => received,
         };
         let event = match received {

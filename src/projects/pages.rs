@@ -10,7 +10,7 @@ use super::member::Member;
 use super::model::{MemberRow, ProjectSummary, Role};
 use super::service;
 use super::store;
-use crate::assignments::service::AssignmentProgress;
+use crate::assignments::service::{AssignmentProgress, HomeAssignment};
 use crate::auth::SetupPage;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, FieldErrors};
@@ -25,6 +25,7 @@ use crate::web::paths;
 pub struct ProjectListPage {
     layout: Layout,
     projects: Vec<ProjectSummary>,
+    assignments: Vec<HomeAssignment>,
     errors: FieldErrors,
     name: String,
     description: String,
@@ -44,9 +45,11 @@ pub async fn home(
         return Ok(Redirect::to("/login").into_response());
     };
     let projects = store::list_projects_for_user(&mut conn, user.id).await?;
+    let assignments = crate::assignments::service::my_assignments(&mut conn, user.id).await?;
     let page = ProjectListPage {
         layout,
         projects,
+        assignments,
         errors: FieldErrors::new(),
         name: String::new(),
         description: String::new(),
@@ -72,9 +75,12 @@ pub async fn create_project(
         Err(AppError::Invalid(errors)) => {
             let mut conn = state.db.acquire().await?;
             let projects = store::list_projects_for_user(&mut conn, user.id).await?;
+            let assignments =
+                crate::assignments::service::my_assignments(&mut conn, user.id).await?;
             let page = ProjectListPage {
                 layout,
                 projects,
+                assignments,
                 errors,
                 name: form.name,
                 description: form.description,

@@ -61,6 +61,18 @@ pub async fn update_project(
             .after(&after),
     )
     .await?;
+    // Open pages show the name: let them know.
+    crate::live::publish(
+        &mut tx,
+        crate::live::NewEvent {
+            project_id: member.project_id,
+            kind: "project.updated",
+            transcript_id: None,
+            coder_id: None,
+            entity_id: Some(member.project_id.0),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }

@@ -4,7 +4,7 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::service::{self, FileImport, FileOutcome, ParticipantChoice, TranscriptEdit};
+use super::service::{self, FileOutcome, ParticipantChoice, TranscriptEdit};
 use super::store::{self, Transcript, TranscriptSummary};
 use crate::db::ids::{ParticipantId, TranscriptId};
 use crate::error::AppError;
@@ -50,25 +50,7 @@ pub async fn import_transcripts(
             "Send one or more files in the multipart field `files`.",
         ));
     }
-    let mut files = Vec::new();
-    for file in &upload.files {
-        let import = FileImport {
-            file_name: &file.file_name,
-            bytes: file.bytes.as_deref(),
-            participant: choice,
-            encoding,
-        };
-        files.push(
-            service::import_file(
-                &state.db,
-                member.project_id,
-                Some(member.user.id),
-                import,
-                state.config.max_upload_bytes,
-            )
-            .await,
-        );
-    }
+    let files = service::import_upload(&state, &member, &upload, choice, encoding).await;
     let imported = files.iter().filter(|f| f.is_ok()).count();
     let failed = files.len() - imported;
     let status = match (imported, failed) {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::service::{self, FileImport, FileOutcome, ParticipantChoice, TranscriptEdit};
+use super::service::{self, FileOutcome, ParticipantChoice, TranscriptEdit};
 use super::store::{self, Transcript};
 use super::view::{self, LineView};
 use crate::db::ids::{ParticipantId, TranscriptId};
@@ -99,25 +99,7 @@ pub async fn submit_import(
         .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     }
-    let mut outcomes = Vec::new();
-    for file in &upload.files {
-        let import = FileImport {
-            file_name: &file.file_name,
-            bytes: file.bytes.as_deref(),
-            participant: choice,
-            encoding,
-        };
-        outcomes.push(
-            service::import_file(
-                &state.db,
-                member.project_id,
-                Some(member.user.id),
-                import,
-                state.config.max_upload_bytes,
-            )
-            .await,
-        );
-    }
+    let outcomes = service::import_upload(&state, &member, &upload, choice, encoding).await;
     let status = if outcomes.iter().all(FileOutcome::is_ok) {
         StatusCode::OK
     } else {

@@ -286,6 +286,37 @@ async fn import_file_inner(
     })
 }
 
+/// Imports every file of an upload, one after the other; each gets its own outcome.
+pub async fn import_upload(
+    state: &AppState,
+    member: &Member,
+    upload: &crate::web::upload::Upload,
+    participant: ParticipantChoice,
+    encoding: Option<Encoding>,
+) -> Vec<FileOutcome> {
+    let mut outcomes = Vec::new();
+    for file in &upload.files {
+        let import = FileImport {
+            file_name: &file.file_name,
+            bytes: file.bytes.as_deref(),
+            participant,
+            encoding,
+        };
+        let max = state.config.max_upload_bytes;
+        outcomes.push(
+            import_file(
+                &state.db,
+                member.project_id,
+                Some(member.user.id),
+                import,
+                max,
+            )
+            .await,
+        );
+    }
+    outcomes
+}
+
 pub fn require_manager(member: &Member) -> Result<(), AppError> {
     member.require(&[Role::Lead])?;
     member.require_active()

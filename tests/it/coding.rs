@@ -649,3 +649,99 @@ async fn the_dashboard_shows_each_assignment_with_its_progress() {
         "a coder sees only their own"
     );
 }
+
+/// Every event up to the first `until`, in order.
+async fn events_until(response: &mut reqwest::Response, until: &str) -> Vec<Value> {
+    let mut buffer = String::new();
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
+                    let event: Value = serde_json::from_str(data.trim()).unwrap();
+                    let done = event["kind"] == until;
+                    seen.push(event);
+                    if done {
+                        return;
+                    }
+                }
+            }
+            let chunk = response.chunk().await.unwrap().expect("the stream ended");
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    found.expect("the closing event did not arrive");
+    seen
+}
+
+#[tokio::test]
+async fn layer_events_reach_only_those_each_role_and_state_allows() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    // A lead who also codes this transcript, a lead who does not, a coder who
+    // has submitted, a coder not on it, and a reviewer.
+    let coding_lead = s.project.member(Role::Lead).await;
+    let watching_lead = s.project.member(Role::Lead).await;
+    let done_coder = s.project.member(Role::Coder).await;
+    let idle_coder = s.project.member(Role::Coder).await;
+    let reviewer = s.project.member(Role::Reviewer).await;
+    let ids = [coding_lead.id, done_coder.id];
+    let assign = json!({ "transcript_ids": [s.transcript], "user_ids": ids });
+    s.project
+        .owner
+        .post_json(&s.project.api("/assignments"), &assign)
+        .await;
+    assert_eq!(
+        done_coder
+            .post_json(&s.layer("/submit"), &json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let viewers = [
+        ("owner, not coding", &s.project.owner, true),
+        ("lead, not coding", &watching_lead, true),
+        ("lead, coding it", &coding_lead, false),
+        ("coder, submitted", &done_coder, true),
+        ("coder, not on it", &idle_coder, false),
+        ("reviewer", &reviewer, false),
+        ("coder, still coding", &s.ben, false),
+    ];
+    let mut streams = Vec::new();
+    for (_, viewer, _) in &viewers {
+        let stream = viewer
+            .http
+            .get(viewer.url(&s.project.api("/events")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        streams.push(stream);
+    }
+    let code = s.code(&s.ana, "reassurance").await;
+    let coding: Value = s.coding(&s.ana, &code, 0, 11).await.json().await.unwrap();
+    // Everyone may hear of a rename: it closes each viewer's window of events.
+    let renamed = s
+        .project
+        .owner
+        .patch_json(
+            &s.project.api(""),
+            &json!({ "name": "Renamed", "version": 1 }),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    for ((who, _, may_see), stream) in viewers.iter().zip(streams.iter_mut()) {
+        let events = events_until(stream, "project.updated").await;
+        let saw_coding = events.iter().any(|e| e["entity_id"] == coding["id"]);
+        let saw_code = events.iter().any(|e| e["entity_id"] == code.as_str());
+        assert_eq!(saw_coding, *may_see, "{who}: Ana's coding");
+        assert_eq!(
+            saw_code,
+            who.starts_with("owner") || who.starts_with("lead, not"),
+            "{who}: Ana's code"
+        );
+    }
+}

@@ -136,9 +136,16 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// SIGTERM, then the exit status; a server that does not drain in time fails the test.
     fn terminate(mut self) -> std::process::ExitStatus {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
-        self.child.wait().unwrap()
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("concord did not stop within a minute of SIGTERM");
     }
 }
 
@@ -186,10 +193,27 @@ async fn private_cluster_keeps_committed_data_across_restarts_and_crashes() {
 
     let server = start(&dir.0).await;
     assert_eq!(server.project_names().await, ["Survives crashes"]);
+    // An open live-update stream must not keep the server from stopping.
+    let (client, _) = server.sign_in().await;
+    let projects: Value = client
+        .get(server.url("/api/v1/projects"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = format!(
+        "/api/v1/projects/{}/events",
+        projects[0]["id"].as_str().unwrap()
+    );
+    let stream = client.get(server.url(&events)).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
 
     // A clean stop (SIGTERM) stops the cluster too.
     let status = server.terminate();
     assert!(status.success(), "{status}");
+    drop(stream);
     assert!(postmaster_pid(&dir.0).is_none(), "the cluster was stopped");
 
     // A lock file naming a live process that is not PostgreSQL (after a reboot,
@@ -202,4 +226,74 @@ async fn private_cluster_keeps_committed_data_across_restarts_and_crashes() {
     let server = start(&dir.0).await;
     assert_eq!(server.project_names().await, ["Survives crashes"]);
     assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn create_admin_makes_a_site_admin_from_the_command_line() {
+    use std::io::Write;
+    let app = crate::harness::TestApp::spawn().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_concord"))
+        .env("DATABASE_URL", &app.database_url)
+        .args([
+            "--log",
+            "warn",
+            "create-admin",
+            "--email",
+            "root@example.org",
+            "--name",
+            "Root",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let is_admin: bool =
+        sqlx::query_scalar("select is_admin from users where email = 'root@example.org'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(is_admin);
+    let signed_in = app
+        .client()
+        .sign_in("root@example.org", "a long enough password")
+        .await;
+    assert_eq!(signed_in.status(), 303);
+
+    let short = Command::new(env!("CARGO_BIN_EXE_concord"))
+        .env("DATABASE_URL", &app.database_url)
+        .args([
+            "--log",
+            "warn",
+            "create-admin",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut short = short;
+    short.stdin.take().unwrap().write_all(b"short\n").unwrap();
+    let output = short.wait_with_output().unwrap();
+    assert!(!output.status.success(), "a short password is refused");
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 1);
 }
