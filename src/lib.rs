@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod coding;
+pub mod compare;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(assignments::routes())
         .merge(coding::routes())
+        .merge(compare::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
         .fallback(|| async { AppError::NotFound })

@@ -48,6 +48,16 @@ impl Viewer {
         })
     }
 
+    /// Still coding some transcript of the project, so blind to other codebooks.
+    pub fn is_blind_anywhere(&self) -> bool {
+        !self.blinded_on.is_empty()
+    }
+
+    /// Has submitted their own layer of `transcript`.
+    pub fn has_submitted(&self, transcript: TranscriptId) -> bool {
+        self.submitted.contains(&transcript)
+    }
+
     /// Coder `coder`'s layer of `transcript`.
     pub fn can_see_layer(&self, transcript: TranscriptId, coder: UserId) -> bool {
         if coder == self.user_id {

@@ -51,6 +51,9 @@ pub enum Action {
     CodingUpdated,
     CodingDeleted,
     CodingRestored,
+    AgreedCodeCreated,
+    CodeAligned,
+    CodeUnaligned,
 }
 
 impl Action {
@@ -98,6 +101,9 @@ impl Action {
             Self::CodingUpdated => "coding.updated",
             Self::CodingDeleted => "coding.deleted",
             Self::CodingRestored => "coding.restored",
+            Self::AgreedCodeCreated => "agreed_code.created",
+            Self::CodeAligned => "code.aligned",
+            Self::CodeUnaligned => "code.unaligned",
         }
     }
 }

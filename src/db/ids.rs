@@ -47,4 +47,5 @@ decl_id!(
     AssignmentId,
     CodeId,
     CodingId,
+    AgreedCodeId,
 );

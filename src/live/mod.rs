@@ -107,11 +107,12 @@ impl LiveHub {
         };
         tokio::spawn(async move {
             loop {
-                if let Err(error) = listen(&pool, &sender).await {
-                    tracing::warn!(%error, "live updates: listener stopped, reconnecting");
-                }
+                let result = listen(&pool, &sender).await;
                 if pool.is_closed() {
                     return;
+                }
+                if let Err(error) = result {
+                    tracing::warn!(%error, "live updates: listener stopped, reconnecting");
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

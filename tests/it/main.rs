@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod browser;
 mod coding;
+mod compare;
 mod embedded;
 mod errors;
 mod harness;

@@ -1,0 +1,397 @@
+//! Agreement reports: the project's layers, aligned onto agreed codes, handed
+//! to the pure statistics module. Computed on request, never stored (invariant 8).
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::store;
+use crate::agreement::{
+    self, CodeId as Code, CoderId, Coding, Options, Report, TranscriptLayers, TranscriptUnits,
+    UnitLevel,
+};
+use crate::coding::blinding::Viewer;
+use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
+use crate::error::AppError;
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoderInfo {
+    pub index: u32,
+    pub user_id: UserId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeInfo {
+    pub index: u32,
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub color: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TranscriptInfo {
+    pub id: TranscriptId,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExcludedTranscript {
+    pub id: TranscriptId,
+    pub title: String,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProjectReport {
+    pub level: UnitLevel,
+    pub coders: Vec<CoderInfo>,
+    pub codes: Vec<CodeInfo>,
+    /// In the order of the report's `per_transcript` entries.
+    pub included: Vec<TranscriptInfo>,
+    pub excluded: Vec<ExcludedTranscript>,
+    /// Coder codes not aligned to any agreed code yet: their codings are left out.
+    pub unaligned_codes: usize,
+    pub report: Report,
+    /// The coding of each key the report points at.
+    #[serde(skip)]
+    pub codings: Vec<CodingId>,
+    /// Line start offsets of each included transcript, to link discrepancies.
+    #[serde(skip)]
+    pub line_starts: Vec<Vec<u32>>,
+}
+
+impl ProjectReport {
+    pub fn code_name(&self, code: Code) -> &str {
+        self.codes
+            .get(code.0 as usize)
+            .map(|c| c.name.as_str())
+            .unwrap_or("?")
+    }
+
+    pub fn coder_name(&self, coder: CoderId) -> &str {
+        self.coders
+            .get(coder.0 as usize)
+            .map(|c| c.name.as_str())
+            .unwrap_or("?")
+    }
+
+    /// The 1-based line of an offset in the `transcript`-th included transcript.
+    pub fn line_of(&self, transcript: usize, offset: u32) -> usize {
+        self.line_starts
+            .get(transcript)
+            .map(|starts| starts.partition_point(|&s| s <= offset).max(1))
+            .unwrap_or(1)
+    }
+}
+
+pub fn parse_level(input: Option<&str>) -> Result<UnitLevel, AppError> {
+    match input.unwrap_or("line") {
+        "line" => Ok(UnitLevel::Line),
+        "sentence" => Ok(UnitLevel::Sentence),
+        "paragraph" => Ok(UnitLevel::Paragraph),
+        "turn" => Ok(UnitLevel::SpeakerTurn),
+        "character" => Ok(UnitLevel::Character),
+        _ => Err(AppError::field(
+            "level",
+            "Choose line, sentence, paragraph, turn or character.",
+        )),
+    }
+}
+
+pub fn level_name(level: UnitLevel) -> &'static str {
+    match level {
+        UnitLevel::Line => "line",
+        UnitLevel::Sentence => "sentence",
+        UnitLevel::Paragraph => "paragraph",
+        UnitLevel::SpeakerTurn => "turn",
+        UnitLevel::Character => "character",
+    }
+}
+
+/// The report over every transcript the viewer may compare: all its assigned
+/// coders (two or more) have submitted, and the viewer is not blind to it.
+pub async fn build(
+    state: &AppState,
+    member: &Member,
+    level: UnitLevel,
+    only: Option<TranscriptId>,
+) -> Result<ProjectReport, AppError> {
+    if member.role == Role::Reviewer {
+        return Err(AppError::Forbidden);
+    }
+    let mut conn = state.db.acquire().await?;
+    let viewer = Viewer::load(&mut conn, member).await?;
+    let is_lead = member.require(&[Role::Lead]).is_ok();
+    let transcripts = store::transcripts_for_report(&mut conn, member.project_id).await?;
+    let mut included = Vec::new();
+    let mut excluded = Vec::new();
+    for t in transcripts {
+        if only.is_some_and(|o| o != t.id) {
+            continue;
+        }
+        let reason = if t.assigned.len() < 2 {
+            Some("fewer than two coders assigned")
+        } else if t.submitted.len() < t.assigned.len() {
+            Some("not every coder has submitted")
+        } else if !(is_lead || viewer.has_submitted(t.id)) {
+            Some("you did not code this transcript")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => excluded.push(ExcludedTranscript {
+                id: t.id,
+                title: t.title.clone(),
+                reason,
+            }),
+            None => included.push(t),
+        }
+    }
+    if only.is_some() && included.is_empty() && excluded.is_empty() {
+        return Err(AppError::NotFound);
+    }
+
+    // Agreed codes: the shared codebook's codes as they are, or the alignment.
+    let coder_codes = store::list_coder_codes(&mut conn, member.project_id).await?;
+    let mut codes = Vec::new();
+    let mut code_index: HashMap<CodeId, u32> = HashMap::new();
+    let mut unaligned_codes = 0;
+    if member.project.codebook_mode == "shared" {
+        for c in coder_codes.iter().filter(|c| c.owner_id.is_none()) {
+            code_index.insert(c.id, codes.len() as u32);
+            codes.push(CodeInfo {
+                index: codes.len() as u32,
+                id: c.id.0,
+                name: c.name.clone(),
+                color: c.color.clone(),
+            });
+        }
+    } else {
+        let agreed = store::list_agreed_codes(&mut conn, member.project_id).await?;
+        let agreed_index: HashMap<_, u32> = agreed
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id, i as u32))
+            .collect();
+        codes = agreed
+            .iter()
+            .enumerate()
+            .map(|(i, a)| CodeInfo {
+                index: i as u32,
+                id: a.id.0,
+                name: a.name.clone(),
+                color: a.color.clone(),
+            })
+            .collect();
+        for c in &coder_codes {
+            match c.agreed_code_id.and_then(|a| agreed_index.get(&a)) {
+                Some(index) => {
+                    code_index.insert(c.id, *index);
+                }
+                None if c.codings > 0 => unaligned_codes += 1,
+                None => {}
+            }
+        }
+    }
+
+    let mut coder_ids: Vec<UserId> = included
+        .iter()
+        .flat_map(|t| t.submitted.iter().copied())
+        .collect();
+    coder_ids.sort();
+    coder_ids.dedup();
+    let names: HashMap<UserId, String> =
+        crate::projects::store::list_members(&mut conn, member.project_id)
+            .await?
+            .into_iter()
+            .map(|m| (m.user_id, m.display_name))
+            .collect();
+    coder_ids.sort_by(|a, b| names.get(a).cmp(&names.get(b)).then(a.cmp(b)));
+    let coder_index: HashMap<UserId, u32> = coder_ids
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (*u, i as u32))
+        .collect();
+    let coders: Vec<CoderInfo> = coder_ids
+        .iter()
+        .enumerate()
+        .map(|(i, u)| CoderInfo {
+            index: i as u32,
+            user_id: *u,
+            name: names.get(u).cloned().unwrap_or_default(),
+        })
+        .collect();
+
+    let ids: Vec<TranscriptId> = included.iter().map(|t| t.id).collect();
+    let rows = store::codings_of(&mut conn, member.project_id, &ids).await?;
+    drop(conn);
+    let mut keys = Vec::new();
+    let mut by_transcript: HashMap<TranscriptId, Vec<Coding>> = HashMap::new();
+    for row in rows {
+        let (Some(&coder), Some(&code)) =
+            (coder_index.get(&row.coder_id), code_index.get(&row.code_id))
+        else {
+            continue;
+        };
+        let key = keys.len() as u64;
+        keys.push(row.id);
+        by_transcript
+            .entry(row.transcript_id)
+            .or_default()
+            .push(Coding {
+                coder: CoderId(coder),
+                code: Code(code),
+                start: row.start_offset.max(0) as u32,
+                end: row.end_offset.max(0) as u32,
+                key,
+            });
+    }
+
+    let mut units = Vec::new();
+    let mut line_starts = Vec::new();
+    let mut submitted = Vec::new();
+    for t in &included {
+        let turns: Vec<agreement::Span> = t
+            .turns
+            .0
+            .iter()
+            .map(|turn| agreement::Span {
+                start: turn.start as u32,
+                end: turn.end as u32,
+            })
+            .collect();
+        units.push(
+            TranscriptUnits::new(&t.text, &turns)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("units of {}: {e:?}", t.id)))?,
+        );
+        let mut starts = vec![0u32];
+        let mut offset = 0u32;
+        for c in t.text.chars() {
+            offset += 1;
+            if c == '\n' {
+                starts.push(offset);
+            }
+        }
+        line_starts.push(starts);
+        submitted.push(
+            t.submitted
+                .iter()
+                .filter_map(|u| coder_index.get(u).map(|i| CoderId(*i)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let empty = Vec::new();
+    let layers: Vec<TranscriptLayers> = included
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TranscriptLayers {
+            units: &units[i],
+            submitted: &submitted[i],
+            codings: by_transcript.get(&t.id).unwrap_or(&empty),
+        })
+        .collect();
+    let all_coders: Vec<CoderId> = (0..coders.len() as u32).map(CoderId).collect();
+    let all_codes: Vec<Code> = (0..codes.len() as u32).map(Code).collect();
+    let options = Options {
+        level,
+        ..Options::default()
+    };
+    let report = agreement::report(&all_coders, &all_codes, &layers, &options)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("agreement report: {e:?}")))?;
+    Ok(ProjectReport {
+        level,
+        coders,
+        codes,
+        included: included
+            .iter()
+            .map(|t| TranscriptInfo {
+                id: t.id,
+                title: t.title.clone(),
+            })
+            .collect(),
+        excluded,
+        unaligned_codes,
+        report,
+        codings: keys,
+        line_starts,
+    })
+}
+
+/// The table as CSV: the pooled row, then one row per code.
+pub fn to_csv(report: &ProjectReport) -> Result<String, AppError> {
+    let table = &report.report.units.overall;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let stat = |s: Option<agreement::Stat>| {
+        s.and_then(|s| s.value())
+            .map(|v| format!("{v:.6}"))
+            .unwrap_or_default()
+    };
+    writer
+        .write_record([
+            "code",
+            "units",
+            "pairable_units",
+            "both",
+            "only_a",
+            "only_b",
+            "neither",
+            "percent_agreement",
+            "cohen_kappa",
+            "fleiss_kappa",
+            "brennan_prediger",
+            "krippendorff_alpha",
+            "gwet_ac1",
+            "binary_u_alpha",
+        ])
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut rows = vec![(
+        "(pooled)".to_owned(),
+        &table.pooled.counts,
+        &table.pooled.coefficients,
+        None,
+    )];
+    for c in &table.per_code {
+        let u = report
+            .report
+            .unitized
+            .overall
+            .iter()
+            .find(|u| u.code == c.code)
+            .map(|u| u.binary_u_alpha);
+        rows.push((
+            report.code_name(c.code).to_owned(),
+            &c.counts,
+            &c.coefficients,
+            u,
+        ));
+    }
+    for (name, counts, co, u_alpha) in rows {
+        let t = counts.table;
+        writer
+            .write_record([
+                name,
+                counts.units.to_string(),
+                counts.pairable_units.to_string(),
+                t.map(|t| t.both.to_string()).unwrap_or_default(),
+                t.map(|t| t.only_a.to_string()).unwrap_or_default(),
+                t.map(|t| t.only_b.to_string()).unwrap_or_default(),
+                t.map(|t| t.neither.to_string()).unwrap_or_default(),
+                stat(Some(co.percent_agreement)),
+                stat(co.cohen_kappa),
+                stat(co.fleiss_kappa),
+                stat(Some(co.brennan_prediger)),
+                stat(Some(co.krippendorff_alpha_nominal)),
+                stat(Some(co.gwet_ac1)),
+                stat(u_alpha),
+            ])
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Internal(e.into()))
+}

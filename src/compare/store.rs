@@ -1,0 +1,202 @@
+//! Every SQL query of agreed codes, alignments, and the layers a report reads.
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use sqlx::types::Json;
+
+use crate::db::ids::{AgreedCodeId, CodeId, CodingId, ProjectId, TranscriptId, UserId};
+use crate::error::AppError;
+use crate::import::Turn;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgreedCode {
+    pub id: AgreedCodeId,
+    pub name: String,
+    pub definition: String,
+    pub color: String,
+    pub version: i32,
+}
+
+pub async fn list_agreed_codes(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<AgreedCode>, AppError> {
+    Ok(sqlx::query_as!(
+        AgreedCode,
+        r#"select id as "id: AgreedCodeId", name, definition, color, version
+             from agreed_codes
+            where project_id = $1 and deleted_at is null
+            order by lower(name)"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn insert_agreed_code(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    name: &str,
+    definition: &str,
+    color: &str,
+    created_by: UserId,
+) -> Result<AgreedCode, AppError> {
+    let id = AgreedCodeId::new();
+    let result = sqlx::query_as!(
+        AgreedCode,
+        r#"insert into agreed_codes (id, project_id, name, definition, color, created_by)
+           values ($1, $2, $3, $4, $5, $6)
+           returning id as "id: AgreedCodeId", name, definition, color, version"#,
+        id as AgreedCodeId,
+        project_id as ProjectId,
+        name,
+        definition,
+        color,
+        created_by as UserId
+    )
+    .fetch_one(conn)
+    .await;
+    match result {
+        Err(sqlx::Error::Database(e))
+            if e.constraint() == Some("agreed_codes_project_name_key") =>
+        {
+            Err(AppError::field(
+                "name",
+                "The agreed codebook has a code of this name already.",
+            ))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// A coder's code with what it is aligned to, for the alignment page.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoderCode {
+    pub id: CodeId,
+    pub owner_id: Option<UserId>,
+    pub owner_name: Option<String>,
+    pub name: String,
+    pub definition: String,
+    pub color: String,
+    pub codings: i64,
+    pub agreed_code_id: Option<AgreedCodeId>,
+}
+
+pub async fn list_coder_codes(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<CoderCode>, AppError> {
+    Ok(sqlx::query_as!(
+        CoderCode,
+        r#"select k.id as "id: CodeId", k.owner_id as "owner_id: UserId", u.display_name as "owner_name?", k.name,
+                  k.definition, k.color,
+                  (select count(*) from codings c where c.code_id = k.id and c.deleted_at is null) as "codings!",
+                  a.agreed_code_id as "agreed_code_id?: AgreedCodeId"
+             from codes k
+             left join users u on u.id = k.owner_id
+             left join code_alignments a on a.code_id = k.id
+            where k.project_id = $1 and k.deleted_at is null
+            order by lower(u.display_name), lower(k.name)"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn upsert_alignment(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    code_id: CodeId,
+    agreed: AgreedCodeId,
+    by: UserId,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        r#"insert into code_alignments (code_id, project_id, agreed_code_id, created_by)
+           values ($1, $2, $3, $4)
+           on conflict (code_id) do update
+              set agreed_code_id = excluded.agreed_code_id, updated_at = now(),
+                  version = code_alignments.version + 1"#,
+        code_id as CodeId,
+        project_id as ProjectId,
+        agreed as AgreedCodeId,
+        by as UserId
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_alignment(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    code_id: CodeId,
+) -> Result<bool, AppError> {
+    let done = sqlx::query!(
+        "delete from code_alignments where project_id = $1 and code_id = $2",
+        project_id as ProjectId,
+        code_id as CodeId
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A transcript with who was asked to code it and who has submitted.
+pub struct TranscriptForReport {
+    pub id: TranscriptId,
+    pub title: String,
+    pub text: String,
+    pub turns: Json<Vec<Turn>>,
+    pub assigned: Vec<UserId>,
+    pub submitted: Vec<UserId>,
+}
+
+pub async fn transcripts_for_report(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<TranscriptForReport>, AppError> {
+    Ok(sqlx::query_as!(
+        TranscriptForReport,
+        r#"select t.id as "id: TranscriptId", t.title, t.text, t.turns as "turns: Json<Vec<Turn>>",
+                  coalesce(array_agg(a.user_id order by a.user_id) filter (where a.user_id is not null), '{}') as "assigned!: Vec<UserId>",
+                  coalesce(array_agg(a.user_id order by a.user_id) filter (where a.state = 'submitted'), '{}') as "submitted!: Vec<UserId>"
+             from transcripts t
+             left join assignments a on a.transcript_id = t.id
+            where t.project_id = $1 and t.deleted_at is null
+            group by t.id
+            order by lower(t.title)"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Live codings of the given transcripts, with their code and that code's owner.
+pub struct LayerCoding {
+    pub id: CodingId,
+    pub transcript_id: TranscriptId,
+    pub coder_id: UserId,
+    pub code_id: CodeId,
+    pub start_offset: i32,
+    pub end_offset: i32,
+}
+
+pub async fn codings_of(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    transcripts: &[TranscriptId],
+) -> Result<Vec<LayerCoding>, AppError> {
+    let ids: Vec<uuid::Uuid> = transcripts.iter().map(|t| t.0).collect();
+    Ok(sqlx::query_as!(
+        LayerCoding,
+        r#"select c.id as "id: CodingId", c.transcript_id as "transcript_id: TranscriptId", c.coder_id as "coder_id: UserId",
+                  c.code_id as "code_id: CodeId", c.start_offset, c.end_offset
+             from codings c
+             join codes k on k.id = c.code_id
+            where c.project_id = $1 and c.transcript_id = any($2) and c.deleted_at is null and k.deleted_at is null"#,
+        project_id as ProjectId,
+        &ids
+    )
+    .fetch_all(conn)
+    .await?)
+}

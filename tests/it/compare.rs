@@ -1,0 +1,445 @@
+use concord::projects::model::Role;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::harness::{TestApp, TestProject, TestUser, html, select_texts};
+
+const TEXT: &str = "Interviewer: What worries you?\n\
+                    P01: Infection is the big risk for these patients.\n\
+                    P01: And the travel costs families a lot.\n\
+                    P01: Paperwork slows us down.";
+
+fn line(n: usize) -> (i64, i64) {
+    let mut start = 0;
+    for (i, l) in TEXT.split('\n').enumerate() {
+        let len = l.chars().count();
+        if i + 1 == n {
+            return (start as i64, (start + len) as i64);
+        }
+        start += len + 1;
+    }
+    unreachable!()
+}
+
+struct Study<'a> {
+    project: TestProject<'a>,
+    first: String,
+    second: String,
+    ana: TestUser,
+    ben: TestUser,
+    codes: std::collections::HashMap<&'static str, String>,
+}
+
+async fn import(project: &TestProject<'_>, name: &str, text: &str) -> String {
+    let response = project
+        .owner
+        .upload(
+            &project.api("/transcripts"),
+            "files",
+            &[(name, text.as_bytes().to_vec())],
+            &[],
+        )
+        .await;
+    let body: Value = response.json().await.unwrap();
+    body["files"][0]["transcript_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn code(
+    project: &TestProject<'_>,
+    user: &TestUser,
+    transcript: &str,
+    name: &str,
+    start: i64,
+    end: i64,
+) -> String {
+    let id = Uuid::new_v4().to_string();
+    assert_eq!(
+        user.post_json(&project.api("/codes"), &json!({ "id": id, "name": name }))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let path = project.api(&format!("/transcripts/{transcript}/codings"));
+    let coding = json!({ "id": Uuid::new_v4(), "code_id": id, "start": start, "end": end });
+    assert_eq!(
+        user.post_json(&path, &coding).await.status(),
+        StatusCode::CREATED
+    );
+    id
+}
+
+/// Two coders with planned differences on the first transcript, both
+/// submitted; on the second only Ana has submitted.
+async fn study(app: &TestApp) -> Study<'_> {
+    let project = app.project().await;
+    let first = import(&project, "first.txt", TEXT).await;
+    let second = import(
+        &project,
+        "second.txt",
+        "P02: Something else entirely.\nP02: More.",
+    )
+    .await;
+    let ana = project.member(Role::Coder).await;
+    let ben = project.member(Role::Coder).await;
+    let assign = json!({ "transcript_ids": [first, second], "user_ids": [ana.id, ben.id] });
+    assert_eq!(
+        project
+            .owner
+            .post_json(&project.api("/assignments"), &assign)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let (l2, l3, l4) = (line(2), line(3), line(4));
+    let mut codes = std::collections::HashMap::new();
+    codes.insert(
+        "ana infection",
+        code(&project, &ana, &first, "infection risk", l2.0 + 5, l2.1).await,
+    );
+    codes.insert(
+        "ana cost",
+        code(&project, &ana, &first, "cost", l3.0 + 5, l3.1).await,
+    );
+    codes.insert(
+        "ben infection",
+        code(
+            &project,
+            &ben,
+            &first,
+            "risk of infection in immunocompromised patients",
+            l2.0 + 5,
+            l2.1 - 14,
+        )
+        .await,
+    );
+    codes.insert(
+        "ben money",
+        code(&project, &ben, &first, "money worries", l3.0 + 13, l3.1).await,
+    );
+    codes.insert(
+        "ben admin",
+        code(&project, &ben, &first, "admin burden", l4.0 + 5, l4.1).await,
+    );
+    for user in [&ana, &ben] {
+        assert_eq!(
+            user.post_json(
+                &project.api(&format!("/transcripts/{first}/submit")),
+                &json!({})
+            )
+            .await
+            .status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        ana.post_json(
+            &project.api(&format!("/transcripts/{second}/submit")),
+            &json!({})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    Study {
+        project,
+        first,
+        second,
+        ana,
+        ben,
+        codes,
+    }
+}
+
+impl Study<'_> {
+    async fn report(&self, user: &TestUser, level: &str) -> Value {
+        let response = user
+            .get(&self.project.api(&format!("/agreement?level={level}")))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    async fn accept(&self, name: &str, codes: &[&str]) -> Value {
+        let ids: Vec<&String> = codes.iter().map(|c| &self.codes[c]).collect();
+        let response = self
+            .project
+            .owner
+            .post_json(
+                &self.project.api("/agreed-codes"),
+                &json!({ "name": name, "code_ids": ids }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+}
+
+/// Units coded by Ana and by Ben (the report orders coders by name).
+fn coded_by(report: &Value, name: &str, s: &Study<'_>) -> [u64; 2] {
+    let counts = &per_code(report, name)["counts"]["coded_by"];
+    let at = |user: &TestUser| {
+        let i = report["coders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|c| c["user_id"] == user.id.to_string())
+            .unwrap();
+        counts[i].as_u64().unwrap()
+    };
+    [at(&s.ana), at(&s.ben)]
+}
+
+fn per_code<'v>(report: &'v Value, name: &str) -> &'v Value {
+    let index = report["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == name)
+        .expect("code in report");
+    report["report"]["units"]["overall"]["per_code"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == index)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn suggestions_rank_overlapping_and_alike_codes_first() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let view: Value = s
+        .project
+        .owner
+        .get(&s.project.api("/alignment"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pairs: Vec<(String, String)> = view["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let mut pair = [
+                p["a"].as_str().unwrap().to_owned(),
+                p["b"].as_str().unwrap().to_owned(),
+            ];
+            pair.sort();
+            (pair[0].clone(), pair[1].clone())
+        })
+        .collect();
+    let pair = |a: &str, b: &str| {
+        let mut p = [s.codes[a].clone(), s.codes[b].clone()];
+        p.sort();
+        (p[0].clone(), p[1].clone())
+    };
+    assert_eq!(
+        pairs[0],
+        pair("ana infection", "ben infection"),
+        "largest overlap and alike names first"
+    );
+    assert_eq!(pairs[1], pair("ana cost", "ben money"));
+    assert!(
+        !pairs
+            .iter()
+            .any(|(a, b)| [a, b].contains(&&s.codes["ben admin"])),
+        "no evidence, no suggestion"
+    );
+    assert!(
+        view["suggestions"][0]["quotes"][0]
+            .as_str()
+            .unwrap()
+            .contains("Infection is the big risk")
+    );
+    let page = html(s.project.owner.get(&s.project.path("/alignment")).await).await;
+    assert_eq!(select_texts(&page, "#suggestions tr.suggestion").len(), 2);
+}
+
+#[tokio::test]
+async fn accepting_and_changing_alignments_changes_the_statistics_at_once() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let before = s.report(&s.project.owner, "line").await;
+    assert_eq!(before["codes"], json!([]));
+    assert_eq!(before["unaligned_codes"], 5);
+    assert_eq!(before["included"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        before["excluded"][0]["reason"],
+        "not every coder has submitted"
+    );
+
+    s.accept("infection risk", &["ana infection", "ben infection"])
+        .await;
+    s.accept("cost", &["ana cost", "ben money"]).await;
+    let admin = s.accept("admin burden", &["ben admin"]).await;
+    let lines = s.report(&s.project.owner, "line").await;
+    assert_eq!(lines["unaligned_codes"], 0);
+    let infection = per_code(&lines, "infection risk");
+    assert_eq!(
+        infection["coefficients"]["cohen_kappa"]["value"], 1.0,
+        "same line for both coders"
+    );
+    assert_eq!(
+        infection["counts"]["table"],
+        json!({ "both": 1, "only_a": 0, "only_b": 0, "neither": 3 })
+    );
+    let chars = s.report(&s.project.owner, "character").await;
+    let kappa = per_code(&chars, "infection risk")["coefficients"]["cohen_kappa"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(kappa < 1.0, "boundaries differ at character level: {kappa}");
+    assert_eq!(coded_by(&lines, "admin burden", &s), [0, 1]);
+
+    // Undoing an alignment takes its codings out at once.
+    let path = s
+        .project
+        .api(&format!("/alignment/{}", s.codes["ben admin"]));
+    assert_eq!(
+        s.project.owner.delete(&path).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let after = s.report(&s.project.owner, "line").await;
+    assert_eq!(coded_by(&after, "admin burden", &s), [0, 0]);
+    assert_eq!(after["unaligned_codes"], 1);
+    let remap = s
+        .project
+        .owner
+        .send_json(
+            reqwest::Method::PUT,
+            &path,
+            &json!({ "agreed_code_id": admin["id"] }),
+        )
+        .await;
+    assert_eq!(remap.status(), StatusCode::NO_CONTENT);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_events where action like 'code.%align%' order by id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions.len(), 7, "{actions:?}");
+}
+
+#[tokio::test]
+async fn the_report_pages_show_the_table_chart_discrepancies_and_csv() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    s.accept("infection risk", &["ana infection", "ben infection"])
+        .await;
+    s.accept("cost", &["ana cost", "ben money"]).await;
+    s.accept("admin burden", &["ben admin"]).await;
+    let page = html(
+        s.project
+            .owner
+            .get(&s.project.path("/agreement?level=line"))
+            .await,
+    )
+    .await;
+    let names = select_texts(&page, "#agreement-table tbody tr td.code-name");
+    assert_eq!(
+        names,
+        [
+            "All codes (pooled)",
+            "admin burden",
+            "cost",
+            "infection risk"
+        ]
+    );
+    assert_eq!(select_texts(&page, "#alpha-chart rect").len(), 3);
+    assert_eq!(select_texts(&page, "#levels strong"), ["Line"]);
+    assert_eq!(
+        select_texts(&page, "#excluded li"),
+        ["second: not every coder has submitted"]
+    );
+
+    let transcript = html(
+        s.project
+            .owner
+            .get(
+                &s.project
+                    .path(&format!("/agreement/transcripts/{}", s.first)),
+            )
+            .await,
+    )
+    .await;
+    // Coders are A and B in name order: Ben's extra code is "only" his.
+    let report = s.report(&s.project.owner, "line").await;
+    let ben_is_b = report["coders"][1]["user_id"] == s.ben.id.to_string();
+    let (label, kind) = if ben_is_b {
+        ("Coded by B only (1)", "only_b")
+    } else {
+        ("Coded by A only (1)", "only_a")
+    };
+    let kinds = select_texts(&transcript, "section.discrepancies h4");
+    assert!(kinds.iter().any(|k| k == label), "{kinds:?}");
+    let links = select_texts(
+        &transcript,
+        &format!("section.discrepancies[data-kind={kind}] li a"),
+    );
+    assert_eq!(links, ["line 4"]);
+
+    let csv = s
+        .project
+        .owner
+        .get(&s.project.path("/agreement.csv?level=line"))
+        .await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().starts_with(
+        "code,units,pairable_units,both,only_a,only_b,neither,percent_agreement,cohen_kappa"
+    ));
+    assert!(lines.next().unwrap().starts_with("(pooled),"));
+    assert_eq!(text.lines().count(), 5);
+    let bad = s
+        .project
+        .owner
+        .get(&s.project.api("/agreement?level=word"))
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_report_and_alignment_keep_coders_blind() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    s.accept("infection risk", &["ana infection", "ben infection"])
+        .await;
+    // Ana has submitted both transcripts: she sees the first (both submitted).
+    let ana = s.report(&s.ana, "line").await;
+    assert_eq!(ana["included"].as_array().unwrap().len(), 1);
+    // A coder on neither transcript sees none; a reviewer is refused.
+    let idle = s.project.member(Role::Coder).await;
+    let idle_report = s.report(&idle, "line").await;
+    assert_eq!(idle_report["included"], json!([]));
+    let reviewer = s.project.member(Role::Reviewer).await;
+    assert_eq!(
+        reviewer.get(&s.project.api("/agreement")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // Only leads align, and not while they are still coding themselves.
+    assert_eq!(
+        s.ben.get(&s.project.api("/alignment")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let lead = s.project.member(Role::Lead).await;
+    assert_eq!(
+        lead.get(&s.project.api("/alignment")).await.status(),
+        StatusCode::OK
+    );
+    let assign = json!({ "transcript_ids": [s.second], "user_ids": [lead.id] });
+    s.project
+        .owner
+        .post_json(&s.project.api("/assignments"), &assign)
+        .await;
+    assert_eq!(
+        lead.get(&s.project.api("/alignment")).await.status(),
+        StatusCode::CONFLICT
+    );
+    let _ = &s.first;
+}

@@ -1,0 +1,185 @@
+// The coding page's layout rules, without a browser: which lines a coding
+// shows on, how overlapping codings share the margin, how a line is cut into
+// highlight segments, and how the code tree and the picker order codes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  clip,
+  assignLanes,
+  codeTree,
+  describeProblem,
+  formatTime,
+  lineAt,
+  lineSpan,
+  newId,
+  nextColor,
+  PALETTE,
+  rankCodes,
+  segmentLine,
+  subtree,
+} from "../../static/js/coding.js";
+
+// "ab\n\ncde\nf": line 1 [0,2), line 2 empty [3,3), line 3 [4,7), line 4 [8,9).
+const lines = [
+  { start: 0, end: 2 },
+  { start: 3, end: 3 },
+  { start: 4, end: 7 },
+  { start: 8, end: 9 },
+];
+
+test("a position belongs to the line it is on; a newline to the line it ends", () => {
+  assert.equal(lineAt(lines, 0), 0);
+  assert.equal(lineAt(lines, 2), 0); // the "\n" after "ab"
+  assert.equal(lineAt(lines, 3), 1);
+  assert.equal(lineAt(lines, 4), 2);
+  assert.equal(lineAt(lines, 9), 3);
+  assert.equal(lineAt([], 0), -1);
+});
+
+test("a coding shows on the lines its characters are on", () => {
+  assert.deepEqual(lineSpan(lines, 0, 2), [0, 0]);
+  assert.deepEqual(lineSpan(lines, 1, 6), [0, 2]);
+  // Ending just after a newline does not reach into the next line.
+  assert.deepEqual(lineSpan(lines, 4, 8), [2, 2]);
+  // Starting on a newline starts, visibly, on the next line.
+  assert.deepEqual(lineSpan(lines, 2, 6), [1, 2]);
+  assert.deepEqual(lineSpan(lines, 8, 9), [3, 3]);
+});
+
+test("overlapping codings get different lanes, and later ones reuse freed lanes", () => {
+  const { lanes, count } = assignLanes([
+    { id: "a", first: 0, last: 5 },
+    { id: "b", first: 2, last: 3 },
+    { id: "c", first: 4, last: 8 },
+    { id: "d", first: 6, last: 7 },
+  ]);
+  assert.equal(lanes.get("a"), 0);
+  assert.equal(lanes.get("b"), 1);
+  assert.equal(lanes.get("c"), 1); // b has ended by line 4
+  assert.equal(lanes.get("d"), 0); // a has ended by line 6
+  assert.equal(count, 2);
+});
+
+test("a coding keeps its lane when it is still free, so an edit moves no other stripe", () => {
+  const before = assignLanes([
+    { id: "a", first: 0, last: 2 },
+    { id: "b", first: 1, last: 4 },
+    { id: "c", first: 5, last: 6 },
+  ]);
+  assert.equal(before.lanes.get("c"), 0);
+  // "a" is deleted: greedy assignment alone would move "b" to lane 0.
+  const after = assignLanes([
+    { id: "b", first: 1, last: 4 },
+    { id: "c", first: 5, last: 6 },
+  ], before.lanes);
+  assert.equal(after.lanes.get("b"), before.lanes.get("b"));
+  assert.equal(after.lanes.get("c"), 0);
+  // A lane taken by someone else is given up.
+  const clash = assignLanes([
+    { id: "x", first: 0, last: 3 },
+    { id: "y", first: 1, last: 2 },
+  ], new Map([["x", 0], ["y", 0]]));
+  assert.notEqual(clash.lanes.get("x"), clash.lanes.get("y"));
+});
+
+test("a line is cut at every boundary, with the codings over each piece outermost first", () => {
+  const pieces = [
+    { id: "long", start: 0, end: 20 },
+    { id: "inner", start: 5, end: 10 },
+    { id: "cross", start: 8, end: 30 },
+  ];
+  const segs = segmentLine(0, 25, pieces);
+  assert.deepEqual(segs.map((s) => [s.start, s.end]), [[0, 5], [5, 8], [8, 10], [10, 20], [20, 25]]);
+  assert.deepEqual(segs.map((s) => s.ids), [
+    ["long"],
+    ["long", "inner"],
+    ["cross", "long", "inner"], // "cross" (22 long) encloses "long" (20) where both are
+    ["cross", "long"],
+    ["cross"],
+  ]);
+});
+
+test("a line without codings is one segment, and extra cuts (a speaker label) split it", () => {
+  assert.deepEqual(segmentLine(10, 30, []), [{ start: 10, end: 30, ids: [] }]);
+  assert.deepEqual(segmentLine(10, 30, [], [23]).map((s) => [s.start, s.end]), [[10, 23], [23, 30]]);
+  // Cuts outside the line and codings of other lines are ignored.
+  assert.deepEqual(segmentLine(10, 30, [{ id: "x", start: 0, end: 5 }], [5, 40]), [{ start: 10, end: 30, ids: [] }]);
+});
+
+test("codings running past the line are clipped to it", () => {
+  const segs = segmentLine(10, 20, [{ id: "x", start: 5, end: 15 }, { id: "y", start: 18, end: 40 }]);
+  assert.deepEqual(segs, [
+    { start: 10, end: 15, ids: ["x"] },
+    { start: 15, end: 18, ids: [] },
+    { start: 18, end: 20, ids: ["y"] },
+  ]);
+});
+
+test("the code tree nests by parent, sorts by name, and survives orphans and cycles", () => {
+  const codes = [
+    { id: "1", name: "trust", parent_id: null },
+    { id: "2", name: "Barriers", parent_id: null },
+    { id: "3", name: "cost", parent_id: "2" },
+    { id: "4", name: "access", parent_id: "2" },
+    { id: "5", name: "orphan", parent_id: "gone" },
+    { id: "6", name: "loop a", parent_id: "7" },
+    { id: "7", name: "loop b", parent_id: "6" },
+  ];
+  const tree = codeTree(codes);
+  assert.deepEqual(
+    tree.filter((t) => !t.code.name.startsWith("loop")).map((t) => `${t.depth}:${t.code.name}`),
+    ["0:Barriers", "1:access", "1:cost", "0:orphan", "0:trust"],
+  );
+  assert.equal(tree.length, codes.length, "codes in a cycle are still listed");
+  assert.equal(tree.find((t) => t.code.id === "2").hasChildren, true);
+  assert.deepEqual([...subtree(codes, "2")].sort(), ["2", "3", "4"]);
+});
+
+test("the picker ranks the exact name, then prefixes, then word starts, then the rest", () => {
+  const codes = [
+    { id: "a", name: "Risk of infection" },
+    { id: "b", name: "infection" },
+    { id: "c", name: "Infection control" },
+    { id: "d", name: "disinfection" },
+    { id: "e", name: "trust" },
+  ];
+  assert.deepEqual(rankCodes(codes, "infection").map((c) => c.id), ["b", "c", "a", "d"]);
+  assert.deepEqual(rankCodes(codes, "  INF ").map((c) => c.id), ["b", "c", "a", "d"]);
+  assert.deepEqual(rankCodes(codes, "zzz"), []);
+  // With nothing typed: every code, the most recently used first.
+  assert.deepEqual(rankCodes(codes, "", ["e", "d"]).map((c) => c.id).slice(0, 2), ["e", "d"]);
+  assert.equal(rankCodes(codes, "").length, 5);
+});
+
+test("new codes take the first palette colour not yet used", () => {
+  assert.equal(nextColor([]), PALETTE[0]);
+  assert.equal(nextColor([{ color: PALETTE[0].toUpperCase() }, { color: PALETTE[2] }]), PALETTE[1]);
+  assert.ok(PALETTE.includes(nextColor(PALETTE.map((color) => ({ color })))));
+});
+
+test("problem+json bodies become one sentence for the coder", () => {
+  assert.equal(
+    describeProblem({ status: 422, title: "Invalid input", errors: { name: ["already used"], color: ["Use a colour like #1f77b4."] } }, "x"),
+    "already used Use a colour like #1f77b4.",
+  );
+  assert.equal(describeProblem({ status: 403, title: "Forbidden", detail: "You have submitted this transcript." }, "x"), "You have submitted this transcript.");
+  assert.equal(describeProblem(null, "fallback"), "fallback");
+});
+
+test("client ids are version 4 UUIDs", () => {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  assert.match(newId(), uuid);
+  assert.notEqual(newId(), newId());
+});
+
+test("turn times read as minutes and seconds, with hours when needed", () => {
+  assert.equal(formatTime(65_000), "01:05");
+  assert.equal(formatTime(3_725_000), "1:02:05");
+  assert.equal(formatTime(0), "00:00");
+});
+
+test("quotes are clipped by code points, never through an emoji", () => {
+  assert.equal(clip("short", 10), "short");
+  assert.equal(clip("👋👋👋👋", 2), "👋👋…");
+  assert.equal(clip("ab👋cd", 3), "ab👋…");
+});
