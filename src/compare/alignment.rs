@@ -145,7 +145,10 @@ pub async fn view(state: &AppState, member: &Member) -> Result<AlignmentView, Ap
     let mut suggestions = Vec::new();
     for (i, a) in codes.iter().enumerate() {
         for b in &codes[i + 1..] {
-            if a.owner_id == b.owner_id {
+            // Same coder, or a pair already settled: nothing to suggest.
+            if a.owner_id == b.owner_id
+                || (a.agreed_code_id.is_some() && b.agreed_code_id.is_some())
+            {
                 continue;
             }
             let key = if a.id < b.id {

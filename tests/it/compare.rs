@@ -3,7 +3,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::harness::{TestApp, TestProject, TestUser, html, select_texts};
+use crate::harness::browser::Browser;
+use crate::harness::{PASSWORD, TestApp, TestProject, TestUser, html, select_texts};
 
 const TEXT: &str = "Interviewer: What worries you?\n\
                     P01: Infection is the big risk for these patients.\n\
@@ -22,7 +23,7 @@ fn line(n: usize) -> (i64, i64) {
     unreachable!()
 }
 
-struct Study<'a> {
+pub(crate) struct Study<'a> {
     project: TestProject<'a>,
     first: String,
     second: String,
@@ -442,4 +443,64 @@ async fn the_report_and_alignment_keep_coders_blind() {
         StatusCode::CONFLICT
     );
     let _ = &s.first;
+}
+
+#[tokio::test]
+async fn a_lead_aligns_codes_from_the_suggestions_and_opens_the_report_in_the_browser() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&s.project.owner.email, PASSWORD).await;
+
+    browser.visit(&s.project.path("/alignment")).await;
+    browser.element("#suggestions tr.suggestion").await;
+    assert_eq!(browser.texts("#suggestions tr.suggestion").await.len(), 2);
+    let first = "#suggestions tr.suggestion:first-child .accept-form";
+    browser
+        .submit(
+            first,
+            &[
+                ("name", "infection risk"),
+                ("definition", "Risk of infection for the patient"),
+            ],
+        )
+        .await;
+    browser.element("tr.coder-code td.aligned strong").await;
+    // The accepted pair leaves the suggestions; the other is next.
+    assert_eq!(browser.texts("#suggestions tr.suggestion").await.len(), 1);
+    browser.submit(first, &[("name", "cost")]).await;
+    let keep = format!(
+        "tr.coder-code[data-code-id=\"{}\"] form[action$=\"/alignment/agreed\"]",
+        s.codes["ben admin"]
+    );
+    browser.submit(&keep, &[]).await;
+    browser.element("#suggestions").await;
+    let aligned = browser.texts("tr.coder-code td.aligned strong").await;
+    assert_eq!(aligned.len(), 5, "every code aligned: {aligned:?}");
+
+    browser.visit(&s.project.path("/agreement")).await;
+    browser.element("#agreement-table").await;
+    assert_eq!(
+        browser.texts("#agreement-table tbody td.code-name").await,
+        [
+            "All codes (pooled)",
+            "admin burden",
+            "cost",
+            "infection risk"
+        ]
+    );
+    assert_eq!(browser.texts("#alpha-chart .bar-label").await.len(), 3);
+    browser
+        .element("#included li a")
+        .await
+        .click()
+        .await
+        .expect("opening the transcript's report");
+    browser.element("section.discrepancies").await;
+    assert!(browser.path().await.ends_with(&s.first));
+    let rows: i64 = sqlx::query_scalar("select count(*) from code_alignments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 5);
 }
