@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 use super::model::{self, Code, Coding, PALETTE};
 use super::store;
 use crate::assignments::store::{self as assignments, Assignment};
-use crate::db::audit::{self, Action, Event};
+use crate::db::audit::{Action, Event};
 use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::live::{self, NewEvent};
@@ -100,23 +100,19 @@ async fn record(
     before: Option<&serde_json::Value>,
     after: Option<&serde_json::Value>,
 ) -> Result<(), AppError> {
-    let mut event = Event::new(Some(member.user.id), action, entity_type)
+    let mut audit = Event::new(Some(member.user.id), action, entity_type)
         .project(member.project_id)
         .entity(entity_id);
-    event.before = before.cloned();
-    event.after = after.cloned();
-    audit::record(conn, event).await?;
-    live::publish(
-        conn,
-        NewEvent {
-            project_id: member.project_id,
-            kind,
-            transcript_id,
-            coder_id,
-            entity_id: Some(entity_id),
-        },
-    )
-    .await
+    audit.before = before.cloned();
+    audit.after = after.cloned();
+    let event = NewEvent {
+        project_id: member.project_id,
+        kind,
+        transcript_id,
+        coder_id,
+        entity_id: Some(entity_id),
+    };
+    live::publish_with_audit(conn, audit, event).await
 }
 
 fn json(value: &impl serde::Serialize) -> serde_json::Value {
@@ -169,14 +165,34 @@ pub async fn create_coding(
 ) -> Result<(Coding, bool), AppError> {
     require_coder(member)?;
     let mut tx = state.db.begin().await?;
-    let (assignment, length) = writable_layer(&mut tx, member, transcript_id).await?;
+    // One query for every check: this is the hottest write path.
+    let context = store::layer_context(
+        &mut tx,
+        member.project_id,
+        transcript_id,
+        member.user.id,
+        new.code_id,
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let assignment = context.assignment.ok_or_else(not_assigned)?;
+    if assignment.state == "submitted" {
+        return Err(submitted());
+    }
     let mut errors = FieldErrors::new();
-    model::check_offsets(&mut errors, new.start, new.end, length);
+    model::check_offsets(
+        &mut errors,
+        new.start,
+        new.end,
+        i64::from(context.char_count),
+    );
     if new.memo.chars().count() > model::MAX_MEMO_CHARS {
         errors.add("memo", "The memo is too long.");
     }
+    if !context.code_live || context.code_owner != codebook_owner(member) {
+        errors.add("code_id", "This is not one of the codes you can use here.");
+    }
     errors.into_result()?;
-    usable_code(&mut tx, member, new.code_id, "code_id").await?;
     let coding = Coding {
         id: new.id,
         transcript_id,

@@ -334,3 +334,54 @@ pub async fn set_coding_deleted(
     .fetch_optional(conn)
     .await?)
 }
+
+/// Everything a new coding is checked against, in one query: the text's
+/// length, the caller's assignment, and whether the code is live and whose.
+pub struct LayerContext {
+    pub char_count: i32,
+    pub assignment: Option<crate::assignments::store::Assignment>,
+    pub code_live: bool,
+    pub code_owner: Option<UserId>,
+}
+
+pub async fn layer_context(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    transcript_id: TranscriptId,
+    user_id: UserId,
+    code_id: CodeId,
+) -> Result<Option<LayerContext>, AppError> {
+    let row = sqlx::query!(
+        r#"select t.char_count,
+                  a.id as "assignment_id?: crate::db::ids::AssignmentId", a.state as "state?",
+                  a.submitted_at as "submitted_at?", a.version as "assignment_version?",
+                  k.owner_id as "code_owner?: UserId",
+                  (k.id is not null and k.deleted_at is null) as "code_live!"
+             from transcripts t
+             left join assignments a on a.transcript_id = t.id and a.user_id = $3
+             left join codes k on k.id = $4 and k.project_id = t.project_id
+            where t.project_id = $1 and t.id = $2 and t.deleted_at is null"#,
+        project_id as ProjectId,
+        transcript_id as TranscriptId,
+        user_id as UserId,
+        code_id as CodeId
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| LayerContext {
+        char_count: r.char_count,
+        assignment: match (r.assignment_id, r.state, r.assignment_version) {
+            (Some(id), Some(state), Some(version)) => Some(crate::assignments::store::Assignment {
+                id,
+                transcript_id,
+                user_id,
+                state,
+                submitted_at: r.submitted_at,
+                version,
+            }),
+            _ => None,
+        },
+        code_live: r.code_live,
+        code_owner: r.code_owner,
+    }))
+}

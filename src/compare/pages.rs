@@ -168,6 +168,8 @@ pub struct AgreementPage {
     /// Set on a transcript's page.
     transcript: Option<(TranscriptId, String)>,
     discrepancies: Vec<DiscrepancyView>,
+    /// Macro means, each with the number of codes it averages.
+    means: Vec<String>,
 }
 
 pub async fn show_agreement(
@@ -182,6 +184,7 @@ pub async fn show_agreement(
         layout,
         headers: view::headers(&report),
         rows: view::rows(&report, None),
+        means: view::macro_means(&report, None),
         chart: view::chart(&report, None),
         level: report::level_name(level),
         levels: LEVELS,
@@ -217,6 +220,7 @@ pub async fn show_transcript_agreement(
         layout,
         headers: view::headers(&report),
         rows: view::rows(&report, Some(0)),
+        means: view::macro_means(&report, Some(0)),
         chart: view::chart(&report, Some(0)),
         discrepancies: view::discrepancies(&report, 0),
         level: report::level_name(level),

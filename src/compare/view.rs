@@ -294,3 +294,36 @@ pub fn discrepancies(report: &ProjectReport, transcript: usize) -> Vec<Discrepan
     }
     groups
 }
+
+/// "Mean α 0.667 over 2 of 3 codes": each macro mean with how many codes it averages.
+pub fn macro_means(report: &ProjectReport, transcript: Option<usize>) -> Vec<String> {
+    let table = match transcript {
+        Some(i) => &report.report.units.per_transcript[i],
+        None => &report.report.units.overall,
+    };
+    let m = &table.macro_mean;
+    let kappa = m
+        .cohen_kappa
+        .as_ref()
+        .map(|k| ("Cohen κ", k))
+        .or(m.fleiss_kappa.as_ref().map(|k| ("Fleiss κ", k)));
+    let mut lines = Vec::new();
+    for (name, mean) in [
+        ("Agreement", Some(&m.percent_agreement)),
+        ("Krippendorff α", Some(&m.krippendorff_alpha_nominal)),
+    ]
+    .into_iter()
+    .chain(kappa.map(|(n, k)| (n, Some(k))))
+    {
+        let Some(mean) = mean else { continue };
+        let value = mean
+            .value
+            .map(|v| format!("{v:.3}"))
+            .unwrap_or_else(|| "undefined".into());
+        lines.push(format!(
+            "{name}: mean {value} over {} of {} codes",
+            mean.codes_defined, mean.codes_total
+        ));
+    }
+    lines
+}

@@ -41,31 +41,67 @@ pub struct NewEvent<'a> {
 }
 
 /// Records the event in the caller's transaction; NOTIFY is delivered on commit.
+/// One statement: the row and its notification (whose JSON is a [`LiveEvent`]).
 pub async fn publish(conn: &mut PgConnection, event: NewEvent<'_>) -> Result<(), AppError> {
-    let id = sqlx::query_scalar!(
-        r#"insert into project_events (project_id, kind, transcript_id, coder_id, entity_id)
-           values ($1, $2, $3, $4, $5)
-           returning id"#,
+    sqlx::query!(
+        r#"with event as (
+               insert into project_events (project_id, kind, transcript_id, coder_id, entity_id)
+               values ($1, $2, $3, $4, $5)
+               returning id, project_id, kind, transcript_id, coder_id, entity_id
+           )
+           select pg_notify($6, json_build_object(
+                      'id', id, 'project_id', project_id, 'kind', kind,
+                      'transcript_id', transcript_id, 'coder_id', coder_id, 'entity_id', entity_id)::text)
+             from event"#,
         event.project_id as ProjectId,
         event.kind,
         event.transcript_id as Option<TranscriptId>,
         event.coder_id as Option<UserId>,
-        event.entity_id
+        event.entity_id,
+        CHANNEL
     )
-    .fetch_one(&mut *conn)
+    .execute(conn)
     .await?;
-    let payload = LiveEvent {
-        id,
-        project_id: event.project_id,
-        kind: event.kind.to_owned(),
-        transcript_id: event.transcript_id,
-        coder_id: event.coder_id,
-        entity_id: event.entity_id,
-    };
-    let text = serde_json::to_string(&payload).map_err(|e| AppError::Internal(e.into()))?;
-    sqlx::query!("select pg_notify($1, $2)", CHANNEL, text)
-        .execute(conn)
-        .await?;
+    Ok(())
+}
+
+/// A change's audit row and its live event in one statement: the hot write
+/// paths (codings, codes) pay one round trip for both.
+pub async fn publish_with_audit(
+    conn: &mut PgConnection,
+    audit: crate::db::audit::Event<'_>,
+    event: NewEvent<'_>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        r#"with audit as (
+               insert into audit_events (project_id, actor_id, action, entity_type, entity_id, before, after)
+               values ($1, $2, $3, $4, $5, $6, $7)
+           ),
+           event as (
+               insert into project_events (project_id, kind, transcript_id, coder_id, entity_id)
+               values ($8, $9, $10, $11, $12)
+               returning id, project_id, kind, transcript_id, coder_id, entity_id
+           )
+           select pg_notify($13, json_build_object(
+                      'id', id, 'project_id', project_id, 'kind', kind,
+                      'transcript_id', transcript_id, 'coder_id', coder_id, 'entity_id', entity_id)::text)
+             from event"#,
+        audit.project_id as Option<ProjectId>,
+        audit.actor_id as Option<UserId>,
+        audit.action.as_str(),
+        audit.entity_type,
+        audit.entity_id,
+        audit.before,
+        audit.after,
+        event.project_id as ProjectId,
+        event.kind,
+        event.transcript_id as Option<TranscriptId>,
+        event.coder_id as Option<UserId>,
+        event.entity_id,
+        CHANNEL
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

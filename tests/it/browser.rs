@@ -1,7 +1,14 @@
 //! Real-browser tests: headless Chromium through chromedriver (see harness/browser.rs).
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use concord::projects::model::Role;
+use fantoccini::key::Key;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
 use crate::harness::browser::Browser;
-use crate::harness::{PASSWORD, TestApp};
+use crate::harness::{PASSWORD, TestApp, TestProject, TestUser};
 
 #[tokio::test]
 async fn a_new_install_is_set_up_and_signed_into_in_the_browser() {
@@ -72,4 +79,273 @@ async fn a_new_install_is_set_up_and_signed_into_in_the_browser() {
         .await
         .expect("count");
     assert_eq!(admins, 1);
+}
+
+/// "Zoë 👋" comes before the coded passages, so their offsets differ in code
+/// points, UTF-16 units and bytes.
+const INTERVIEW: &str = "Interviewer: How were the nights, Zo\u{eb}? \u{1f44b}\n\
+                         P01: The pain was worse at night.\n\
+                         Interviewer: What helped?\n\
+                         P01: Nothing really helped until we changed the routine.";
+
+/// The coding page once its script has taken over the text.
+const READY: &str = "#coding-text[data-ready=\"true\"]";
+
+/// Selects `[start, end)`, in code points of the transcript, in the coding
+/// page's text as a mouse would: a DOM Range over the text nodes, then the mouse
+/// events the page listens to. Answers the selected text.
+const SELECT: &str = r#"
+const [start, end, done] = arguments;
+const root = document.getElementById("coding-text");
+// Two frames: the page renders its text in an animation frame.
+requestAnimationFrame(() => requestAnimationFrame(() => {
+  const rows = [...root.querySelectorAll(".line[data-start]")];
+  const point = (cp) => {
+    let row = rows[0];
+    for (const r of rows) if (Number(r.dataset.start) <= cp) row = r;
+    let want = cp - Number(row.dataset.start);
+    const walker = document.createTreeWalker(row.querySelector(":scope > .text"), NodeFilter.SHOW_TEXT);
+    let last = null;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const chars = [...node.data];
+      if (want <= chars.length) return [node, chars.slice(0, want).join("").length];
+      want -= chars.length;
+      last = node;
+    }
+    return [last, last.data.length];
+  };
+  const range = document.createRange();
+  range.setStart(...point(start));
+  range.setEnd(...point(end));
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+  root.dispatchEvent(new MouseEvent("mousedown", { bubbles: true, button: 0 }));
+  root.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+  done(range.toString());
+}));
+"#;
+
+#[tokio::test]
+async fn two_coders_code_one_transcript_blind_in_their_own_browsers() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let ana = project.member(Role::Coder).await;
+    let ben = project.member(Role::Coder).await;
+    let transcript = import_and_assign(&project, &[&ana, &ben]).await;
+    let page = project.path(&format!("/transcripts/{transcript}/code"));
+    let layer = project.api(&format!("/transcripts/{transcript}/coding"));
+    let data: Value = ana.get(&layer).await.json().await.expect("json");
+    let text = data["transcript"]["text"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+
+    let ana_browser = Browser::open(&app).await;
+    let ben_browser = Browser::open(&app).await;
+    for (browser, user) in [(&ana_browser, &ana), (&ben_browser, &ben)] {
+        browser.sign_in(&user.email, PASSWORD).await;
+        browser.visit(&page).await;
+        browser.element(READY).await;
+    }
+
+    let pain = "pain was worse at night";
+    let helped = "Nothing really helped";
+    let routine = "changed the routine";
+    code_passage(&ana_browser, &text, pain, "Night pain", 1).await;
+    code_passage(&ben_browser, &text, helped, "Helplessness", 1).await;
+    code_passage(&ana_browser, &text, routine, "Night pain", 2).await;
+
+    let ana_layer = layer_of(&ana, &layer).await;
+    let ben_layer = layer_of(&ben, &layer).await;
+    assert_eq!(
+        passages(&ana_layer),
+        [
+            ("Night pain".to_owned(), span_of(&text, pain)),
+            ("Night pain".to_owned(), span_of(&text, routine)),
+        ],
+        "Ana's layer, in code points"
+    );
+    assert_eq!(
+        passages(&ben_layer),
+        [("Helplessness".to_owned(), span_of(&text, helped))],
+        "Ben's layer, in code points"
+    );
+    let stored: Vec<(uuid::Uuid, i32, i32)> = sqlx::query_as(
+        "select coder_id, start_offset, end_offset from codings
+          where transcript_id = $1 and deleted_at is null order by start_offset",
+    )
+    .bind(transcript.parse::<uuid::Uuid>().expect("uuid"))
+    .fetch_all(&app.pool)
+    .await
+    .expect("codings");
+    let coders: Vec<uuid::Uuid> = stored.iter().map(|(coder, _, _)| *coder).collect();
+    assert_eq!(coders, [ana.id.0, ben.id.0, ana.id.0]);
+
+    // Each browser shows its own layer and nothing of the other's.
+    for (browser, layer, count) in [
+        (&ana_browser, &ana_layer, "2"),
+        (&ben_browser, &ben_layer, "1"),
+    ] {
+        assert_eq!(shown_codings(browser).await, ids(layer));
+        assert_eq!(browser.texts(".code-item .code-count").await, [count]);
+    }
+    assert_eq!(
+        ana_browser.texts(".code-item .code-name").await,
+        ["Night pain"]
+    );
+    assert_eq!(
+        ben_browser.texts(".code-item .code-name").await,
+        ["Helplessness"]
+    );
+
+    ana_browser.refresh().await.expect("reload");
+    ana_browser.element(READY).await;
+    ana_browser
+        .wait_until("Ana's codings after a reload", &highlights(2))
+        .await;
+    assert_eq!(shown_codings(&ana_browser).await, ids(&ana_layer));
+    assert_eq!(ana_browser.texts(".code-item .code-count").await, ["2"]);
+
+    for (browser, user) in [(&ana_browser, &ana), (&ben_browser, &ben)] {
+        browser
+            .element("#submit-layer")
+            .await
+            .click()
+            .await
+            .expect("submit");
+        browser.accept_alert().await.expect("confirming the submit");
+        browser
+            .element("#layer-state[data-state=\"submitted\"]")
+            .await;
+        let data: Value = user.get(&layer).await.json().await.expect("json");
+        assert_eq!(data["assignment"]["state"], "submitted", "{}", user.email);
+        assert_eq!(data["assignment"]["can_edit"], false);
+    }
+    assert_eq!(layer_of(&ana, &layer).await, ana_layer, "kept as coded");
+    assert_eq!(layer_of(&ben, &layer).await, ben_layer, "kept as coded");
+}
+
+async fn import_and_assign(project: &TestProject<'_>, coders: &[&TestUser]) -> String {
+    let response = project
+        .owner
+        .upload(
+            &project.api("/transcripts"),
+            "files",
+            &[("P01.txt", INTERVIEW.as_bytes().to_vec())],
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.expect("json");
+    let transcript = body["files"][0]["transcript_id"]
+        .as_str()
+        .expect("transcript id")
+        .to_owned();
+    let user_ids: Vec<_> = coders.iter().map(|coder| coder.id).collect();
+    let response = project
+        .owner
+        .post_json(
+            &project.api("/assignments"),
+            &json!({ "transcript_ids": [transcript], "user_ids": user_ids }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    transcript
+}
+
+/// `[start, end)` of `phrase` in `text`, in code points.
+fn span_of(text: &str, phrase: &str) -> (i64, i64) {
+    let byte = text.find(phrase).expect("the phrase is in the text");
+    let start = text[..byte].chars().count() as i64;
+    (start, start + phrase.chars().count() as i64)
+}
+
+/// Selects `phrase` and codes it `name` through the code picker (a new code or
+/// an existing one), then waits until the page has saved `total` codings.
+async fn code_passage(browser: &Browser, text: &str, phrase: &str, name: &str, total: usize) {
+    let (start, end) = span_of(text, phrase);
+    let selected = browser
+        .execute_async(SELECT, vec![json!(start), json!(end)])
+        .await
+        .expect("selecting text");
+    assert_eq!(selected, json!(phrase));
+    browser
+        .element("#code-picker:not([hidden]) #code-picker-input")
+        .await
+        .send_keys(&format!("{name}{}", char::from(Key::Enter)))
+        .await
+        .expect("typing a code name");
+    let saved = format!(
+        "{}[.//*[@id='save-state' and normalize-space() = 'All changes saved']]",
+        highlights(total)
+    );
+    browser
+        .wait_until(&format!("{total} saved codings"), &saved)
+        .await;
+}
+
+/// XPath: the page shows exactly `n` highlights, none of them still unsaved.
+fn highlights(n: usize) -> String {
+    let class = |c: &str| format!("contains(concat(' ', normalize-space(@class), ' '), ' {c} ')");
+    format!(
+        "//body[count(.//*[@id='coding-text']//span[{} and not({})]) = {n}]",
+        class("coding-hl"),
+        class("pending")
+    )
+}
+
+/// One coding: its id, its code's name and its `(start, end)`.
+type Coded = (String, String, (i64, i64));
+
+/// A layer as the API gives it, in text order.
+async fn layer_of(user: &TestUser, layer: &str) -> Vec<Coded> {
+    let data: Value = user.get(layer).await.json().await.expect("json");
+    let names: BTreeMap<&str, &str> = data["codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().expect("id"),
+                c["name"].as_str().expect("name"),
+            )
+        })
+        .collect();
+    let mut codings: Vec<_> = data["codings"]
+        .as_array()
+        .expect("codings")
+        .iter()
+        .collect();
+    codings.sort_by_key(|c| c["start"].as_i64());
+    codings
+        .into_iter()
+        .map(|c| {
+            let name = names[c["code_id"].as_str().expect("code id")].to_owned();
+            let span = (
+                c["start"].as_i64().expect("start"),
+                c["end"].as_i64().expect("end"),
+            );
+            (c["id"].as_str().expect("id").to_owned(), name, span)
+        })
+        .collect()
+}
+
+fn ids(layer: &[Coded]) -> BTreeSet<String> {
+    layer.iter().map(|(id, _, _)| id.clone()).collect()
+}
+
+fn passages(layer: &[Coded]) -> Vec<(String, (i64, i64))> {
+    layer
+        .iter()
+        .map(|(_, name, span)| (name.clone(), *span))
+        .collect()
+}
+
+async fn shown_codings(browser: &Browser) -> BTreeSet<String> {
+    browser
+        .attrs(".coding-hl[data-coding-id]", "data-coding-id")
+        .await
+        .into_iter()
+        .collect()
 }

@@ -490,6 +490,30 @@ async fn a_lead_aligns_codes_from_the_suggestions_and_opens_the_report_in_the_br
         ]
     );
     assert_eq!(browser.texts("#alpha-chart .bar-label").await.len(), 3);
+    assert_eq!(
+        browser.texts("#macro-means li").await.len(),
+        3,
+        "agreement, α and κ means"
+    );
+    browser
+        .element("#table-filter")
+        .await
+        .send_keys("cost")
+        .await
+        .expect("typing a filter");
+    browser
+        .wait_until(
+            "two rows filtered out",
+            "//table[@id='agreement-table']//tr[@hidden][2]",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .attrs("#agreement-table tr.code-row:not([hidden])", "class")
+            .await
+            .len(),
+        1
+    );
     browser
         .element("#included li a")
         .await

@@ -5,7 +5,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::harness::{TestApp, TestProject, html, select_texts};
+use crate::harness::browser::Browser;
+use crate::harness::{PASSWORD, TestApp, TestProject, html, select_texts};
 
 fn docx(paragraphs: &[(&str, &str)]) -> Vec<u8> {
     let body: String = paragraphs
@@ -409,6 +410,60 @@ async fn the_cli_imports_files_and_reports_the_bad_ones() {
     assert!(!output.status.success(), "one file failed: {stderr}");
     assert!(stderr.contains("empty.txt: The file is empty."), "{stderr}");
     assert!(stderr.contains("1 imported, 1 failed"), "{stderr}");
+    let titles: Vec<String> = sqlx::query_scalar("select title from transcripts")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(titles, ["P01 interview"]);
+}
+
+#[tokio::test]
+async fn files_are_imported_one_by_one_in_the_browser_with_a_result_for_each() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let dir =
+        std::env::temp_dir().join(format!("concord-upload-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("P01 interview.txt");
+    let empty = dir.join("empty.txt");
+    std::fs::write(&good, "Interviewer: Hello?\nP01: Hello, Zoë 👋.").unwrap();
+    std::fs::write(&empty, "").unwrap();
+
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&project.owner.email, PASSWORD).await;
+    browser.visit(&project.path("/transcripts/import")).await;
+    let input = browser
+        .element("#transcript-import-form input[type=file]")
+        .await;
+    input
+        .send_keys(&format!("{}\n{}", good.display(), empty.display()))
+        .await
+        .expect("choosing two files");
+    browser
+        .element("#transcript-import-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("importing");
+    browser
+        .wait_until(
+            "both results",
+            "//table[@id='import-results']//tr[@class='ok' or @class='failed'][2]",
+        )
+        .await;
+    let ok = browser.texts("#import-results tr.ok td:last-child").await;
+    assert_eq!(ok.len(), 1);
+    assert!(
+        ok[0].starts_with("Imported as transcript, ") && ok[0].ends_with("words."),
+        "{ok:?}"
+    );
+    assert_eq!(
+        browser
+            .texts("#import-results tr.failed .field-error")
+            .await,
+        ["The file is empty."]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
     let titles: Vec<String> = sqlx::query_scalar("select title from transcripts")
         .fetch_all(&app.pool)
         .await

@@ -223,6 +223,34 @@ impl Browser {
         }
     }
 
+    /// Waits until the XPath `condition` selects something: for states CSS can't
+    /// express, such as a count or an element's text.
+    pub async fn wait_until(&self, what: &str, condition: &str) {
+        if let Err(error) = self
+            .client
+            .wait()
+            .for_element(Locator::XPath(condition))
+            .await
+        {
+            let path = self.path().await;
+            panic!("waited in vain for {what} on {path}: {error}")
+        }
+    }
+
+    /// The value of `attribute` of every element matching `css`.
+    pub async fn attrs(&self, css: &str, attribute: &str) -> Vec<String> {
+        let mut values = Vec::new();
+        for element in self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find_all")
+        {
+            values.extend(element.attr(attribute).await.expect("attribute"));
+        }
+        values
+    }
+
     /// The rendered text of every element matching `css` (none is fine: no waiting).
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut texts = Vec::new();

@@ -1,0 +1,927 @@
+//! `concord-bench`: HTTP load on the coding API and the transcript pages of a
+//! Concord server on this machine, reported as a Markdown table on stdout.
+//!
+//! By default it starts `target/release/concord` itself, over a fresh private
+//! cluster in a temporary folder, and reads the server's peak RSS at the end.
+//! Every phase is bounded by a request count and a time limit, and only loopback
+//! addresses are accepted, so it can't be pointed at someone else's server.
+//!
+//! ```sh
+//! cargo build --release --features bench
+//! target/release/concord-bench
+//! ```
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use clap::Parser;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "bench password, not secret";
+const CODES_PER_CODER: usize = 12;
+
+#[derive(Debug, Parser)]
+#[command(about = "HTTP load on a Concord server's coding API and pages")]
+struct Args {
+    /// A running server to load (loopback only). Without it, one is started from
+    /// --server-bin over a fresh data folder, and its peak RSS is reported.
+    #[arg(long)]
+    url: Option<String>,
+    /// The server binary to start.
+    #[arg(long, default_value = "target/release/concord")]
+    server_bin: PathBuf,
+    /// Admin account: made by setup on a new server, else signed in to.
+    #[arg(long, default_value = "bench-admin@example.org")]
+    admin_email: String,
+    #[arg(long, default_value = PASSWORD)]
+    admin_password: String,
+    /// Concurrency levels, each a number of tasks with their own session.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    concurrency: Vec<usize>,
+    /// Requests per operation and concurrency level.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Time limit per operation and concurrency level, in seconds.
+    #[arg(long, default_value_t = 60)]
+    max_seconds: u64,
+    /// Words in each generated transcript.
+    #[arg(long, default_value_t = 10_000)]
+    words: usize,
+    /// Codings on the transcript whose pages are rendered.
+    #[arg(long, default_value_t = 2000)]
+    page_codings: usize,
+    /// Renders per page.
+    #[arg(long, default_value_t = 200)]
+    page_requests: usize,
+    /// Keep the started server's data folder.
+    #[arg(long)]
+    keep_data: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    ensure!(
+        args.concurrency.iter().all(|c| (1..=256).contains(c)),
+        "--concurrency levels go from 1 to 256"
+    );
+    let server = match &args.url {
+        Some(url) => {
+            check_loopback(url)?;
+            None
+        }
+        None => Some(Server::start(&args.server_bin, args.keep_data)?),
+    };
+    let base = match (&args.url, &server) {
+        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        (None, Some(server)) => server.base.clone(),
+        (None, None) => unreachable!("a server was started when no --url was given"),
+    };
+    if let Some(server) = &server {
+        server.wait_until_ready(&base).await?;
+    }
+    let report = run(&args, &base, server.as_ref()).await?;
+    print!("{report}");
+    Ok(())
+}
+
+fn check_loopback(url: &str) -> anyhow::Result<()> {
+    let rest = url
+        .strip_prefix("http://")
+        .context("--url must be http://127.0.0.1:PORT or similar")?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.parse::<u16>().is_ok() => h,
+        _ => host,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    ensure!(loopback, "--url must be a loopback address, not {host}");
+    Ok(())
+}
+
+/// A `concord serve` started for this run; stopped (SIGTERM, so it stops its
+/// cluster) and its folder removed when dropped.
+struct Server {
+    child: Child,
+    root: PathBuf,
+    base: String,
+    keep: bool,
+}
+
+impl Server {
+    fn start(bin: &Path, keep: bool) -> anyhow::Result<Server> {
+        ensure!(
+            bin.exists(),
+            "{} is missing: build it with `cargo build --release --features bench`",
+            bin.display()
+        );
+        let root = std::env::temp_dir().join(format!("concord-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        // As root the cluster runs as `postgres`, which must reach its folder.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755))?;
+        let address = free_port()?;
+        let base = format!("http://{address}");
+        let log = std::fs::File::create(root.join("server.log"))?;
+        let child = Command::new(bin)
+            .arg("--data-dir")
+            .arg(root.join("data"))
+            .args(["--bind", &address.to_string(), "--public-url", &base])
+            // JSON lines, so the server's own latency of each request can be read back.
+            .arg("--log-json")
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        eprintln!(
+            "started {} (pid {}) on {base}, data in {}",
+            bin.display(),
+            child.id(),
+            root.display()
+        );
+        Ok(Server {
+            child,
+            root,
+            base,
+            keep,
+        })
+    }
+
+    async fn wait_until_ready(&self, base: &str) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Ok(response) = http.get(format!("{base}/healthz")).send().await
+                && response.status() == StatusCode::OK
+            {
+                return Ok(());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "the server did not answer /healthz within 120 s; see {}",
+                self.root.join("server.log").display()
+            );
+            ensure!(
+                Path::new(&format!("/proc/{}", self.child.id())).exists(),
+                "the server exited; see {}",
+                self.root.join("server.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log_len(&self) -> u64 {
+        std::fs::metadata(self.root.join("server.log")).map_or(0, |m| m.len())
+    }
+
+    /// The latencies the server logged for the requests it finished after the
+    /// log was `from` bytes long (tower-http's "finished processing request").
+    fn logged_latencies(&self, from: u64) -> anyhow::Result<Vec<Duration>> {
+        let log = std::fs::read(self.root.join("server.log")).context("reading the server log")?;
+        let tail = log.get(from as usize..).unwrap_or_default();
+        let mut latencies = Vec::new();
+        for line in tail.split(|b| *b == b'\n') {
+            let Ok(entry) = serde_json::from_slice::<Value>(line) else {
+                continue;
+            };
+            if entry["fields"]["message"] != "finished processing request" {
+                continue;
+            }
+            let micros = entry["fields"]["latency"]
+                .as_str()
+                .and_then(|l| l.strip_suffix(" μs"))
+                .and_then(|l| l.parse::<u64>().ok())
+                .with_context(|| format!("a request's latency in {entry}"))?;
+            latencies.push(Duration::from_micros(micros));
+        }
+        Ok(latencies)
+    }
+
+    /// `VmHWM` (peak resident set) of the server process, in KiB.
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+        if self.keep {
+            eprintln!("kept {}", self.root.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?)
+}
+
+/// A cookie session with its CSRF token, like one browser.
+#[derive(Clone)]
+struct Session {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+impl Session {
+    async fn anonymous(base: &str) -> anyhow::Result<Session> {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let mut session = Session {
+            http,
+            base: base.to_owned(),
+            csrf: String::new(),
+        };
+        let (_, body) = session
+            .expect(Method::GET, "/api/v1/session", None, 200)
+            .await?;
+        session.csrf = text(&body, "csrf_token")?;
+        Ok(session)
+    }
+
+    /// A new session signed in as `email`; returns it and the user's id.
+    async fn sign_in(base: &str, email: &str, password: &str) -> anyhow::Result<(Session, String)> {
+        let mut session = Session::anonymous(base).await?;
+        let body = json!({ "email": email, "password": password });
+        let (_, body) = session
+            .expect(Method::POST, "/api/v1/session", Some(&body), 200)
+            .await?;
+        session.adopt(&body)?;
+        Ok((session, text(&body["user"], "id")?))
+    }
+
+    /// Signing in rotates the CSRF token: take the new one.
+    fn adopt(&mut self, body: &Value) -> anyhow::Result<()> {
+        self.csrf = text(body, "csrf_token")?;
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if method != Method::GET {
+            request = request.header("x-csrf-token", &self.csrf);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    /// A request that must answer `want`; returns the JSON body (Null if none).
+    async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        want: u16,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let (status, bytes) = self.send(method.clone(), path, body).await?;
+        if status.as_u16() != want {
+            bail!(
+                "{method} {path}: {status} (wanted {want}): {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, value))
+    }
+}
+
+fn text(value: &Value, field: &str) -> anyhow::Result<String> {
+    value[field]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no {field:?} in {value}"))
+}
+
+/// One coder's session and codes.
+#[derive(Clone)]
+struct Coder {
+    session: Session,
+    codes: Vec<String>,
+}
+
+/// The figures of one operation at one concurrency.
+struct Figures {
+    operation: String,
+    concurrency: usize,
+    /// As the client saw them, from sending to the last byte.
+    latencies: Vec<Duration>,
+    /// As the server logged them (started by us only).
+    server_latencies: Option<Vec<Duration>>,
+    errors: usize,
+    wall: Duration,
+}
+
+/// Nearest-rank percentile.
+fn percentile(latencies: &[Duration], p: f64) -> Duration {
+    if latencies.is_empty() {
+        return Duration::ZERO;
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+impl Figures {
+    fn row(&self) -> String {
+        let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
+        let throughput = self.latencies.len() as f64 / self.wall.as_secs_f64().max(1e-9);
+        let (server_p50, server_p99) = match &self.server_latencies {
+            Some(server) => (ms(percentile(server, 0.50)), ms(percentile(server, 0.99))),
+            None => ("–".to_owned(), "–".to_owned()),
+        };
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {server_p50} | {server_p99} | {:.0} |",
+            self.operation,
+            self.concurrency,
+            self.latencies.len(),
+            self.errors,
+            ms(percentile(&self.latencies, 0.50)),
+            ms(percentile(&self.latencies, 0.99)),
+            throughput
+        )
+    }
+}
+
+/// What a task does for one request, given its task number and request number.
+type Work<S> = Arc<
+    dyn Fn(
+            Arc<S>,
+            usize,
+            usize,
+        ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<bool>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Runs `requests` calls of `work` over `concurrency` tasks, stopping at the
+/// deadline; each call reports whether the server answered as it should.
+async fn measure<S: Send + Sync + 'static>(
+    server: Option<&Server>,
+    operation: &str,
+    concurrency: usize,
+    requests: usize,
+    limit: Duration,
+    states: Vec<Arc<S>>,
+    work: Work<S>,
+) -> anyhow::Result<Figures> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let log_from = server.map(Server::log_len);
+    let started = Instant::now();
+    let deadline = started + limit;
+    let mut tasks = Vec::new();
+    for (task, state) in states.into_iter().enumerate().take(concurrency) {
+        let next = next.clone();
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= requests || Instant::now() >= deadline {
+                    break;
+                }
+                let sent = Instant::now();
+                match work(state.clone(), task, n).await {
+                    Ok(true) => latencies.push(sent.elapsed()),
+                    Ok(false) => errors += 1,
+                    Err(error) => return Err(error),
+                }
+            }
+            anyhow::Ok((latencies, errors))
+        }));
+    }
+    let mut figures = Figures {
+        operation: operation.to_owned(),
+        concurrency,
+        latencies: Vec::new(),
+        server_latencies: None,
+        errors: 0,
+        wall: Duration::ZERO,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await??;
+        figures.latencies.extend(latencies);
+        figures.errors += errors;
+    }
+    figures.wall = started.elapsed();
+    // Every answer is in: the server logged each request before answering it.
+    if let (Some(server), Some(from)) = (server, log_from) {
+        figures.server_latencies = Some(server.logged_latencies(from)?);
+    }
+    eprintln!("  {}", figures.row());
+    Ok(figures)
+}
+
+/// A transcript of about `words` words in alternating speaker turns, with some
+/// accented letters and emoji, so code points and bytes differ. The seed makes
+/// each text distinct (the project refuses duplicates).
+fn transcript_text(words: usize, seed: u64) -> String {
+    const VOCABULARY: &str = "the pain was worse at night and I could not sleep nurse ward shift medication dose morning family worried doctor explained nothing really helped until we changed routine café naïve résumé über déjà vu 🙂 🏥 so then because patient felt listened to time waiting hours for someone tired hope better week after home care team";
+    let vocabulary: Vec<&str> = VOCABULARY.split(' ').collect();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = format!("Interview {seed}\n\n");
+    let mut written = 0;
+    let mut turn = 0;
+    while written < words {
+        let speaker = if turn % 2 == 0 { "Interviewer" } else { "P01" };
+        out.push_str(speaker);
+        out.push(':');
+        let length = rng.gen_range(20..120).min(words - written);
+        for i in 0..length {
+            out.push(' ');
+            out.push_str(vocabulary[rng.gen_range(0..vocabulary.len())]);
+            if i % 14 == 13 {
+                out.push('.');
+            }
+        }
+        out.push_str(".\n\n");
+        written += length;
+        turn += 1;
+    }
+    out
+}
+
+struct Project {
+    id: String,
+    admin: Session,
+    coders: Vec<Coder>,
+    coder_ids: Vec<String>,
+}
+
+async fn set_up(args: &Args, base: &str) -> anyhow::Result<Project> {
+    let mut admin = Session::anonymous(base).await?;
+    let setup = json!({
+        "email": args.admin_email,
+        "display_name": "Bench admin",
+        "password": args.admin_password,
+    });
+    let (status, bytes) = admin
+        .send(Method::POST, "/api/v1/setup", Some(&setup))
+        .await?;
+    if status == StatusCode::CREATED {
+        admin.adopt(&serde_json::from_slice(&bytes)?)?;
+    } else {
+        eprintln!(
+            "setup answered {status}: signing in as {}",
+            args.admin_email
+        );
+        admin = Session::sign_in(base, &args.admin_email, &args.admin_password)
+            .await?
+            .0;
+    }
+    let name = format!("Bench {}", Uuid::new_v4().simple());
+    let (_, project) = admin
+        .expect(
+            Method::POST,
+            "/api/v1/projects",
+            Some(&json!({ "name": name })),
+            201,
+        )
+        .await?;
+    let project_id = text(&project, "id")?;
+
+    let coder_count = args.concurrency.iter().copied().max().unwrap_or(1);
+    eprintln!("inviting {coder_count} coders");
+    let run = Uuid::new_v4().simple().to_string();
+    let mut coders = Vec::new();
+    let mut coder_ids = Vec::new();
+    for i in 0..coder_count {
+        let email = format!("coder{i}-{}@example.org", &run[..8]);
+        let (_, link) = admin
+            .expect(
+                Method::POST,
+                "/api/v1/invites",
+                Some(&json!({ "email": email })),
+                201,
+            )
+            .await?;
+        let url = text(&link, "url")?;
+        let token = url.rsplit('/').next().unwrap_or_default();
+        let invitee = Session::anonymous(base).await?;
+        let accept = json!({ "display_name": format!("Coder {i}"), "password": PASSWORD });
+        invitee
+            .expect(
+                Method::POST,
+                &format!("/api/v1/invites/{token}/accept"),
+                Some(&accept),
+                201,
+            )
+            .await?;
+        admin
+            .expect(
+                Method::POST,
+                &format!("/api/v1/projects/{project_id}/members"),
+                Some(&json!({ "email": email, "role": "coder" })),
+                201,
+            )
+            .await?;
+        let (session, id) = Session::sign_in(base, &email, PASSWORD).await?;
+        let mut codes = Vec::new();
+        for k in 0..CODES_PER_CODER {
+            let code = Uuid::new_v4().to_string();
+            session
+                .expect(
+                    Method::POST,
+                    &format!("/api/v1/projects/{project_id}/codes"),
+                    Some(&json!({ "id": code, "name": format!("Code {k}") })),
+                    201,
+                )
+                .await?;
+            codes.push(code);
+        }
+        coders.push(Coder { session, codes });
+        coder_ids.push(id);
+    }
+    Ok(Project {
+        id: project_id,
+        admin,
+        coders,
+        coder_ids,
+    })
+}
+
+/// Imports a generated transcript, assigns every coder to it, and returns its id
+/// and length in code points.
+async fn add_transcript(
+    project: &Project,
+    words: usize,
+    seed: u64,
+) -> anyhow::Result<(String, i64)> {
+    let text = transcript_text(words, seed);
+    let length = text.trim_end().chars().count() as i64;
+    let form = reqwest::multipart::Form::new().part(
+        "files",
+        reqwest::multipart::Part::bytes(text.into_bytes())
+            .file_name(format!("P01 interview {seed}.txt")),
+    );
+    let path = format!("/api/v1/projects/{}/transcripts", project.id);
+    let response = project
+        .admin
+        .http
+        .post(format!("{}{path}", project.admin.base))
+        .header("x-csrf-token", &project.admin.csrf)
+        .multipart(form)
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    ensure!(status == StatusCode::CREATED, "import: {status}: {body}");
+    let transcript_id = body["files"][0]["transcript_id"]
+        .as_str()
+        .with_context(|| format!("no transcript id in {body}"))?
+        .to_owned();
+    project
+        .admin
+        .expect(
+            Method::POST,
+            &format!("/api/v1/projects/{}/assignments", project.id),
+            Some(&json!({ "transcript_ids": [transcript_id], "user_ids": project.coder_ids })),
+            201,
+        )
+        .await?;
+    // The stored text is canonical; ask for its length rather than trusting ours.
+    let (_, data) = project.coders[0]
+        .session
+        .expect(
+            Method::GET,
+            &format!(
+                "/api/v1/projects/{}/transcripts/{transcript_id}/coding",
+                project.id
+            ),
+            None,
+            200,
+        )
+        .await?;
+    let char_count = data["transcript"]["char_count"].as_i64().unwrap_or(length);
+    Ok((transcript_id, char_count))
+}
+
+/// A task's coder and the codings it made (id, version), for updates.
+struct Coding {
+    coder: Coder,
+    rng: tokio::sync::Mutex<(StdRng, Vec<(String, i64)>)>,
+}
+
+fn span(rng: &mut StdRng, length: i64) -> (i64, i64) {
+    let start = rng.gen_range(0..length - 1);
+    let end = (start + rng.gen_range(1..400)).min(length);
+    (start, end)
+}
+
+async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result<String> {
+    let limit = Duration::from_secs(args.max_seconds);
+    let load_before = load_average();
+    let project = set_up(args, base).await?;
+    let mut figures = Vec::new();
+    let mut layer_sizes = Vec::new();
+    for (level, &concurrency) in args.concurrency.iter().enumerate() {
+        // A transcript per level, so each level's reads see only its own codings.
+        let (transcript, length) = add_transcript(&project, args.words, level as u64 + 1).await?;
+        eprintln!("concurrency {concurrency}: transcript {transcript} ({length} code points)");
+        let states: Vec<Arc<Coding>> = project
+            .coders
+            .iter()
+            .take(concurrency)
+            .enumerate()
+            .map(|(i, coder)| {
+                Arc::new(Coding {
+                    coder: coder.clone(),
+                    rng: tokio::sync::Mutex::new((StdRng::seed_from_u64(i as u64), Vec::new())),
+                })
+            })
+            .collect();
+        let project_id = project.id.clone();
+
+        let create_path = format!("/api/v1/projects/{project_id}/transcripts/{transcript}/codings");
+        let create: Work<Coding> = Arc::new(move |state, _task, n| {
+            let path = create_path.clone();
+            Box::pin(async move {
+                let id = Uuid::new_v4().to_string();
+                let (start, end) = span(&mut state.rng.lock().await.0, length);
+                let code = &state.coder.codes[n % state.coder.codes.len()];
+                let body =
+                    json!({ "id": id, "code_id": code, "start": start, "end": end, "memo": "" });
+                let (status, _) = state
+                    .coder
+                    .session
+                    .send(Method::POST, &path, Some(&body))
+                    .await?;
+                let created = status == StatusCode::CREATED;
+                if created {
+                    state.rng.lock().await.1.push((id, 1));
+                }
+                Ok(created)
+            })
+        });
+        figures.push(
+            measure(
+                server,
+                "create coding",
+                concurrency,
+                args.requests,
+                limit,
+                states.clone(),
+                create,
+            )
+            .await?,
+        );
+
+        let update_project = project_id.clone();
+        let update: Work<Coding> = Arc::new(move |state, _task, n| {
+            let project_id = update_project.clone();
+            Box::pin(async move {
+                let (id, version, start, end) = {
+                    let mut guard = state.rng.lock().await;
+                    let (rng, codings) = &mut *guard;
+                    if codings.is_empty() {
+                        return Ok(false);
+                    }
+                    let (start, end) = span(rng, length);
+                    let (id, version) = codings[n % codings.len()].clone();
+                    (id, version, start, end)
+                };
+                let path = format!("/api/v1/projects/{project_id}/codings/{id}");
+                let body = json!({ "start": start, "end": end, "version": version });
+                let (status, bytes) = state
+                    .coder
+                    .session
+                    .send(Method::PATCH, &path, Some(&body))
+                    .await?;
+                if status != StatusCode::OK {
+                    return Ok(false);
+                }
+                let new_version = serde_json::from_slice::<Value>(&bytes)?["version"]
+                    .as_i64()
+                    .unwrap_or(version + 1);
+                let mut guard = state.rng.lock().await;
+                if let Some(entry) = guard.1.iter_mut().find(|(i, _)| *i == id) {
+                    entry.1 = new_version;
+                }
+                Ok(true)
+            })
+        });
+        figures.push(
+            measure(
+                server,
+                "update coding",
+                concurrency,
+                args.requests,
+                limit,
+                states.clone(),
+                update,
+            )
+            .await?,
+        );
+
+        let read_path = format!("/api/v1/projects/{project_id}/transcripts/{transcript}/coding");
+        let read: Work<Coding> = Arc::new(move |state, _task, _n| {
+            let path = read_path.clone();
+            Box::pin(async move {
+                let (status, _) = state.coder.session.send(Method::GET, &path, None).await?;
+                Ok(status == StatusCode::OK)
+            })
+        });
+        let mut created = 0;
+        for state in &states {
+            created += state.rng.lock().await.1.len();
+        }
+        layer_sizes.push((concurrency, created / concurrency.max(1)));
+        figures.push(
+            measure(
+                server,
+                "read coding data",
+                concurrency,
+                args.requests,
+                limit,
+                states,
+                read,
+            )
+            .await?,
+        );
+    }
+
+    // Page renders on a transcript holding `page_codings` codings of one coder.
+    let (transcript, length) = add_transcript(&project, args.words, 1000).await?;
+    eprintln!(
+        "page renders: adding {} codings to {transcript}",
+        args.page_codings
+    );
+    let coder = project.coders[0].clone();
+    let fill_path = format!(
+        "/api/v1/projects/{}/transcripts/{transcript}/codings",
+        project.id
+    );
+    let fill_state = Arc::new(Coding {
+        coder: coder.clone(),
+        rng: tokio::sync::Mutex::new((StdRng::seed_from_u64(1000), Vec::new())),
+    });
+    let fill: Work<Coding> = Arc::new(move |state, _task, n| {
+        let path = fill_path.clone();
+        Box::pin(async move {
+            let (start, end) = span(&mut state.rng.lock().await.0, length);
+            let code = &state.coder.codes[n % state.coder.codes.len()];
+            let body = json!({ "id": Uuid::new_v4(), "code_id": code, "start": start, "end": end, "memo": "" });
+            let (status, _) = state
+                .coder
+                .session
+                .send(Method::POST, &path, Some(&body))
+                .await?;
+            Ok(status == StatusCode::CREATED)
+        })
+    });
+    let filled = measure(
+        server,
+        "(filling)",
+        8,
+        args.page_codings,
+        Duration::from_secs(600),
+        vec![fill_state; 8],
+        fill,
+    )
+    .await?;
+    ensure!(
+        filled.errors == 0 && filled.latencies.len() == args.page_codings,
+        "only {} of {} codings were made",
+        filled.latencies.len(),
+        args.page_codings
+    );
+    let mut page_sizes = Vec::new();
+    for (operation, path) in [
+        (
+            format!("coding page ({} codings)", args.page_codings),
+            format!("/projects/{}/transcripts/{transcript}/code", project.id),
+        ),
+        (
+            "transcript page".to_owned(),
+            format!("/projects/{}/transcripts/{transcript}", project.id),
+        ),
+    ] {
+        let (status, bytes) = coder.session.send(Method::GET, &path, None).await?;
+        ensure!(status == StatusCode::OK, "GET {path}: {status}");
+        page_sizes.push((operation.clone(), bytes.len()));
+        let page: Work<Session> = Arc::new(move |session, _task, _n| {
+            let path = path.clone();
+            Box::pin(async move {
+                let (status, _) = session.send(Method::GET, &path, None).await?;
+                Ok(status == StatusCode::OK)
+            })
+        });
+        figures.push(
+            measure(
+                server,
+                &operation,
+                1,
+                args.page_requests,
+                limit,
+                vec![Arc::new(coder.session.clone())],
+                page,
+            )
+            .await?,
+        );
+    }
+
+    let mut out = String::new();
+    writeln!(
+        out,
+        "| operation | concurrency | requests | errors | p50 ms | p99 ms | server p50 ms | server p99 ms | requests/s |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for f in &figures {
+        writeln!(out, "{}", f.row())?;
+    }
+    writeln!(out)?;
+    match server.and_then(Server::peak_rss_kib) {
+        Some(kib) => writeln!(
+            out,
+            "Server peak RSS (VmHWM): {:.1} MiB ({kib} kB)",
+            kib as f64 / 1024.0
+        )?,
+        None => writeln!(
+            out,
+            "Server peak RSS: not measured (server not started by concord-bench)"
+        )?,
+    }
+    writeln!(
+        out,
+        "\np50/p99: as the client saw them, from sending to the last byte, on loopback; \
+         server p50/p99: the server's own log (tower-http latency, until the response \
+         headers). Load average (1 min) before and after: {load_before} and {}.",
+        load_average()
+    )?;
+    writeln!(
+        out,
+        "Per level: up to {} requests or {} s per operation; transcripts of {} words. \
+         Codings per coder layer when read: {}. Page sizes: {}.",
+        args.requests,
+        args.max_seconds,
+        args.words,
+        layer_sizes
+            .iter()
+            .map(|(c, n)| format!("{n} at concurrency {c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        page_sizes
+            .iter()
+            .map(|(op, bytes)| format!("{op} {} KiB", bytes / 1024))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )?;
+    Ok(out)
+}
+
+/// The 1-minute load average: the machine may be shared.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
