@@ -349,3 +349,45 @@ async fn shown_codings(browser: &Browser) -> BTreeSet<String> {
         .into_iter()
         .collect()
 }
+
+#[tokio::test]
+async fn the_leads_progress_table_follows_coding_live() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let coder = project.member(Role::Coder).await;
+    let transcript = import_and_assign(&project, &[&coder]).await;
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&project.owner.email, PASSWORD).await;
+    browser.visit(&project.path("")).await;
+    browser.element("#assignment-list tr.assignment").await;
+    assert_eq!(
+        browser.texts("#assignment-list td.state").await,
+        ["assigned"]
+    );
+    assert_eq!(browser.texts("#assignment-list td.progress").await, ["0%"]);
+
+    // The coder codes from elsewhere; the open dashboard updates by itself.
+    let code = uuid::Uuid::new_v4();
+    let response = coder
+        .post_json(
+            &project.api("/codes"),
+            &json!({ "id": code, "name": "families" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (start, end) = span_of(INTERVIEW, INTERVIEW.lines().next().expect("a line"));
+    let coding = json!({ "id": uuid::Uuid::new_v4(), "code_id": code, "start": start, "end": end });
+    let path = project.api(&format!("/transcripts/{transcript}/codings"));
+    assert_eq!(
+        coder.post_json(&path, &coding).await.status(),
+        StatusCode::CREATED
+    );
+    browser
+        .wait_until(
+            "the state to change without a reload",
+            "//table[@id='assignment-list']//td[contains(@class, 'state') and normalize-space() = 'in progress']",
+        )
+        .await;
+    let progress = browser.texts("#assignment-list td.progress").await;
+    assert_ne!(progress, ["0%"], "progress follows: {progress:?}");
+}

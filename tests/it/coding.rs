@@ -532,17 +532,14 @@ async fn deletes_are_soft_and_codes_can_be_renamed_merged_and_nested() {
     );
 }
 
-/// Reads server-sent events until one of `kind` arrives (bounded wait).
-async fn next_event(response: &mut reqwest::Response, buffer: &mut String, kind: &str) -> Value {
-    let found = tokio::time::timeout(Duration::from_secs(20), async {
+/// The next server-sent event of a stream (bounded wait).
+async fn read_event(response: &mut reqwest::Response, buffer: &mut String) -> Value {
+    let event = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             while let Some(end) = buffer.find("\n\n") {
                 let block: String = buffer.drain(..end + 2).collect();
                 if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
-                    let event: Value = serde_json::from_str(data.trim()).unwrap();
-                    if event["kind"] == kind {
-                        return event;
-                    }
+                    return serde_json::from_str(data.trim()).unwrap();
                 }
             }
             let chunk = response.chunk().await.unwrap().expect("the stream ended");
@@ -550,7 +547,17 @@ async fn next_event(response: &mut reqwest::Response, buffer: &mut String, kind:
         }
     })
     .await;
-    found.expect("no such event arrived")
+    event.expect("no event arrived")
+}
+
+/// Reads events until one of `kind` arrives, and returns it.
+async fn next_event(response: &mut reqwest::Response, buffer: &mut String, kind: &str) -> Value {
+    loop {
+        let event = read_event(response, buffer).await;
+        if event["kind"] == kind {
+            return event;
+        }
+    }
 }
 
 #[tokio::test]
@@ -654,26 +661,14 @@ async fn the_dashboard_shows_each_assignment_with_its_progress() {
 async fn events_until(response: &mut reqwest::Response, until: &str) -> Vec<Value> {
     let mut buffer = String::new();
     let mut seen = Vec::new();
-    let found = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
-                if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) {
-                    let event: Value = serde_json::from_str(data.trim()).unwrap();
-                    let done = event["kind"] == until;
-                    seen.push(event);
-                    if done {
-                        return;
-                    }
-                }
-            }
-            let chunk = response.chunk().await.unwrap().expect("the stream ended");
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
+    loop {
+        let event = read_event(response, &mut buffer).await;
+        let done = event["kind"] == until;
+        seen.push(event);
+        if done {
+            return seen;
         }
-    })
-    .await;
-    found.expect("the closing event did not arrive");
-    seen
+    }
 }
 
 #[tokio::test]

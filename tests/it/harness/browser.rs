@@ -109,27 +109,12 @@ fn start_driver() -> Result<Driver, String> {
 
 /// Kills chromedriver and every browser it started, and removes the profiles,
 /// once this test process is gone.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the watchdog must outlive this process, so it is never waited for"
-)]
 fn spawn_watchdog(driver_pid: u32, root: &Path) {
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-         kill -KILL -{driver_pid} 2>/dev/null; \
-         rm -rf '{root}'",
-        pid = std::process::id(),
-        root = root.display(),
+    let cleanup = format!(
+        "kill -KILL -{driver_pid} 2>/dev/null; rm -rf '{}'",
+        root.display()
     );
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("starting the browser watchdog");
+    super::after_this_process("browser", &cleanup);
 }
 
 /// Profiles of runs that ended before their watchdog could clean up.

@@ -3,7 +3,6 @@
 //! under the temp folder, and a watchdog stops and removes it when the run ends.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use concord::db::embedded::{Durability, EmbeddedCluster};
@@ -107,31 +106,16 @@ impl TestDb {
 
 /// Stops the cluster and removes its folder once this test process is gone,
 /// however it ends.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the watchdog must outlive this process, so it is never waited for"
-)]
 fn spawn_watchdog(cluster: &EmbeddedCluster) {
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-         p=$(head -n 1 '{pgdata}/postmaster.pid' 2>/dev/null); \
+    let cleanup = format!(
+        "p=$(head -n 1 '{pgdata}/postmaster.pid' 2>/dev/null); \
          [ -n \"$p\" ] && kill -QUIT \"$p\" 2>/dev/null; \
          for i in 1 2 3 4 5 6 7 8 9 10; do [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null && sleep 0.5; done; \
          rm -rf '{root}'",
-        pid = std::process::id(),
         pgdata = cluster.pgdata().display(),
         root = cluster.root().display(),
     );
-    use std::os::unix::process::CommandExt;
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("starting the watchdog");
+    super::after_this_process("database", &cleanup);
 }
 
 /// Clusters of runs that crashed before their watchdog could clean up.

@@ -152,6 +152,30 @@ impl TestApp {
     }
 }
 
+/// Runs the shell `cleanup` once this test process is gone, however it ends:
+/// services started for the run (the database, the browser driver) must not
+/// outlive it.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the watchdog must outlive this process, so it is never waited for"
+)]
+pub fn after_this_process(what: &str, cleanup: &str) {
+    use std::os::unix::process::CommandExt;
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {cleanup}",
+        pid = std::process::id()
+    );
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting the {what} watchdog: {e}"));
+}
+
 pub fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
 }
