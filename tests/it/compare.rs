@@ -528,3 +528,61 @@ async fn a_lead_aligns_codes_from_the_suggestions_and_opens_the_report_in_the_br
         .unwrap();
     assert_eq!(rows, 5);
 }
+
+#[tokio::test]
+async fn with_a_shared_codebook_the_report_needs_no_alignment() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let mode = json!({ "codebook_mode": "shared" });
+    let response = project
+        .owner
+        .send_json(reqwest::Method::PUT, &project.api("/codebook-mode"), &mode)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let transcript = import(&project, "first.txt", TEXT).await;
+    let ana = project.member(Role::Coder).await;
+    let ben = project.member(Role::Coder).await;
+    let assign = json!({ "transcript_ids": [transcript], "user_ids": [ana.id, ben.id] });
+    project
+        .owner
+        .post_json(&project.api("/assignments"), &assign)
+        .await;
+    let shared = code(
+        &project,
+        &ana,
+        &transcript,
+        "infection risk",
+        line(2).0,
+        line(2).1,
+    )
+    .await;
+    let coding =
+        json!({ "id": Uuid::new_v4(), "code_id": shared, "start": line(3).0, "end": line(3).1 });
+    let path = project.api(&format!("/transcripts/{transcript}/codings"));
+    assert_eq!(
+        ben.post_json(&path, &coding).await.status(),
+        StatusCode::CREATED
+    );
+    for user in [&ana, &ben] {
+        user.post_json(
+            &project.api(&format!("/transcripts/{transcript}/submit")),
+            &json!({}),
+        )
+        .await;
+    }
+    let report: Value = project
+        .owner
+        .get(&project.api("/agreement"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["unaligned_codes"], 0);
+    assert_eq!(report["codes"][0]["name"], "infection risk");
+    let table = &per_code(&report, "infection risk")["counts"]["table"];
+    assert_eq!(table["both"], 0, "different lines: {table}");
+    assert_eq!(
+        table["only_a"].as_u64().unwrap() + table["only_b"].as_u64().unwrap(),
+        2
+    );
+}

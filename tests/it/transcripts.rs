@@ -470,3 +470,15 @@ async fn files_are_imported_one_by_one_in_the_browser_with_a_result_for_each() {
         .unwrap();
     assert_eq!(titles, ["P01 interview"]);
 }
+
+#[tokio::test]
+async fn files_larger_than_the_general_body_limit_still_import() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    // 3 MB: over the 2 MiB limit of ordinary requests, under the 20 MB upload limit.
+    let text = "P01: ".to_owned() + &"words of a long interview ".repeat(120_000);
+    assert!(text.len() > 3_000_000);
+    let (status, body) = import(&project, &[("long.txt", text.into_bytes())], &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["files"][0]["word_count"], 600_000);
+}
