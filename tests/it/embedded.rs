@@ -228,18 +228,17 @@ async fn private_cluster_keeps_committed_data_across_restarts_and_crashes() {
     assert!(server.terminate().success());
 }
 
-#[tokio::test]
-async fn create_admin_makes_a_site_admin_from_the_command_line() {
+/// `concord create-admin`, typing `password` at its prompt.
+fn create_admin(database_url: &str, email: &str, password: &str) -> std::process::Output {
     use std::io::Write;
-    let app = crate::harness::TestApp::spawn().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_concord"))
-        .env("DATABASE_URL", &app.database_url)
+        .env("DATABASE_URL", database_url)
         .args([
             "--log",
             "warn",
             "create-admin",
             "--email",
-            "root@example.org",
+            email,
             "--name",
             "Root",
         ])
@@ -252,9 +251,19 @@ async fn create_admin_makes_a_site_admin_from_the_command_line() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"a long enough password\n")
+        .write_all(format!("{password}\n").as_bytes())
         .unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn create_admin_makes_a_site_admin_from_the_command_line() {
+    let app = crate::harness::TestApp::spawn().await;
+    let output = create_admin(
+        &app.database_url,
+        "root@example.org",
+        "a long enough password",
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -272,24 +281,7 @@ async fn create_admin_makes_a_site_admin_from_the_command_line() {
         .await;
     assert_eq!(signed_in.status(), 303);
 
-    let short = Command::new(env!("CARGO_BIN_EXE_concord"))
-        .env("DATABASE_URL", &app.database_url)
-        .args([
-            "--log",
-            "warn",
-            "create-admin",
-            "--email",
-            "x@example.org",
-            "--name",
-            "X",
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut short = short;
-    short.stdin.take().unwrap().write_all(b"short\n").unwrap();
-    let output = short.wait_with_output().unwrap();
+    let output = create_admin(&app.database_url, "x@example.org", "short");
     assert!(!output.status.success(), "a short password is refused");
     let users: i64 = sqlx::query_scalar("select count(*) from users")
         .fetch_one(&app.pool)

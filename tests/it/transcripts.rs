@@ -380,18 +380,29 @@ async fn text_edits_need_the_current_version_and_deletes_can_be_undone_by_the_ow
     );
 }
 
+/// A folder as a researcher might pick: one good transcript, one empty file.
+fn folder_with_a_bad_file() -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("concord-files-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("P01 interview.txt");
+    let empty = dir.join("empty.txt");
+    std::fs::write(&good, "Interviewer: Hello?\nP01: Hello, Zoë 👋.").unwrap();
+    std::fs::write(&empty, "").unwrap();
+    (dir, good, empty)
+}
+
+async fn titles(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("select title from transcripts")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_cli_imports_files_and_reports_the_bad_ones() {
     let app = TestApp::spawn().await;
     let project = app.project().await;
-    let dir = std::env::temp_dir().join(format!("concord-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("P01 interview.txt"),
-        "Interviewer: Hello?\nP01: Hello.",
-    )
-    .unwrap();
-    std::fs::write(dir.join("empty.txt"), "").unwrap();
+    let (dir, good, empty) = folder_with_a_bad_file();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
         .env("DATABASE_URL", &app.database_url)
         .args([
@@ -401,8 +412,8 @@ async fn the_cli_imports_files_and_reports_the_bad_ones() {
             "--project",
             &project.id.to_string(),
         ])
-        .arg(dir.join("P01 interview.txt"))
-        .arg(dir.join("empty.txt"))
+        .arg(&good)
+        .arg(&empty)
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
@@ -410,24 +421,14 @@ async fn the_cli_imports_files_and_reports_the_bad_ones() {
     assert!(!output.status.success(), "one file failed: {stderr}");
     assert!(stderr.contains("empty.txt: The file is empty."), "{stderr}");
     assert!(stderr.contains("1 imported, 1 failed"), "{stderr}");
-    let titles: Vec<String> = sqlx::query_scalar("select title from transcripts")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(titles, ["P01 interview"]);
+    assert_eq!(titles(&app).await, ["P01 interview"]);
 }
 
 #[tokio::test]
 async fn files_are_imported_one_by_one_in_the_browser_with_a_result_for_each() {
     let app = TestApp::spawn().await;
     let project = app.project().await;
-    let dir =
-        std::env::temp_dir().join(format!("concord-upload-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let good = dir.join("P01 interview.txt");
-    let empty = dir.join("empty.txt");
-    std::fs::write(&good, "Interviewer: Hello?\nP01: Hello, Zoë 👋.").unwrap();
-    std::fs::write(&empty, "").unwrap();
+    let (dir, good, empty) = folder_with_a_bad_file();
 
     let browser = Browser::open(&app).await;
     browser.sign_in(&project.owner.email, PASSWORD).await;
@@ -464,11 +465,7 @@ async fn files_are_imported_one_by_one_in_the_browser_with_a_result_for_each() {
         ["The file is empty."]
     );
     std::fs::remove_dir_all(&dir).unwrap();
-    let titles: Vec<String> = sqlx::query_scalar("select title from transcripts")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(titles, ["P01 interview"]);
+    assert_eq!(titles(&app).await, ["P01 interview"]);
 }
 
 #[tokio::test]
