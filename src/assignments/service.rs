@@ -28,9 +28,9 @@ async fn record(
     if let Some(before) = before {
         event = event.before(before);
     }
-    audit::record(conn, event).await?;
-    live::publish(
+    live::publish_with_audit(
         conn,
+        event,
         NewEvent {
             project_id: member.project_id,
             kind: "assignment.updated",

@@ -40,33 +40,9 @@ pub struct NewEvent<'a> {
     pub entity_id: Option<uuid::Uuid>,
 }
 
-/// Records the event in the caller's transaction; NOTIFY is delivered on commit.
-/// One statement: the row and its notification (whose JSON is a [`LiveEvent`]).
-pub async fn publish(conn: &mut PgConnection, event: NewEvent<'_>) -> Result<(), AppError> {
-    sqlx::query!(
-        r#"with event as (
-               insert into project_events (project_id, kind, transcript_id, coder_id, entity_id)
-               values ($1, $2, $3, $4, $5)
-               returning id, project_id, kind, transcript_id, coder_id, entity_id
-           )
-           select pg_notify($6, json_build_object(
-                      'id', id, 'project_id', project_id, 'kind', kind,
-                      'transcript_id', transcript_id, 'coder_id', coder_id, 'entity_id', entity_id)::text)
-             from event"#,
-        event.project_id as ProjectId,
-        event.kind,
-        event.transcript_id as Option<TranscriptId>,
-        event.coder_id as Option<UserId>,
-        event.entity_id,
-        CHANNEL
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// A change's audit row and its live event in one statement: the hot write
-/// paths (codings, codes) pay one round trip for both.
+/// A change's audit row and its live event, in the caller's transaction and in
+/// one statement (one round trip on the hot write paths); NOTIFY is delivered
+/// on commit, its JSON being a [`LiveEvent`].
 pub async fn publish_with_audit(
     conn: &mut PgConnection,
     audit: crate::db::audit::Event<'_>,

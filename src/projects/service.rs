@@ -52,18 +52,14 @@ pub async fn update_project(
     let after = store::update_project(&mut tx, member.project_id, &name, &description, version)
         .await?
         .ok_or_else(|| AppError::stale(&before))?;
-    audit::record(
+    // Open pages show the name: the audit row comes with a live event.
+    crate::live::publish_with_audit(
         &mut tx,
         Event::new(Some(member.user.id), Action::ProjectUpdated, "project")
             .project(member.project_id)
             .entity(member.project_id.0)
             .before(&before)
             .after(&after),
-    )
-    .await?;
-    // Open pages show the name: let them know.
-    crate::live::publish(
-        &mut tx,
         crate::live::NewEvent {
             project_id: member.project_id,
             kind: "project.updated",

@@ -113,16 +113,18 @@ impl Server {
         (client, body["csrf_token"].as_str().unwrap().to_owned())
     }
 
-    async fn project_names(&self) -> Vec<String> {
-        let (client, _) = self.sign_in().await;
-        let projects: Value = client
+    async fn projects(&self, client: &reqwest::Client) -> Value {
+        let response = client
             .get(self.url("/api/v1/projects"))
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
+        response.json().await.unwrap()
+    }
+
+    async fn project_names(&self) -> Vec<String> {
+        let (client, _) = self.sign_in().await;
+        let projects = self.projects(&client).await;
         projects
             .as_array()
             .unwrap()
@@ -195,14 +197,7 @@ async fn private_cluster_keeps_committed_data_across_restarts_and_crashes() {
     assert_eq!(server.project_names().await, ["Survives crashes"]);
     // An open live-update stream must not keep the server from stopping.
     let (client, _) = server.sign_in().await;
-    let projects: Value = client
-        .get(server.url("/api/v1/projects"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let projects = server.projects(&client).await;
     let events = format!(
         "/api/v1/projects/{}/events",
         projects[0]["id"].as_str().unwrap()
