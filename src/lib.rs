@@ -14,6 +14,7 @@ pub mod import;
 pub mod live;
 pub mod participants;
 pub mod projects;
+pub mod reconcile;
 pub mod state;
 pub mod transcripts;
 pub mod web;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assignments::routes())
         .merge(coding::routes())
         .merge(compare::routes())
+        .merge(reconcile::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
         .fallback(|| async { AppError::NotFound })

@@ -84,6 +84,17 @@ impl Viewer {
         }
     }
 
+    /// The reconciliation of a transcript (decisions, comments): leads not still
+    /// coding it, and its coders once they have submitted. Reviewers read the
+    /// consensus layer too.
+    pub fn can_see_reconciliation(&self, transcript: TranscriptId, consensus: bool) -> bool {
+        match self.role {
+            Role::Owner | Role::Lead => !self.blinded_on.contains(&transcript),
+            Role::Coder => self.has_submitted(transcript),
+            Role::Reviewer => consensus,
+        }
+    }
+
     pub fn can_see(&self, event: &LiveEvent) -> bool {
         let kind = event.kind.as_str();
         if kind.starts_with("coding.") {
@@ -93,6 +104,13 @@ impl Viewer {
             }
         } else if kind.starts_with("code.") {
             self.can_see_codebook_of(event.coder_id)
+        } else if kind.starts_with("decision.") || kind.starts_with("consensus.") {
+            match event.transcript_id {
+                Some(transcript) => {
+                    self.can_see_reconciliation(transcript, kind.starts_with("consensus."))
+                }
+                None => matches!(self.role, Role::Owner | Role::Lead),
+            }
         } else if kind.starts_with("assignment.") {
             event.coder_id == Some(self.user_id) || matches!(self.role, Role::Owner | Role::Lead)
         } else {
@@ -142,5 +160,17 @@ mod tests {
         assert!(!viewer(Role::Coder, &[], &[t]).can_see_codebook_of(other));
         assert!(viewer(Role::Lead, &[], &[]).can_see_codebook_of(other));
         assert!(!viewer(Role::Owner, &[t], &[]).can_see_codebook_of(other));
+    }
+
+    #[test]
+    fn reconciliation_is_seen_by_leads_and_the_coders_who_submitted() {
+        let t = TranscriptId::new();
+        assert!(viewer(Role::Lead, &[], &[]).can_see_reconciliation(t, false));
+        assert!(!viewer(Role::Lead, &[t], &[]).can_see_reconciliation(t, false));
+        assert!(viewer(Role::Coder, &[], &[t]).can_see_reconciliation(t, false));
+        assert!(!viewer(Role::Coder, &[t], &[]).can_see_reconciliation(t, false));
+        assert!(!viewer(Role::Coder, &[], &[]).can_see_reconciliation(t, false));
+        assert!(!viewer(Role::Reviewer, &[], &[]).can_see_reconciliation(t, false));
+        assert!(viewer(Role::Reviewer, &[], &[]).can_see_reconciliation(t, true));
     }
 }

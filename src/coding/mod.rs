@@ -1,9 +1,10 @@
 //! Phase 1: independent coding. Codes, codings, the coding page and blinding.
 
-mod api;
+pub mod api;
+pub use api::line_spans;
 pub mod blinding;
 pub mod model;
-mod pages;
+pub mod pages;
 pub mod service;
 pub mod store;
 

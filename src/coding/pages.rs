@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, Redirect};
 
-use super::api::{CodingData, coding_data};
+use super::api::coding_data;
 use crate::assignments::service as assignments;
 use crate::db::ids::TranscriptId;
 use crate::error::AppError;
@@ -18,12 +18,25 @@ use crate::web::extract::Path;
 #[derive(Template)]
 #[template(path = "coding/page.html")]
 pub struct CodingPage {
-    layout: Layout,
-    member: Member,
-    data: CodingData,
+    pub layout: Layout,
+    pub member: Member,
+    pub page: PageInfo,
     /// The data block, as JSON safe inside `<script type="application/json">`.
-    data_json: String,
-    lines: Vec<LineView>,
+    pub data_json: String,
+    pub lines: Vec<LineView>,
+}
+
+/// What the coding page's frame says about the layer it opens: a coder's own,
+/// or the consensus layer.
+pub struct PageInfo {
+    pub heading: &'static str,
+    pub title: String,
+    pub layer_label: &'static str,
+    pub state: String,
+    pub can_edit: bool,
+    pub transcript_id: TranscriptId,
+    pub codes_title: &'static str,
+    pub consensus: bool,
 }
 
 /// `<` and `>` and `&` escaped, so no text in the JSON can close the script element.
@@ -45,11 +58,25 @@ pub async fn show_coding_page(
     let data = coding_data(&state, &member, transcript_id).await?;
     let data_json = script_safe_json(&data)?;
     let lines = view::lines(&data.transcript.text, &data.transcript.turns);
+    let page = PageInfo {
+        heading: "Coding",
+        title: data.transcript.title.clone(),
+        layer_label: "Your coding",
+        state: data.assignment.state.clone(),
+        can_edit: data.assignment.can_edit,
+        transcript_id,
+        codes_title: if data.codebook_mode == "shared" {
+            "Shared codes"
+        } else {
+            "Your codes"
+        },
+        consensus: false,
+    };
     Ok(Html(
         CodingPage {
             layout,
             member,
-            data,
+            page,
             data_json,
             lines,
         }

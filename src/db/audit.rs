@@ -54,6 +54,20 @@ pub enum Action {
     AgreedCodeCreated,
     CodeAligned,
     CodeUnaligned,
+    DecisionMade,
+    DecisionsAutoAccepted,
+    DiscrepancyCommented,
+    ConsensusCodingCreated,
+    ConsensusCodingUpdated,
+    ConsensusCodingDeleted,
+    ConsensusCodingRestored,
+    AgreedCodeUpdated,
+    AgreedCodeMerged,
+    AgreedCodeSplit,
+    AgreedCodeDeleted,
+    AgreedCodeRestored,
+    ReconciliationSettingsChanged,
+    DemoCreated,
 }
 
 impl Action {
@@ -104,6 +118,20 @@ impl Action {
             Self::AgreedCodeCreated => "agreed_code.created",
             Self::CodeAligned => "code.aligned",
             Self::CodeUnaligned => "code.unaligned",
+            Self::DecisionMade => "decision.made",
+            Self::DecisionsAutoAccepted => "decision.auto_accepted",
+            Self::DiscrepancyCommented => "discrepancy.commented",
+            Self::ConsensusCodingCreated => "consensus_coding.created",
+            Self::ConsensusCodingUpdated => "consensus_coding.updated",
+            Self::ConsensusCodingDeleted => "consensus_coding.deleted",
+            Self::ConsensusCodingRestored => "consensus_coding.restored",
+            Self::AgreedCodeUpdated => "agreed_code.updated",
+            Self::AgreedCodeMerged => "agreed_code.merged",
+            Self::AgreedCodeSplit => "agreed_code.split",
+            Self::AgreedCodeDeleted => "agreed_code.deleted",
+            Self::AgreedCodeRestored => "agreed_code.restored",
+            Self::ReconciliationSettingsChanged => "project.reconciliation_settings_changed",
+            Self::DemoCreated => "demo.created",
         }
     }
 }

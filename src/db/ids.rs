@@ -48,4 +48,7 @@ decl_id!(
     CodeId,
     CodingId,
     AgreedCodeId,
+    DecisionId,
+    ConsensusCodingId,
+    CommentId,
 );

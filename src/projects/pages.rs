@@ -104,6 +104,8 @@ pub struct ProjectShowPage {
     deleted: Vec<TranscriptSummary>,
     can_manage: bool,
     assignments: Vec<AssignmentProgress>,
+    /// Discrepancies resolved, for leads.
+    reconciliation: Option<crate::reconcile::service::Progress>,
 }
 
 impl ProjectShowPage {
@@ -139,7 +141,13 @@ async fn show_page(
     let can_manage = can_manage && member.project.archived_at.is_none();
     drop(conn);
     let assignments = crate::assignments::service::list_with_progress(state, &member).await?;
+    let reconciliation = if member.require(&[Role::Lead]).is_ok() {
+        Some(crate::reconcile::service::progress(state, &member).await?)
+    } else {
+        None
+    };
     Ok(ProjectShowPage {
+        reconciliation,
         layout,
         member,
         members,

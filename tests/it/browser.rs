@@ -227,12 +227,21 @@ async fn two_coders_code_one_transcript_blind_in_their_own_browsers() {
 }
 
 async fn import_and_assign(project: &TestProject<'_>, coders: &[&TestUser]) -> String {
+    import_text_and_assign(project, coders, "P01.txt", INTERVIEW).await
+}
+
+async fn import_text_and_assign(
+    project: &TestProject<'_>,
+    coders: &[&TestUser],
+    file: &str,
+    text: &str,
+) -> String {
     let response = project
         .owner
         .upload(
             &project.api("/transcripts"),
             "files",
-            &[("P01.txt", INTERVIEW.as_bytes().to_vec())],
+            &[(file, text.as_bytes().to_vec())],
             &[],
         )
         .await;
@@ -390,4 +399,242 @@ async fn the_leads_progress_table_follows_coding_live() {
         .await;
     let progress = browser.texts("#assignment-list td.progress").await;
     assert_ne!(progress, ["0%"], "progress follows: {progress:?}");
+}
+
+const PUMP: &str = "Interviewer: Tell me about the pump.\n\
+                    P02: The paperwork never ends.\n\
+                    P02: Refills cost us a fortune, and the clinic is far away.\n\
+                    P02: I worry about infection every single week.\n\
+                    P02: My daughter helps me with everything now.\n\
+                    P02: Nobody trained the ward nurses on the pump.";
+
+/// The reconciliation page once its script has drawn the list.
+const RECONCILE_READY: &str = "body[data-reconcile-ready=\"true\"]";
+
+#[tokio::test]
+async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let ana = project.member(Role::Coder).await;
+    let ben = project.member(Role::Coder).await;
+    let transcript = import_text_and_assign(&project, &[&ana, &ben], "P02.txt", PUMP).await;
+    let coding_page = project.path(&format!("/transcripts/{transcript}/code"));
+    let layer = project.api(&format!("/transcripts/{transcript}/coding"));
+    let data: Value = ana.get(&layer).await.json().await.expect("json");
+    let text = data["transcript"]["text"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+
+    // The planned differences: an agreement, a boundary, one span each coder
+    // alone coded, and one span under two different codes.
+    let paperwork = "The paperwork never ends.";
+    let cost_a = "Refills cost us a fortune, and the clinic";
+    let cost_b = "Refills cost us a fortune, and the clinic is far away.";
+    let infection = "I worry about infection every single week.";
+    let daughter = "My daughter helps me with everything now.";
+    let nurses = "Nobody trained the ward nurses on the pump.";
+    let ana_browser = Browser::open(&app).await;
+    let ben_browser = Browser::open(&app).await;
+    for (browser, user) in [(&ana_browser, &ana), (&ben_browser, &ben)] {
+        browser.sign_in(&user.email, PASSWORD).await;
+        browser.visit(&coding_page).await;
+        browser.element(READY).await;
+    }
+    code_passage(&ana_browser, &text, paperwork, "Paperwork", 1).await;
+    code_passage(&ana_browser, &text, cost_a, "Cost", 2).await;
+    code_passage(&ana_browser, &text, infection, "Infection", 3).await;
+    code_passage(&ana_browser, &text, nurses, "Training", 4).await;
+    code_passage(&ben_browser, &text, paperwork, "Admin burden", 1).await;
+    code_passage(&ben_browser, &text, cost_b, "Money", 2).await;
+    code_passage(&ben_browser, &text, daughter, "Family", 3).await;
+    code_passage(&ben_browser, &text, nurses, "Staff gaps", 4).await;
+    for browser in [&ana_browser, &ben_browser] {
+        browser
+            .element("#submit-layer")
+            .await
+            .click()
+            .await
+            .expect("submit");
+        browser.accept_alert().await.expect("confirming the submit");
+        browser
+            .element("#layer-state[data-state=\"submitted\"]")
+            .await;
+    }
+
+    // The lead aligns the two codebooks.
+    let view: Value = project
+        .owner
+        .get(&project.api("/alignment"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let code_id = |name: &str| {
+        view["codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("code {name}"))["id"]
+            .clone()
+    };
+    for (agreed, codes) in [
+        ("Administration", vec!["Paperwork", "Admin burden"]),
+        ("Cost", vec!["Cost", "Money"]),
+        ("Infection risk", vec!["Infection"]),
+        ("Family support", vec!["Family"]),
+        ("Training", vec!["Training"]),
+        ("Staffing", vec!["Staff gaps"]),
+    ] {
+        let ids: Vec<Value> = codes.iter().map(|c| code_id(c)).collect();
+        let response = project
+            .owner
+            .post_json(
+                &project.api("/agreed-codes"),
+                &json!({ "name": agreed, "code_ids": ids }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{agreed}");
+    }
+
+    // The lead resolves all four discrepancies from the keyboard.
+    let lead_browser = Browser::open(&app).await;
+    lead_browser.sign_in(&project.owner.email, PASSWORD).await;
+    lead_browser
+        .visit(&project.path(&format!("/transcripts/{transcript}/reconcile")))
+        .await;
+    lead_browser.element(RECONCILE_READY).await;
+    let progress = |n: usize| {
+        format!(
+            "//*[@id='reconcile-progress' and starts-with(normalize-space(), '{n} of 4 discrepancies resolved')]"
+        )
+    };
+    lead_browser
+        .wait_until("nothing resolved yet", &progress(0))
+        .await;
+    // Coders are A and B in the order of their names.
+    let shown: Value = project
+        .owner
+        .get(&project.api(&format!("/transcripts/{transcript}/reconciliation")))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let ana_is_a = shown["coders"][0]["id"] == json!(ana.id);
+    let (ana_only, ben_only, ana_key, ben_key) = if ana_is_a {
+        ("Coded by A only", "Coded by B only", "a", "b")
+    } else {
+        ("Coded by B only", "Coded by A only", "b", "a")
+    };
+    assert_eq!(
+        lead_browser.texts("#discrepancy-list .item .what").await,
+        [
+            "Same code, different boundaries",
+            ana_only,
+            ben_only,
+            "Same span, different codes"
+        ]
+    );
+    assert_eq!(
+        lead_browser.texts("#agreement-list .item").await.len(),
+        1,
+        "the agreement is listed apart"
+    );
+    let keys = lead_browser.element("#reconcile-text").await;
+    let selected = |line: usize| {
+        format!("//li[contains(@class, 'sel')]/span[@class='where' and text()='L{line}']")
+    };
+    lead_browser
+        .wait_until("the first open discrepancy", &selected(3))
+        .await;
+    keys.send_keys("j").await.expect("j");
+    lead_browser.wait_until("j moves down", &selected(4)).await;
+    keys.send_keys("k").await.expect("k");
+    lead_browser.wait_until("k moves up", &selected(3)).await;
+    keys.send_keys("u").await.expect("union");
+    lead_browser.wait_until("the union", &progress(1)).await;
+    lead_browser
+        .wait_until("the next open one", &selected(4))
+        .await;
+    keys.send_keys(ana_key).await.expect("accept Ana's");
+    lead_browser.wait_until("accept Ana's", &progress(2)).await;
+    lead_browser
+        .wait_until("the next open one", &selected(5))
+        .await;
+    lead_browser
+        .element("#rationale")
+        .await
+        .send_keys("Family help is context here, not a finding.")
+        .await
+        .expect("typing a reason");
+    keys.click().await.expect("back to the text");
+    keys.send_keys("x").await.expect("reject");
+    lead_browser.wait_until("reject", &progress(3)).await;
+    lead_browser
+        .wait_until("the next open one", &selected(6))
+        .await;
+    keys.send_keys(ben_key).await.expect("accept Ben's");
+    lead_browser
+        .wait_until(
+            "all resolved",
+            "//*[@id='reconcile-progress' and normalize-space() = '4 of 4 discrepancies resolved · reconciled']",
+        )
+        .await;
+
+    // The consensus layer is the planned result, and the reason is on the record.
+    let data: Value = project
+        .owner
+        .get(&project.api(&format!("/transcripts/{transcript}/reconciliation")))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let names: BTreeMap<&str, &str> = data["codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().expect("id"),
+                c["name"].as_str().expect("name"),
+            )
+        })
+        .collect();
+    let mut consensus: Vec<(String, (i64, i64))> = data["consensus"]
+        .as_array()
+        .expect("consensus")
+        .iter()
+        .map(|c| {
+            (
+                names[c["code_id"].as_str().expect("code")].to_owned(),
+                (
+                    c["start"].as_i64().expect("start"),
+                    c["end"].as_i64().expect("end"),
+                ),
+            )
+        })
+        .collect();
+    consensus.sort_by_key(|(_, span)| *span);
+    assert_eq!(
+        consensus,
+        [
+            ("Administration".to_owned(), span_of(&text, paperwork)),
+            ("Cost".to_owned(), span_of(&text, cost_b)),
+            ("Infection risk".to_owned(), span_of(&text, infection)),
+            ("Staffing".to_owned(), span_of(&text, nurses)),
+        ]
+    );
+    let reject = data["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["line"] == 5)
+        .expect("Ben's span on line 5");
+    assert_eq!(reject["current"]["kind"], "reject");
+    assert_eq!(
+        reject["current"]["rationale"],
+        "Family help is context here, not a finding."
+    );
+    assert_eq!(data["reconciled"], true);
 }

@@ -10,4 +10,5 @@ mod errors;
 mod harness;
 mod participants;
 mod projects;
+mod reconcile;
 mod transcripts;

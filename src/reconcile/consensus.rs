@@ -1,0 +1,839 @@
+//! The consensus layer and the agreed (consensus) codebook: the lead edits the
+//! layer directly, renames, merges and splits agreed codes; every consensus
+//! coding follows, and every change is audited.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::service::require_consensus_reader;
+use super::store::{self, AgreedCode, ConsensusCoding, NewConsensus};
+use crate::coding::api::{TranscriptJson, UserJson};
+use crate::coding::model::{self as coding_model, MAX_MEMO_CHARS};
+use crate::db::audit::{Action, Event};
+use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
+use crate::error::{AppError, FieldErrors};
+use crate::live::{self, NewEvent};
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct LayerState {
+    pub id: TranscriptId,
+    pub state: &'static str,
+    pub can_edit: bool,
+}
+
+/// The consensus layer in the shape of the coding page's data, so the same
+/// page (static/js/coding.js) opens it; `api` points at the consensus routes.
+#[derive(Debug, Serialize)]
+pub struct LayerData {
+    pub project_id: crate::db::ids::ProjectId,
+    pub transcript_id: TranscriptId,
+    pub user: UserJson,
+    pub transcript: TranscriptJson,
+    pub assignment: LayerState,
+    pub codebook_mode: &'static str,
+    pub codes: Vec<AgreedCode>,
+    pub codings: Vec<ConsensusCoding>,
+    pub events_url: String,
+    pub api: String,
+    pub layer: &'static str,
+}
+
+fn json(value: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+fn can_edit(member: &Member) -> bool {
+    member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none()
+}
+
+pub async fn layer_data(
+    state: &AppState,
+    member: &Member,
+    transcript_id: TranscriptId,
+) -> Result<LayerData, AppError> {
+    require_consensus_reader(state, member, transcript_id).await?;
+    let mut conn = state.db.acquire().await?;
+    let t = crate::transcripts::store::get_transcript(&mut conn, member.project_id, transcript_id)
+        .await?;
+    if t.deleted_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    let codes = store::list_agreed(&mut conn, member.project_id).await?;
+    let codings = store::list_consensus(&mut conn, member.project_id, Some(transcript_id)).await?;
+    let editable = can_edit(member);
+    let project_api = format!("/api/v1/projects/{}", member.project_id);
+    Ok(LayerData {
+        project_id: member.project_id,
+        transcript_id,
+        user: UserJson {
+            id: member.user.id,
+            display_name: member.user.display_name.clone(),
+        },
+        transcript: TranscriptJson {
+            lines: crate::coding::line_spans(&t.text),
+            title: t.title,
+            char_count: t.char_count,
+            version: t.version,
+            turns: t.turns.0,
+            text: t.text,
+        },
+        assignment: LayerState {
+            id: transcript_id,
+            state: if editable { "in_progress" } else { "submitted" },
+            can_edit: editable,
+        },
+        codebook_mode: "consensus",
+        codes,
+        codings,
+        events_url: format!("{project_api}/events"),
+        api: format!("{project_api}/consensus"),
+        layer: "consensus",
+    })
+}
+
+async fn announce(
+    tx: &mut PgConnection,
+    member: &Member,
+    action: Action,
+    kind: &str,
+    transcript: Option<TranscriptId>,
+    entity: uuid::Uuid,
+    (before, after): (Option<serde_json::Value>, serde_json::Value),
+) -> Result<(), AppError> {
+    let mut event = Event::new(
+        Some(member.user.id),
+        action,
+        if kind.contains("code.") {
+            "agreed_code"
+        } else {
+            "consensus_coding"
+        },
+    )
+    .project(member.project_id)
+    .entity(entity);
+    event.after = Some(after);
+    event.before = before;
+    live::publish_with_audit(
+        tx,
+        event,
+        NewEvent {
+            project_id: member.project_id,
+            kind,
+            transcript_id: transcript,
+            coder_id: None,
+            entity_id: Some(entity),
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCoding {
+    pub id: ConsensusCodingId,
+    pub code_id: AgreedCodeId,
+    pub start: i64,
+    pub end: i64,
+    #[serde(default)]
+    pub memo: String,
+}
+
+async fn live_code(
+    conn: &mut PgConnection,
+    member: &Member,
+    id: AgreedCodeId,
+) -> Result<AgreedCode, AppError> {
+    match store::get_agreed(conn, member.project_id, id).await {
+        Ok(code) if !code.deleted => Ok(code),
+        Ok(_) | Err(AppError::NotFound) => Err(AppError::field(
+            "code_id",
+            "Choose a code of the agreed codebook.",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+async fn text_length(
+    conn: &mut PgConnection,
+    member: &Member,
+    transcript: TranscriptId,
+) -> Result<i64, AppError> {
+    let t = crate::transcripts::store::get_transcript(conn, member.project_id, transcript).await?;
+    if t.deleted_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    Ok(t.char_count as i64)
+}
+
+/// The lead adds a span to the consensus layer directly (recorded). A retry
+/// with the same id and body returns the same coding.
+pub async fn create_coding(
+    state: &AppState,
+    member: &Member,
+    transcript: TranscriptId,
+    body: NewCoding,
+) -> Result<(ConsensusCoding, bool), AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    require_consensus_reader(state, member, transcript).await?;
+    let mut tx = state.db.begin().await?;
+    let length = text_length(&mut tx, member, transcript).await?;
+    let mut errors = FieldErrors::new();
+    coding_model::check_offsets(&mut errors, body.start, body.end, length);
+    if body.memo.chars().count() > MAX_MEMO_CHARS {
+        errors.add("memo", format!("Use at most {MAX_MEMO_CHARS} characters."));
+    }
+    errors.into_result()?;
+    live_code(&mut tx, member, body.code_id).await?;
+    let new = NewConsensus {
+        id: body.id,
+        project: member.project_id,
+        transcript,
+        code: body.code_id,
+        start: body.start as i32,
+        end: body.end as i32,
+        memo: body.memo,
+        decision: None,
+        created_by: member.user.id,
+    };
+    let Some(coding) = store::insert_consensus(&mut tx, &new).await? else {
+        let existing = store::get_consensus(&mut tx, member.project_id, body.id)
+            .await
+            .map_err(|_| AppError::stale(&serde_json::json!({ "detail": "This id is taken." })))?;
+        let same = existing.transcript_id == transcript
+            && existing.agreed_code_id == new.code
+            && existing.start == new.start
+            && existing.end == new.end
+            && existing.memo == new.memo;
+        return if same {
+            Ok((existing, false))
+        } else {
+            Err(AppError::stale(&existing))
+        };
+    };
+    announce(
+        &mut tx,
+        member,
+        Action::ConsensusCodingCreated,
+        "consensus.coding",
+        Some(transcript),
+        coding.id.0,
+        (None, json(&coding)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((coding, true))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodingChange {
+    pub code_id: Option<AgreedCodeId>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub memo: Option<String>,
+    pub version: i32,
+}
+
+pub async fn update_coding(
+    state: &AppState,
+    member: &Member,
+    id: ConsensusCodingId,
+    change: CodingChange,
+) -> Result<ConsensusCoding, AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_consensus(&mut tx, member.project_id, id).await?;
+    require_consensus_reader(state, member, before.transcript_id).await?;
+    if before.deleted {
+        return Err(AppError::NotFound);
+    }
+    if before.version != change.version {
+        return Err(AppError::stale(&before));
+    }
+    let mut after = before.clone();
+    let length = text_length(&mut tx, member, before.transcript_id).await?;
+    let start = change.start.unwrap_or(before.start as i64);
+    let end = change.end.unwrap_or(before.end as i64);
+    let mut errors = FieldErrors::new();
+    coding_model::check_offsets(&mut errors, start, end, length);
+    if let Some(memo) = &change.memo {
+        if memo.chars().count() > MAX_MEMO_CHARS {
+            errors.add("memo", format!("Use at most {MAX_MEMO_CHARS} characters."));
+        }
+        after.memo = memo.clone();
+    }
+    errors.into_result()?;
+    if let Some(code) = change.code_id {
+        live_code(&mut tx, member, code).await?;
+        after.agreed_code_id = code;
+    }
+    after.start = start as i32;
+    after.end = end as i32;
+    let after = store::update_consensus(&mut tx, &after, change.version, false)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    announce(
+        &mut tx,
+        member,
+        Action::ConsensusCodingUpdated,
+        "consensus.coding",
+        Some(after.transcript_id),
+        id.0,
+        (Some(json(&before)), json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn set_coding_deleted(
+    state: &AppState,
+    member: &Member,
+    id: ConsensusCodingId,
+    deleted: bool,
+) -> Result<ConsensusCoding, AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_consensus(&mut tx, member.project_id, id).await?;
+    require_consensus_reader(state, member, before.transcript_id).await?;
+    if before.deleted == deleted {
+        return Ok(before);
+    }
+    let after = store::update_consensus(&mut tx, &before, before.version, deleted)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    let action = if deleted {
+        Action::ConsensusCodingDeleted
+    } else {
+        Action::ConsensusCodingRestored
+    };
+    announce(
+        &mut tx,
+        member,
+        action,
+        "consensus.coding",
+        Some(after.transcript_id),
+        id.0,
+        (Some(json(&before)), json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewCode {
+    pub id: AgreedCodeId,
+    pub name: String,
+    pub color: Option<String>,
+    #[serde(default)]
+    pub definition: String,
+}
+
+fn require_codebook_editor(member: &Member) -> Result<(), AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()
+}
+
+/// A new agreed code, with the client's id (a retry returns the same code).
+pub async fn create_code(
+    state: &AppState,
+    member: &Member,
+    body: NewCode,
+) -> Result<(AgreedCode, bool), AppError> {
+    require_codebook_editor(member)?;
+    let mut errors = FieldErrors::new();
+    let name = coding_model::parse_code_name(&mut errors, &body.name);
+    coding_model::check_long_text(&mut errors, "definition", &body.definition);
+    let mut tx = state.db.begin().await?;
+    let count = store::list_agreed(&mut tx, member.project_id).await?.len();
+    let color = match &body.color {
+        Some(c) => coding_model::parse_color(&mut errors, c),
+        None => coding_model::PALETTE[count % coding_model::PALETTE.len()].to_owned(),
+    };
+    errors.into_result()?;
+    let code = AgreedCode {
+        id: body.id,
+        name,
+        definition: body.definition.trim().to_owned(),
+        inclusion: String::new(),
+        exclusion: String::new(),
+        example: String::new(),
+        color,
+        example_coding_id: None,
+        merged_into: None,
+        version: 1,
+        deleted: false,
+        parent_id: None,
+        owner_id: None,
+    };
+    let Some(created) =
+        store::insert_agreed(&mut tx, member.project_id, &code, member.user.id).await?
+    else {
+        let existing = store::get_agreed(&mut tx, member.project_id, body.id)
+            .await
+            .map_err(|_| AppError::stale(&serde_json::json!({ "detail": "This id is taken." })))?;
+        return if existing.name == code.name && !existing.deleted {
+            Ok((existing, false))
+        } else {
+            Err(AppError::stale(&existing))
+        };
+    };
+    announce(
+        &mut tx,
+        member,
+        Action::AgreedCodeCreated,
+        "consensus.code.created",
+        None,
+        created.id.0,
+        (None, json(&created)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((created, true))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeChange {
+    pub name: Option<String>,
+    pub definition: Option<String>,
+    pub inclusion: Option<String>,
+    pub exclusion: Option<String>,
+    pub example: Option<String>,
+    pub color: Option<String>,
+    /// A consensus coding of this code to show as its typical example (null: none).
+    #[serde(default, deserialize_with = "present")]
+    pub example_coding_id: Option<Option<ConsensusCodingId>>,
+    pub version: i32,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<ConsensusCodingId>>, D::Error> {
+    Option::<ConsensusCodingId>::deserialize(d).map(Some)
+}
+
+/// Renames or redefines an agreed code (versioned: a stale write gets 409).
+pub async fn update_code(
+    state: &AppState,
+    member: &Member,
+    id: AgreedCodeId,
+    change: CodeChange,
+) -> Result<AgreedCode, AppError> {
+    require_codebook_editor(member)?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_agreed(&mut tx, member.project_id, id).await?;
+    if before.deleted {
+        return Err(AppError::NotFound);
+    }
+    if before.version != change.version {
+        return Err(AppError::stale(&before));
+    }
+    let mut after = before.clone();
+    let mut errors = FieldErrors::new();
+    if let Some(name) = &change.name {
+        after.name = coding_model::parse_code_name(&mut errors, name);
+    }
+    for (field, value, slot) in [
+        ("definition", &change.definition, &mut after.definition),
+        ("inclusion", &change.inclusion, &mut after.inclusion),
+        ("exclusion", &change.exclusion, &mut after.exclusion),
+        ("example", &change.example, &mut after.example),
+    ] {
+        if let Some(value) = value {
+            coding_model::check_long_text(&mut errors, field, value);
+            *slot = value.trim().to_owned();
+        }
+    }
+    if let Some(color) = &change.color {
+        after.color = coding_model::parse_color(&mut errors, color);
+    }
+    errors.into_result()?;
+    if let Some(example) = change.example_coding_id {
+        if let Some(coding) = example {
+            let c = store::get_consensus(&mut tx, member.project_id, coding)
+                .await
+                .map_err(|_| {
+                    AppError::field(
+                        "example_coding_id",
+                        "Choose a consensus coding of this code.",
+                    )
+                })?;
+            if c.deleted || c.agreed_code_id != id {
+                return Err(AppError::field(
+                    "example_coding_id",
+                    "Choose a consensus coding of this code.",
+                ));
+            }
+            let text = quote_of(&mut tx, &c).await?;
+            after.example = text;
+        }
+        after.example_coding_id = example;
+    }
+    let after = store::update_agreed(&mut tx, &after, change.version)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    announce(
+        &mut tx,
+        member,
+        Action::AgreedCodeUpdated,
+        "consensus.code.updated",
+        None,
+        id.0,
+        (Some(json(&before)), json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+async fn quote_of(conn: &mut PgConnection, c: &ConsensusCoding) -> Result<String, AppError> {
+    Ok(sqlx::query_scalar!(
+        "select substr(text, $2 + 1, $3) from transcripts where id = $1",
+        c.transcript_id.0,
+        c.start,
+        c.end - c.start
+    )
+    .fetch_one(conn)
+    .await?
+    .unwrap_or_default())
+}
+
+/// Soft-deletes an agreed code nothing uses any more (no consensus coding, no
+/// coder code aligned to it); restores one.
+pub async fn set_code_deleted(
+    state: &AppState,
+    member: &Member,
+    id: AgreedCodeId,
+    deleted: bool,
+) -> Result<AgreedCode, AppError> {
+    require_codebook_editor(member)?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_agreed(&mut tx, member.project_id, id).await?;
+    if before.deleted == deleted {
+        return Ok(before);
+    }
+    if deleted {
+        let used = sqlx::query_scalar!(
+            r#"select (select count(*) from consensus_codings where agreed_code_id = $1 and deleted_at is null)
+                    + (select count(*) from code_alignments where agreed_code_id = $1) as "n!""#,
+            id.0
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if used > 0 {
+            return Err(AppError::State(
+                "This agreed code is in use (consensus codings or aligned coder codes): merge it into another instead.".into(),
+            ));
+        }
+    }
+    let mut after = before.clone();
+    after.deleted = deleted;
+    if !deleted {
+        after.merged_into = None;
+    }
+    let after = store::update_agreed(&mut tx, &after, before.version)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    let action = if deleted {
+        Action::AgreedCodeDeleted
+    } else {
+        Action::AgreedCodeRestored
+    };
+    announce(
+        &mut tx,
+        member,
+        action,
+        "consensus.code.updated",
+        None,
+        id.0,
+        (Some(json(&before)), json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Merges agreed code `id` into `into`: its consensus codings and the coder
+/// codes aligned to it follow; it is kept, deleted, pointing at `into`.
+pub async fn merge_code(
+    state: &AppState,
+    member: &Member,
+    id: AgreedCodeId,
+    into: AgreedCodeId,
+) -> Result<(AgreedCode, u64), AppError> {
+    require_codebook_editor(member)?;
+    if id == into {
+        return Err(AppError::field(
+            "into",
+            "Choose another code to merge into.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let before = store::get_agreed(&mut tx, member.project_id, id).await?;
+    if before.deleted {
+        return Err(AppError::NotFound);
+    }
+    let target = live_code(&mut tx, member, into)
+        .await
+        .map_err(|_| AppError::field("into", "Choose a code of the agreed codebook."))?;
+    let moved = store::move_consensus(&mut tx, id, into, None).await?;
+    let realigned = store::move_alignments(&mut tx, id, into, None).await?;
+    let mut after = before.clone();
+    after.deleted = true;
+    after.merged_into = Some(into);
+    after.example_coding_id = None;
+    let after = store::update_agreed(&mut tx, &after, before.version)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    announce(
+        &mut tx,
+        member,
+        Action::AgreedCodeMerged,
+        "consensus.code.merged",
+        None,
+        id.0,
+        (Some(json(&before)), serde_json::json!({ "code": after, "into": target, "consensus_codings_moved": moved, "coder_codes_realigned": realigned })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((after, moved))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SplitRequest {
+    /// Id of the new code (the client's, so a retry is harmless).
+    #[serde(default)]
+    pub id: Option<AgreedCodeId>,
+    pub name: String,
+    #[serde(default)]
+    pub definition: String,
+    /// The consensus codings that move to the new code.
+    #[serde(default)]
+    pub codings: Vec<ConsensusCodingId>,
+    /// Coder codes whose alignment moves to the new code.
+    #[serde(default)]
+    pub coder_codes: Vec<crate::db::ids::CodeId>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SplitResult {
+    pub code: AgreedCode,
+    pub new_code: AgreedCode,
+    pub moved: u64,
+}
+
+/// Splits agreed code `id`: a new code takes the chosen consensus codings
+/// (and coder codes); the rest stay.
+pub async fn split_code(
+    state: &AppState,
+    member: &Member,
+    id: AgreedCodeId,
+    request: SplitRequest,
+) -> Result<SplitResult, AppError> {
+    require_codebook_editor(member)?;
+    let mut errors = FieldErrors::new();
+    let name = coding_model::parse_code_name(&mut errors, &request.name);
+    coding_model::check_long_text(&mut errors, "definition", &request.definition);
+    if request.codings.is_empty() && request.coder_codes.is_empty() {
+        errors.add(
+            "codings",
+            "Choose the consensus codings that go to the new code.",
+        );
+    }
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::get_agreed(&mut tx, member.project_id, id).await?;
+    if before.deleted {
+        return Err(AppError::NotFound);
+    }
+    let live: HashMap<ConsensusCodingId, ()> =
+        store::list_consensus(&mut tx, member.project_id, None)
+            .await?
+            .into_iter()
+            .filter(|c| c.agreed_code_id == id)
+            .map(|c| (c.id, ()))
+            .collect();
+    if let Some(stray) = request.codings.iter().find(|c| !live.contains_key(c)) {
+        return Err(AppError::field(
+            "codings",
+            format!("Consensus coding {stray} is not a coding of this code."),
+        ));
+    }
+    let aligned: Vec<uuid::Uuid> = sqlx::query_scalar!(
+        "select code_id from code_alignments where agreed_code_id = $1",
+        id.0
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if let Some(stray) = request.coder_codes.iter().find(|c| !aligned.contains(&c.0)) {
+        return Err(AppError::field(
+            "coder_codes",
+            format!("Coder code {stray} is not aligned to this code."),
+        ));
+    }
+    let count = store::list_agreed(&mut tx, member.project_id).await?.len();
+    let new_code = AgreedCode {
+        id: request.id.unwrap_or_default(),
+        name,
+        definition: request.definition.trim().to_owned(),
+        inclusion: String::new(),
+        exclusion: String::new(),
+        example: String::new(),
+        color: coding_model::PALETTE[count % coding_model::PALETTE.len()].to_owned(),
+        example_coding_id: None,
+        merged_into: None,
+        version: 1,
+        deleted: false,
+        parent_id: None,
+        owner_id: None,
+    };
+    let new_code = store::insert_agreed(&mut tx, member.project_id, &new_code, member.user.id)
+        .await?
+        .ok_or_else(|| AppError::stale(&serde_json::json!({ "detail": "This id is taken." })))?;
+    let ids: Vec<uuid::Uuid> = request.codings.iter().map(|c| c.0).collect();
+    let moved = store::move_consensus(&mut tx, id, new_code.id, Some(&ids)).await?;
+    let coder_ids: Vec<uuid::Uuid> = request.coder_codes.iter().map(|c| c.0).collect();
+    if !coder_ids.is_empty() {
+        store::move_alignments(&mut tx, id, new_code.id, Some(&coder_ids)).await?;
+    }
+    let mut code = before.clone();
+    if code
+        .example_coding_id
+        .is_some_and(|e| request.codings.contains(&e))
+    {
+        code.example_coding_id = None;
+    }
+    let code = store::update_agreed(&mut tx, &code, before.version)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    announce(
+        &mut tx,
+        member,
+        Action::AgreedCodeSplit,
+        "consensus.code.split",
+        None,
+        id.0,
+        (Some(json(&before)), serde_json::json!({ "code": code, "new_code": new_code, "consensus_codings_moved": request.codings, "coder_codes_moved": request.coder_codes })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SplitResult {
+        code,
+        new_code,
+        moved,
+    })
+}
+
+/// One agreed code as the consensus codebook page shows it.
+#[derive(Debug, Serialize)]
+pub struct Entry {
+    #[serde(flatten)]
+    pub code: AgreedCode,
+    pub codings: i64,
+    pub transcripts: i64,
+    pub participants: i64,
+    /// Coder codes aligned onto it: (coder name, code name).
+    pub coder_codes: Vec<CoderCode>,
+    /// Its consensus codings with their quotes, for the example and split choices.
+    pub quotes: Vec<Quote>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CoderCode {
+    pub id: crate::db::ids::CodeId,
+    pub coder: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Quote {
+    pub coding_id: ConsensusCodingId,
+    pub transcript_id: TranscriptId,
+    pub transcript: String,
+    pub participant: Option<String>,
+    pub text: String,
+}
+
+/// The consensus codebook: every agreed code with its counts, the coder codes
+/// mapped onto it, and its quotes. Leads and reviewers, and coders who are not
+/// coding anything any more.
+pub async fn codebook(state: &AppState, member: &Member) -> Result<Vec<Entry>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let viewer = crate::coding::blinding::Viewer::load(&mut conn, member).await?;
+    if viewer.is_blind_anywhere() {
+        return Err(AppError::State(
+            "You are still coding a transcript of this project: submit it before opening the consensus codebook.".into(),
+        ));
+    }
+    let codes = store::list_agreed(&mut conn, member.project_id).await?;
+    let counts: HashMap<AgreedCodeId, store::CodeCounts> =
+        store::consensus_counts(&mut conn, member.project_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.agreed_code_id, c))
+            .collect();
+    let aligned = sqlx::query!(
+        r#"select a.agreed_code_id as "agreed: AgreedCodeId", c.id as "id: crate::db::ids::CodeId", c.name,
+                  coalesce(u.display_name, 'shared') as "coder!"
+             from code_alignments a
+             join codes c on c.id = a.code_id
+             left join users u on u.id = c.owner_id
+            where a.project_id = $1 and c.deleted_at is null
+            order by lower(u.display_name), lower(c.name)"#,
+        member.project_id.0
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let quotes = sqlx::query!(
+        r#"select c.id as "id: ConsensusCodingId", c.agreed_code_id as "agreed: AgreedCodeId",
+                  t.id as "transcript_id: TranscriptId", t.title, p.label as "participant?",
+                  substr(t.text, c.start_offset + 1, c.end_offset - c.start_offset) as "text!"
+             from consensus_codings c
+             join transcripts t on t.id = c.transcript_id
+             left join participants p on p.id = t.participant_id
+            where c.project_id = $1 and c.deleted_at is null and t.deleted_at is null
+            order by lower(t.title), c.start_offset"#,
+        member.project_id.0
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(codes
+        .into_iter()
+        .map(|code| {
+            let n = counts.get(&code.id);
+            Entry {
+                codings: n.map(|n| n.codings).unwrap_or(0),
+                transcripts: n.map(|n| n.transcripts).unwrap_or(0),
+                participants: n.map(|n| n.participants).unwrap_or(0),
+                coder_codes: aligned
+                    .iter()
+                    .filter(|a| a.agreed == code.id)
+                    .map(|a| CoderCode {
+                        id: a.id,
+                        coder: a.coder.clone(),
+                        name: a.name.clone(),
+                    })
+                    .collect(),
+                quotes: quotes
+                    .iter()
+                    .filter(|q| q.agreed == code.id)
+                    .map(|q| Quote {
+                        coding_id: q.id,
+                        transcript_id: q.transcript_id,
+                        transcript: q.title.clone(),
+                        participant: q.participant.clone(),
+                        text: q.text.clone(),
+                    })
+                    .collect(),
+                code,
+            }
+        })
+        .collect())
+}

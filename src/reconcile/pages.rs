@@ -1,0 +1,282 @@
+//! HTML handlers: the reconciliation overview and page, the consensus layer
+//! (opened in the coding page) and the consensus codebook.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Html, Redirect};
+
+use super::consensus::{self, Entry};
+use super::service::{self, Progress};
+use super::store::Settings;
+use crate::coding::pages::{CodingPage, PageInfo, script_safe_json};
+use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
+use crate::error::AppError;
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::state::AppState;
+use crate::transcripts::view;
+use crate::web::Layout;
+use crate::web::extract::{Form, Path};
+
+#[derive(Template)]
+#[template(path = "reconcile/index.html")]
+pub struct IndexPage {
+    layout: Layout,
+    member: Member,
+    progress: Progress,
+    settings: Settings,
+    is_lead: bool,
+}
+
+pub async fn show_index(
+    State(state): State<AppState>,
+    member: Member,
+    layout: Layout,
+) -> Result<Html<String>, AppError> {
+    let progress = service::progress(&state, &member).await?;
+    let settings = {
+        let mut conn = state.db.acquire().await?;
+        super::store::settings(&mut conn, member.project_id).await?
+    };
+    let is_lead = member.require(&[Role::Lead]).is_ok();
+    Ok(Html(
+        IndexPage {
+            layout,
+            member,
+            progress,
+            settings,
+            is_lead,
+        }
+        .render()?,
+    ))
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+fn checked(fields: &[(String, String)], name: &str) -> bool {
+    fields.iter().any(|(k, v)| k == name && v == "on")
+}
+
+pub async fn update_settings(
+    State(state): State<AppState>,
+    member: Member,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, AppError> {
+    service::update_settings(
+        &state,
+        &member,
+        Settings {
+            auto_accept_agreements: checked(&fields, "auto_accept_agreements"),
+            require_rationale: checked(&fields, "require_rationale"),
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/projects/{}/reconcile",
+        member.project_id
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "reconcile/page.html")]
+pub struct ReconcilePage {
+    layout: Layout,
+    member: Member,
+    title: String,
+    transcript_id: TranscriptId,
+    coder_a: String,
+    coder_b: String,
+    data_json: String,
+    lines: Vec<view::LineView>,
+    can_decide: bool,
+}
+
+pub async fn show_reconciliation(
+    State(state): State<AppState>,
+    member: Member,
+    layout: Layout,
+    Path((_, transcript_id)): Path<(String, TranscriptId)>,
+) -> Result<Html<String>, AppError> {
+    let data = service::load(&state, &member, transcript_id).await?;
+    let lines = view::lines(&data.text, &data.turns);
+    let name = |i: usize| {
+        data.coders
+            .get(i)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    };
+    Ok(Html(
+        ReconcilePage {
+            coder_a: name(0),
+            coder_b: name(1),
+            title: data.title.clone(),
+            transcript_id,
+            data_json: script_safe_json(&data)?,
+            can_decide: data.can_decide,
+            lines,
+            layout,
+            member,
+        }
+        .render()?,
+    ))
+}
+
+/// The consensus layer, opened in the coding page: the lead edits it there.
+pub async fn show_layer(
+    State(state): State<AppState>,
+    member: Member,
+    layout: Layout,
+    Path((_, transcript_id)): Path<(String, TranscriptId)>,
+) -> Result<Html<String>, AppError> {
+    let data = consensus::layer_data(&state, &member, transcript_id).await?;
+    let lines = view::lines(&data.transcript.text, &data.transcript.turns);
+    let page = PageInfo {
+        heading: "Consensus layer of",
+        title: data.transcript.title.clone(),
+        layer_label: "Consensus layer",
+        state: data.assignment.state.to_owned(),
+        can_edit: data.assignment.can_edit,
+        transcript_id,
+        codes_title: "Agreed codes",
+        consensus: true,
+    };
+    Ok(Html(
+        CodingPage {
+            data_json: script_safe_json(&data)?,
+            layout,
+            member,
+            page,
+            lines,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "reconcile/codebook.html")]
+pub struct CodebookPage {
+    layout: Layout,
+    member: Member,
+    entries: Vec<Entry>,
+    can_edit: bool,
+}
+
+impl CodebookPage {
+    fn others(&self, id: &AgreedCodeId) -> Vec<&Entry> {
+        self.entries.iter().filter(|e| e.code.id != *id).collect()
+    }
+}
+
+pub async fn show_codebook(
+    State(state): State<AppState>,
+    member: Member,
+    layout: Layout,
+) -> Result<Html<String>, AppError> {
+    if member.role == Role::Coder {
+        // Coders read it once they code nothing any more (checked inside).
+    }
+    let entries = consensus::codebook(&state, &member).await?;
+    let can_edit = member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none();
+    Ok(Html(
+        CodebookPage {
+            layout,
+            member,
+            entries,
+            can_edit,
+        }
+        .render()?,
+    ))
+}
+
+fn back(member: &Member, code: AgreedCodeId) -> Redirect {
+    Redirect::to(&format!(
+        "/projects/{}/consensus#code-{code}",
+        member.project_id
+    ))
+}
+
+fn version(fields: &[(String, String)]) -> Result<i32, AppError> {
+    field(fields, "version")
+        .parse()
+        .map_err(|_| AppError::bad_request("The form lacks the code's version."))
+}
+
+pub async fn update_code(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_, code)): Path<(String, AgreedCodeId)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, AppError> {
+    let example = match field(&fields, "example_coding_id") {
+        "" => None,
+        id => Some(Some(id.parse::<ConsensusCodingId>().map_err(|_| {
+            AppError::field("example_coding_id", "Choose a consensus coding.")
+        })?)),
+    };
+    consensus::update_code(
+        &state,
+        &member,
+        code,
+        consensus::CodeChange {
+            name: Some(field(&fields, "name").to_owned()),
+            definition: Some(field(&fields, "definition").to_owned()),
+            inclusion: Some(field(&fields, "inclusion").to_owned()),
+            exclusion: Some(field(&fields, "exclusion").to_owned()),
+            example: None,
+            color: None,
+            example_coding_id: example,
+            version: version(&fields)?,
+        },
+    )
+    .await?;
+    Ok(back(&member, code))
+}
+
+pub async fn merge_code(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_, code)): Path<(String, AgreedCodeId)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, AppError> {
+    let into: AgreedCodeId = field(&fields, "into")
+        .parse()
+        .map_err(|_| AppError::field("into", "Choose the code to merge into."))?;
+    consensus::merge_code(&state, &member, code, into).await?;
+    Ok(back(&member, into))
+}
+
+pub async fn split_code(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_, code)): Path<(String, AgreedCodeId)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, AppError> {
+    let codings = fields
+        .iter()
+        .filter(|(k, _)| k == "codings")
+        .map(|(_, v)| {
+            v.parse::<ConsensusCodingId>()
+                .map_err(|_| AppError::field("codings", "Choose consensus codings."))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let result = consensus::split_code(
+        &state,
+        &member,
+        code,
+        consensus::SplitRequest {
+            id: None,
+            name: field(&fields, "name").to_owned(),
+            definition: field(&fields, "definition").to_owned(),
+            codings,
+            coder_codes: Vec::new(),
+        },
+    )
+    .await?;
+    Ok(back(&member, result.new_code.id))
+}

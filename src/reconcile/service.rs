@@ -1,0 +1,938 @@
+//! Reconciliation: the discrepancies of a transcript (computed, invariant 8),
+//! the lead's decisions on them (append-only, invariant 5), comments, and the
+//! consensus layer the decisions make.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+
+use super::model::{self, DecisionKind, Side, Snapshot};
+use super::store::{self, Comment, ConsensusCoding, Decision, NewConsensus, NewDecision, Settings};
+use crate::agreement::{DiscrepancyKind, Segment, UnitLevel};
+use crate::coding::blinding::Viewer;
+use crate::compare::report::{self, ProjectReport};
+use crate::db::audit::{Action, Event};
+use crate::db::ids::{AgreedCodeId, CodingId, ConsensusCodingId, DecisionId, TranscriptId};
+use crate::error::{AppError, FieldErrors};
+use crate::live::{self, NewEvent};
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::state::AppState;
+
+const MAX_RATIONALE_CHARS: usize = 5_000;
+const MAX_COMMENT_CHARS: usize = 5_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoderJson {
+    pub id: crate::db::ids::UserId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeJson {
+    pub id: AgreedCodeId,
+    pub name: String,
+    pub color: String,
+}
+
+/// One discrepancy (or agreement) with its decisions and discussion.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub key: String,
+    pub discrepancy: Snapshot,
+    /// 1-based line where it starts.
+    pub line: usize,
+    /// Overlap of the two spans, as a percentage.
+    pub overlap: Option<u32>,
+    pub offered: Vec<DecisionKind>,
+    /// Every decision on it, oldest first.
+    pub history: Vec<Decision>,
+    /// The decision in force (none when undecided or undone).
+    pub current: Option<Decision>,
+    pub comments: Vec<Comment>,
+    /// Decided, or an agreement accepted automatically.
+    pub resolved: bool,
+    /// Counted in "n of m": not an agreement that is accepted automatically.
+    pub counted: bool,
+    /// Still in the current discrepancy list (false: the codings that formed it changed since).
+    pub present: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconciliation {
+    pub project_id: crate::db::ids::ProjectId,
+    pub transcript_id: TranscriptId,
+    pub title: String,
+    pub text: String,
+    pub lines: Vec<crate::import::Span>,
+    pub turns: Vec<crate::import::Turn>,
+    pub coders: Vec<CoderJson>,
+    /// Discrepancies first, in text order; agreements after them.
+    pub items: Vec<Item>,
+    /// Decisions in force on discrepancies that are no longer in the list.
+    pub orphans: Vec<Item>,
+    pub consensus: Vec<ConsensusCoding>,
+    pub codes: Vec<CodeJson>,
+    pub resolved: usize,
+    pub total: usize,
+    pub reconciled: bool,
+    pub settings: Settings,
+    pub can_decide: bool,
+    pub can_comment: bool,
+    pub api: String,
+    pub events_url: String,
+}
+
+fn kind_name(kind: DiscrepancyKind) -> &'static str {
+    match kind {
+        DiscrepancyKind::Agreement => "agreement",
+        DiscrepancyKind::Boundary => "boundary",
+        DiscrepancyKind::DifferentCode => "different_code",
+        DiscrepancyKind::PartialOverlap => "partial_overlap",
+        DiscrepancyKind::OnlyA => "only_a",
+        DiscrepancyKind::OnlyB => "only_b",
+    }
+}
+
+/// The report of one transcript, or why the member may not reconcile it.
+async fn transcript_report(
+    state: &AppState,
+    member: &Member,
+    transcript: TranscriptId,
+) -> Result<ProjectReport, AppError> {
+    if member.role == Role::Reviewer {
+        return Err(AppError::Forbidden);
+    }
+    let report = report::build(state, member, UnitLevel::Line, Some(transcript)).await?;
+    if let Some(excluded) = report.excluded.first() {
+        return Err(match excluded.reason {
+            "you did not code this transcript" => AppError::Forbidden,
+            reason => AppError::State(format!(
+                "This transcript cannot be reconciled yet: {reason}."
+            )),
+        });
+    }
+    Ok(report)
+}
+
+/// The current discrepancies of the one transcript of `report`, as snapshots.
+fn snapshots(
+    report: &ProjectReport,
+    codes: &HashMap<uuid::Uuid, AgreedCodeId>,
+) -> Vec<(String, Snapshot, usize, Option<u32>)> {
+    let Some(per_transcript) = report.report.discrepancies.per_transcript.first() else {
+        return Vec::new();
+    };
+    let side = |s: &Option<Segment>| {
+        s.as_ref().map(|s| {
+            let info = &report.codes[s.code.0 as usize];
+            Side {
+                code_id: codes.get(&info.id).map(|a| a.0).unwrap_or(info.id),
+                code_name: info.name.clone(),
+                start: s.start,
+                end: s.end,
+                codings: s
+                    .codings
+                    .iter()
+                    .map(|k| report.codings[*k as usize])
+                    .collect(),
+            }
+        })
+    };
+    let mut out = Vec::new();
+    for pair in &per_transcript.pairs {
+        for d in &pair.discrepancies {
+            let snapshot = Snapshot {
+                kind: kind_name(d.kind).to_owned(),
+                coder_a: report.coders[pair.coder_a.0 as usize].user_id,
+                coder_b: report.coders[pair.coder_b.0 as usize].user_id,
+                a: side(&d.a),
+                b: side(&d.b),
+            };
+            let empty = Vec::new();
+            let key = model::discrepancy_key(
+                snapshot.a.as_ref().map(|s| &s.codings).unwrap_or(&empty),
+                snapshot.b.as_ref().map(|s| &s.codings).unwrap_or(&empty),
+            );
+            let start = d.a.as_ref().or(d.b.as_ref()).map(|s| s.start).unwrap_or(0);
+            let line = report.line_of(0, start);
+            let overlap = d.overlap.map(|r| (r.as_f64() * 100.0).round() as u32);
+            out.push((key, snapshot, line, overlap));
+        }
+    }
+    out
+}
+
+/// The agreed code each report code stands for: itself with independent
+/// codebooks, its mirror in the agreed codebook with a shared one.
+async fn agreed_ids(
+    conn: &mut PgConnection,
+    member: &Member,
+) -> Result<HashMap<uuid::Uuid, AgreedCodeId>, AppError> {
+    if member.project.codebook_mode == "shared" {
+        let rows = sqlx::query!(
+            r#"select a.code_id, a.agreed_code_id as "agreed: AgreedCodeId"
+                 from code_alignments a join codes c on c.id = a.code_id
+                where a.project_id = $1 and c.owner_id is null"#,
+            member.project_id.0
+        )
+        .fetch_all(conn)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.code_id, r.agreed)).collect())
+    } else {
+        Ok(
+            crate::compare::store::list_agreed_codes(conn, member.project_id)
+                .await?
+                .into_iter()
+                .map(|a| (a.id.0, a.id))
+                .collect(),
+        )
+    }
+}
+
+/// With a shared codebook, gives every shared code an agreed code of the same
+/// name (made once), so the consensus layer speaks of agreed codes only.
+async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result<(), AppError> {
+    if member.project.codebook_mode != "shared" {
+        return Ok(());
+    }
+    let missing = sqlx::query!(
+        r#"select c.id, c.name, c.definition, c.inclusion, c.exclusion, c.color
+             from codes c
+            where c.project_id = $1 and c.owner_id is null and c.deleted_at is null
+              and not exists (select 1 from code_alignments a where a.code_id = c.id)"#,
+        member.project_id.0
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for code in missing {
+        let agreed = sqlx::query_scalar!(
+            r#"with existing as (
+                   select id from agreed_codes
+                    where project_id = $1 and lower(name) = lower($3) and deleted_at is null
+               ), made as (
+                   insert into agreed_codes (id, project_id, name, definition, inclusion, exclusion, color, created_by)
+                   select $2, $1, $3, $4, $5, $6, $7, $8
+                    where not exists (select 1 from existing)
+                   returning id
+               )
+               select id as "id!" from existing union all select id from made"#,
+            member.project_id.0,
+            AgreedCodeId::new().0,
+            code.name,
+            code.definition,
+            code.inclusion,
+            code.exclusion,
+            code.color,
+            member.user.id.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "insert into code_alignments (code_id, project_id, agreed_code_id, created_by)
+             values ($1, $2, $3, $4) on conflict (code_id) do nothing",
+            code.id,
+            member.project_id.0,
+            agreed,
+            member.user.id.0
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn can_decide(member: &Member) -> bool {
+    member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none()
+}
+
+/// The reconciliation of one transcript as `member` may see it. A lead's visit
+/// first files the automatic acceptance of new agreements (when the project
+/// accepts them automatically), so the consensus layer holds them.
+pub async fn load(
+    state: &AppState,
+    member: &Member,
+    transcript: TranscriptId,
+) -> Result<Reconciliation, AppError> {
+    let report = transcript_report(state, member, transcript).await?;
+    let mut conn = state.db.acquire().await?;
+    let settings = store::settings(&mut conn, member.project_id).await?;
+    if can_decide(member) {
+        let mut tx = state.db.begin().await?;
+        mirror_shared_codes(&mut tx, member).await?;
+        let codes = agreed_ids(&mut tx, member).await?;
+        if settings.auto_accept_agreements {
+            let found = snapshots(&report, &codes);
+            auto_accept(&mut tx, member, transcript, &found).await?;
+        }
+        tx.commit().await?;
+    }
+    let codes = agreed_ids(&mut conn, member).await?;
+    let found = snapshots(&report, &codes);
+    let decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
+    let comments = store::list_comments(&mut conn, transcript).await?;
+    let consensus = store::list_consensus(&mut conn, member.project_id, Some(transcript)).await?;
+    let agreed = crate::compare::store::list_agreed_codes(&mut conn, member.project_id).await?;
+    let t =
+        crate::transcripts::store::get_transcript(&mut conn, member.project_id, transcript).await?;
+    drop(conn);
+
+    let mut by_key: HashMap<&str, Vec<&Decision>> = HashMap::new();
+    for d in &decisions {
+        by_key.entry(d.key.as_str()).or_default().push(d);
+    }
+    let make_item = |key: &str, snapshot: Snapshot, line: usize, overlap, present: bool| {
+        let history: Vec<Decision> = by_key
+            .get(key)
+            .map(|ds| ds.iter().map(|d| (*d).clone()).collect())
+            .unwrap_or_default();
+        let current = chain_end(&history).filter(|d| d.kind != "undo").cloned();
+        let agreement = snapshot.kind == "agreement";
+        let auto = agreement && settings.auto_accept_agreements;
+        Item {
+            key: key.to_owned(),
+            offered: model::offered(&snapshot),
+            line,
+            overlap,
+            resolved: current.is_some() || (auto && history.is_empty()),
+            counted: !auto,
+            present,
+            comments: comments.iter().filter(|c| c.key == key).cloned().collect(),
+            discrepancy: snapshot,
+            history,
+            current,
+        }
+    };
+    let mut items: Vec<Item> = found
+        .iter()
+        .map(|(key, s, line, overlap)| make_item(key, s.clone(), *line, *overlap, true))
+        .collect();
+    // Discrepancies first, in text order; then the agreements.
+    items.sort_by_key(|i| {
+        (
+            i.discrepancy.kind == "agreement",
+            i.line,
+            start_of(&i.discrepancy),
+        )
+    });
+    let mut orphans = Vec::new();
+    for (key, history) in &by_key {
+        if found.iter().any(|(k, ..)| k == key) {
+            continue;
+        }
+        let Some(end) =
+            chain_end(&history.iter().map(|d| (*d).clone()).collect::<Vec<_>>()).cloned()
+        else {
+            continue;
+        };
+        if end.kind == "undo" {
+            continue;
+        }
+        let start = start_of(&end.discrepancy.0);
+        let line = t
+            .text
+            .chars()
+            .take(start as usize)
+            .filter(|c| *c == '\n')
+            .count()
+            + 1;
+        orphans.push(make_item(key, end.discrepancy.0.clone(), line, None, false));
+    }
+    orphans.sort_by_key(|i| (i.line, start_of(&i.discrepancy)));
+    let total = items.iter().filter(|i| i.counted).count();
+    let resolved = items.iter().filter(|i| i.counted && i.resolved).count();
+    let api = format!("/api/v1/projects/{}", member.project_id);
+    Ok(Reconciliation {
+        project_id: member.project_id,
+        transcript_id: transcript,
+        title: t.title,
+        lines: crate::coding::line_spans(&t.text),
+        turns: t.turns.0,
+        text: t.text,
+        coders: report
+            .coders
+            .iter()
+            .map(|c| CoderJson {
+                id: c.user_id,
+                name: c.name.clone(),
+            })
+            .collect(),
+        items,
+        orphans,
+        consensus,
+        codes: agreed
+            .into_iter()
+            .map(|a| CodeJson {
+                id: a.id,
+                name: a.name,
+                color: a.color,
+            })
+            .collect(),
+        resolved,
+        total,
+        reconciled: resolved == total,
+        settings,
+        can_decide: can_decide(member),
+        can_comment: member.project.archived_at.is_none(),
+        events_url: format!("{api}/events"),
+        api,
+    })
+}
+
+fn start_of(s: &Snapshot) -> u32 {
+    s.a.iter()
+        .chain(s.b.iter())
+        .map(|s| s.start)
+        .min()
+        .unwrap_or(0)
+}
+
+/// The decision nothing supersedes, of one discrepancy's history.
+fn chain_end(history: &[Decision]) -> Option<&Decision> {
+    history
+        .iter()
+        .find(|d| !history.iter().any(|n| n.supersedes == Some(d.id)))
+}
+
+/// Files an automatic `accept_a` for every agreement nobody has decided on.
+async fn auto_accept(
+    tx: &mut PgConnection,
+    member: &Member,
+    transcript: TranscriptId,
+    found: &[(String, Snapshot, usize, Option<u32>)],
+) -> Result<(), AppError> {
+    let mut filed = Vec::new();
+    for (key, snapshot, ..) in found.iter().filter(|(_, s, ..)| s.kind == "agreement") {
+        let Some(a) = &snapshot.a else { continue };
+        let id = DecisionId::new();
+        let inserted = store::insert_decision(
+            tx,
+            &NewDecision {
+                id,
+                project: member.project_id,
+                transcript,
+                key,
+                kind: DecisionKind::AcceptA.as_str(),
+                auto: true,
+                agreed_code: None,
+                rationale: "",
+                discrepancy: snapshot,
+                supersedes: None,
+                decided_by: member.user.id,
+            },
+        )
+        .await?;
+        if !inserted {
+            continue;
+        }
+        store::insert_consensus(
+            tx,
+            &NewConsensus {
+                id: ConsensusCodingId::new(),
+                project: member.project_id,
+                transcript,
+                code: AgreedCodeId(a.code_id),
+                start: a.start as i32,
+                end: a.end as i32,
+                memo: String::new(),
+                decision: Some(id),
+                created_by: member.user.id,
+            },
+        )
+        .await?;
+        filed.push(serde_json::json!({ "decision": id, "key": key }));
+    }
+    if filed.is_empty() {
+        return Ok(());
+    }
+    live::publish_with_audit(
+        tx,
+        Event::new(
+            Some(member.user.id),
+            Action::DecisionsAutoAccepted,
+            "transcript",
+        )
+        .project(member.project_id)
+        .entity(transcript.0)
+        .after(&filed),
+        NewEvent {
+            project_id: member.project_id,
+            kind: "decision.made",
+            transcript_id: Some(transcript),
+            coder_id: None,
+            entity_id: None,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecideRequest {
+    pub key: String,
+    pub kind: String,
+    /// The agreed code of a relabel, or of a union / intersection of two codes.
+    #[serde(default)]
+    pub code_id: Option<AgreedCodeId>,
+    /// Relabel to a new agreed code of this name.
+    #[serde(default)]
+    pub new_code_name: Option<String>,
+    #[serde(default)]
+    pub rationale: String,
+    /// The decision the client saw in force (null: none). A different one
+    /// answers 409 with the current state.
+    #[serde(default, with = "double_option")]
+    pub supersedes: Option<Option<DecisionId>>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// Records the lead's decision on one discrepancy and remakes its part of the
+/// consensus layer: what the superseded decision made is retired, the new
+/// spans are added, in one transaction with the audit row and live event.
+pub async fn decide(
+    state: &AppState,
+    member: &Member,
+    transcript: TranscriptId,
+    request: DecideRequest,
+) -> Result<Decision, AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    let kind = DecisionKind::parse(&request.kind).ok_or_else(|| {
+        AppError::field(
+            "kind",
+            "Choose accept_a, accept_b, both, union, intersection, relabel, reject or undo.",
+        )
+    })?;
+    let rationale = request.rationale.trim().to_owned();
+    let mut errors = FieldErrors::new();
+    if rationale.chars().count() > MAX_RATIONALE_CHARS {
+        errors.add(
+            "rationale",
+            format!("Use at most {MAX_RATIONALE_CHARS} characters."),
+        );
+    }
+    let new_name = request
+        .new_code_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if new_name.is_some_and(|n| n.chars().count() > 200) {
+        errors.add("new_code_name", "Use at most 200 characters.");
+    }
+    let report = transcript_report(state, member, transcript).await?;
+    let settings = {
+        let mut conn = state.db.acquire().await?;
+        store::settings(&mut conn, member.project_id).await?
+    };
+    if settings.require_rationale && kind.may_require_rationale() && rationale.is_empty() {
+        errors.add(
+            "rationale",
+            "This project asks for a reason for every relabel and reject.",
+        );
+    }
+    errors.into_result()?;
+
+    let mut tx = state.db.begin().await?;
+    mirror_shared_codes(&mut tx, member).await?;
+    let codes = agreed_ids(&mut tx, member).await?;
+    let found = snapshots(&report, &codes);
+    let current = store::current_decision(&mut tx, transcript, &request.key).await?;
+    let snapshot = match found.iter().find(|(k, ..)| *k == request.key) {
+        Some((_, s, ..)) => s.clone(),
+        // A decision in force on a discrepancy that has gone can still be undone.
+        None if kind == DecisionKind::Undo && current.is_some() => {
+            let decisions =
+                store::list_decisions(&mut tx, member.project_id, Some(transcript)).await?;
+            decisions
+                .into_iter()
+                .find(|d| Some(d.id) == current.as_ref().map(|c| c.0))
+                .map(|d| d.discrepancy.0)
+                .ok_or(AppError::NotFound)?
+        }
+        None => {
+            return Err(AppError::State(
+                "This discrepancy is not in the list any more: the layers or the alignment have changed. Reload the page.".into(),
+            ));
+        }
+    };
+    if let Some(expected) = request.supersedes
+        && expected != current.as_ref().map(|c| c.0)
+    {
+        {
+            return Err(AppError::stale(&serde_json::json!({
+                "detail": "Someone decided on this discrepancy meanwhile.",
+                "current": current.as_ref().map(|c| c.0),
+            })));
+        }
+    }
+    if kind == DecisionKind::Undo && current.as_ref().is_none_or(|c| c.1 == "undo") {
+        return Err(AppError::State("There is no decision to undo here.".into()));
+    }
+    if kind != DecisionKind::Undo && !model::offered(&snapshot).contains(&kind) {
+        let refusal = model::produce(&snapshot, kind, None).err();
+        return Err(AppError::field(
+            "kind",
+            refusal
+                .map(|r| r.message())
+                .unwrap_or("This decision does not apply to this discrepancy."),
+        ));
+    }
+
+    // The chosen code: an agreed code of this project, or a new one.
+    let mut chosen = None;
+    if let Some(name) = new_name {
+        let color =
+            crate::coding::model::PALETTE[codes.len() % crate::coding::model::PALETTE.len()];
+        let code = crate::compare::store::insert_agreed_code(
+            &mut tx,
+            member.project_id,
+            name,
+            "",
+            color,
+            member.user.id,
+        )
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid(_) => AppError::field(
+                "new_code_name",
+                "The agreed codebook has a code of this name already: relabel to it instead.",
+            ),
+            other => other,
+        })?;
+        crate::db::audit::record(
+            &mut tx,
+            Event::new(
+                Some(member.user.id),
+                Action::AgreedCodeCreated,
+                "agreed_code",
+            )
+            .project(member.project_id)
+            .entity(code.id.0)
+            .after(&code),
+        )
+        .await?;
+        chosen = Some(code.id);
+    } else if let Some(id) = request.code_id {
+        let exists = sqlx::query_scalar!(
+            "select exists (select 1 from agreed_codes where id = $1 and project_id = $2 and deleted_at is null)",
+            id.0,
+            member.project_id.0
+        )
+        .fetch_one(&mut *tx)
+        .await?
+        .unwrap_or(false);
+        if !exists {
+            return Err(AppError::field(
+                "code_id",
+                "Choose a code of the agreed codebook.",
+            ));
+        }
+        chosen = Some(id);
+    }
+    let produced = model::produce(&snapshot, kind, chosen.map(|c| c.0)).map_err(|r| {
+        AppError::field(
+            if r == model::Refusal::CodeNeeded {
+                "code_id"
+            } else {
+                "kind"
+            },
+            r.message(),
+        )
+    })?;
+
+    let id = DecisionId::new();
+    let inserted = store::insert_decision(
+        &mut tx,
+        &NewDecision {
+            id,
+            project: member.project_id,
+            transcript,
+            key: &request.key,
+            kind: kind.as_str(),
+            auto: false,
+            agreed_code: chosen,
+            rationale: &rationale,
+            discrepancy: &snapshot,
+            supersedes: current.as_ref().map(|c| c.0),
+            decided_by: member.user.id,
+        },
+    )
+    .await?;
+    if !inserted {
+        return Err(AppError::stale(&serde_json::json!({
+            "detail": "Someone decided on this discrepancy meanwhile.",
+        })));
+    }
+    let retired = match &current {
+        Some((previous, _)) => store::retire_decision_codings(&mut tx, *previous).await?,
+        None => Vec::new(),
+    };
+    let mut made = Vec::new();
+    for p in &produced {
+        let coding = store::insert_consensus(
+            &mut tx,
+            &NewConsensus {
+                id: ConsensusCodingId::new(),
+                project: member.project_id,
+                transcript,
+                code: AgreedCodeId(p.code_id),
+                start: p.start as i32,
+                end: p.end as i32,
+                memo: String::new(),
+                decision: Some(id),
+                created_by: member.user.id,
+            },
+        )
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("consensus coding id taken")))?;
+        made.push(coding);
+    }
+    let decision = store::list_decisions(&mut tx, member.project_id, Some(transcript))
+        .await?
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("decision {id} not found after insert"))
+        })?;
+    live::publish_with_audit(
+        &mut tx,
+        Event::new(Some(member.user.id), Action::DecisionMade, "decision")
+            .project(member.project_id)
+            .entity(id.0)
+            .before(&serde_json::json!({ "superseded": current.as_ref().map(|c| c.0), "retired_codings": retired }))
+            .after(&serde_json::json!({ "decision": &decision, "consensus_codings": made })),
+        NewEvent {
+            project_id: member.project_id,
+            kind: "decision.made",
+            transcript_id: Some(transcript),
+            coder_id: None,
+            entity_id: Some(id.0),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(decision)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentRequest {
+    pub key: String,
+    pub body: String,
+}
+
+/// A comment on a discrepancy by the lead or one of the transcript's coders.
+pub async fn comment(
+    state: &AppState,
+    member: &Member,
+    transcript: TranscriptId,
+    request: CommentRequest,
+) -> Result<Comment, AppError> {
+    member.require_active()?;
+    let body = request.body.trim();
+    if body.is_empty() {
+        return Err(AppError::field("body", "Write the comment."));
+    }
+    if body.chars().count() > MAX_COMMENT_CHARS {
+        return Err(AppError::field(
+            "body",
+            format!("Use at most {MAX_COMMENT_CHARS} characters."),
+        ));
+    }
+    let view = load(state, member, transcript).await?;
+    let known = view
+        .items
+        .iter()
+        .chain(&view.orphans)
+        .any(|i| i.key == request.key);
+    if !known {
+        return Err(AppError::field(
+            "key",
+            "No such discrepancy on this transcript.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let comment = store::insert_comment(
+        &mut tx,
+        member.project_id,
+        transcript,
+        &request.key,
+        member.user.id,
+        body,
+    )
+    .await?;
+    live::publish_with_audit(
+        &mut tx,
+        Event::new(
+            Some(member.user.id),
+            Action::DiscrepancyCommented,
+            "discrepancy_comment",
+        )
+        .project(member.project_id)
+        .entity(comment.id.0)
+        .after(&comment),
+        NewEvent {
+            project_id: member.project_id,
+            kind: "decision.comment",
+            transcript_id: Some(transcript),
+            coder_id: None,
+            entity_id: Some(comment.id.0),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(comment)
+}
+
+/// "n of m discrepancies resolved" of one transcript.
+#[derive(Debug, Clone, Serialize)]
+pub struct TranscriptProgress {
+    pub transcript_id: TranscriptId,
+    pub title: String,
+    pub resolved: usize,
+    pub total: usize,
+    pub reconciled: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub transcripts: Vec<TranscriptProgress>,
+    pub resolved: usize,
+    pub total: usize,
+    pub reconciled: usize,
+    /// Transcripts not ready for reconciliation, with why.
+    pub waiting: Vec<(TranscriptId, String, String)>,
+}
+
+/// Progress of every transcript the member may reconcile. Computed like the
+/// reconciliation page (agreements count as resolved when accepted automatically).
+pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, AppError> {
+    let report = report::build(state, member, UnitLevel::Line, None).await?;
+    let mut conn = state.db.acquire().await?;
+    let settings = store::settings(&mut conn, member.project_id).await?;
+    let decisions = store::list_decisions(&mut conn, member.project_id, None).await?;
+    drop(conn);
+    let mut in_force: HashMap<(TranscriptId, &str), bool> = HashMap::new();
+    {
+        let mut by_key: HashMap<(TranscriptId, &str), Vec<Decision>> = HashMap::new();
+        for d in &decisions {
+            by_key
+                .entry((d.transcript_id, d.key.as_str()))
+                .or_default()
+                .push(d.clone());
+        }
+        for (k, history) in by_key {
+            in_force.insert(k, chain_end(&history).is_some_and(|d| d.kind != "undo"));
+        }
+    }
+    let mut out = Progress {
+        transcripts: Vec::new(),
+        resolved: 0,
+        total: 0,
+        reconciled: 0,
+        waiting: report
+            .excluded
+            .iter()
+            .map(|e| (e.id, e.title.clone(), e.reason.to_owned()))
+            .collect(),
+    };
+    let per = &report.report.discrepancies.per_transcript;
+    for (index, info) in report.included.iter().enumerate() {
+        let (mut resolved, mut total) = (0, 0);
+        for pair in per
+            .get(index)
+            .map(|t| t.pairs.as_slice())
+            .unwrap_or_default()
+        {
+            for d in &pair.discrepancies {
+                let ids = |s: &Option<Segment>| -> Vec<CodingId> {
+                    s.as_ref()
+                        .map(|s| {
+                            s.codings
+                                .iter()
+                                .map(|k| report.codings[*k as usize])
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let key = model::discrepancy_key(&ids(&d.a), &ids(&d.b));
+                let decided = in_force.get(&(info.id, key.as_str()));
+                let auto = d.kind == DiscrepancyKind::Agreement && settings.auto_accept_agreements;
+                if auto {
+                    continue;
+                }
+                total += 1;
+                if decided == Some(&true) {
+                    resolved += 1;
+                }
+            }
+        }
+        out.resolved += resolved;
+        out.total += total;
+        if resolved == total {
+            out.reconciled += 1;
+        }
+        out.transcripts.push(TranscriptProgress {
+            transcript_id: info.id,
+            title: info.title.clone(),
+            resolved,
+            total,
+            reconciled: resolved == total,
+        });
+    }
+    Ok(out)
+}
+
+/// Owners and leads choose whether agreements are accepted automatically and
+/// whether relabel and reject need a reason.
+pub async fn update_settings(
+    state: &AppState,
+    member: &Member,
+    settings: Settings,
+) -> Result<Settings, AppError> {
+    member.require(&[Role::Lead])?;
+    member.require_active()?;
+    let mut tx = state.db.begin().await?;
+    let before = store::settings(&mut tx, member.project_id).await?;
+    store::update_settings(&mut tx, member.project_id, settings).await?;
+    crate::db::audit::record(
+        &mut tx,
+        Event::new(
+            Some(member.user.id),
+            Action::ReconciliationSettingsChanged,
+            "project",
+        )
+        .project(member.project_id)
+        .entity(member.project_id.0)
+        .before(&before)
+        .after(&settings),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(settings)
+}
+
+/// The viewer may open the consensus layer of `transcript`.
+pub async fn require_consensus_reader(
+    state: &AppState,
+    member: &Member,
+    transcript: TranscriptId,
+) -> Result<(), AppError> {
+    let mut conn = state.db.acquire().await?;
+    let viewer = Viewer::load(&mut conn, member).await?;
+    if viewer.can_see_reconciliation(transcript, true) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

@@ -1,0 +1,1692 @@
+//! Reconciliation: decisions on the discrepancies between two coders build the
+//! consensus layer; the consensus codebook renames, merges and splits agreed
+//! codes without losing a coding.
+
+use std::collections::HashMap;
+
+use concord::projects::model::Role;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::harness::{TestApp, TestProject, TestUser, short_id};
+
+const TEXT: &str = "Interviewer: What worries you about the clinic?\n\
+                    P01: Infection is the big risk for these patients.\n\
+                    P01: And the travel costs families a lot of money.\n\
+                    P01: Paperwork slows us down every single week.\n\
+                    P01: Nurses are tired after the long night shifts.\n\
+                    P01: We trust the doctors who call us back.";
+
+type Span = (i64, i64);
+
+/// Offsets of the 1-based line `n` of `TEXT`.
+fn line(n: usize) -> Span {
+    let mut start = 0;
+    for (i, l) in TEXT.split('\n').enumerate() {
+        let len = l.chars().count();
+        if i + 1 == n {
+            return (start as i64, (start + len) as i64);
+        }
+        start += len + 1;
+    }
+    unreachable!()
+}
+
+/// Both coders, same code, same span: an agreement.
+fn infection() -> Span {
+    (line(2).0 + 5, line(2).1)
+}
+
+/// Ana's side of the boundary discrepancy.
+fn cost_a() -> Span {
+    (line(3).0 + 5, line(3).1 - 4)
+}
+
+/// Ben's side of the boundary discrepancy.
+fn cost_b() -> Span {
+    (line(3).0 + 9, line(3).1)
+}
+
+fn cost_union() -> Span {
+    (line(3).0 + 5, line(3).1)
+}
+
+fn cost_intersection() -> Span {
+    (line(3).0 + 9, line(3).1 - 4)
+}
+
+/// Coded by Ana only.
+fn admin() -> Span {
+    (line(4).0 + 5, line(4).1)
+}
+
+/// Coded by Ben only.
+fn fatigue() -> Span {
+    (line(5).0 + 5, line(5).1)
+}
+
+/// Both coders, under codes aligned to different agreed codes.
+fn trust() -> Span {
+    (line(6).0 + 5, line(6).1)
+}
+
+struct Study<'a> {
+    app: &'a TestApp,
+    project: TestProject<'a>,
+    /// Both coders have submitted it.
+    first: String,
+    /// Only Ana has submitted it.
+    second: String,
+    /// Coder A (the report orders coders by name).
+    ana: TestUser,
+    /// Coder B.
+    ben: TestUser,
+    /// Coder codes, by "coder code-name".
+    coder_codes: HashMap<&'static str, String>,
+    /// Agreed codes, by name.
+    agreed: HashMap<&'static str, String>,
+}
+
+/// The status, with the body in the message when it is not the expected one;
+/// the body as JSON (null when it is none).
+async fn expect(response: Response, status: StatusCode) -> Value {
+    let got = response.status();
+    let text = response.text().await.expect("body");
+    assert_eq!(got, status, "{text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn import(project: &TestProject<'_>, name: &str, text: &str) -> String {
+    let response = project
+        .owner
+        .upload(
+            &project.api("/transcripts"),
+            "files",
+            &[(name, text.as_bytes().to_vec())],
+            &[],
+        )
+        .await;
+    let body: Value = response.json().await.unwrap();
+    body["files"][0]["transcript_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A member whose display name starts with `name` (coders are A and B in name order).
+async fn join(project: &TestProject<'_>, name: &str, role: Role) -> TestUser {
+    let user = project
+        .app
+        .signed_in(&format!("{name}-{}@example.org", short_id()), false)
+        .await;
+    let response = project
+        .owner
+        .post_json(
+            &project.api("/members"),
+            &json!({ "email": user.email, "role": role.as_str() }),
+        )
+        .await;
+    expect(response, StatusCode::CREATED).await;
+    user
+}
+
+/// A new code of `user`'s codebook with one coding on `span`.
+async fn code(
+    project: &TestProject<'_>,
+    user: &TestUser,
+    transcript: &str,
+    name: &str,
+    span: Span,
+) -> String {
+    let id = Uuid::new_v4().to_string();
+    let response = user
+        .post_json(&project.api("/codes"), &json!({ "id": id, "name": name }))
+        .await;
+    expect(response, StatusCode::CREATED).await;
+    let path = project.api(&format!("/transcripts/{transcript}/codings"));
+    let coding = json!({ "id": Uuid::new_v4(), "code_id": id, "start": span.0, "end": span.1 });
+    expect(user.post_json(&path, &coding).await, StatusCode::CREATED).await;
+    id
+}
+
+async fn submit(project: &TestProject<'_>, user: &TestUser, transcript: &str) {
+    let path = project.api(&format!("/transcripts/{transcript}/submit"));
+    expect(user.post_json(&path, &json!({})).await, StatusCode::OK).await;
+}
+
+/// Ana and Ben code the first transcript with one discrepancy of each kind and
+/// both submit it; the owner aligns their codes. On the second transcript only
+/// Ana has submitted.
+async fn study(app: &TestApp) -> Study<'_> {
+    let project = app.project().await;
+    let first = import(&project, "first.txt", TEXT).await;
+    let second = import(
+        &project,
+        "second.txt",
+        "P02: Something else entirely.\nP02: More.",
+    )
+    .await;
+    let ana = join(&project, "ana", Role::Coder).await;
+    let ben = join(&project, "ben", Role::Coder).await;
+    let assign = json!({ "transcript_ids": [first, second], "user_ids": [ana.id, ben.id] });
+    expect(
+        project
+            .owner
+            .post_json(&project.api("/assignments"), &assign)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let mut coder_codes = HashMap::new();
+    for (label, user, name, span) in [
+        ("ana infection", &ana, "infection", infection()),
+        ("ben infection", &ben, "infection risk", infection()),
+        ("ana cost", &ana, "cost", cost_a()),
+        ("ben money", &ben, "money", cost_b()),
+        ("ana admin", &ana, "admin", admin()),
+        ("ben fatigue", &ben, "fatigue", fatigue()),
+        ("ana trust", &ana, "trust", trust()),
+        ("ben doctors", &ben, "doctors", trust()),
+    ] {
+        coder_codes.insert(label, code(&project, user, &first, name, span).await);
+    }
+    submit(&project, &ana, &first).await;
+    submit(&project, &ben, &first).await;
+    submit(&project, &ana, &second).await;
+
+    let mut agreed = HashMap::new();
+    for (name, codes) in [
+        ("Infection", &["ana infection", "ben infection"][..]),
+        ("Cost", &["ana cost", "ben money"][..]),
+        ("Admin", &["ana admin"][..]),
+        ("Fatigue", &["ben fatigue"][..]),
+        ("Trust", &["ana trust"][..]),
+        ("Doctors", &["ben doctors"][..]),
+    ] {
+        let ids: Vec<&String> = codes.iter().map(|c| &coder_codes[c]).collect();
+        let response = project
+            .owner
+            .post_json(
+                &project.api("/agreed-codes"),
+                &json!({ "name": name, "code_ids": ids }),
+            )
+            .await;
+        let body = expect(response, StatusCode::CREATED).await;
+        agreed.insert(name, body["id"].as_str().unwrap().to_owned());
+    }
+    Study {
+        app,
+        project,
+        first,
+        second,
+        ana,
+        ben,
+        coder_codes,
+        agreed,
+    }
+}
+
+impl Study<'_> {
+    fn reconciliation_path(&self, transcript: &str) -> String {
+        self.project
+            .api(&format!("/transcripts/{transcript}/reconciliation"))
+    }
+
+    /// The reconciliation of the first transcript as `user` sees it.
+    async fn rec(&self, user: &TestUser) -> Value {
+        expect(
+            user.get(&self.reconciliation_path(&self.first)).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    async fn decide(&self, user: &TestUser, body: &Value) -> Response {
+        user.post_json(
+            &self
+                .project
+                .api(&format!("/transcripts/{}/decisions", self.first)),
+            body,
+        )
+        .await
+    }
+
+    /// The owner's decision `kind` on `key`, with the fields of `extra`.
+    async fn decided(&self, key: &str, kind: &str, extra: Value) -> Value {
+        let mut body = json!({ "key": key, "kind": kind });
+        for (field, value) in extra.as_object().expect("extra fields") {
+            body[field] = value.clone();
+        }
+        expect(
+            self.decide(&self.project.owner, &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    async fn comment(&self, user: &TestUser, key: &str, body: &str) -> Response {
+        user.post_json(
+            &self
+                .project
+                .api(&format!("/transcripts/{}/comments", self.first)),
+            &json!({ "key": key, "body": body }),
+        )
+        .await
+    }
+
+    fn layer_path(&self) -> String {
+        self.project
+            .api(&format!("/consensus/transcripts/{}/codings", self.first))
+    }
+
+    /// The live consensus codings of the first transcript.
+    async fn layer(&self) -> Vec<Value> {
+        let body = expect(
+            self.project.owner.get(&self.layer_path()).await,
+            StatusCode::OK,
+        )
+        .await;
+        body.as_array().expect("codings").clone()
+    }
+
+    /// The consensus layer as (agreed code, start, end), sorted.
+    async fn spans(&self) -> Vec<(String, i64, i64)> {
+        let mut spans: Vec<_> = self
+            .layer()
+            .await
+            .iter()
+            .map(|c| {
+                (
+                    c["code_id"].as_str().unwrap().to_owned(),
+                    c["start"].as_i64().unwrap(),
+                    c["end"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        spans.sort();
+        spans
+    }
+
+    /// The layer is `base` plus `made`, and `decision` made exactly `made`.
+    async fn check_made(
+        &self,
+        base: &[(String, i64, i64)],
+        decision: &Value,
+        made: &[(String, i64, i64)],
+    ) {
+        let mut expected: Vec<_> = base.iter().chain(made).cloned().collect();
+        expected.sort();
+        assert_eq!(self.spans().await, expected, "after {}", decision["kind"]);
+        let mut from_it: Vec<_> = self
+            .layer()
+            .await
+            .into_iter()
+            .filter(|c| c["decision_id"] == decision["id"])
+            .map(|c| {
+                (
+                    c["code_id"].as_str().unwrap().to_owned(),
+                    c["start"].as_i64().unwrap(),
+                    c["end"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        from_it.sort();
+        let mut made = made.to_vec();
+        made.sort();
+        assert_eq!(from_it, made, "made by {}", decision["kind"]);
+    }
+
+    fn span(&self, code: &str, span: Span) -> (String, i64, i64) {
+        (self.agreed[code].clone(), span.0, span.1)
+    }
+
+    /// Live consensus codings of the project, counted in the database.
+    async fn live_codings(&self) -> i64 {
+        sqlx::query_scalar(
+            "select count(*) from consensus_codings where project_id = $1 and deleted_at is null",
+        )
+        .bind(self.project.id.0)
+        .fetch_one(&self.app.pool)
+        .await
+        .unwrap()
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!(
+            "select count(*) from {table} where project_id = $1"
+        ))
+        .bind(self.project.id.0)
+        .fetch_one(&self.app.pool)
+        .await
+        .unwrap()
+    }
+
+    async fn progress(&self) -> Value {
+        expect(
+            self.project
+                .owner
+                .get(&self.project.api("/reconciliation"))
+                .await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    async fn settings(&self, user: &TestUser, auto_accept: bool, rationale: bool) -> Response {
+        user.send_json(
+            Method::PUT,
+            &self.project.api("/reconciliation/settings"),
+            &json!({ "auto_accept_agreements": auto_accept, "require_rationale": rationale }),
+        )
+        .await
+    }
+
+    /// The consensus codebook, by code name.
+    async fn codebook(&self) -> HashMap<String, Value> {
+        let body = expect(
+            self.project
+                .owner
+                .get(&self.project.api("/consensus/codebook"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        body.as_array()
+            .expect("codebook")
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap().to_owned(), e.clone()))
+            .collect()
+    }
+
+    async fn agreement(&self) -> Value {
+        expect(
+            self.project
+                .owner
+                .get(&self.project.api("/agreement?level=line"))
+                .await,
+            StatusCode::OK,
+        )
+        .await
+    }
+}
+
+fn items_of<'v>(rec: &'v Value, kind: &str) -> Vec<&'v Value> {
+    rec["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["discrepancy"]["kind"] == kind)
+        .collect()
+}
+
+/// The one item of `kind`.
+fn item<'v>(rec: &'v Value, kind: &str) -> &'v Value {
+    let found = items_of(rec, kind);
+    assert_eq!(found.len(), 1, "one {kind} in {}", rec["items"]);
+    found[0]
+}
+
+fn key(rec: &Value, kind: &str) -> String {
+    item(rec, kind)["key"].as_str().unwrap().to_owned()
+}
+
+fn by_key<'v>(rec: &'v Value, key: &str) -> &'v Value {
+    rec["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == key)
+        .unwrap_or_else(|| panic!("item {key} in {}", rec["items"]))
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().expect("id").to_owned()
+}
+
+fn side_span(side: &Value) -> Span {
+    (
+        side["start"].as_i64().unwrap(),
+        side["end"].as_i64().unwrap(),
+    )
+}
+
+/// The contingency counts of one agreed code in a line-level agreement report.
+fn table(report: &Value, name: &str) -> (u64, u64, u64) {
+    let index = report["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == name)
+        .expect("code in report");
+    let entry = report["report"]["units"]["overall"]["per_code"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == index)
+        .expect("per-code entry");
+    let t = &entry["counts"]["table"];
+    (
+        t["both"].as_u64().unwrap(),
+        t["only_a"].as_u64().unwrap(),
+        t["only_b"].as_u64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_discrepancies_are_listed_with_their_sides_and_offered_decisions() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    let mut kinds: Vec<&str> = rec["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["discrepancy"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.last(), Some(&"agreement"), "agreements come last");
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        [
+            "agreement",
+            "boundary",
+            "different_code",
+            "only_a",
+            "only_b"
+        ]
+    );
+    assert_eq!(rec["orphans"], json!([]));
+    assert_eq!(rec["can_decide"], true);
+
+    let boundary = &item(&rec, "boundary")["discrepancy"];
+    assert_eq!(boundary["coder_a"], s.ana.id.to_string());
+    assert_eq!(boundary["coder_b"], s.ben.id.to_string());
+    assert_eq!(boundary["a"]["code_id"], s.agreed["Cost"].as_str());
+    assert_eq!(boundary["a"]["code_name"], "Cost");
+    assert_eq!(side_span(&boundary["a"]), cost_a());
+    assert_eq!(side_span(&boundary["b"]), cost_b());
+    assert_eq!(
+        item(&rec, "boundary")["offered"],
+        json!([
+            "accept_a",
+            "accept_b",
+            "both",
+            "union",
+            "intersection",
+            "relabel",
+            "reject"
+        ])
+    );
+    let only_a = item(&rec, "only_a");
+    assert_eq!(side_span(&only_a["discrepancy"]["a"]), admin());
+    assert_eq!(only_a["discrepancy"]["b"], Value::Null);
+    assert_eq!(only_a["offered"], json!(["accept_a", "relabel", "reject"]));
+    let only_b = item(&rec, "only_b");
+    assert_eq!(side_span(&only_b["discrepancy"]["b"]), fatigue());
+    assert_eq!(only_b["offered"], json!(["accept_b", "relabel", "reject"]));
+    let different = &item(&rec, "different_code")["discrepancy"];
+    assert_eq!(different["a"]["code_id"], s.agreed["Trust"].as_str());
+    assert_eq!(different["b"]["code_id"], s.agreed["Doctors"].as_str());
+    for item in rec["items"].as_array().unwrap() {
+        assert_eq!(item["present"], true);
+        assert_eq!(item["key"].as_str().unwrap().len(), 32);
+    }
+    // The same codings give the same keys on every visit.
+    let again = s.rec(&s.project.owner).await;
+    for kind in [
+        "boundary",
+        "only_a",
+        "only_b",
+        "different_code",
+        "agreement",
+    ] {
+        assert_eq!(key(&rec, kind), key(&again, kind));
+    }
+}
+
+#[tokio::test]
+async fn each_decision_kind_makes_its_spans_in_the_consensus_layer() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    let agreement = s.span("Infection", infection());
+    assert_eq!(s.spans().await, std::slice::from_ref(&agreement));
+    let boundary = key(&rec, "boundary");
+    let cost = |span| s.span("Cost", span);
+
+    let steps = [
+        ("accept_a", json!({}), vec![cost(cost_a())]),
+        ("accept_b", json!({}), vec![cost(cost_b())]),
+        ("both", json!({}), vec![cost(cost_a()), cost(cost_b())]),
+        ("union", json!({}), vec![cost(cost_union())]),
+        ("intersection", json!({}), vec![cost(cost_intersection())]),
+        (
+            "relabel",
+            json!({ "code_id": s.agreed["Admin"] }),
+            vec![s.span("Admin", cost_union())],
+        ),
+    ];
+    let mut previous: Option<String> = None;
+    let base = [agreement.clone()];
+    for (kind, extra, made) in steps {
+        let mut extra = extra;
+        extra["supersedes"] = json!(previous);
+        let decision = s.decided(&boundary, kind, extra).await;
+        assert_eq!(decision["kind"], kind);
+        assert_eq!(decision["auto"], false);
+        assert_eq!(decision["supersedes"], json!(previous));
+        s.check_made(&base, &decision, &made).await;
+        previous = Some(id(&decision));
+    }
+
+    // Relabel to a code made on the spot.
+    let decision = s
+        .decided(
+            &boundary,
+            "relabel",
+            json!({ "new_code_name": "Travel costs", "rationale": "Neither fits" }),
+        )
+        .await;
+    let travel = decision["agreed_code_id"].as_str().unwrap().to_owned();
+    assert!(!s.agreed.values().any(|a| *a == travel));
+    assert_eq!(decision["rationale"], "Neither fits");
+    s.check_made(
+        &base,
+        &decision,
+        &[(travel.clone(), cost_union().0, cost_union().1)],
+    )
+    .await;
+    let rec = s.rec(&s.project.owner).await;
+    assert!(
+        rec["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == travel.as_str() && c["name"] == "Travel costs")
+    );
+
+    let decision = s.decided(&boundary, "reject", json!({})).await;
+    s.check_made(&base, &decision, &[]).await;
+    let rec = s.rec(&s.project.owner).await;
+    let item = by_key(&rec, &boundary);
+    assert_eq!(item["history"].as_array().unwrap().len(), 8);
+    assert_eq!(item["current"]["kind"], "reject");
+    assert_eq!(item["resolved"], true);
+
+    // One-sided discrepancies.
+    s.decided(&key(&rec, "only_a"), "accept_a", json!({})).await;
+    s.decided(&key(&rec, "only_b"), "accept_b", json!({})).await;
+    // Two codes on one span: a union needs the code to keep.
+    let different = key(&rec, "different_code");
+    let no_code = s
+        .decide(
+            &s.project.owner,
+            &json!({ "key": different, "kind": "union" }),
+        )
+        .await;
+    let body = expect(no_code, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(body["errors"]["code_id"].is_array(), "{body}");
+    let union = s
+        .decided(&different, "union", json!({ "code_id": s.agreed["Trust"] }))
+        .await;
+    let base = [
+        agreement.clone(),
+        s.span("Admin", admin()),
+        s.span("Fatigue", fatigue()),
+    ];
+    s.check_made(&base, &union, &[s.span("Trust", trust())])
+        .await;
+    // Keeping both gives the span under each code.
+    let both = s
+        .decided(&different, "both", json!({ "supersedes": id(&union) }))
+        .await;
+    s.check_made(
+        &base,
+        &both,
+        &[s.span("Trust", trust()), s.span("Doctors", trust())],
+    )
+    .await;
+
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(
+        (rec["resolved"].as_u64(), rec["total"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(rec["reconciled"], true);
+}
+
+#[tokio::test]
+async fn a_new_decision_supersedes_the_last_and_decisions_are_never_changed() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    let boundary = key(&rec, "boundary");
+    let union = s
+        .decided(&boundary, "union", json!({ "supersedes": null }))
+        .await;
+    assert_eq!(union["supersedes"], Value::Null);
+    let made: Vec<Value> = s
+        .layer()
+        .await
+        .into_iter()
+        .filter(|c| c["decision_id"] == union["id"])
+        .collect();
+    assert_eq!(made.len(), 1);
+    let union_coding = id(&made[0]);
+
+    // A change of mind: accept B instead.
+    let accept_b = s
+        .decided(
+            &boundary,
+            "accept_b",
+            json!({ "supersedes": union["id"], "rationale": "B's boundary is right" }),
+        )
+        .await;
+    assert_eq!(accept_b["supersedes"], union["id"]);
+    let layer = s.layer().await;
+    assert!(layer.iter().all(|c| id(c) != union_coding), "retired");
+    assert!(layer.iter().all(|c| c["decision_id"] != union["id"]));
+    let mut expected = vec![s.span("Infection", infection()), s.span("Cost", cost_b())];
+    expected.sort();
+    assert_eq!(s.spans().await, expected);
+    let retired: bool = sqlx::query_scalar(
+        "select deleted_at is not null from consensus_codings where id = $1::uuid",
+    )
+    .bind(&union_coding)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(retired, "soft-deleted, still in the table");
+
+    let rec = s.rec(&s.project.owner).await;
+    let item = by_key(&rec, &boundary);
+    let history = item["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["id"], union["id"]);
+    assert_eq!(history[0]["supersedes"], Value::Null);
+    assert_eq!(history[1]["id"], accept_b["id"]);
+    assert_eq!(history[1]["supersedes"], union["id"]);
+    assert_eq!(item["current"]["id"], accept_b["id"]);
+    assert_eq!(item["current"]["rationale"], "B's boundary is right");
+    assert_eq!(item["resolved"], true);
+    assert_eq!(rec["resolved"], 1);
+
+    // A decision made on what someone else has changed meanwhile is refused.
+    for stale in [json!(union["id"]), Value::Null] {
+        let response = s
+            .decide(
+                &s.project.owner,
+                &json!({ "key": boundary, "kind": "reject", "supersedes": stale }),
+            )
+            .await;
+        let body = expect(response, StatusCode::CONFLICT).await;
+        assert_eq!(body["current"]["current"], accept_b["id"], "{body}");
+    }
+    assert_eq!(s.spans().await, expected);
+    assert_eq!(s.count("decisions").await, 3, "the agreement and two");
+
+    // Undo: open again, nothing in the layer from it.
+    let undo = s
+        .decided(&boundary, "undo", json!({ "supersedes": accept_b["id"] }))
+        .await;
+    assert_eq!(undo["supersedes"], accept_b["id"]);
+    assert_eq!(s.spans().await, [s.span("Infection", infection())]);
+    let rec = s.rec(&s.project.owner).await;
+    let item = by_key(&rec, &boundary);
+    assert_eq!(item["resolved"], false);
+    assert_eq!(item["current"], Value::Null);
+    assert_eq!(item["history"].as_array().unwrap().len(), 3);
+    assert_eq!(rec["resolved"], 0);
+    let again = s
+        .decide(
+            &s.project.owner,
+            &json!({ "key": boundary, "kind": "undo" }),
+        )
+        .await;
+    expect(again, StatusCode::CONFLICT).await;
+    // A decision after the undo supersedes the undo.
+    let accept_a = s
+        .decided(&boundary, "accept_a", json!({ "supersedes": undo["id"] }))
+        .await;
+    assert_eq!(accept_a["supersedes"], undo["id"]);
+    let mut expected = vec![s.span("Infection", infection()), s.span("Cost", cost_a())];
+    expected.sort();
+    assert_eq!(s.spans().await, expected);
+
+    // Append-only, even for the database's owner.
+    let decisions = s.count("decisions").await;
+    let update = sqlx::query("update decisions set rationale = 'forged'")
+        .execute(&app.pool)
+        .await;
+    assert!(update.is_err(), "update of a decision");
+    let delete = sqlx::query("delete from decisions where id = $1::uuid")
+        .bind(id(&union))
+        .execute(&app.pool)
+        .await;
+    assert!(delete.is_err(), "delete of a decision");
+    assert_eq!(s.count("decisions").await, decisions);
+    let forged: i64 =
+        sqlx::query_scalar("select count(*) from decisions where rationale = 'forged'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(forged, 0);
+}
+
+#[tokio::test]
+async fn agreements_are_accepted_on_the_leads_visit_unless_the_project_says_not() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    // A coder's visit files nothing.
+    let seen_by_ana = s.rec(&s.ana).await;
+    assert_eq!(seen_by_ana["can_decide"], false);
+    assert_eq!(s.layer().await, Vec::<Value>::new());
+    assert_eq!(s.count("decisions").await, 0);
+
+    let rec = s.rec(&s.project.owner).await;
+    let agreement = item(&rec, "agreement");
+    assert_eq!(agreement["resolved"], true);
+    assert_eq!(agreement["counted"], false);
+    let history = agreement["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["auto"], true);
+    assert_eq!(history[0]["kind"], "accept_a");
+    assert_eq!(agreement["current"]["id"], history[0]["id"]);
+    assert_eq!(s.spans().await, [s.span("Infection", infection())]);
+    assert_eq!(s.layer().await[0]["decision_id"], history[0]["id"]);
+    assert_eq!(
+        (rec["resolved"].as_u64(), rec["total"].as_u64()),
+        (Some(0), Some(4))
+    );
+    for kind in ["boundary", "different_code", "only_a", "only_b"] {
+        assert_eq!(item(&rec, kind)["counted"], true, "{kind}");
+        assert_eq!(item(&rec, kind)["resolved"], false, "{kind}");
+    }
+    // Filed once.
+    s.rec(&s.project.owner).await;
+    assert_eq!(s.layer().await.len(), 1);
+    assert_eq!(s.count("decisions").await, 1);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_events where action = 'decision.auto_accepted' and project_id = $1",
+    )
+    .bind(s.project.id.0)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    // Another project that decides on agreements too.
+    let t = study(&app).await;
+    expect(
+        t.settings(&t.ana, false, false).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let settings = expect(
+        t.settings(&t.project.owner, false, false).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(settings["auto_accept_agreements"], false);
+    let rec = t.rec(&t.project.owner).await;
+    assert_eq!(rec["settings"]["auto_accept_agreements"], false);
+    let agreement = item(&rec, "agreement");
+    assert_eq!(agreement["counted"], true);
+    assert_eq!(agreement["resolved"], false);
+    assert_eq!(agreement["history"], json!([]));
+    assert_eq!(
+        (rec["resolved"].as_u64(), rec["total"].as_u64()),
+        (Some(0), Some(5))
+    );
+    assert_eq!(t.layer().await, Vec::<Value>::new());
+    assert_eq!(t.progress().await["total"], 5);
+    let accepted = t
+        .decided(&key(&rec, "agreement"), "accept_a", json!({}))
+        .await;
+    assert_eq!(accepted["auto"], false);
+    let rec = t.rec(&t.project.owner).await;
+    assert_eq!(item(&rec, "agreement")["resolved"], true);
+    assert_eq!(
+        (rec["resolved"].as_u64(), rec["total"].as_u64()),
+        (Some(1), Some(5))
+    );
+    assert_eq!(t.spans().await, [t.span("Infection", infection())]);
+    // The first project is untouched by the second's setting.
+    assert_eq!(s.rec(&s.project.owner).await["total"], 4);
+}
+
+#[tokio::test]
+async fn progress_counts_resolved_discrepancies_until_the_transcript_is_reconciled() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let progress = s.progress().await;
+    assert_eq!(progress["transcripts"].as_array().unwrap().len(), 1);
+    let first = &progress["transcripts"][0];
+    assert_eq!(first["transcript_id"], s.first.as_str());
+    assert_eq!(first["title"], "first");
+    assert_eq!(
+        (first["resolved"].as_u64(), first["total"].as_u64()),
+        (Some(0), Some(4))
+    );
+    assert_eq!(first["reconciled"], false);
+    assert_eq!(
+        (progress["resolved"].as_u64(), progress["total"].as_u64()),
+        (Some(0), Some(4))
+    );
+    assert_eq!(progress["reconciled"], 0);
+    let waiting = progress["waiting"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0][0], s.second.as_str());
+    assert_eq!(waiting[0][2], "not every coder has submitted");
+
+    let rec = s.rec(&s.project.owner).await;
+    let mut decisions = Vec::new();
+    for (n, (kind, decision)) in [
+        ("boundary", "union"),
+        ("only_a", "accept_a"),
+        ("only_b", "reject"),
+        ("different_code", "both"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let progress = s.progress().await;
+        assert_eq!(progress["transcripts"][0]["reconciled"], false);
+        decisions.push(s.decided(&key(&rec, kind), decision, json!({})).await);
+        let progress = s.progress().await;
+        assert_eq!(progress["resolved"], n + 1, "after {kind}");
+        assert_eq!(progress["transcripts"][0]["resolved"], n + 1);
+        assert_eq!(progress["total"], 4);
+        let page = s.rec(&s.project.owner).await;
+        assert_eq!(page["resolved"], n + 1);
+        assert_eq!(page["total"], 4);
+    }
+    let progress = s.progress().await;
+    assert_eq!(progress["transcripts"][0]["reconciled"], true);
+    assert_eq!(progress["reconciled"], 1);
+    assert_eq!(s.rec(&s.project.owner).await["reconciled"], true);
+
+    // Undoing one opens the transcript again.
+    s.decided(
+        &key(&rec, "only_b"),
+        "undo",
+        json!({ "supersedes": decisions[2]["id"] }),
+    )
+    .await;
+    let progress = s.progress().await;
+    assert_eq!(progress["resolved"], 3);
+    assert_eq!(progress["transcripts"][0]["reconciled"], false);
+    assert_eq!(progress["reconciled"], 0);
+    assert_eq!(s.rec(&s.project.owner).await["reconciled"], false);
+}
+
+#[tokio::test]
+async fn a_new_alignment_changes_the_statistics_and_the_discrepancies() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let before = s.agreement().await;
+    assert_eq!(table(&before, "Trust"), (0, 1, 0));
+    assert_eq!(table(&before, "Doctors"), (0, 0, 1));
+    assert_eq!(table(&before, "Infection"), (1, 0, 0));
+    let rec = s.rec(&s.project.owner).await;
+    let different = item(&rec, "different_code");
+    assert_eq!(side_span(&different["discrepancy"]["a"]), trust());
+    assert_eq!(items_of(&rec, "agreement").len(), 1);
+    assert_eq!(rec["total"], 4);
+    assert_eq!(s.spans().await, [s.span("Infection", infection())]);
+
+    // Ben's "doctors" is the same idea as Ana's "trust" after all.
+    let path = s
+        .project
+        .api(&format!("/alignment/{}", s.coder_codes["ben doctors"]));
+    let response = s
+        .project
+        .owner
+        .send_json(
+            Method::PUT,
+            &path,
+            &json!({ "agreed_code_id": s.agreed["Trust"] }),
+        )
+        .await;
+    expect(response, StatusCode::NO_CONTENT).await;
+
+    let after = s.agreement().await;
+    assert_eq!(table(&after, "Trust"), (1, 0, 0));
+    assert_eq!(table(&after, "Infection"), (1, 0, 0));
+    let doctors = table(&after, "Doctors");
+    assert_eq!((doctors.0, doctors.1, doctors.2), (0, 0, 0));
+
+    let rec = s.rec(&s.project.owner).await;
+    assert!(items_of(&rec, "different_code").is_empty());
+    let agreements = items_of(&rec, "agreement");
+    assert_eq!(agreements.len(), 2);
+    let now_agreed = agreements
+        .iter()
+        .find(|i| side_span(&i["discrepancy"]["a"]) == trust())
+        .expect("the trust span is an agreement now");
+    assert_eq!(
+        now_agreed["discrepancy"]["a"]["code_id"],
+        s.agreed["Trust"].as_str()
+    );
+    assert_eq!(
+        now_agreed["discrepancy"]["b"]["code_id"],
+        s.agreed["Trust"].as_str()
+    );
+    assert_eq!(now_agreed["resolved"], true, "accepted automatically");
+    assert_eq!(rec["total"], 3);
+    assert_eq!(s.progress().await["total"], 3);
+    let mut expected = vec![s.span("Infection", infection()), s.span("Trust", trust())];
+    expected.sort();
+    assert_eq!(s.spans().await, expected);
+}
+
+#[tokio::test]
+async fn renaming_merging_and_splitting_agreed_codes_keeps_every_consensus_coding() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    s.decided(&key(&rec, "boundary"), "union", json!({})).await;
+    s.decided(&key(&rec, "only_a"), "accept_a", json!({})).await;
+    s.decided(&key(&rec, "only_b"), "accept_b", json!({})).await;
+    s.decided(&key(&rec, "different_code"), "both", json!({}))
+        .await;
+    // One span added by the lead directly.
+    let direct = Uuid::new_v4().to_string();
+    let response = s
+        .project
+        .owner
+        .post_json(
+            &s.layer_path(),
+            &json!({ "id": direct, "code_id": s.agreed["Trust"], "start": line(1).0, "end": line(1).1, "memo": "the question" }),
+        )
+        .await;
+    let created = expect(response, StatusCode::CREATED).await;
+    assert_eq!(created["decision_id"], Value::Null);
+    assert_eq!(created["memo"], "the question");
+    assert_eq!(s.live_codings().await, 7);
+    let layer_of = async |code: &str| -> Vec<String> {
+        let mut ids: Vec<String> = s
+            .layer()
+            .await
+            .iter()
+            .filter(|c| c["code_id"] == code)
+            .map(id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let trust_codings = layer_of(&s.agreed["Trust"]).await;
+    let doctors_codings = layer_of(&s.agreed["Doctors"]).await;
+    let cost_codings = layer_of(&s.agreed["Cost"]).await;
+    assert_eq!(
+        (
+            trust_codings.len(),
+            doctors_codings.len(),
+            cost_codings.len()
+        ),
+        (2, 1, 1)
+    );
+    let book = s.codebook().await;
+    assert_eq!(book["Trust"]["codings"], 2);
+    assert_eq!(book["Doctors"]["codings"], 1);
+    assert_eq!(book["Trust"]["transcripts"], 1);
+    assert_eq!(book["Trust"]["quotes"].as_array().unwrap().len(), 2);
+
+    // Rename.
+    let cost = &book["Cost"];
+    let path = s
+        .project
+        .api(&format!("/consensus/codes/{}", s.agreed["Cost"]));
+    let renamed = s
+        .project
+        .owner
+        .patch_json(
+            &path,
+            &json!({ "name": "Travel costs", "definition": "Money spent on getting there", "version": cost["version"] }),
+        )
+        .await;
+    let renamed = expect(renamed, StatusCode::OK).await;
+    assert_eq!(renamed["name"], "Travel costs");
+    let stale = s
+        .project
+        .owner
+        .patch_json(
+            &path,
+            &json!({ "name": "Stale", "version": cost["version"] }),
+        )
+        .await;
+    expect(stale, StatusCode::CONFLICT).await;
+    let book = s.codebook().await;
+    assert!(!book.contains_key("Cost"));
+    assert_eq!(book["Travel costs"]["id"], s.agreed["Cost"].as_str());
+    assert_eq!(book["Travel costs"]["codings"], 1);
+    assert_eq!(
+        book["Travel costs"]["definition"],
+        "Money spent on getting there"
+    );
+    assert_eq!(layer_of(&s.agreed["Cost"]).await, cost_codings);
+    assert_eq!(s.live_codings().await, 7);
+
+    // Merge Doctors into Trust: codings and aligned coder codes follow.
+    let merge = s
+        .project
+        .owner
+        .post_json(
+            &s.project
+                .api(&format!("/consensus/codes/{}/merge", s.agreed["Doctors"])),
+            &json!({ "into": s.agreed["Trust"] }),
+        )
+        .await;
+    let merged = expect(merge, StatusCode::OK).await;
+    assert_eq!(merged["moved"], 1);
+    assert_eq!(merged["code"]["merged_into"], s.agreed["Trust"].as_str());
+    let book = s.codebook().await;
+    assert!(!book.contains_key("Doctors"));
+    assert_eq!(book["Trust"]["codings"], 3);
+    let mut coder_codes: Vec<&str> = book["Trust"]["coder_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    coder_codes.sort_unstable();
+    let mut expected = vec![
+        s.coder_codes["ana trust"].as_str(),
+        s.coder_codes["ben doctors"].as_str(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(coder_codes, expected);
+    let aligned: Uuid =
+        sqlx::query_scalar("select agreed_code_id from code_alignments where code_id = $1::uuid")
+            .bind(&s.coder_codes["ben doctors"])
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(aligned.to_string(), s.agreed["Trust"]);
+    let mut all_trust = trust_codings.clone();
+    all_trust.extend(doctors_codings.iter().cloned());
+    all_trust.sort();
+    assert_eq!(layer_of(&s.agreed["Trust"]).await, all_trust);
+    assert_eq!(layer_of(&s.agreed["Doctors"]).await, Vec::<String>::new());
+    assert_eq!(s.live_codings().await, 7);
+    // The statistics see one code now.
+    assert_eq!(table(&s.agreement().await, "Trust"), (1, 0, 0));
+
+    // Split: the coding that came from Ben's "doctors" goes to a new code.
+    let split = s
+        .project
+        .owner
+        .post_json(
+            &s.project
+                .api(&format!("/consensus/codes/{}/split", s.agreed["Trust"])),
+            &json!({ "name": "Clinician trust", "codings": doctors_codings }),
+        )
+        .await;
+    let split = expect(split, StatusCode::CREATED).await;
+    assert_eq!(split["moved"], 1);
+    let new_code = id(&split["new_code"]);
+    assert_eq!(layer_of(&new_code).await, doctors_codings);
+    assert_eq!(layer_of(&s.agreed["Trust"]).await, trust_codings);
+    let book = s.codebook().await;
+    assert_eq!(book["Clinician trust"]["codings"], 1);
+    assert_eq!(book["Trust"]["codings"], 2);
+    assert_eq!(s.live_codings().await, 7);
+    // A code in use cannot be deleted, only merged.
+    let in_use = s
+        .project
+        .owner
+        .delete(
+            &s.project
+                .api(&format!("/consensus/codes/{}", s.agreed["Trust"])),
+        )
+        .await;
+    expect(in_use, StatusCode::CONFLICT).await;
+    assert_eq!(s.codebook().await["Trust"]["codings"], 2);
+    // A coding of another code cannot be split off.
+    let stray = s
+        .project
+        .owner
+        .post_json(
+            &s.project
+                .api(&format!("/consensus/codes/{}/split", s.agreed["Trust"])),
+            &json!({ "name": "Stray", "codings": cost_codings }),
+        )
+        .await;
+    expect(stray, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(!s.codebook().await.contains_key("Stray"));
+    assert_eq!(s.live_codings().await, 7);
+    assert_eq!(s.layer().await.len(), 7);
+}
+
+#[tokio::test]
+async fn coders_see_the_reconciliation_only_once_both_have_submitted() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    // The second transcript: Ana has submitted, Ben has not.
+    let second = s.reconciliation_path(&s.second);
+    expect(s.ana.get(&second).await, StatusCode::CONFLICT).await;
+    let bens = s.ben.get(&second).await.status();
+    assert!(
+        [StatusCode::CONFLICT, StatusCode::FORBIDDEN].contains(&bens),
+        "{bens}"
+    );
+    expect(s.project.owner.get(&second).await, StatusCode::CONFLICT).await;
+    // Ben is still coding: the consensus codebook would show him the others' codes.
+    expect(
+        s.ben.get(&s.project.api("/consensus/codebook")).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+
+    // The first transcript: both coders see it; others do not.
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(s.rec(&s.ana).await["items"].as_array().unwrap().len(), 5);
+    assert_eq!(s.rec(&s.ben).await["can_decide"], false);
+    let first = s.reconciliation_path(&s.first);
+    let carl = join(&s.project, "carl", Role::Coder).await;
+    expect(carl.get(&first).await, StatusCode::FORBIDDEN).await;
+    expect(carl.get(&s.layer_path()).await, StatusCode::FORBIDDEN).await;
+    let reviewer = join(&s.project, "rita", Role::Reviewer).await;
+    expect(reviewer.get(&first).await, StatusCode::FORBIDDEN).await;
+    expect(
+        reviewer.get(&s.project.api("/reconciliation")).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let comment = s
+        .comment(&reviewer, &key(&rec, "boundary"), "I have a view")
+        .await;
+    expect(comment, StatusCode::FORBIDDEN).await;
+    // …but reads the consensus layer and codebook.
+    let layer = expect(reviewer.get(&s.layer_path()).await, StatusCode::OK).await;
+    assert_eq!(json!(s.layer().await), layer);
+    assert_eq!(layer.as_array().unwrap().len(), 1);
+    let book = expect(
+        reviewer.get(&s.project.api("/consensus/codebook")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(book.as_array().unwrap().len(), 6);
+    // A lead still coding the transcript is blind to it as well.
+    let lead = join(&s.project, "lena", Role::Lead).await;
+    let assign = json!({ "transcript_ids": [s.first], "user_ids": [lead.id] });
+    expect(
+        s.project
+            .owner
+            .post_json(&s.project.api("/assignments"), &assign)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let blind = lead.get(&first).await.status();
+    assert!(
+        [StatusCode::CONFLICT, StatusCode::FORBIDDEN].contains(&blind),
+        "{blind}"
+    );
+}
+
+#[tokio::test]
+async fn coders_comment_but_only_leads_decide_and_edit_the_consensus_layer() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.ana).await;
+    assert_eq!(rec["can_decide"], false);
+    assert_eq!(rec["can_comment"], true);
+    let boundary = key(&rec, "boundary");
+    let comment = expect(
+        s.comment(&s.ana, &boundary, "  I stopped before the money part.  ")
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(comment["body"], "I stopped before the money part.");
+    assert_eq!(comment["author_id"], s.ana.id.to_string());
+    expect(
+        s.comment(&s.ben, &boundary, "I included it.").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let seen = s.rec(&s.ben).await;
+    let comments = by_key(&seen, &boundary)["comments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let bodies: Vec<&str> = comments
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["I stopped before the money part.", "I included it."]
+    );
+    assert_eq!(by_key(&seen, &key(&seen, "only_a"))["comments"], json!([]));
+
+    let before = s.layer().await;
+    let decision = json!({ "key": boundary, "kind": "union" });
+    expect(s.decide(&s.ana, &decision).await, StatusCode::FORBIDDEN).await;
+    let coding =
+        json!({ "id": Uuid::new_v4(), "code_id": s.agreed["Trust"], "start": 0, "end": 11 });
+    expect(
+        s.ana.post_json(&s.layer_path(), &coding).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    expect(
+        s.ana
+            .post_json(
+                &s.project.api("/consensus/codes"),
+                &json!({ "id": Uuid::new_v4(), "name": "Mine" }),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    expect(s.settings(&s.ben, true, true).await, StatusCode::FORBIDDEN).await;
+    assert_eq!(s.layer().await, before);
+    assert_eq!(s.count("decisions").await, 0);
+
+    // A lead (not the owner) may.
+    let lead = join(&s.project, "lena", Role::Lead).await;
+    assert_eq!(s.rec(&lead).await["can_decide"], true);
+    let made = expect(s.decide(&lead, &decision).await, StatusCode::CREATED).await;
+    assert_eq!(made["decided_by"], lead.id.to_string());
+    expect(
+        lead.post_json(&s.layer_path(), &coding).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let layer = s.layer().await;
+    assert!(
+        layer
+            .iter()
+            .any(|c| c["id"] == coding["id"] && c["coder_id"] == lead.id.to_string())
+    );
+    let mut expected = vec![
+        s.span("Infection", infection()),
+        s.span("Cost", cost_union()),
+        s.span("Trust", (0, 11)),
+    ];
+    expected.sort();
+    assert_eq!(s.spans().await, expected);
+    // Coders can still only read.
+    let path = s.project.api(&format!(
+        "/consensus/codings/{}",
+        coding["id"].as_str().unwrap()
+    ));
+    expect(
+        s.ana
+            .patch_json(&path, &json!({ "start": 1, "version": 1 }))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    expect(s.ana.delete(&path).await, StatusCode::FORBIDDEN).await;
+    assert_eq!(s.spans().await, expected);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    s.decided(&key(&rec, "boundary"), "accept_a", json!({}))
+        .await;
+    let baseline = s.layer().await;
+    assert_eq!(baseline.len(), 2);
+    let decisions = s.count("decisions").await;
+    let only_a = key(&rec, "only_a");
+    let other = app.project().await;
+    let foreign = Uuid::new_v4().to_string();
+    expect(
+        other
+            .owner
+            .post_json(
+                &other.api("/consensus/codes"),
+                &json!({ "id": foreign, "name": "Elsewhere" }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let unchanged = async |what: &str| {
+        assert_eq!(s.layer().await, baseline, "{what}");
+        assert_eq!(s.count("decisions").await, decisions, "{what}");
+        assert_eq!(s.count("discrepancy_comments").await, 0, "{what}");
+        assert_eq!(s.codebook().await.len(), 6, "{what}");
+    };
+    let refused = [
+        (
+            "unknown kind",
+            json!({ "key": only_a, "kind": "maybe" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind",
+        ),
+        (
+            "unknown key",
+            json!({ "key": "0123456789abcdef0123456789abcdef", "kind": "reject" }),
+            StatusCode::CONFLICT,
+            "",
+        ),
+        (
+            "accept B with no B",
+            json!({ "key": only_a, "kind": "accept_b" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "kind",
+        ),
+        (
+            "relabel without a code",
+            json!({ "key": only_a, "kind": "relabel" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code_id",
+        ),
+        (
+            "relabel to a code of another project",
+            json!({ "key": only_a, "kind": "relabel", "code_id": foreign }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code_id",
+        ),
+        (
+            "relabel to an unknown code",
+            json!({ "key": only_a, "kind": "relabel", "code_id": Uuid::new_v4() }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code_id",
+        ),
+        (
+            "relabel to a new code named like an existing one",
+            json!({ "key": only_a, "kind": "relabel", "new_code_name": " trust " }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "new_code_name",
+        ),
+        (
+            "relabel to a blank new name",
+            json!({ "key": only_a, "kind": "relabel", "new_code_name": "   " }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code_id",
+        ),
+    ];
+    for (what, body, status, field) in refused {
+        let answer = expect(s.decide(&s.project.owner, &body).await, status).await;
+        if !field.is_empty() {
+            assert!(answer["errors"][field].is_array(), "{what}: {answer}");
+        }
+        unchanged(what).await;
+    }
+
+    let comments = [
+        ("blank comment", only_a.as_str(), "   "),
+        (
+            "comment on nothing",
+            "0123456789abcdef0123456789abcdef",
+            "Hello",
+        ),
+    ];
+    for (what, key, body) in comments {
+        expect(
+            s.comment(&s.ana, key, body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        unchanged(what).await;
+    }
+
+    let length = TEXT.chars().count() as i64;
+    let codings = [
+        ("past the end", json!(s.agreed["Trust"]), 10, length + 1),
+        ("empty span", json!(s.agreed["Trust"]), 10, 10),
+        ("backwards", json!(s.agreed["Trust"]), 12, 10),
+        ("negative start", json!(s.agreed["Trust"]), -1, 10),
+        ("another project's code", json!(foreign), 0, 10),
+        ("unknown code", json!(Uuid::new_v4()), 0, 10),
+    ];
+    for (what, code, start, end) in codings {
+        let body = json!({ "id": Uuid::new_v4(), "code_id": code, "start": start, "end": end });
+        expect(
+            s.project.owner.post_json(&s.layer_path(), &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        unchanged(what).await;
+    }
+    // The whole text is fine, measured in characters.
+    let whole =
+        json!({ "id": Uuid::new_v4(), "code_id": s.agreed["Trust"], "start": 0, "end": length });
+    expect(
+        s.project.owner.post_json(&s.layer_path(), &whole).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let baseline = s.layer().await;
+    assert_eq!(baseline.len(), 3);
+    // A retry is harmless; the same id with other content is a conflict.
+    let retry = expect(
+        s.project.owner.post_json(&s.layer_path(), &whole).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(retry["id"], whole["id"]);
+    let mut clash = whole.clone();
+    clash["start"] = json!(1);
+    expect(
+        s.project.owner.post_json(&s.layer_path(), &clash).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(s.layer().await, baseline);
+    // Editing a consensus coding out of the text or with a stale version.
+    let path = s.project.api(&format!(
+        "/consensus/codings/{}",
+        whole["id"].as_str().unwrap()
+    ));
+    expect(
+        s.project
+            .owner
+            .patch_json(&path, &json!({ "end": length + 5, "version": 1 }))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    expect(
+        s.project
+            .owner
+            .patch_json(&path, &json!({ "start": 3, "version": 7 }))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    expect(
+        s.project
+            .owner
+            .patch_json(&path, &json!({ "code_id": foreign, "version": 1 }))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(s.layer().await, baseline);
+
+    // With reasons required, a reject needs one.
+    expect(
+        s.settings(&s.project.owner, true, true).await,
+        StatusCode::OK,
+    )
+    .await;
+    let bare = json!({ "key": only_a, "kind": "reject", "rationale": "  " });
+    let answer = expect(
+        s.decide(&s.project.owner, &bare).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(answer["errors"]["rationale"].is_array(), "{answer}");
+    assert_eq!(s.layer().await, baseline);
+    assert_eq!(s.count("decisions").await, decisions);
+    // Accepting needs no reason.
+    s.decided(&only_a, "accept_a", json!({})).await;
+    let rejected = s
+        .decided(
+            &only_a,
+            "reject",
+            json!({ "rationale": "Not about admin at all" }),
+        )
+        .await;
+    assert_eq!(rejected["rationale"], "Not about admin at all");
+}
+
+#[tokio::test]
+async fn a_decision_is_audited_with_what_it_made() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    let made_before: i64 =
+        sqlx::query_scalar("select count(*) from audit_events where action = 'decision.made'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(made_before, 0);
+    let decision = s
+        .decided(
+            &key(&rec, "boundary"),
+            "union",
+            json!({ "rationale": "Both halves matter" }),
+        )
+        .await;
+    let log = expect(
+        s.project.owner.get(&s.project.api("/audit")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let events = log["events"].as_array().unwrap();
+    let newest = &events[0];
+    assert_eq!(newest["action"], "decision.made");
+    assert_eq!(newest["entity_type"], "decision");
+    assert_eq!(newest["entity_id"], decision["id"]);
+    assert_eq!(newest["actor_id"], s.project.owner.id.to_string());
+    assert_eq!(newest["after"]["decision"]["id"], decision["id"]);
+    assert_eq!(
+        newest["after"]["decision"]["rationale"],
+        "Both halves matter"
+    );
+    let made = newest["after"]["consensus_codings"].as_array().unwrap();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["start"], cost_union().0);
+    assert_eq!(made[0]["end"], cost_union().1);
+    assert_eq!(newest["before"]["superseded"], Value::Null);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["action"] == "decision.auto_accepted"),
+        "the lead's visit accepted the agreement"
+    );
+
+    // Superseding records what it retired.
+    let union_coding = made[0]["id"].clone();
+    let accept = s
+        .decided(
+            &key(&rec, "boundary"),
+            "accept_a",
+            json!({ "supersedes": decision["id"] }),
+        )
+        .await;
+    let log = expect(
+        s.project.owner.get(&s.project.api("/audit")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let newest = &log["events"][0];
+    assert_eq!(newest["action"], "decision.made");
+    assert_eq!(newest["entity_id"], accept["id"]);
+    assert_eq!(newest["before"]["superseded"], decision["id"]);
+    assert_eq!(newest["before"]["retired_codings"], json!([union_coding]));
+
+    // A refused decision leaves no trace.
+    let audits = app.audit_count(Some(s.project.id)).await;
+    let refused = s
+        .decide(
+            &s.project.owner,
+            &json!({ "key": key(&rec, "only_a"), "kind": "accept_b" }),
+        )
+        .await;
+    expect(refused, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(app.audit_count(Some(s.project.id)).await, audits);
+    let made_after: i64 =
+        sqlx::query_scalar("select count(*) from audit_events where action = 'decision.made'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(made_after, 2);
+}
+
+#[tokio::test]
+async fn a_decision_on_a_discrepancy_that_has_gone_stays_until_undone() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    let only_a = key(&rec, "only_a");
+    let accepted = s.decided(&only_a, "accept_a", json!({})).await;
+    let admin_coding = item(&rec, "only_a")["discrepancy"]["a"]["codings"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The lead reopens Ana's layer; she takes her "admin" coding back.
+    let assignments = expect(
+        s.project.owner.get(&s.project.api("/assignments")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let anas = assignments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user_id"] == s.ana.id.to_string() && a["transcript_id"] == s.first.as_str())
+        .expect("Ana's assignment");
+    let reopen = s
+        .project
+        .owner
+        .post_json(
+            &s.project.api(&format!("/assignments/{}/reopen", id(anas))),
+            &json!({}),
+        )
+        .await;
+    expect(reopen, StatusCode::OK).await;
+    expect(
+        s.project.owner.get(&s.reconciliation_path(&s.first)).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let deleted = s
+        .ana
+        .delete(&s.project.api(&format!("/codings/{admin_coding}")))
+        .await;
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    submit(&s.project, &s.ana, &s.first).await;
+
+    let rec = s.rec(&s.project.owner).await;
+    assert!(items_of(&rec, "only_a").is_empty());
+    let orphans = rec["orphans"].as_array().unwrap();
+    assert_eq!(orphans.len(), 1);
+    assert_eq!(orphans[0]["key"], only_a.as_str());
+    assert_eq!(orphans[0]["present"], false);
+    assert_eq!(orphans[0]["current"]["id"], accepted["id"]);
+    assert_eq!(rec["total"], 3);
+    assert_eq!(s.progress().await["total"], 3);
+    // What it made stays until the lead takes it back.
+    let mut expected = vec![s.span("Infection", infection()), s.span("Admin", admin())];
+    expected.sort();
+    assert_eq!(s.spans().await, expected);
+    // Only an undo applies to it.
+    let response = s
+        .decide(
+            &s.project.owner,
+            &json!({ "key": only_a, "kind": "reject" }),
+        )
+        .await;
+    expect(response, StatusCode::CONFLICT).await;
+    let undo = s
+        .decided(&only_a, "undo", json!({ "supersedes": accepted["id"] }))
+        .await;
+    assert_eq!(undo["supersedes"], accepted["id"]);
+    assert_eq!(s.spans().await, [s.span("Infection", infection())]);
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["orphans"], json!([]));
+}
