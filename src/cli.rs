@@ -1,4 +1,4 @@
-//! The `concord` command: serve (the default), migrate, create-admin.
+//! The `concord` command: serve (the default), migrate, create-admin, demo, import.
 
 use std::io::BufRead;
 
@@ -41,6 +41,8 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Create the demo study (five accounts, four coded transcripts, a reconciliation under way).
+    Demo,
     /// Import transcript files (.txt, .md, .docx, .vtt, .srt) into a project.
     Import {
         /// The project's id (shown in its URL).
@@ -144,6 +146,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             database.close().await?;
             result
         }
+        Command::Demo => {
+            let database = Database::open(&config).await?;
+            let result = demo(&database.pool, &config).await;
+            database.close().await?;
+            result
+        }
         Command::Import {
             project,
             participant,
@@ -206,6 +214,28 @@ async fn create_admin(pool: &PgPool, email: &str, name: &str) -> anyhow::Result<
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;
     eprintln!("Created admin {} ({})", user.display_name, user.email);
+    Ok(())
+}
+
+/// Creates the demo study and prints where it is and how to sign in.
+async fn demo(pool: &PgPool, config: &Config) -> anyhow::Result<()> {
+    let state = AppState::new(pool.clone(), config.clone());
+    let summary = crate::demo::create(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("Created the demo study \"{}\".", summary.project_name);
+    println!(
+        "Project: {} (open {})",
+        summary.path,
+        config.public_url(&summary.path)
+    );
+    println!("Accounts (password for all: {}):", crate::demo::PASSWORD);
+    for account in &summary.accounts {
+        println!(
+            "  {:<14} {:<20} {:<10} {}",
+            account.display_name, account.email, account.password, account.hint
+        );
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod coding;
 pub mod compare;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod import;
 pub mod live;

@@ -20,6 +20,7 @@ pub use pages::SetupPage;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/setup", get(pages::show_setup).post(pages::submit_setup))
+        .route("/setup/demo", post(pages::submit_setup_demo))
         .route("/login", get(pages::show_login).post(pages::submit_login))
         .route("/logout", post(pages::submit_logout))
         .route("/account", get(pages::show_account))

@@ -13,6 +13,7 @@ use super::store;
 use crate::config::Config;
 use crate::db::ids::ApiTokenId;
 use crate::error::{AppError, FieldErrors};
+use crate::projects::model::Role;
 use crate::state::AppState;
 use crate::web::Layout;
 use crate::web::extract::{Form, Path, Query};
@@ -121,6 +122,14 @@ pub async fn submit_setup(
     }
 }
 
+/// Loads the demo study on an install without accounts, then asks to sign in
+/// (the sign-in page lists the demo accounts).
+#[tracing::instrument(skip_all)]
+pub async fn submit_setup_demo(State(state): State<AppState>) -> Result<Response, AppError> {
+    crate::demo::create_on_empty_install(&state).await?;
+    Ok(Redirect::to("/login").into_response())
+}
+
 // Sign in and out
 
 #[derive(Template)]
@@ -130,6 +139,53 @@ pub struct LoginPage {
     email: String,
     next: String,
     message: Option<String>,
+    demo_accounts: Vec<DemoAccount>,
+}
+
+/// A demo account listed on the sign-in page, with its password.
+pub struct DemoAccount {
+    display_name: String,
+    hint: String,
+    email: String,
+    password: String,
+}
+
+/// Demo accounts still on their demo password, site admins first, then by
+/// their highest project role.
+async fn demo_accounts(state: &AppState) -> Result<Vec<DemoAccount>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let rows = store::list_demo_accounts(&mut conn).await?;
+    let mut accounts: Vec<(usize, DemoAccount)> = rows
+        .into_iter()
+        .map(|row| {
+            let mut roles: Vec<Role> = row.roles.iter().filter_map(|r| Role::parse(r)).collect();
+            roles.sort_by_key(|r| Role::ALL.iter().position(|a| a == r));
+            let mut hint: Vec<&str> = Vec::new();
+            if row.is_admin {
+                hint.push("Site admin");
+            }
+            hint.extend(roles.iter().map(|r| r.label()));
+            let rank = if row.is_admin {
+                0
+            } else {
+                1 + roles
+                    .first()
+                    .and_then(|r| Role::ALL.iter().position(|a| a == r))
+                    .unwrap_or(Role::ALL.len())
+            };
+            (
+                rank,
+                DemoAccount {
+                    display_name: row.display_name,
+                    hint: hint.join(", "),
+                    email: row.email,
+                    password: row.password,
+                },
+            )
+        })
+        .collect();
+    accounts.sort_by_key(|(rank, _)| *rank);
+    Ok(accounts.into_iter().map(|(_, a)| a).collect())
 }
 
 #[derive(Deserialize)]
@@ -156,11 +212,13 @@ pub async fn show_login(
     if layout.user.is_some() {
         return Ok(Redirect::to(&paths::safe_next(query.next.as_deref())).into_response());
     }
+    drop(conn);
     let page = LoginPage {
         layout,
         email: String::new(),
         next: paths::safe_next(query.next.as_deref()),
         message: None,
+        demo_accounts: demo_accounts(&state).await?,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -189,6 +247,7 @@ pub async fn submit_login(
                 email: form.email,
                 next,
                 message: Some(message),
+                demo_accounts: demo_accounts(&state).await?,
             };
             let mut response = render_with_status(status, page)?;
             if let AppError::Throttled { retry_after_secs } = error {

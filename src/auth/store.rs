@@ -118,13 +118,39 @@ pub async fn update_password(
     password_hash: &str,
 ) -> Result<(), AppError> {
     sqlx::query!(
-        "update users set password_hash = $2, updated_at = now(), version = version + 1 where id = $1",
+        // A changed password is never shown on the sign-in page.
+        "update users set password_hash = $2, demo_password = null, updated_at = now(), version = version + 1
+          where id = $1",
         id as UserId,
         password_hash
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// An enabled account made by `concord demo` whose password is still the
+/// demo one, for the sign-in page.
+pub struct DemoAccountRow {
+    pub display_name: String,
+    pub email: String,
+    pub password: String,
+    pub is_admin: bool,
+    /// Its roles in projects, as stored (`owner`, `lead`, ...).
+    pub roles: Vec<String>,
+}
+
+pub async fn list_demo_accounts(conn: &mut PgConnection) -> Result<Vec<DemoAccountRow>, AppError> {
+    Ok(sqlx::query_as!(
+        DemoAccountRow,
+        r#"select u.display_name, u.email, u.demo_password as "password!", u.is_admin,
+                  array(select distinct m.role from project_members m where m.user_id = u.id) as "roles!"
+             from users u
+            where u.demo_password is not null and u.disabled_at is null
+            order by u.created_at, lower(u.email)"#
+    )
+    .fetch_all(conn)
+    .await?)
 }
 
 pub async fn set_disabled(

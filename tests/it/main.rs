@@ -5,6 +5,7 @@ mod auth;
 mod browser;
 mod coding;
 mod compare;
+mod demo;
 mod embedded;
 mod errors;
 mod harness;
