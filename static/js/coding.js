@@ -245,6 +245,8 @@ function start() {
   const transcriptId = data.transcript_id;
   const user = data.user;
   const codingUrl = `${api}/transcripts/${transcriptId}/coding`;
+  // The same page opens the consensus layer (agreed codes, edited by the lead).
+  const consensus = data.layer === "consensus";
 
   // ----- state -------------------------------------------------------------
   let text = "";
@@ -2348,22 +2350,25 @@ function start() {
   // ----- page state: read-only, submit, help --------------------------------
 
   function showLayerState() {
-    const stateText = assignment ? STATE_LABELS[assignment.state] ?? assignment.state : "not assigned";
+    const ro = !editable();
+    let stateText = assignment ? STATE_LABELS[assignment.state] ?? assignment.state : "not assigned";
+    if (consensus) stateText = ro ? "read-only" : "editable by you";
     $("layer-state").textContent = stateText;
     $("layer-state").dataset.state = assignment?.state ?? "none";
-    const ro = !editable();
     document.body.classList.toggle("coding-read-only", ro);
     textRoot.setAttribute("aria-readonly", String(ro));
     const note = $("read-only-note");
     note.hidden = !ro;
     if (ro) {
-      note.textContent = assignment?.state === "submitted"
+      if (consensus) note.textContent = "The lead edits the consensus layer; you are reading it.";
+      else note.textContent = assignment?.state === "submitted"
         ? "You have submitted your coding of this transcript: it is read-only unless the lead reopens it."
         : "This project is archived: your coding is read-only.";
       closePicker();
     }
     const submit = $("submit-layer");
-    submit.hidden = !assignment;
+    // The consensus layer is never submitted: decisions and the lead's edits make it.
+    submit.hidden = !assignment || consensus;
     submit.disabled = ro;
     submit.textContent = assignment?.state === "submitted" ? "Submitted" : "Submit my coding";
     listDirty = true;

@@ -212,10 +212,11 @@ function start() {
       data.orphans.find((i) => i.key === key) ?? null;
   }
 
-  function describeSide(label, side) {
+  function describeSide(label, side, coderId) {
     const box = el("div", `side side-${label.toLowerCase()}`);
     const head = el("p", "side-head");
-    head.append(el("strong", "", `${label}: `));
+    const coder = data.coders.find((c) => c.id === coderId)?.name;
+    head.append(el("strong", "", `${label}${coder ? ` (${coder})` : ""}: `));
     if (side) {
       const sw = el("span", "swatch");
       sw.style.setProperty("--c", colorOf(side.code_id));
@@ -258,7 +259,7 @@ function start() {
       ? `Decided: ${decisionText(item.current)}${item.current.auto ? " (automatically)" : ""}`
       : item.resolved ? "Accepted automatically" : "Open";
     status.dataset.state = item.resolved ? "resolved" : "open";
-    body.append(head, describeSide("A", d.a), describeSide("B", d.b), status);
+    body.append(head, describeSide("A", d.a, d.coder_a), describeSide("B", d.b, d.coder_b), status);
     if (!item.present) body.append(el("p", "notice", "This discrepancy is no longer in the list (the layers or the alignment changed)."));
 
     const buttons = $("decision-buttons");

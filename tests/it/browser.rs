@@ -498,6 +498,19 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
         assert_eq!(response.status(), StatusCode::CREATED, "{agreed}");
     }
 
+    // Ana follows the meeting on the same page, read only.
+    let reconcile_page = project.path(&format!("/transcripts/{transcript}/reconcile"));
+    ana_browser.visit(&reconcile_page).await;
+    ana_browser.element(RECONCILE_READY).await;
+    ana_browser.element("#read-only-note").await;
+    assert!(
+        ana_browser
+            .texts("#decision-buttons button")
+            .await
+            .is_empty(),
+        "coders do not decide"
+    );
+
     // The lead resolves all four discrepancies from the keyboard.
     let lead_browser = Browser::open(&app).await;
     lead_browser.sign_in(&project.owner.email, PASSWORD).await;
@@ -575,11 +588,37 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
         .wait_until("the next open one", &selected(6))
         .await;
     keys.send_keys(ben_key).await.expect("accept Ben's");
+    let reconciled = "//*[@id='reconcile-progress' and normalize-space() = '4 of 4 discrepancies resolved · reconciled']";
+    lead_browser.wait_until("all resolved", reconciled).await;
+
+    // Ana's page followed live; her comment reaches the lead's page live.
+    ana_browser
+        .wait_until("the decisions, live on Ana's page", reconciled)
+        .await;
+    ana_browser
+        .element("#discrepancy-list li[data-key]:last-child")
+        .await
+        .click()
+        .await
+        .expect("choosing the last discrepancy");
+    ana_browser.wait_until("Ana's choice", &selected(6)).await;
+    let remark = "I read the nurses line as staffing too.";
+    ana_browser
+        .element("#comment-body")
+        .await
+        .send_keys(remark)
+        .await
+        .expect("typing a comment");
+    ana_browser
+        .element("#comment-form button[type=submit]")
+        .await
+        .click()
+        .await
+        .expect("commenting");
+    let shown = format!("//*[@id='comments']//li[contains(., '{remark}')]");
+    ana_browser.wait_until("Ana's comment", &shown).await;
     lead_browser
-        .wait_until(
-            "all resolved",
-            "//*[@id='reconcile-progress' and normalize-space() = '4 of 4 discrepancies resolved · reconciled']",
-        )
+        .wait_until("Ana's comment, live on the lead's page", &shown)
         .await;
 
     // The consensus layer is the planned result, and the reason is on the record.
@@ -637,4 +676,54 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
         "Family help is context here, not a finding."
     );
     assert_eq!(data["reconciled"], true);
+
+    // The consensus layer opens in the coding page, where the lead edits it.
+    lead_browser
+        .visit(&project.path(&format!("/transcripts/{transcript}/consensus")))
+        .await;
+    lead_browser.element(READY).await;
+    lead_browser
+        .wait_until("the four consensus codings", &highlights(4))
+        .await;
+    assert_eq!(
+        lead_browser.texts("#layer-state").await,
+        ["editable by you"]
+    );
+    let pump = "Tell me about the pump.";
+    code_passage(&lead_browser, &text, pump, "Device questions", 5).await;
+    let layer: Value = project
+        .owner
+        .get(&project.api(&format!("/consensus/transcripts/{transcript}/coding")))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let added = layer["codings"]
+        .as_array()
+        .expect("codings")
+        .iter()
+        .find(|c| c["decision_id"].is_null())
+        .expect("the lead's own consensus coding");
+    assert_eq!(
+        (added["start"].as_i64(), added["end"].as_i64()),
+        (Some(span_of(&text, pump).0), Some(span_of(&text, pump).1))
+    );
+    assert!(
+        layer["codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .any(|c| c["name"] == "Device questions" && c["id"] == added["code_id"]),
+        "a new agreed code made from the picker"
+    );
+
+    // A coder who submitted reads it, and cannot edit it.
+    ana_browser
+        .visit(&project.path(&format!("/transcripts/{transcript}/consensus")))
+        .await;
+    ana_browser.element(READY).await;
+    ana_browser
+        .wait_until("the five consensus codings", &highlights(5))
+        .await;
+    assert_eq!(ana_browser.texts("#layer-state").await, ["read-only"]);
 }
