@@ -178,9 +178,7 @@ pub async fn show_codebook(
     member: Member,
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
-    if member.role == Role::Coder {
-        // Coders read it once they code nothing any more (checked inside).
-    }
+    // Coders read it once they code nothing any more (checked inside).
     let entries = consensus::codebook(&state, &member).await?;
     let can_edit = member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none();
     Ok(Html(

@@ -7,7 +7,10 @@
 // lost when the network or the server is briefly away (invariant 4): creates
 // carry their own UUIDs and are retried as they were, updates carry the
 // version they were based on, and a stale one is reported and reloaded.
+import { describeProblem, el, isTyping, requestJson } from "./common.js";
 import { OffsetMap, snapSelection, snapToGrapheme, wordStep } from "./offsets.js";
+
+export { describeProblem };
 
 // ---------------------------------------------------------------------------
 // Pure layout helpers (no DOM), exported for tests/js/coding.test.mjs.
@@ -185,16 +188,6 @@ export function newId() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** A problem+json body as one sentence for a toast. */
-export function describeProblem(problem, fallback) {
-  if (!problem || typeof problem !== "object") return fallback;
-  const fields = problem.errors && typeof problem.errors === "object"
-    ? Object.values(problem.errors).flat().filter(Boolean)
-    : [];
-  if (fields.length) return fields.join(" ");
-  return problem.detail || problem.title || fallback;
-}
-
 // ---------------------------------------------------------------------------
 // The page.
 
@@ -202,13 +195,6 @@ const CODING_FIELDS = ["code_id", "start", "end", "memo"];
 const CODE_FIELDS = ["name", "color", "definition", "inclusion", "exclusion", "example", "parent_id"];
 const LANE_PX = 6;
 const STATE_LABELS = { assigned: "assigned", in_progress: "in progress", submitted: "submitted" };
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** At most `max` code points of `s`, never half an emoji. */
 export function clip(s, max) {
@@ -226,11 +212,6 @@ function pick(record, keys) {
   const out = {};
   for (const k of keys) if (k in record) out[k] = record[k];
   return out;
-}
-
-function isTyping(target) {
-  return target instanceof HTMLElement &&
-    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
 }
 
 function start() {
@@ -764,26 +745,7 @@ function start() {
     return true;
   }
 
-  async function request(method, url, body) {
-    const headers = { Accept: "application/json" };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRF-Token"] = csrf;
-    }
-    const response = await fetch(url, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined || body === null ? undefined : JSON.stringify(body),
-    });
-    let json = null;
-    try {
-      json = await response.json();
-    } catch {
-      json = null;
-    }
-    return { status: response.status, ok: response.ok, json };
-  }
+  const request = (method, url, body) => requestJson(method, url, body, csrf);
 
   // Signing in again (in another tab, after the session ended) gives a new
   // CSRF token; a write refused for the old one is sent again with the new.

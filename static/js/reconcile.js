@@ -3,6 +3,7 @@
 // key per decision. Offsets from the server are code points; the DOM counts
 // UTF-16 units, converted through OffsetMap (offsets.js).
 
+import { describeProblem, el, isTyping, requestJson } from "./common.js";
 import { OffsetMap } from "./offsets.js";
 
 // ---------------------------------------------------------------------------
@@ -71,27 +72,6 @@ export function codeChoice(codes, name) {
 
 // ---------------------------------------------------------------------------
 // The page.
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function isTyping(target) {
-  return target instanceof HTMLElement &&
-    (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
-}
-
-function describeProblem(problem, fallback) {
-  if (!problem || typeof problem !== "object") return fallback;
-  const fields = problem.errors && typeof problem.errors === "object"
-    ? Object.values(problem.errors).flat().filter(Boolean)
-    : [];
-  if (fields.length) return fields.join(" ");
-  return problem.detail || problem.title || fallback;
-}
 
 function start() {
   const dataEl = document.getElementById("reconcile-data");
@@ -365,26 +345,7 @@ function start() {
     if (next >= 0) select(items[next].key);
   }
 
-  async function request(method, target, body) {
-    const headers = { Accept: "application/json" };
-    if (method !== "GET") {
-      headers["Content-Type"] = "application/json";
-      headers["X-CSRF-Token"] = csrf;
-    }
-    const response = await fetch(target, {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let json = null;
-    try {
-      json = await response.json();
-    } catch {
-      json = null;
-    }
-    return { ok: response.ok, status: response.status, json };
-  }
+  const request = (method, target, body) => requestJson(method, target, body, csrf);
 
   let reloading = null;
   async function reload() {

@@ -236,21 +236,7 @@ async fn import_text_and_assign(
     file: &str,
     text: &str,
 ) -> String {
-    let response = project
-        .owner
-        .upload(
-            &project.api("/transcripts"),
-            "files",
-            &[(file, text.as_bytes().to_vec())],
-            &[],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.expect("json");
-    let transcript = body["files"][0]["transcript_id"]
-        .as_str()
-        .expect("transcript id")
-        .to_owned();
+    let transcript = project.import_text(file, text).await;
     let user_ids: Vec<_> = coders.iter().map(|coder| coder.id).collect();
     let response = project
         .owner
@@ -629,32 +615,8 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
         .json()
         .await
         .expect("json");
-    let names: BTreeMap<&str, &str> = data["codes"]
-        .as_array()
-        .expect("codes")
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().expect("id"),
-                c["name"].as_str().expect("name"),
-            )
-        })
-        .collect();
-    let mut consensus: Vec<(String, (i64, i64))> = data["consensus"]
-        .as_array()
-        .expect("consensus")
-        .iter()
-        .map(|c| {
-            (
-                names[c["code_id"].as_str().expect("code")].to_owned(),
-                (
-                    c["start"].as_i64().expect("start"),
-                    c["end"].as_i64().expect("end"),
-                ),
-            )
-        })
-        .collect();
-    consensus.sort_by_key(|(_, span)| *span);
+    let consensus_layer = project.api(&format!("/consensus/transcripts/{transcript}/coding"));
+    let consensus = passages(&layer_of(&project.owner, &consensus_layer).await);
     assert_eq!(
         consensus,
         [

@@ -32,23 +32,6 @@ pub(crate) struct Study<'a> {
     codes: std::collections::HashMap<&'static str, String>,
 }
 
-async fn import(project: &TestProject<'_>, name: &str, text: &str) -> String {
-    let response = project
-        .owner
-        .upload(
-            &project.api("/transcripts"),
-            "files",
-            &[(name, text.as_bytes().to_vec())],
-            &[],
-        )
-        .await;
-    let body: Value = response.json().await.unwrap();
-    body["files"][0]["transcript_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn code(
     project: &TestProject<'_>,
     user: &TestUser,
@@ -77,13 +60,10 @@ async fn code(
 /// submitted; on the second only Ana has submitted.
 async fn study(app: &TestApp) -> Study<'_> {
     let project = app.project().await;
-    let first = import(&project, "first.txt", TEXT).await;
-    let second = import(
-        &project,
-        "second.txt",
-        "P02: Something else entirely.\nP02: More.",
-    )
-    .await;
+    let first = project.import_text("first.txt", TEXT).await;
+    let second = project
+        .import_text("second.txt", "P02: Something else entirely.\nP02: More.")
+        .await;
     let ana = project.member(Role::Coder).await;
     let ben = project.member(Role::Coder).await;
     let assign = json!({ "transcript_ids": [first, second], "user_ids": [ana.id, ben.id] });
@@ -539,7 +519,7 @@ async fn with_a_shared_codebook_the_report_needs_no_alignment() {
         .send_json(reqwest::Method::PUT, &project.api("/codebook-mode"), &mode)
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let transcript = import(&project, "first.txt", TEXT).await;
+    let transcript = project.import_text("first.txt", TEXT).await;
     let ana = project.member(Role::Coder).await;
     let ben = project.member(Role::Coder).await;
     let assign = json!({ "transcript_ids": [transcript], "user_ids": [ana.id, ben.id] });

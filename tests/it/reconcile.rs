@@ -97,23 +97,6 @@ async fn expect(response: Response, status: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-async fn import(project: &TestProject<'_>, name: &str, text: &str) -> String {
-    let response = project
-        .owner
-        .upload(
-            &project.api("/transcripts"),
-            "files",
-            &[(name, text.as_bytes().to_vec())],
-            &[],
-        )
-        .await;
-    let body: Value = response.json().await.unwrap();
-    body["files"][0]["transcript_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// A member whose display name starts with `name` (coders are A and B in name order).
 async fn join(project: &TestProject<'_>, name: &str, role: Role) -> TestUser {
     let user = project
@@ -160,13 +143,10 @@ async fn submit(project: &TestProject<'_>, user: &TestUser, transcript: &str) {
 /// Ana has submitted.
 async fn study(app: &TestApp) -> Study<'_> {
     let project = app.project().await;
-    let first = import(&project, "first.txt", TEXT).await;
-    let second = import(
-        &project,
-        "second.txt",
-        "P02: Something else entirely.\nP02: More.",
-    )
-    .await;
+    let first = project.import_text("first.txt", TEXT).await;
+    let second = project
+        .import_text("second.txt", "P02: Something else entirely.\nP02: More.")
+        .await;
     let ana = join(&project, "ana", Role::Coder).await;
     let ben = join(&project, "ben", Role::Coder).await;
     let assign = json!({ "transcript_ids": [first, second], "user_ids": [ana.id, ben.id] });

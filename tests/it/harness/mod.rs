@@ -208,6 +208,25 @@ impl TestProject<'_> {
         format!("/api/v1/projects/{}{}", self.id, rest)
     }
 
+    /// Imports `text` as a transcript file named `file`; answers its id.
+    pub async fn import_text(&self, file: &str, text: &str) -> String {
+        let response = self
+            .owner
+            .upload(
+                &self.api("/transcripts"),
+                "files",
+                &[(file, text.as_bytes().to_vec())],
+                &[],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "importing {file}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["files"][0]["transcript_id"]
+            .as_str()
+            .expect("transcript id")
+            .to_owned()
+    }
+
     /// A new signed-in user holding `role` in this project.
     pub async fn member(&self, role: Role) -> TestUser {
         let user = self
