@@ -63,6 +63,9 @@ struct Args {
     /// Renders per page.
     #[arg(long, default_value_t = 200)]
     page_requests: usize,
+    /// Codings in each of the two layers that are reconciled.
+    #[arg(long, default_value_t = 300)]
+    reconcile_codings: usize,
     /// Keep the started server's data folder.
     #[arg(long)]
     keep_data: bool,
@@ -595,6 +598,7 @@ async fn add_transcript(
     project: &Project,
     words: usize,
     seed: u64,
+    coders: &[String],
 ) -> anyhow::Result<(String, i64)> {
     let text = transcript_text(words, seed);
     let length = text.trim_end().chars().count() as i64;
@@ -624,7 +628,7 @@ async fn add_transcript(
         .expect(
             Method::POST,
             &format!("/api/v1/projects/{}/assignments", project.id),
-            Some(&json!({ "transcript_ids": [transcript_id], "user_ids": project.coder_ids })),
+            Some(&json!({ "transcript_ids": [transcript_id], "user_ids": coders })),
             201,
         )
         .await?;
@@ -665,7 +669,8 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
     let mut layer_sizes = Vec::new();
     for (level, &concurrency) in args.concurrency.iter().enumerate() {
         // A transcript per level, so each level's reads see only its own codings.
-        let (transcript, length) = add_transcript(&project, args.words, level as u64 + 1).await?;
+        let (transcript, length) =
+            add_transcript(&project, args.words, level as u64 + 1, &project.coder_ids).await?;
         eprintln!("concurrency {concurrency}: transcript {transcript} ({length} code points)");
         let states: Vec<Arc<Coding>> = project
             .coders
@@ -790,7 +795,8 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
     }
 
     // Page renders on a transcript holding `page_codings` codings of one coder.
-    let (transcript, length) = add_transcript(&project, args.words, 1000).await?;
+    let (transcript, length) =
+        add_transcript(&project, args.words, 1000, &project.coder_ids).await?;
     eprintln!(
         "page renders: adding {} codings to {transcript}",
         args.page_codings
@@ -869,6 +875,8 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
         );
     }
 
+    figures.extend(reconciliation(args, &project, server, limit, &mut page_sizes).await?);
+
     let mut out = String::new();
     writeln!(
         out,
@@ -916,6 +924,153 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
             .join(", "),
     )?;
     Ok(out)
+}
+
+/// Two coders code one transcript alike in part (same spans, shifted spans,
+/// spans of their own), submit, and the admin aligns their codes; then the
+/// reconciliation reads, the lead's dashboard and decisions are measured.
+async fn reconciliation(
+    args: &Args,
+    project: &Project,
+    server: Option<&Server>,
+    limit: Duration,
+    page_sizes: &mut Vec<(String, usize)>,
+) -> anyhow::Result<Vec<Figures>> {
+    ensure!(
+        project.coders.len() >= 2,
+        "reconciliation needs two coders: use a concurrency of 2 or more"
+    );
+    let pair = &project.coder_ids[..2];
+    let (transcript, length) = add_transcript(project, args.words, 2000, pair).await?;
+    eprintln!(
+        "reconciliation: two layers of {} codings on {transcript}",
+        args.reconcile_codings
+    );
+    let p = &project.id;
+    let codings_path = format!("/api/v1/projects/{p}/transcripts/{transcript}/codings");
+    let mut rng = StdRng::seed_from_u64(2000);
+    for n in 0..args.reconcile_codings {
+        let code = n % CODES_PER_CODER;
+        let (start, end) = span(&mut rng, length);
+        let (b_start, b_end, b_code) = match rng.gen_range(0..10) {
+            0..=4 => (start, end, code),
+            5..=6 => ((start + 7).min(end - 1), (end + 15).min(length), code),
+            7 => (start, end, (code + 1) % CODES_PER_CODER),
+            _ => {
+                let (s, e) = span(&mut rng, length);
+                (s, e, code)
+            }
+        };
+        for (coder, (start, end, code)) in [(0, (start, end, code)), (1, (b_start, b_end, b_code))]
+        {
+            let body = json!({ "id": Uuid::new_v4(), "code_id": project.coders[coder].codes[code],
+                               "start": start, "end": end, "memo": "" });
+            project.coders[coder]
+                .session
+                .expect(Method::POST, &codings_path, Some(&body), 201)
+                .await?;
+        }
+    }
+    for coder in &project.coders[..2] {
+        coder
+            .session
+            .expect(
+                Method::POST,
+                &format!("/api/v1/projects/{p}/transcripts/{transcript}/submit"),
+                None,
+                200,
+            )
+            .await?;
+    }
+    for k in 0..CODES_PER_CODER {
+        let ids = [&project.coders[0].codes[k], &project.coders[1].codes[k]];
+        project
+            .admin
+            .expect(
+                Method::POST,
+                &format!("/api/v1/projects/{p}/agreed-codes"),
+                Some(&json!({ "name": format!("Agreed {k}"), "code_ids": ids })),
+                201,
+            )
+            .await?;
+    }
+
+    let data_path = format!("/api/v1/projects/{p}/transcripts/{transcript}/reconciliation");
+    let (_, data) = project
+        .admin
+        .expect(Method::GET, &data_path, None, 200)
+        .await?;
+    let items = data["items"].as_array().context("no items")?;
+    let open: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| i["resolved"] == false)
+        .filter_map(|i| {
+            let kind = i["offered"].as_array()?.first()?.as_str()?.to_owned();
+            Some((i["key"].as_str()?.to_owned(), kind))
+        })
+        .collect();
+    eprintln!("reconciliation: {} items, {} open", items.len(), open.len());
+    let mut figures = Vec::new();
+    for (operation, path) in [
+        (
+            format!("reconciliation data ({} items)", items.len()),
+            data_path.clone(),
+        ),
+        (
+            "reconciliation page".to_owned(),
+            format!("/projects/{p}/transcripts/{transcript}/reconcile"),
+        ),
+        ("dashboard (lead)".to_owned(), format!("/projects/{p}")),
+    ] {
+        let (status, bytes) = project.admin.send(Method::GET, &path, None).await?;
+        ensure!(status == StatusCode::OK, "GET {path}: {status}");
+        page_sizes.push((operation.clone(), bytes.len()));
+        let page: Work<Session> = Arc::new(move |session, _task, _n| {
+            let path = path.clone();
+            Box::pin(async move {
+                let (status, _) = session.send(Method::GET, &path, None).await?;
+                Ok(status == StatusCode::OK)
+            })
+        });
+        figures.push(
+            measure(
+                server,
+                &operation,
+                1,
+                args.page_requests,
+                limit,
+                vec![Arc::new(project.admin.clone())],
+                page,
+            )
+            .await?,
+        );
+    }
+    let decisions = Arc::new(open);
+    let decide_path = format!("/api/v1/projects/{p}/transcripts/{transcript}/decisions");
+    let count = decisions.len().min(args.page_requests);
+    let decide: Work<Session> = Arc::new(move |session, _task, n| {
+        let path = decide_path.clone();
+        let decisions = decisions.clone();
+        Box::pin(async move {
+            let (key, kind) = &decisions[n];
+            let body = json!({ "key": key, "kind": kind, "rationale": "bench" });
+            let (status, _) = session.send(Method::POST, &path, Some(&body)).await?;
+            Ok(status == StatusCode::CREATED)
+        })
+    });
+    figures.push(
+        measure(
+            server,
+            "decide",
+            1,
+            count,
+            limit,
+            vec![Arc::new(project.admin.clone())],
+            decide,
+        )
+        .await?,
+    );
+    Ok(figures)
 }
 
 /// The 1-minute load average: the machine may be shared.

@@ -258,19 +258,30 @@ pub async fn load(
     let report = transcript_report(state, member, transcript).await?;
     let mut conn = state.db.acquire().await?;
     let settings = store::settings(&mut conn, member.project_id).await?;
-    if can_decide(member) {
+    let decide = can_decide(member);
+    if decide && member.project.codebook_mode == "shared" {
         let mut tx = state.db.begin().await?;
         mirror_shared_codes(&mut tx, member).await?;
-        let codes = agreed_ids(&mut tx, member).await?;
-        if settings.auto_accept_agreements {
-            let found = snapshots(&report, &codes);
-            auto_accept(&mut tx, member, transcript, &found).await?;
-        }
         tx.commit().await?;
     }
     let codes = agreed_ids(&mut conn, member).await?;
     let found = snapshots(&report, &codes);
-    let decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
+    let mut decisions =
+        store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
+    // Agreements nobody has decided on yet: a lead's visit files them (once).
+    let decided: std::collections::HashSet<&str> =
+        decisions.iter().map(|d| d.key.as_str()).collect();
+    let undecided: Vec<_> = found
+        .iter()
+        .filter(|(key, s, ..)| s.kind == "agreement" && !decided.contains(key.as_str()))
+        .cloned()
+        .collect();
+    if decide && settings.auto_accept_agreements && !undecided.is_empty() {
+        let mut tx = state.db.begin().await?;
+        auto_accept(&mut tx, member, transcript, &undecided).await?;
+        tx.commit().await?;
+        decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
+    }
     let comments = store::list_comments(&mut conn, transcript).await?;
     let consensus = store::list_consensus(&mut conn, member.project_id, Some(transcript)).await?;
     let agreed = crate::compare::store::list_agreed_codes(&mut conn, member.project_id).await?;
