@@ -165,6 +165,8 @@ pub struct CodebookPage {
     member: Member,
     entries: Vec<Entry>,
     can_edit: bool,
+    /// Transcripts whose consensus layer holds codings, by title.
+    layers: Vec<(TranscriptId, String)>,
 }
 
 impl CodebookPage {
@@ -181,12 +183,24 @@ pub async fn show_codebook(
     // Coders read it once they code nothing any more (checked inside).
     let entries = consensus::codebook(&state, &member).await?;
     let can_edit = member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none();
+    let mut layers: Vec<(TranscriptId, String)> = entries
+        .iter()
+        .flat_map(|e| e.quotes.iter())
+        .map(|q| (q.transcript_id, q.transcript.clone()))
+        .collect();
+    layers.sort_by(|a, b| {
+        a.1.to_lowercase()
+            .cmp(&b.1.to_lowercase())
+            .then(a.0.cmp(&b.0))
+    });
+    layers.dedup();
     Ok(Html(
         CodebookPage {
             layout,
             member,
             entries,
             can_edit,
+            layers,
         }
         .render()?,
     ))

@@ -689,3 +689,102 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
         .await;
     assert_eq!(ana_browser.texts("#layer-state").await, ["read-only"]);
 }
+
+#[tokio::test]
+async fn the_lead_finishes_the_demo_study_and_a_reviewer_reads_the_result() {
+    let app = TestApp::spawn().await;
+    let state = concord::state::AppState::new(app.pool.clone(), app.config.clone());
+    let demo = concord::demo::create(&state).await.expect("the demo study");
+    let browser = Browser::open(&app).await;
+    browser
+        .sign_in("lead@demo.concord", concord::demo::PASSWORD)
+        .await;
+    browser
+        .visit(&format!(
+            "{}/transcripts/{}/reconcile",
+            demo.path, demo.transcripts[1]
+        ))
+        .await;
+    browser.element(RECONCILE_READY).await;
+    let keys = browser.element("#reconcile-text").await;
+    // The demo leaves this transcript half done: the lead takes each open
+    // discrepancy's first offered decision with its key until none is left.
+    let mut rounds = 0;
+    loop {
+        let progress = browser.texts("#reconcile-progress").await.join("");
+        let counts: Vec<usize> = progress
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let [resolved, total] = counts[..] else {
+            panic!("progress reads {progress:?}")
+        };
+        if resolved == total {
+            assert!(progress.ends_with("· reconciled"), "{progress}");
+            break;
+        }
+        rounds += 1;
+        assert!(rounds <= total, "no progress: {progress}");
+        let key = browser
+            .texts("#decision-buttons button kbd")
+            .await
+            .into_iter()
+            .next()
+            .expect("a decision to take");
+        keys.send_keys(&key).await.expect("deciding");
+        browser
+            .wait_until(
+                "the decision",
+                &format!(
+                    "//*[@id='reconcile-progress' and starts-with(normalize-space(), '{} of {total} ')]",
+                    resolved + 1
+                ),
+            )
+            .await;
+    }
+    assert!(rounds > 0, "the demo left something open");
+
+    // Every transcript's count follows on the consensus codebook.
+    browser.visit(&format!("{}/consensus", demo.path)).await;
+    let counts: usize = browser
+        .texts("#codebook-table td.codings")
+        .await
+        .iter()
+        .map(|n| n.parse::<usize>().expect("a count"))
+        .sum();
+    let live: i64 = sqlx::query_scalar(
+        "select count(*) from consensus_codings where project_id = $1 and deleted_at is null",
+    )
+    .bind(demo.project_id.0)
+    .fetch_one(&app.pool)
+    .await
+    .expect("count");
+    assert_eq!(counts as i64, live);
+    assert!(live > 0);
+
+    // The reviewer reads the codebook and a consensus layer, and cannot edit it.
+    browser.sign_out().await;
+    browser
+        .sign_in("rita@demo.concord", concord::demo::PASSWORD)
+        .await;
+    browser.visit(&format!("{}/consensus", demo.path)).await;
+    assert!(browser.texts("#codebook-table .codebook-row").await.len() >= 10);
+    assert!(
+        browser.texts(".codebook-edit").await.is_empty(),
+        "reviewers do not edit"
+    );
+    browser
+        .element("#consensus-layers a")
+        .await
+        .click()
+        .await
+        .expect("opening a consensus layer");
+    browser.element(READY).await;
+    browser
+        .wait_until(
+            "the consensus codings",
+            "//body[count(.//*[@id='coding-text']//span[contains(concat(' ', normalize-space(@class), ' '), ' coding-hl ')]) > 0]",
+        )
+        .await;
+    assert_eq!(browser.texts("#layer-state").await, ["read-only"]);
+}
