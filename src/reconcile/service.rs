@@ -941,9 +941,23 @@ pub async fn require_consensus_reader(
 ) -> Result<(), AppError> {
     let mut conn = state.db.acquire().await?;
     let viewer = Viewer::load(&mut conn, member).await?;
-    if viewer.can_see_reconciliation(transcript, true) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
+    if !viewer.can_see_reconciliation(transcript, true) {
+        return Err(AppError::Forbidden);
     }
+    // A coder reads it only once every coder of the transcript has submitted:
+    // until then it could carry traces of the others' layers.
+    if member.role == Role::Coder {
+        let waiting = sqlx::query_scalar!(
+            r#"select count(*) as "n!" from assignments where transcript_id = $1 and state <> 'submitted'"#,
+            transcript.0
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if waiting > 0 {
+            return Err(AppError::State(
+                "The consensus layer opens to coders once every coder of this transcript has submitted.".into(),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -1152,6 +1152,12 @@ async fn coders_see_the_reconciliation_only_once_both_have_submitted() {
         "{bens}"
     );
     expect(s.project.owner.get(&second).await, StatusCode::CONFLICT).await;
+    // Nor its consensus layer, which could carry traces of Ben's layer.
+    let second_layer = s
+        .project
+        .api(&format!("/consensus/transcripts/{}/codings", s.second));
+    expect(s.ana.get(&second_layer).await, StatusCode::CONFLICT).await;
+    expect(s.project.owner.get(&second_layer).await, StatusCode::OK).await;
     // Ben is still coding: the consensus codebook would show him the others' codes.
     expect(
         s.ben.get(&s.project.api("/consensus/codebook")).await,
