@@ -112,6 +112,15 @@ pub fn level_name(level: UnitLevel) -> &'static str {
     }
 }
 
+/// What a report is for: every statistic, or only the discrepancy lists (the
+/// texts are then not scanned for sentences and paragraphs, and the unit
+/// statistics come out empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Full,
+    Discrepancies,
+}
+
 /// The report over every transcript the viewer may compare: all its assigned
 /// coders (two or more) have submitted, and the viewer is not blind to it.
 pub async fn build(
@@ -119,6 +128,16 @@ pub async fn build(
     member: &Member,
     level: UnitLevel,
     only: Option<TranscriptId>,
+) -> Result<ProjectReport, AppError> {
+    build_scoped(state, member, level, only, Scope::Full).await
+}
+
+pub async fn build_scoped(
+    state: &AppState,
+    member: &Member,
+    level: UnitLevel,
+    only: Option<TranscriptId>,
+    scope: Scope,
 ) -> Result<ProjectReport, AppError> {
     if member.role == Role::Reviewer {
         return Err(AppError::Forbidden);
@@ -264,10 +283,6 @@ pub async fn build(
                 end: turn.end as u32,
             })
             .collect();
-        units.push(
-            TranscriptUnits::new(&t.text, &turns)
-                .map_err(|e| AppError::Internal(anyhow::anyhow!("units of {}: {e:?}", t.id)))?,
-        );
         let mut starts = vec![0u32];
         let mut offset = 0u32;
         for c in t.text.chars() {
@@ -276,6 +291,15 @@ pub async fn build(
                 starts.push(offset);
             }
         }
+        let scanned = match scope {
+            Scope::Full => TranscriptUnits::new(&t.text, &turns),
+            Scope::Discrepancies => {
+                TranscriptUnits::from_parts(offset, Vec::new(), Vec::new(), Vec::new(), Vec::new())
+            }
+        };
+        units.push(
+            scanned.map_err(|e| AppError::Internal(anyhow::anyhow!("units of {}: {e:?}", t.id)))?,
+        );
         line_starts.push(starts);
         submitted.push(
             t.submitted

@@ -11,7 +11,7 @@ use super::model::{self, DecisionKind, Side, Snapshot};
 use super::store::{self, Comment, ConsensusCoding, Decision, NewConsensus, NewDecision, Settings};
 use crate::agreement::{DiscrepancyKind, Segment, UnitLevel};
 use crate::coding::blinding::Viewer;
-use crate::compare::report::{self, ProjectReport};
+use crate::compare::report::{self, ProjectReport, Scope};
 use crate::db::audit::{Action, Event};
 use crate::db::ids::{AgreedCodeId, CodingId, ConsensusCodingId, DecisionId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
@@ -104,7 +104,14 @@ async fn transcript_report(
     if member.role == Role::Reviewer {
         return Err(AppError::Forbidden);
     }
-    let report = report::build(state, member, UnitLevel::Line, Some(transcript)).await?;
+    let report = report::build_scoped(
+        state,
+        member,
+        UnitLevel::Line,
+        Some(transcript),
+        Scope::Discrepancies,
+    )
+    .await?;
     if let Some(excluded) = report.excluded.first() {
         return Err(match excluded.reason {
             "you did not code this transcript" => AppError::Forbidden,
@@ -828,7 +835,8 @@ pub struct Progress {
 /// Progress of every transcript the member may reconcile. Computed like the
 /// reconciliation page (agreements count as resolved when accepted automatically).
 pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, AppError> {
-    let report = report::build(state, member, UnitLevel::Line, None).await?;
+    let report =
+        report::build_scoped(state, member, UnitLevel::Line, None, Scope::Discrepancies).await?;
     let mut conn = state.db.acquire().await?;
     let settings = store::settings(&mut conn, member.project_id).await?;
     let decisions = store::list_decisions(&mut conn, member.project_id, None).await?;
