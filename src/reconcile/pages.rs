@@ -92,6 +92,8 @@ pub struct ReconcilePage {
     transcript_id: TranscriptId,
     coder_a: String,
     coder_b: String,
+    /// Three or more coders: every pair is listed, each with its own A and B.
+    pairs: bool,
     data_json: String,
     lines: Vec<view::LineView>,
     can_decide: bool,
@@ -115,6 +117,7 @@ pub async fn show_reconciliation(
         ReconcilePage {
             coder_a: name(0),
             coder_b: name(1),
+            pairs: data.coders.len() > 2,
             title: data.title.clone(),
             transcript_id,
             data_json: script_safe_json(&data)?,
