@@ -1676,3 +1676,125 @@ async fn a_decision_on_a_discrepancy_that_has_gone_stays_until_undone() {
     let rec = s.rec(&s.project.owner).await;
     assert_eq!(rec["orphans"], json!([]));
 }
+
+#[tokio::test]
+async fn the_pages_forms_change_the_settings_and_the_consensus_codebook() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let owner = &s.project.owner;
+    let index = crate::harness::html(owner.get(&s.project.path("/reconcile")).await).await;
+    assert_eq!(
+        crate::harness::select_texts(&index, "#project-progress strong"),
+        ["0 of 4"]
+    );
+
+    // Settings: agreements no longer accepted by themselves, reasons required.
+    let settings = s.project.path("/reconcile/settings");
+    let refused = s
+        .ana
+        .post_form(&settings, &[("require_rationale", "on")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let saved = owner
+        .post_form(&settings, &[("require_rationale", "on")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let rec = s.rec(owner).await;
+    assert_eq!(
+        rec["settings"],
+        json!({ "auto_accept_agreements": false, "require_rationale": true })
+    );
+    assert_eq!(
+        (rec["resolved"].as_u64(), rec["total"].as_u64()),
+        (Some(0), Some(5))
+    );
+    let index = crate::harness::html(owner.get(&s.project.path("/reconcile")).await).await;
+    assert_eq!(
+        crate::harness::select_texts(&index, "#project-progress strong"),
+        ["0 of 5"]
+    );
+
+    s.decided(&key(&rec, "boundary"), "union", json!({})).await;
+    s.decided(&key(&rec, "different_code"), "both", json!({}))
+        .await;
+    let layer = s.layer().await;
+    let of = |code: &str| -> Vec<String> {
+        layer
+            .iter()
+            .filter(|c| c["code_id"] == s.agreed[code].as_str())
+            .map(id)
+            .collect()
+    };
+    let (cost, doctors) = (of("Cost"), of("Doctors"));
+    assert_eq!((cost.len(), doctors.len(), of("Trust").len()), (1, 1, 1));
+    let page = crate::harness::html(owner.get(&s.project.path("/consensus")).await).await;
+    assert_eq!(
+        crate::harness::select_texts(&page, "#codebook-table .codebook-row").len(),
+        6
+    );
+
+    // Edit: rename, define, and pick the typical example among the quotes.
+    let book = s.codebook().await;
+    let version = book["Cost"]["version"].to_string();
+    let edit = s
+        .project
+        .path(&format!("/consensus/codes/{}", s.agreed["Cost"]));
+    let fields = [
+        ("name", "Travel costs"),
+        ("definition", "Money spent on getting to the clinic"),
+        ("inclusion", "fares, fuel, parking"),
+        ("exclusion", "the price of the device"),
+        ("example_coding_id", cost[0].as_str()),
+        ("version", version.as_str()),
+    ];
+    let saved = owner.post_form(&edit, &fields).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        crate::harness::location(&saved),
+        s.project
+            .path(&format!("/consensus#code-{}", s.agreed["Cost"]))
+    );
+    let book = s.codebook().await;
+    let travel = &book["Travel costs"];
+    assert_eq!(travel["exclusion"], "the price of the device");
+    assert_eq!(travel["example_coding_id"], cost[0].as_str());
+    let quote = travel["quotes"][0]["text"].as_str().unwrap();
+    assert_eq!(travel["example"], quote);
+    let stale = owner.post_form(&edit, &fields).await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+
+    // Merge, then split back, through the forms.
+    let merge = s
+        .project
+        .path(&format!("/consensus/codes/{}/merge", s.agreed["Doctors"]));
+    let merged = owner
+        .post_form(&merge, &[("into", s.agreed["Trust"].as_str())])
+        .await;
+    assert_eq!(merged.status(), StatusCode::SEE_OTHER);
+    let book = s.codebook().await;
+    assert!(!book.contains_key("Doctors"));
+    assert_eq!(book["Trust"]["codings"], 2);
+    let split = s
+        .project
+        .path(&format!("/consensus/codes/{}/split", s.agreed["Trust"]));
+    let before = s.layer().await;
+    let empty = owner
+        .post_form(&split, &[("name", "Clinician trust")])
+        .await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s.layer().await, before, "a refused split changes nothing");
+    let done = owner
+        .post_form(
+            &split,
+            &[
+                ("name", "Clinician trust"),
+                ("codings", doctors[0].as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let book = s.codebook().await;
+    assert_eq!(book["Clinician trust"]["codings"], 1);
+    assert_eq!(book["Trust"]["codings"], 1);
+    assert_eq!(s.layer().await.len(), before.len());
+}
