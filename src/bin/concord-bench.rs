@@ -841,7 +841,7 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
         args.page_codings
     );
     let mut page_sizes = Vec::new();
-    for (operation, path) in [
+    let pages = [
         (
             format!("coding page ({} codings)", args.page_codings),
             format!("/projects/{}/transcripts/{transcript}/code", project.id),
@@ -850,30 +850,18 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
             "transcript page".to_owned(),
             format!("/projects/{}/transcripts/{transcript}", project.id),
         ),
-    ] {
-        let (status, bytes) = coder.session.send(Method::GET, &path, None).await?;
-        ensure!(status == StatusCode::OK, "GET {path}: {status}");
-        page_sizes.push((operation.clone(), bytes.len()));
-        let page: Work<Session> = Arc::new(move |session, _task, _n| {
-            let path = path.clone();
-            Box::pin(async move {
-                let (status, _) = session.send(Method::GET, &path, None).await?;
-                Ok(status == StatusCode::OK)
-            })
-        });
-        figures.push(
-            measure(
-                server,
-                &operation,
-                1,
-                args.page_requests,
-                limit,
-                vec![Arc::new(coder.session.clone())],
-                page,
-            )
-            .await?,
-        );
-    }
+    ];
+    figures.extend(
+        measure_pages(
+            server,
+            &coder.session,
+            pages,
+            args.page_requests,
+            limit,
+            &mut page_sizes,
+        )
+        .await?,
+    );
 
     figures.extend(reconciliation(args, &project, server, limit, &mut page_sizes).await?);
 
@@ -924,6 +912,44 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
             .join(", "),
     )?;
     Ok(out)
+}
+
+/// GETs each `(operation, path)` `requests` times in one session, noting each
+/// page's size.
+async fn measure_pages(
+    server: Option<&Server>,
+    session: &Session,
+    pages: impl IntoIterator<Item = (String, String)>,
+    requests: usize,
+    limit: Duration,
+    page_sizes: &mut Vec<(String, usize)>,
+) -> anyhow::Result<Vec<Figures>> {
+    let mut figures = Vec::new();
+    for (operation, path) in pages {
+        let (status, bytes) = session.send(Method::GET, &path, None).await?;
+        ensure!(status == StatusCode::OK, "GET {path}: {status}");
+        page_sizes.push((operation.clone(), bytes.len()));
+        let page: Work<Session> = Arc::new(move |session, _task, _n| {
+            let path = path.clone();
+            Box::pin(async move {
+                let (status, _) = session.send(Method::GET, &path, None).await?;
+                Ok(status == StatusCode::OK)
+            })
+        });
+        figures.push(
+            measure(
+                server,
+                &operation,
+                1,
+                requests,
+                limit,
+                vec![Arc::new(session.clone())],
+                page,
+            )
+            .await?,
+        );
+    }
+    Ok(figures)
 }
 
 /// Two coders code one transcript alike in part (same spans, shifted spans,
@@ -1010,8 +1036,7 @@ async fn reconciliation(
         })
         .collect();
     eprintln!("reconciliation: {} items, {} open", items.len(), open.len());
-    let mut figures = Vec::new();
-    for (operation, path) in [
+    let pages = [
         (
             format!("reconciliation data ({} items)", items.len()),
             data_path.clone(),
@@ -1021,30 +1046,16 @@ async fn reconciliation(
             format!("/projects/{p}/transcripts/{transcript}/reconcile"),
         ),
         ("dashboard (lead)".to_owned(), format!("/projects/{p}")),
-    ] {
-        let (status, bytes) = project.admin.send(Method::GET, &path, None).await?;
-        ensure!(status == StatusCode::OK, "GET {path}: {status}");
-        page_sizes.push((operation.clone(), bytes.len()));
-        let page: Work<Session> = Arc::new(move |session, _task, _n| {
-            let path = path.clone();
-            Box::pin(async move {
-                let (status, _) = session.send(Method::GET, &path, None).await?;
-                Ok(status == StatusCode::OK)
-            })
-        });
-        figures.push(
-            measure(
-                server,
-                &operation,
-                1,
-                args.page_requests,
-                limit,
-                vec![Arc::new(project.admin.clone())],
-                page,
-            )
-            .await?,
-        );
-    }
+    ];
+    let mut figures = measure_pages(
+        server,
+        &project.admin,
+        pages,
+        args.page_requests,
+        limit,
+        page_sizes,
+    )
+    .await?;
     let decisions = Arc::new(open);
     let decide_path = format!("/api/v1/projects/{p}/transcripts/{transcript}/decisions");
     let count = decisions.len().min(args.page_requests);

@@ -208,16 +208,7 @@ async fn two_coders_code_one_transcript_blind_in_their_own_browsers() {
     assert_eq!(ana_browser.texts(".code-item .code-count").await, ["2"]);
 
     for (browser, user) in [(&ana_browser, &ana), (&ben_browser, &ben)] {
-        browser
-            .element("#submit-layer")
-            .await
-            .click()
-            .await
-            .expect("submit");
-        browser.accept_alert().await.expect("confirming the submit");
-        browser
-            .element("#layer-state[data-state=\"submitted\"]")
-            .await;
+        submit_layer(browser).await;
         let data: Value = user.get(&layer).await.json().await.expect("json");
         assert_eq!(data["assignment"]["state"], "submitted", "{}", user.email);
         assert_eq!(data["assignment"]["can_edit"], false);
@@ -247,6 +238,20 @@ async fn import_text_and_assign(
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     transcript
+}
+
+/// Submits the coding page's layer with its button, confirming the prompt.
+async fn submit_layer(browser: &Browser) {
+    browser
+        .element("#submit-layer")
+        .await
+        .click()
+        .await
+        .expect("submit");
+    browser.accept_alert().await.expect("confirming the submit");
+    browser
+        .element("#layer-state[data-state=\"submitted\"]")
+        .await;
 }
 
 /// `[start, end)` of `phrase` in `text`, in code points.
@@ -436,16 +441,7 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
     code_passage(&ben_browser, &text, daughter, "Family", 3).await;
     code_passage(&ben_browser, &text, nurses, "Staff gaps", 4).await;
     for browser in [&ana_browser, &ben_browser] {
-        browser
-            .element("#submit-layer")
-            .await
-            .click()
-            .await
-            .expect("submit");
-        browser.accept_alert().await.expect("confirming the submit");
-        browser
-            .element("#layer-state[data-state=\"submitted\"]")
-            .await;
+        submit_layer(browser).await;
     }
 
     // The lead aligns the two codebooks.
