@@ -237,6 +237,38 @@ async fn align(
     .await
 }
 
+/// A new agreed code with its audit row, in the caller's transaction.
+pub async fn insert_agreed(
+    conn: &mut sqlx::PgConnection,
+    member: &Member,
+    name: &str,
+    definition: &str,
+    color: &str,
+) -> Result<AgreedCode, AppError> {
+    let agreed = store::insert_agreed_code(
+        conn,
+        member.project_id,
+        name,
+        definition,
+        color,
+        member.user.id,
+    )
+    .await?;
+    audit::record(
+        conn,
+        Event::new(
+            Some(member.user.id),
+            Action::AgreedCodeCreated,
+            "agreed_code",
+        )
+        .project(member.project_id)
+        .entity(agreed.id.0)
+        .after(&agreed),
+    )
+    .await?;
+    Ok(agreed)
+}
+
 /// Makes a new agreed code and aligns the given coder codes onto it.
 pub async fn create_agreed(
     state: &AppState,
@@ -263,27 +295,7 @@ pub async fn create_agreed(
         .first()
         .map(|c| c.color.clone())
         .unwrap_or_else(|| "#4363d8".into());
-    let agreed = store::insert_agreed_code(
-        &mut tx,
-        member.project_id,
-        &name,
-        definition.trim(),
-        &color,
-        member.user.id,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        Event::new(
-            Some(member.user.id),
-            Action::AgreedCodeCreated,
-            "agreed_code",
-        )
-        .project(member.project_id)
-        .entity(agreed.id.0)
-        .after(&agreed),
-    )
-    .await?;
+    let agreed = insert_agreed(&mut tx, member, &name, definition.trim(), &color).await?;
     for code in &members {
         align(&mut tx, member, code, &agreed).await?;
     }

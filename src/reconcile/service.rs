@@ -612,34 +612,15 @@ pub async fn decide(
     if let Some(name) = new_name {
         let color =
             crate::coding::model::PALETTE[codes.len() % crate::coding::model::PALETTE.len()];
-        let code = crate::compare::store::insert_agreed_code(
-            &mut tx,
-            member.project_id,
-            name,
-            "",
-            color,
-            member.user.id,
-        )
-        .await
-        .map_err(|e| match e {
-            AppError::Invalid(_) => AppError::field(
-                "new_code_name",
-                "The agreed codebook has a code of this name already: relabel to it instead.",
-            ),
-            other => other,
-        })?;
-        crate::db::audit::record(
-            &mut tx,
-            Event::new(
-                Some(member.user.id),
-                Action::AgreedCodeCreated,
-                "agreed_code",
-            )
-            .project(member.project_id)
-            .entity(code.id.0)
-            .after(&code),
-        )
-        .await?;
+        let code = crate::compare::alignment::insert_agreed(&mut tx, member, name, "", color)
+            .await
+            .map_err(|e| match e {
+                AppError::Invalid(_) => AppError::field(
+                    "new_code_name",
+                    "The agreed codebook has a code of this name already: relabel to it instead.",
+                ),
+                other => other,
+            })?;
         chosen = Some(code.id);
     } else if let Some(id) = request.code_id {
         let exists = sqlx::query_scalar!(
