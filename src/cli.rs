@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::{password, store as users};
 use crate::config::Config;
 use crate::db;
-use crate::db::audit::{self, Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::embedded::{Durability, EmbeddedCluster};
 use crate::state::AppState;
 
@@ -206,7 +206,7 @@ async fn create_admin(pool: &PgPool, email: &str, name: &str) -> anyhow::Result<
         })?;
     audit::record(
         &mut tx,
-        Event::new(None, Action::SetupCompleted, "user")
+        Change::new(None, Action::SetupCompleted)
             .entity(user.id.0)
             .after(&user),
     )

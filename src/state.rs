@@ -15,6 +15,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// A write transaction: its commit tells open pages about the live events
+    /// it wrote.
+    pub async fn begin(&self) -> Result<crate::db::WriteTx, sqlx::Error> {
+        Ok(crate::db::WriteTx::new(
+            self.db.begin().await?,
+            self.live.clone(),
+        ))
+    }
+
     pub fn new(db: PgPool, config: Config) -> Self {
         let build_id = format!(
             "{}-{:x}",

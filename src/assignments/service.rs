@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::store::{self, Assignment, AssignmentRow};
-use crate::db::audit::{self, Action, Event};
+use crate::coding::blinding::Viewer;
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AssignmentId, ProjectId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
-use crate::live::{self, NewEvent};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::projects::store as projects;
@@ -21,25 +21,16 @@ async fn record(
     before: Option<&Assignment>,
     after: &Assignment,
 ) -> Result<(), AppError> {
-    let mut event = Event::new(Some(member.user.id), action, "assignment")
+    let mut change = Change::new(Some(member.user.id), action)
         .project(member.project_id)
         .entity(after.id.0)
+        .transcript(after.transcript_id)
+        .subject(after.user_id)
         .after(after);
     if let Some(before) = before {
-        event = event.before(before);
+        change = change.before(before);
     }
-    live::publish_with_audit(
-        conn,
-        event,
-        NewEvent {
-            project_id: member.project_id,
-            kind: "assignment.updated",
-            transcript_id: Some(after.transcript_id),
-            coder_id: Some(after.user_id),
-            entity_id: Some(after.id.0),
-        },
-    )
-    .await
+    audit::record(conn, change).await
 }
 
 /// Assigns every listed member to every listed transcript; existing
@@ -60,7 +51,7 @@ pub async fn assign(
         errors.add("user_ids", "Choose at least one coder.");
     }
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let transcripts: Vec<TranscriptId> = store::transcript_texts(&mut tx, member.project_id)
         .await?
         .into_iter()
@@ -117,7 +108,7 @@ pub async fn submit(
     transcript_id: TranscriptId,
 ) -> Result<Assignment, AppError> {
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::find_for(&mut tx, member.project_id, transcript_id, member.user.id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -144,7 +135,7 @@ pub async fn reopen(
 ) -> Result<Assignment, AppError> {
     member.require(&[Role::Lead])?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get(&mut tx, member.project_id, id).await?;
     if before.state != "submitted" {
         return Ok(before);
@@ -166,7 +157,7 @@ pub async fn reopen(
 pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Result<(), AppError> {
     member.require(&[Role::Lead])?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get(&mut tx, member.project_id, id).await?;
     let coded: i64 = sqlx::query_scalar!(
         r#"select count(*) as "count!" from codings where transcript_id = $1 and coder_id = $2"#,
@@ -199,15 +190,16 @@ pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Resu
 pub struct AssignmentProgress {
     #[serde(flatten)]
     pub row: AssignmentRow,
-    pub lines_touched: usize,
+    /// `None` where the viewer is blind to this coder's layer (a lead still
+    /// coding the same transcript): progress is read off the layer.
+    pub lines_touched: Option<usize>,
     pub lines_total: usize,
 }
 
 impl AssignmentProgress {
-    pub fn percent(&self) -> usize {
-        (self.lines_touched * 100)
-            .checked_div(self.lines_total)
-            .unwrap_or(0)
+    pub fn percent(&self) -> Option<usize> {
+        self.lines_touched
+            .map(|touched| (touched * 100).checked_div(self.lines_total).unwrap_or(0))
     }
 }
 
@@ -256,6 +248,7 @@ pub async fn list_with_progress(
         Some(member.user.id)
     };
     let mut conn = state.db.acquire().await?;
+    let viewer = Viewer::load(&mut conn, member).await?;
     let rows = store::list(&mut conn, member.project_id, only).await?;
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -280,10 +273,12 @@ pub async fn list_with_progress(
                 .get(&(row.assignment.transcript_id, row.assignment.user_id))
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let (lines_touched, lines_total) = lines_touched(text, layer);
+            let (touched, lines_total) = lines_touched(text, layer);
+            let visible =
+                viewer.can_see_progress_of(row.assignment.transcript_id, row.assignment.user_id);
             AssignmentProgress {
                 row,
-                lines_touched,
+                lines_touched: visible.then_some(touched),
                 lines_total,
             }
         })
@@ -303,7 +298,7 @@ pub async fn set_codebook_mode(
             "Choose independent or shared.",
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let codes: i64 = sqlx::query_scalar!(
         r#"select count(*) as "count!" from codes where project_id = $1"#,
         member.project_id as ProjectId
@@ -319,7 +314,7 @@ pub async fn set_codebook_mode(
     let after = projects::set_codebook_mode(&mut tx, member.project_id, mode).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), Action::CodebookModeChanged, "project")
+        Change::new(Some(member.user.id), Action::CodebookModeChanged)
             .project(member.project_id)
             .entity(member.project_id.0)
             .before(&before)

@@ -10,7 +10,7 @@ use super::password::{hash_password, verify_password};
 use super::secrets::{hash_token, random_token};
 use super::session::{Auth, Credential, session_expiry};
 use super::store::{self, NewAccountToken};
-use crate::db::audit::{self, Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{ApiTokenId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
@@ -68,7 +68,7 @@ pub async fn setup(state: &AppState, input: SetupInput<'_>) -> Result<NewSession
     errors.into_result()?;
     let hash = hash_password(input.password.to_owned()).await?;
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     // Two setup forms sent at once must not both create an admin.
     sqlx::query!("lock table users in exclusive mode")
         .execute(&mut *tx)
@@ -81,7 +81,7 @@ pub async fn setup(state: &AppState, input: SetupInput<'_>) -> Result<NewSession
     let user = store::insert_user(&mut tx, &email, &display_name, &hash, true).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(user.id), Action::SetupCompleted, "user")
+        Change::new(Some(user.id), Action::SetupCompleted)
             .entity(user.id.0)
             .after(&user),
     )
@@ -130,7 +130,7 @@ async fn check_throttle(state: &AppState, email: &str, ip: IpAddr) -> Result<(),
 }
 
 async fn record_failure(state: &AppState, email: &str, ip: IpAddr) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     for key in throttle_keys(email, ip) {
         store::insert_failure(&mut tx, &key).await?;
     }
@@ -164,13 +164,13 @@ pub async fn sign_in(
         return Err(wrong_credentials());
     };
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let [account_key, _] = throttle_keys(email, ip);
     store::clear_failures(&mut tx, &account_key).await?;
     store::delete_expired_sessions(&mut tx).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(found.user.id), Action::SignedIn, "user").entity(found.user.id.0),
+        Change::new(Some(found.user.id), Action::SignedIn).entity(found.user.id.0),
     )
     .await?;
     let session = create_session(&mut tx, state, found.user).await?;
@@ -182,12 +182,12 @@ pub async fn sign_out(state: &AppState, auth: &Auth) -> Result<(), AppError> {
     let Credential::Session { token_hash } = &auth.credential else {
         return Ok(());
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     store::delete_session(&mut tx, token_hash).await?;
     if let Some(user) = &auth.user {
         audit::record(
             &mut tx,
-            Event::new(Some(user.id), Action::SignedOut, "user").entity(user.id.0),
+            Change::new(Some(user.id), Action::SignedOut).entity(user.id.0),
         )
         .await?;
     }
@@ -228,7 +228,7 @@ pub async fn change_password(
         ));
     }
     let hash = hash_password(input.new_password.to_owned()).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     store::update_password(&mut tx, user.id, &hash).await?;
     let keep = match &auth.credential {
         Credential::Session { token_hash } => Some(token_hash.as_slice()),
@@ -237,7 +237,7 @@ pub async fn change_password(
     store::delete_user_sessions(&mut tx, user.id, keep).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(user.id), Action::PasswordChanged, "user").entity(user.id.0),
+        Change::new(Some(user.id), Action::PasswordChanged).entity(user.id.0),
     )
     .await?;
     tx.commit().await?;
@@ -259,7 +259,7 @@ pub async fn create_invite(
     let mut errors = FieldErrors::new();
     let email = model::parse_email(&mut errors, "email", email);
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     if store::find_user_by_email(&mut tx, &email).await?.is_some() {
         return Err(AppError::field(
             "email",
@@ -283,7 +283,7 @@ pub async fn create_invite(
     .await?;
     audit::record(
         &mut tx,
-        Event::new(Some(admin.id), Action::InviteCreated, "invite")
+        Change::new(Some(admin.id), Action::InviteCreated)
             .entity(id.0)
             .after(&serde_json::json!({ "email": email, "admin": grant_admin })),
     )
@@ -300,7 +300,7 @@ pub async fn create_password_reset(
     admin: &AuthUser,
     user_id: UserId,
 ) -> Result<Link, AppError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let user = store::get_user(&mut tx, user_id).await?;
     store::revoke_open_resets(&mut tx, user.id).await?;
     let token = random_token();
@@ -320,7 +320,7 @@ pub async fn create_password_reset(
     .await?;
     audit::record(
         &mut tx,
-        Event::new(Some(admin.id), Action::PasswordResetCreated, "user")
+        Change::new(Some(admin.id), Action::PasswordResetCreated)
             .entity(user.id.0)
             .after(&serde_json::json!({ "reset_id": id })),
     )
@@ -355,14 +355,14 @@ async fn open_account_token(
 
 /// The email an open invitation is for, to show on its page.
 pub async fn invite_email(state: &AppState, token: &str) -> Result<String, AppError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let invite = open_account_token(&mut tx, token, INVITE).await?;
     tx.rollback().await?;
     invite.email.ok_or_else(link_gone)
 }
 
 pub async fn check_reset(state: &AppState, token: &str) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     open_account_token(&mut tx, token, PASSWORD_RESET).await?;
     tx.rollback().await?;
     Ok(())
@@ -389,7 +389,7 @@ pub async fn accept_invite(
     );
     errors.into_result()?;
     let hash = hash_password(input.password.to_owned()).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let invite = open_account_token(&mut tx, token, INVITE).await?;
     let email = invite.email.clone().ok_or_else(link_gone)?;
     let user =
@@ -397,7 +397,7 @@ pub async fn accept_invite(
     store::mark_account_token_used(&mut tx, invite.id).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(user.id), Action::InviteAccepted, "user")
+        Change::new(Some(user.id), Action::InviteAccepted)
             .entity(user.id.0)
             .after(&user),
     )
@@ -418,7 +418,7 @@ pub async fn use_password_reset(
     model::parse_new_password(&mut errors, "password", password, Some(password_confirm));
     errors.into_result()?;
     let hash = hash_password(password.to_owned()).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let reset = open_account_token(&mut tx, token, PASSWORD_RESET).await?;
     let user_id = reset.user_id.ok_or_else(link_gone)?;
     store::update_password(&mut tx, user_id, &hash).await?;
@@ -426,7 +426,7 @@ pub async fn use_password_reset(
     store::delete_user_sessions(&mut tx, user_id, None).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(user_id), Action::PasswordReset, "user").entity(user_id.0),
+        Change::new(Some(user_id), Action::PasswordReset).entity(user_id.0),
     )
     .await?;
     tx.commit().await?;
@@ -444,11 +444,13 @@ pub async fn set_user_disabled(
             "You cannot disable your own account.".into(),
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_user(&mut tx, user_id).await?;
     let after = store::set_disabled(&mut tx, user_id, disabled).await?;
     if disabled {
         store::delete_user_sessions(&mut tx, user_id, None).await?;
+        // Open event streams of this account end (src/live/sse.rs).
+        crate::live::announce_user_disabled(&mut tx, user_id).await?;
     }
     let action = if disabled {
         Action::UserDisabled
@@ -457,7 +459,7 @@ pub async fn set_user_disabled(
     };
     audit::record(
         &mut tx,
-        Event::new(Some(admin.id), action, "user")
+        Change::new(Some(admin.id), action)
             .entity(user_id.0)
             .before(&before)
             .after(&after),
@@ -482,12 +484,12 @@ pub async fn create_api_token(
     }
     let token = format!("cnc_{}", random_token());
     let prefix: String = token.chars().take(10).collect();
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let created =
         store::insert_api_token(&mut tx, user.id, name, &hash_token(&token), &prefix).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(user.id), Action::ApiTokenCreated, "api_token")
+        Change::new(Some(user.id), Action::ApiTokenCreated)
             .entity(created.id.0)
             .after(&created),
     )
@@ -501,12 +503,12 @@ pub async fn revoke_api_token(
     user: &AuthUser,
     id: ApiTokenId,
 ) -> Result<ApiToken, AppError> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_api_token(&mut tx, user.id, id).await?;
     let after = store::revoke_api_token(&mut tx, user.id, id).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(user.id), Action::ApiTokenRevoked, "api_token")
+        Change::new(Some(user.id), Action::ApiTokenRevoked)
             .entity(id.0)
             .before(&before)
             .after(&after),

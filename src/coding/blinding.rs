@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 
 use crate::db::ids::{ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
-use crate::live::LiveEvent;
+use crate::live::{EventKind, LiveEvent};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 
@@ -18,14 +18,35 @@ pub struct Viewer {
     /// Transcripts this member must code and has not submitted yet.
     blinded_on: HashSet<TranscriptId>,
     submitted: HashSet<TranscriptId>,
+    /// Transcripts whose every assigned coder has submitted.
+    complete: HashSet<TranscriptId>,
+}
+
+/// Proof that the viewer may read every coder's codebook of the project: store
+/// functions that return them take one, and only [`Viewer`] makes it.
+#[derive(Debug, Clone, Copy)]
+pub struct AllCodebooks(());
+
+/// Proof that the viewer may read every coder's layer of these transcripts.
+#[derive(Debug, Clone)]
+pub struct LayersOf(Vec<TranscriptId>);
+
+impl LayersOf {
+    pub fn transcripts(&self) -> &[TranscriptId] {
+        &self.0
+    }
 }
 
 impl Viewer {
     pub async fn load(conn: &mut PgConnection, member: &Member) -> Result<Self, AppError> {
         let rows = sqlx::query!(
-            r#"select transcript_id as "transcript_id: TranscriptId", state
+            r#"select transcript_id as "transcript_id: TranscriptId",
+                      bool_or(user_id = $2) as "mine!",
+                      bool_or(user_id = $2 and state = 'submitted') as "mine_submitted!",
+                      bool_and(state = 'submitted') as "all_submitted!"
                  from assignments
-                where project_id = $1 and user_id = $2"#,
+                where project_id = $1
+                group by transcript_id"#,
             member.project_id as ProjectId,
             member.user.id as UserId
         )
@@ -33,11 +54,15 @@ impl Viewer {
         .await?;
         let mut blinded_on = HashSet::new();
         let mut submitted = HashSet::new();
+        let mut complete = HashSet::new();
         for row in rows {
-            if row.state == "submitted" {
+            if row.mine_submitted {
                 submitted.insert(row.transcript_id);
-            } else {
+            } else if row.mine {
                 blinded_on.insert(row.transcript_id);
+            }
+            if row.all_submitted {
+                complete.insert(row.transcript_id);
             }
         }
         Ok(Self {
@@ -45,7 +70,47 @@ impl Viewer {
             role: member.role,
             blinded_on,
             submitted,
+            complete,
         })
+    }
+
+    /// Every coder's codebook, for a lead or owner blind to nothing.
+    pub fn all_codebooks(&self) -> Result<AllCodebooks, AppError> {
+        if matches!(self.role, Role::Owner | Role::Lead) && self.blinded_on.is_empty() {
+            Ok(AllCodebooks(()))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Of `transcripts`, those whose every layer the viewer may read: leads
+    /// not coding them, and coders who have submitted theirs.
+    pub fn layers_of(&self, transcripts: impl IntoIterator<Item = TranscriptId>) -> LayersOf {
+        LayersOf(
+            transcripts
+                .into_iter()
+                .filter(|t| match self.role {
+                    Role::Owner | Role::Lead => !self.blinded_on.contains(t),
+                    Role::Coder => self.submitted.contains(t),
+                    Role::Reviewer => false,
+                })
+                .collect(),
+        )
+    }
+
+    /// The consensus layer of `transcript`: who reads the reconciliation, and
+    /// coders only once every coder of it has submitted (until then it could
+    /// carry traces of the others' layers).
+    pub fn require_consensus(&self, transcript: TranscriptId) -> Result<(), AppError> {
+        if !self.can_see_reconciliation(transcript, true) {
+            return Err(AppError::Forbidden);
+        }
+        if self.role == Role::Coder && !self.complete.contains(&transcript) {
+            return Err(AppError::State(
+                "The consensus layer opens to coders once every coder of this transcript has submitted.".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Still coding some transcript of the project, so blind to other codebooks.
@@ -95,26 +160,57 @@ impl Viewer {
         }
     }
 
+    /// Another member's progress on `transcript` (state and lines touched): a
+    /// lead still coding it sees only their own, like any coder.
+    pub fn can_see_progress_of(&self, transcript: TranscriptId, coder: UserId) -> bool {
+        coder == self.user_id
+            || (matches!(self.role, Role::Owner | Role::Lead)
+                && !self.blinded_on.contains(&transcript))
+    }
+
+    /// The agreed codebook and everything built on it (themes, counts): not for
+    /// anyone still coding some transcript, whose inductive reading it would bias.
+    pub fn can_see_agreed_codebook(&self) -> bool {
+        self.blinded_on.is_empty()
+    }
+
+    /// Who sees a live event. One arm per kind and no default arm: a new kind
+    /// does not compile until it is decided here.
     pub fn can_see(&self, event: &LiveEvent) -> bool {
-        let kind = event.kind.as_str();
-        if kind.starts_with("coding.") {
-            match (event.transcript_id, event.coder_id) {
+        let lead = matches!(self.role, Role::Owner | Role::Lead);
+        match event.kind {
+            EventKind::ProjectUpdated => true,
+            EventKind::MemberChanged => event.coder_id == Some(self.user_id) || lead,
+            EventKind::AssignmentUpdated => match (event.transcript_id, event.coder_id) {
+                (Some(transcript), Some(coder)) => self.can_see_progress_of(transcript, coder),
+                _ => false,
+            },
+            EventKind::CodeCreated
+            | EventKind::CodeUpdated
+            | EventKind::CodeMerged
+            | EventKind::CodeDeleted
+            | EventKind::CodeRestored => self.can_see_codebook_of(event.coder_id),
+            EventKind::CodingCreated
+            | EventKind::CodingUpdated
+            | EventKind::CodingDeleted
+            | EventKind::CodingRestored => match (event.transcript_id, event.coder_id) {
                 (Some(transcript), Some(coder)) => self.can_see_layer(transcript, coder),
                 _ => false,
-            }
-        } else if kind.starts_with("code.") {
-            self.can_see_codebook_of(event.coder_id)
-        } else if kind.starts_with("decision.") || kind.starts_with("consensus.") {
-            match event.transcript_id {
-                Some(transcript) => {
-                    self.can_see_reconciliation(transcript, kind.starts_with("consensus."))
-                }
-                None => matches!(self.role, Role::Owner | Role::Lead),
-            }
-        } else if kind.starts_with("assignment.") {
-            event.coder_id == Some(self.user_id) || matches!(self.role, Role::Owner | Role::Lead)
-        } else {
-            true
+            },
+            EventKind::DecisionMade | EventKind::DecisionComment => match event.transcript_id {
+                Some(transcript) => self.can_see_reconciliation(transcript, false),
+                None => lead,
+            },
+            EventKind::ConsensusCoding => match event.transcript_id {
+                Some(transcript) => self.can_see_reconciliation(transcript, true),
+                None => lead,
+            },
+            EventKind::ConsensusCodeCreated
+            | EventKind::ConsensusCodeUpdated
+            | EventKind::ConsensusCodeMerged
+            | EventKind::ConsensusCodeSplit
+            | EventKind::ConsensusCodeDeleted
+            | EventKind::ConsensusCodeRestored => self.can_see_agreed_codebook(),
         }
     }
 }
@@ -129,6 +225,7 @@ mod tests {
             role,
             blinded_on: blinded.iter().copied().collect(),
             submitted: submitted.iter().copied().collect(),
+            complete: HashSet::new(),
         }
     }
 

@@ -7,10 +7,9 @@ use sqlx::PgConnection;
 use super::model::{self, Code, Coding, PALETTE};
 use super::store;
 use crate::assignments::store::{self as assignments, Assignment};
-use crate::db::audit::{Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
-use crate::live::{self, NewEvent};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
@@ -84,35 +83,11 @@ async fn usable_code(
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one audit row and one live event per change, each field named at the call"
-)]
-async fn record(
-    conn: &mut PgConnection,
-    member: &Member,
-    action: Action,
-    kind: &str,
-    entity_type: &str,
-    entity_id: uuid::Uuid,
-    transcript_id: Option<TranscriptId>,
-    coder_id: Option<UserId>,
-    before: Option<&serde_json::Value>,
-    after: Option<&serde_json::Value>,
-) -> Result<(), AppError> {
-    let mut audit = Event::new(Some(member.user.id), action, entity_type)
+/// A change by `member` to one of their own things in this project.
+fn by_member(member: &Member, action: Action, entity: uuid::Uuid) -> Change {
+    Change::new(Some(member.user.id), action)
         .project(member.project_id)
-        .entity(entity_id);
-    audit.before = before.cloned();
-    audit.after = after.cloned();
-    let event = NewEvent {
-        project_id: member.project_id,
-        kind,
-        transcript_id,
-        coder_id,
-        entity_id: Some(entity_id),
-    };
-    live::publish_with_audit(conn, audit, event).await
+        .entity(entity)
 }
 
 fn json(value: &impl serde::Serialize) -> serde_json::Value {
@@ -130,17 +105,13 @@ async fn mark_in_progress(
     }
     let after =
         assignments::set_state(conn, member.project_id, assignment.id, "in_progress").await?;
-    record(
+    audit::record(
         conn,
-        member,
-        Action::AssignmentStarted,
-        "assignment.updated",
-        "assignment",
-        assignment.id.0,
-        Some(assignment.transcript_id),
-        Some(member.user.id),
-        Some(&json(assignment)),
-        Some(&json(&after)),
+        by_member(member, Action::AssignmentStarted, assignment.id.0)
+            .transcript(Some(assignment.transcript_id))
+            .subject(Some(member.user.id))
+            .before_value(Some(json(assignment)))
+            .after_value(Some(json(&after))),
     )
     .await
 }
@@ -164,7 +135,7 @@ pub async fn create_coding(
     new: NewCoding,
 ) -> Result<(Coding, bool), AppError> {
     require_coder(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     // One query for every check: this is the hottest write path.
     let context = store::layer_context(
         &mut tx,
@@ -224,17 +195,12 @@ pub async fn create_coding(
         };
     }
     mark_in_progress(&mut tx, member, &assignment).await?;
-    record(
+    audit::record(
         &mut tx,
-        member,
-        Action::CodingCreated,
-        "coding.created",
-        "coding",
-        coding.id.0,
-        Some(transcript_id),
-        Some(member.user.id),
-        None,
-        Some(&json(&coding)),
+        by_member(member, Action::CodingCreated, coding.id.0)
+            .transcript(Some(transcript_id))
+            .subject(Some(member.user.id))
+            .after_value(Some(json(&coding))),
     )
     .await?;
     tx.commit().await?;
@@ -271,7 +237,7 @@ pub async fn update_coding(
     change: CodingChange,
 ) -> Result<Coding, AppError> {
     require_coder(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let (row, length) = own_coding(&mut tx, member, id).await?;
     if row.deleted {
         return Err(AppError::stale(&row.coding));
@@ -302,17 +268,13 @@ pub async fn update_coding(
     after.version = store::update_coding(&mut tx, member.project_id, &after, change.version)
         .await?
         .ok_or_else(|| AppError::stale(&before))?;
-    record(
+    audit::record(
         &mut tx,
-        member,
-        Action::CodingUpdated,
-        "coding.updated",
-        "coding",
-        id.0,
-        Some(before.transcript_id),
-        Some(member.user.id),
-        Some(&json(&before)),
-        Some(&json(&after)),
+        by_member(member, Action::CodingUpdated, id.0)
+            .transcript(Some(before.transcript_id))
+            .subject(Some(member.user.id))
+            .before_value(Some(json(&before)))
+            .after_value(Some(json(&after))),
     )
     .await?;
     tx.commit().await?;
@@ -327,7 +289,7 @@ pub async fn set_coding_deleted(
     deleted: bool,
 ) -> Result<Coding, AppError> {
     require_coder(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let (row, _) = own_coding(&mut tx, member, id).await?;
     let mut coding = row.coding;
     let Some(version) = store::set_coding_deleted(&mut tx, member.project_id, id, deleted).await?
@@ -336,22 +298,17 @@ pub async fn set_coding_deleted(
         return Ok(coding);
     };
     coding.version = version;
-    let (action, kind) = if deleted {
-        (Action::CodingDeleted, "coding.deleted")
+    let action = if deleted {
+        Action::CodingDeleted
     } else {
-        (Action::CodingRestored, "coding.restored")
+        Action::CodingRestored
     };
-    record(
+    audit::record(
         &mut tx,
-        member,
-        action,
-        kind,
-        "coding",
-        id.0,
-        Some(coding.transcript_id),
-        Some(member.user.id),
-        None,
-        Some(&json(&coding)),
+        by_member(member, action, id.0)
+            .transcript(Some(coding.transcript_id))
+            .subject(Some(member.user.id))
+            .after_value(Some(json(&coding))),
     )
     .await?;
     tx.commit().await?;
@@ -384,7 +341,7 @@ pub async fn create_code(
         .as_deref()
         .map(|c| model::parse_color(&mut errors, c));
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let color = match color {
         Some(color) => color,
         None => {
@@ -416,17 +373,11 @@ pub async fn create_code(
             )),
         };
     }
-    record(
+    audit::record(
         &mut tx,
-        member,
-        Action::CodeCreated,
-        "code.created",
-        "code",
-        code.id.0,
-        None,
-        owner,
-        None,
-        Some(&json(&code)),
+        by_member(member, Action::CodeCreated, code.id.0)
+            .subject(owner)
+            .after_value(Some(json(&code))),
     )
     .await?;
     tx.commit().await?;
@@ -458,7 +409,7 @@ pub async fn update_code(
     change: CodeChange,
 ) -> Result<Code, AppError> {
     require_coder(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = usable_code(&mut tx, member, id, "id")
         .await
         .map_err(|_| AppError::NotFound)?;
@@ -527,17 +478,12 @@ pub async fn update_code(
         return Err(AppError::stale(&before));
     }
     after.version = before.version + 1;
-    record(
+    audit::record(
         &mut tx,
-        member,
-        Action::CodeUpdated,
-        "code.updated",
-        "code",
-        id.0,
-        None,
-        before.owner_id,
-        Some(&json(&before)),
-        Some(&json(&after)),
+        by_member(member, Action::CodeUpdated, id.0)
+            .subject(before.owner_id)
+            .before_value(Some(json(&before)))
+            .after_value(Some(json(&after))),
     )
     .await?;
     tx.commit().await?;
@@ -559,7 +505,7 @@ pub async fn merge_code(
             "Choose another code to merge into.",
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let source = usable_code(&mut tx, member, id, "id")
         .await
         .map_err(|_| AppError::NotFound)?;
@@ -580,17 +526,12 @@ pub async fn merge_code(
     let moved = store::move_codings(&mut tx, member.project_id, id, into).await?;
     store::reparent_children(&mut tx, member.project_id, id, Some(into)).await?;
     store::set_code_deleted(&mut tx, member.project_id, id, true, Some(into)).await?;
-    record(
+    audit::record(
         &mut tx,
-        member,
-        Action::CodeMerged,
-        "code.merged",
-        "code",
-        id.0,
-        None,
-        source.owner_id,
-        Some(&json(&source)),
-        Some(&serde_json::json!({ "into": target, "moved": moved })),
+        by_member(member, Action::CodeMerged, id.0)
+            .subject(source.owner_id)
+            .before_value(Some(json(&source)))
+            .after_value(Some(serde_json::json!({ "into": target, "moved": moved }))),
     )
     .await?;
     tx.commit().await?;
@@ -604,31 +545,25 @@ pub async fn set_code_deleted(
     deleted: bool,
 ) -> Result<Code, AppError> {
     require_coder(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let row = store::find_code(&mut tx, member.project_id, id)
         .await?
         .filter(|r| r.code.owner_id == codebook_owner(member))
         .ok_or(AppError::NotFound)?;
     if store::set_code_deleted(&mut tx, member.project_id, id, deleted, None).await? {
-        let (action, kind) = if deleted {
-            (Action::CodeDeleted, "code.deleted")
+        let action = if deleted {
+            Action::CodeDeleted
         } else {
-            (Action::CodeRestored, "code.restored")
+            Action::CodeRestored
         };
         if deleted {
             store::reparent_children(&mut tx, member.project_id, id, row.code.parent_id).await?;
         }
-        record(
+        audit::record(
             &mut tx,
-            member,
-            action,
-            kind,
-            "code",
-            id.0,
-            None,
-            row.code.owner_id,
-            None,
-            Some(&json(&row.code)),
+            by_member(member, action, id.0)
+                .subject(row.code.owner_id)
+                .after_value(Some(json(&row.code))),
         )
         .await?;
     }

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use super::store::{self, AgreedCode, CoderCode};
-use crate::coding::blinding::Viewer;
-use crate::db::audit::{self, Action, Event};
+use crate::coding::blinding::{AllCodebooks, Viewer};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, CodeId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Member;
@@ -15,13 +15,20 @@ use crate::projects::model::Role;
 use crate::state::AppState;
 
 /// Only leads who are not themselves still coding may see every codebook.
-pub async fn require_aligner(state: &AppState, member: &Member) -> Result<(), AppError> {
+/// A lead blind to nothing, with the proof that lets them read every codebook.
+pub async fn require_aligner(state: &AppState, member: &Member) -> Result<Aligner, AppError> {
     member.require(&[Role::Lead])?;
     let mut conn = state.db.acquire().await?;
-    if Viewer::load(&mut conn, member).await?.is_blind_anywhere() {
-        return Err(AppError::State("You are still coding a transcript of this project: submit it before seeing the other coders' codes.".into()));
-    }
-    Ok(())
+    let viewer = Viewer::load(&mut conn, member).await?;
+    let codebooks = viewer.all_codebooks().map_err(|_| {
+        AppError::State("You are still coding a transcript of this project: submit it before seeing the other coders' codes.".into())
+    })?;
+    Ok(Aligner { viewer, codebooks })
+}
+
+pub struct Aligner {
+    viewer: Viewer,
+    codebooks: AllCodebooks,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,13 +125,13 @@ pub fn overlaps(
 }
 
 pub async fn view(state: &AppState, member: &Member) -> Result<AlignmentView, AppError> {
-    require_aligner(state, member).await?;
+    let aligner = require_aligner(state, member).await?;
     let mut conn = state.db.acquire().await?;
-    let codes = store::list_coder_codes(&mut conn, member.project_id).await?;
+    let codes = store::list_coder_codes(&mut conn, member.project_id, aligner.codebooks).await?;
     let agreed_codes = store::list_agreed_codes(&mut conn, member.project_id).await?;
     let transcripts = store::transcripts_for_report(&mut conn, member.project_id).await?;
-    let ids: Vec<TranscriptId> = transcripts.iter().map(|t| t.id).collect();
-    let codings = store::codings_of(&mut conn, member.project_id, &ids).await?;
+    let layers = aligner.viewer.layers_of(transcripts.iter().map(|t| t.id));
+    let codings = store::codings_of(&mut conn, member.project_id, &layers).await?;
     let spans: Vec<(TranscriptId, CodeId, u32, u32)> = codings
         .iter()
         .map(|c| {
@@ -210,9 +217,10 @@ pub async fn view(state: &AppState, member: &Member) -> Result<AlignmentView, Ap
 async fn coder_code(
     conn: &mut sqlx::PgConnection,
     member: &Member,
+    codebooks: AllCodebooks,
     id: CodeId,
 ) -> Result<CoderCode, AppError> {
-    store::list_coder_codes(conn, member.project_id)
+    store::list_coder_codes(conn, member.project_id, codebooks)
         .await?
         .into_iter()
         .find(|c| c.id == id)
@@ -228,7 +236,7 @@ async fn align(
     store::upsert_alignment(conn, member.project_id, code.id, agreed.id, member.user.id).await?;
     audit::record(
         conn,
-        Event::new(Some(member.user.id), Action::CodeAligned, "code")
+        Change::new(Some(member.user.id), Action::CodeAligned)
             .project(member.project_id)
             .entity(code.id.0)
             .before(&serde_json::json!({ "agreed_code_id": code.agreed_code_id }))
@@ -256,14 +264,10 @@ pub async fn insert_agreed(
     .await?;
     audit::record(
         conn,
-        Event::new(
-            Some(member.user.id),
-            Action::AgreedCodeCreated,
-            "agreed_code",
-        )
-        .project(member.project_id)
-        .entity(agreed.id.0)
-        .after(&agreed),
+        Change::new(Some(member.user.id), Action::AgreedCodeCreated)
+            .project(member.project_id)
+            .entity(agreed.id.0)
+            .after(&agreed),
     )
     .await?;
     Ok(agreed)
@@ -277,7 +281,7 @@ pub async fn create_agreed(
     name: &str,
     definition: &str,
 ) -> Result<AgreedCode, AppError> {
-    require_aligner(state, member).await?;
+    let aligner = require_aligner(state, member).await?;
     member.require_active()?;
     let mut errors = FieldErrors::new();
     let name = crate::coding::model::parse_code_name(&mut errors, name);
@@ -286,10 +290,10 @@ pub async fn create_agreed(
         errors.add("code_ids", "Choose the codes to align.");
     }
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let mut members = Vec::new();
     for id in codes {
-        members.push(coder_code(&mut tx, member, *id).await?);
+        members.push(coder_code(&mut tx, member, aligner.codebooks, *id).await?);
     }
     let color = members
         .first()
@@ -309,10 +313,10 @@ pub async fn map_onto(
     code: CodeId,
     agreed: AgreedCodeId,
 ) -> Result<(), AppError> {
-    require_aligner(state, member).await?;
+    let aligner = require_aligner(state, member).await?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
-    let code = coder_code(&mut tx, member, code).await?;
+    let mut tx = state.begin().await?;
+    let code = coder_code(&mut tx, member, aligner.codebooks, code).await?;
     let agreed = store::list_agreed_codes(&mut tx, member.project_id)
         .await?
         .into_iter()
@@ -324,14 +328,14 @@ pub async fn map_onto(
 }
 
 pub async fn unalign(state: &AppState, member: &Member, code: CodeId) -> Result<(), AppError> {
-    require_aligner(state, member).await?;
+    let aligner = require_aligner(state, member).await?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
-    let code = coder_code(&mut tx, member, code).await?;
+    let mut tx = state.begin().await?;
+    let code = coder_code(&mut tx, member, aligner.codebooks, code).await?;
     if store::delete_alignment(&mut tx, member.project_id, code.id).await? {
         audit::record(
             &mut tx,
-            Event::new(Some(member.user.id), Action::CodeUnaligned, "code")
+            Change::new(Some(member.user.id), Action::CodeUnaligned)
                 .project(member.project_id)
                 .entity(code.id.0)
                 .before(&serde_json::json!({ "agreed_code_id": code.agreed_code_id })),

@@ -175,18 +175,17 @@ pub async fn build_scoped(
     }
 
     // Agreed codes: the shared codebook's codes as they are, or the alignment.
-    let coder_codes = store::list_coder_codes(&mut conn, member.project_id).await?;
+    let coder_codes = store::list_code_mappings(&mut conn, member.project_id).await?;
     let mut codes = Vec::new();
     let mut code_index: HashMap<CodeId, u32> = HashMap::new();
-    let mut unaligned_codes = 0;
     if member.project.codebook_mode == "shared" {
-        for c in coder_codes.iter().filter(|c| c.owner_id.is_none()) {
+        for c in coder_codes.iter().filter(|c| c.shared) {
             code_index.insert(c.id, codes.len() as u32);
             codes.push(CodeInfo {
                 index: codes.len() as u32,
                 id: c.id.0,
-                name: c.name.clone(),
-                color: c.color.clone(),
+                name: c.name.clone().unwrap_or_default(),
+                color: c.color.clone().unwrap_or_default(),
             });
         }
     } else {
@@ -207,12 +206,8 @@ pub async fn build_scoped(
             })
             .collect();
         for c in &coder_codes {
-            match c.agreed_code_id.and_then(|a| agreed_index.get(&a)) {
-                Some(index) => {
-                    code_index.insert(c.id, *index);
-                }
-                None if c.codings > 0 => unaligned_codes += 1,
-                None => {}
+            if let Some(index) = c.agreed_code_id.and_then(|a| agreed_index.get(&a)) {
+                code_index.insert(c.id, *index);
             }
         }
     }
@@ -245,15 +240,20 @@ pub async fn build_scoped(
         })
         .collect();
 
-    let ids: Vec<TranscriptId> = included.iter().map(|t| t.id).collect();
-    let rows = store::codings_of(&mut conn, member.project_id, &ids).await?;
+    let layers = viewer.layers_of(included.iter().map(|t| t.id));
+    let rows = store::codings_of(&mut conn, member.project_id, &layers).await?;
     drop(conn);
     let mut keys = Vec::new();
     let mut by_transcript: HashMap<TranscriptId, Vec<Coding>> = HashMap::new();
+    // Counted from the compared transcripts only: a code used elsewhere may be
+    // on a transcript the viewer is still blind to.
+    let mut unaligned = std::collections::HashSet::new();
     for row in rows {
-        let (Some(&coder), Some(&code)) =
-            (coder_index.get(&row.coder_id), code_index.get(&row.code_id))
-        else {
+        let Some(&coder) = coder_index.get(&row.coder_id) else {
+            continue;
+        };
+        let Some(&code) = code_index.get(&row.code_id) else {
+            unaligned.insert(row.code_id);
             continue;
         };
         let key = keys.len() as u64;
@@ -338,7 +338,7 @@ pub async fn build_scoped(
             })
             .collect(),
         excluded,
-        unaligned_codes,
+        unaligned_codes: unaligned.len(),
         report,
         codings: keys,
         line_starts,

@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use sqlx::types::Json;
 
+use crate::coding::blinding::{AllCodebooks, LayersOf};
 use crate::db::ids::{AgreedCodeId, CodeId, CodingId, ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
 use crate::import::Turn;
@@ -82,9 +83,11 @@ pub struct CoderCode {
     pub agreed_code_id: Option<AgreedCodeId>,
 }
 
+/// Every codebook's codes, with their use and alignment.
 pub async fn list_coder_codes(
     conn: &mut PgConnection,
     project_id: ProjectId,
+    _: AllCodebooks,
 ) -> Result<Vec<CoderCode>, AppError> {
     Ok(sqlx::query_as!(
         CoderCode,
@@ -97,6 +100,36 @@ pub async fn list_coder_codes(
              left join code_alignments a on a.code_id = k.id
             where k.project_id = $1 and k.deleted_at is null
             order by lower(u.display_name), lower(k.name)"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// How each code maps onto the agreed codebook: ids only, except the shared
+/// codebook's names and colours (no one is blind to those).
+pub struct CodeMapping {
+    pub id: CodeId,
+    pub shared: bool,
+    pub name: Option<String>,
+    pub color: Option<String>,
+    pub agreed_code_id: Option<AgreedCodeId>,
+}
+
+pub async fn list_code_mappings(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<CodeMapping>, AppError> {
+    Ok(sqlx::query_as!(
+        CodeMapping,
+        r#"select k.id as "id: CodeId", k.owner_id is null as "shared!",
+                  case when k.owner_id is null then k.name end as name,
+                  case when k.owner_id is null then k.color end as color,
+                  a.agreed_code_id as "agreed_code_id?: AgreedCodeId"
+             from codes k
+             left join code_alignments a on a.code_id = k.id
+            where k.project_id = $1 and k.deleted_at is null
+            order by lower(k.name)"#,
         project_id as ProjectId
     )
     .fetch_all(conn)
@@ -181,12 +214,13 @@ pub struct LayerCoding {
     pub end_offset: i32,
 }
 
+/// Every coder's codings of the transcripts the proof names.
 pub async fn codings_of(
     conn: &mut PgConnection,
     project_id: ProjectId,
-    transcripts: &[TranscriptId],
+    layers: &LayersOf,
 ) -> Result<Vec<LayerCoding>, AppError> {
-    let ids: Vec<uuid::Uuid> = transcripts.iter().map(|t| t.0).collect();
+    let ids: Vec<uuid::Uuid> = layers.transcripts().iter().map(|t| t.0).collect();
     Ok(sqlx::query_as!(
         LayerCoding,
         r#"select c.id as "id: CodingId", c.transcript_id as "transcript_id: TranscriptId", c.coder_id as "coder_id: UserId",

@@ -4,8 +4,9 @@
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use crate::db::ids::{ProjectId, UserId};
+use crate::db::ids::{ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
+use crate::live::EventKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -134,27 +135,166 @@ impl Action {
             Self::DemoCreated => "demo.created",
         }
     }
+
+    /// The kind of thing the change is made to, as the audit row names it.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            Self::SetupCompleted => "user",
+            Self::SignedIn => "user",
+            Self::SignedOut => "user",
+            Self::PasswordChanged => "user",
+            Self::InviteCreated => "invite",
+            Self::InviteAccepted => "user",
+            Self::PasswordResetCreated => "user",
+            Self::PasswordReset => "user",
+            Self::UserDisabled => "user",
+            Self::UserEnabled => "user",
+            Self::ApiTokenCreated => "api_token",
+            Self::ApiTokenRevoked => "api_token",
+            Self::ProjectCreated => "project",
+            Self::ProjectUpdated => "project",
+            Self::ProjectArchived => "project",
+            Self::ProjectUnarchived => "project",
+            Self::MemberAdded => "member",
+            Self::MemberRoleChanged => "member",
+            Self::MemberRemoved => "member",
+            Self::VariableCreated => "variable",
+            Self::ParticipantCreated => "participant",
+            Self::ParticipantUpdated => "participant",
+            Self::ParticipantsImported => "project",
+            Self::TranscriptImported => "transcript",
+            Self::TranscriptUpdated => "transcript",
+            Self::TranscriptDeleted => "transcript",
+            Self::TranscriptRestored => "transcript",
+            Self::CodebookModeChanged => "project",
+            Self::AssignmentCreated => "assignment",
+            Self::AssignmentStarted => "assignment",
+            Self::AssignmentSubmitted => "assignment",
+            Self::AssignmentReopened => "assignment",
+            Self::AssignmentRemoved => "assignment",
+            Self::CodeCreated => "code",
+            Self::CodeUpdated => "code",
+            Self::CodeMerged => "code",
+            Self::CodeDeleted => "code",
+            Self::CodeRestored => "code",
+            Self::CodingCreated => "coding",
+            Self::CodingUpdated => "coding",
+            Self::CodingDeleted => "coding",
+            Self::CodingRestored => "coding",
+            Self::AgreedCodeCreated => "agreed_code",
+            Self::CodeAligned => "code",
+            Self::CodeUnaligned => "code",
+            Self::DecisionMade => "decision",
+            Self::DecisionsAutoAccepted => "transcript",
+            Self::DiscrepancyCommented => "discrepancy_comment",
+            Self::ConsensusCodingCreated => "consensus_coding",
+            Self::ConsensusCodingUpdated => "consensus_coding",
+            Self::ConsensusCodingDeleted => "consensus_coding",
+            Self::ConsensusCodingRestored => "consensus_coding",
+            Self::AgreedCodeUpdated => "agreed_code",
+            Self::AgreedCodeMerged => "agreed_code",
+            Self::AgreedCodeSplit => "agreed_code",
+            Self::AgreedCodeDeleted => "agreed_code",
+            Self::AgreedCodeRestored => "agreed_code",
+            Self::ReconciliationSettingsChanged => "project",
+            Self::DemoCreated => "project",
+        }
+    }
+
+    /// The live event a change announces to open pages, if any. Exhaustive, so
+    /// a new action does not compile until someone decides whether it is live
+    /// (and [`EventKind`]'s own match decides who may see it).
+    pub fn live_kind(self) -> Option<EventKind> {
+        match self {
+            Self::ProjectUpdated => Some(EventKind::ProjectUpdated),
+            Self::ProjectArchived => Some(EventKind::ProjectUpdated),
+            Self::ProjectUnarchived => Some(EventKind::ProjectUpdated),
+            Self::MemberAdded => Some(EventKind::MemberChanged),
+            Self::MemberRoleChanged => Some(EventKind::MemberChanged),
+            Self::MemberRemoved => Some(EventKind::MemberChanged),
+            Self::AssignmentCreated => Some(EventKind::AssignmentUpdated),
+            Self::AssignmentStarted => Some(EventKind::AssignmentUpdated),
+            Self::AssignmentSubmitted => Some(EventKind::AssignmentUpdated),
+            Self::AssignmentReopened => Some(EventKind::AssignmentUpdated),
+            Self::AssignmentRemoved => Some(EventKind::AssignmentUpdated),
+            Self::CodeCreated => Some(EventKind::CodeCreated),
+            Self::CodeUpdated => Some(EventKind::CodeUpdated),
+            Self::CodeMerged => Some(EventKind::CodeMerged),
+            Self::CodeDeleted => Some(EventKind::CodeDeleted),
+            Self::CodeRestored => Some(EventKind::CodeRestored),
+            Self::CodingCreated => Some(EventKind::CodingCreated),
+            Self::CodingUpdated => Some(EventKind::CodingUpdated),
+            Self::CodingDeleted => Some(EventKind::CodingDeleted),
+            Self::CodingRestored => Some(EventKind::CodingRestored),
+            Self::AgreedCodeCreated => Some(EventKind::ConsensusCodeCreated),
+            Self::DecisionMade => Some(EventKind::DecisionMade),
+            Self::DecisionsAutoAccepted => Some(EventKind::DecisionMade),
+            Self::DiscrepancyCommented => Some(EventKind::DecisionComment),
+            Self::ConsensusCodingCreated => Some(EventKind::ConsensusCoding),
+            Self::ConsensusCodingUpdated => Some(EventKind::ConsensusCoding),
+            Self::ConsensusCodingDeleted => Some(EventKind::ConsensusCoding),
+            Self::ConsensusCodingRestored => Some(EventKind::ConsensusCoding),
+            Self::AgreedCodeUpdated => Some(EventKind::ConsensusCodeUpdated),
+            Self::AgreedCodeMerged => Some(EventKind::ConsensusCodeMerged),
+            Self::AgreedCodeSplit => Some(EventKind::ConsensusCodeSplit),
+            Self::AgreedCodeDeleted => Some(EventKind::ConsensusCodeDeleted),
+            Self::AgreedCodeRestored => Some(EventKind::ConsensusCodeRestored),
+            Self::SetupCompleted
+            | Self::UserDisabled
+            | Self::SignedIn
+            | Self::SignedOut
+            | Self::PasswordChanged
+            | Self::InviteCreated
+            | Self::InviteAccepted
+            | Self::PasswordResetCreated
+            | Self::PasswordReset
+            | Self::UserEnabled
+            | Self::ApiTokenCreated
+            | Self::ApiTokenRevoked
+            | Self::ProjectCreated
+            | Self::VariableCreated
+            | Self::ParticipantCreated
+            | Self::ParticipantUpdated
+            | Self::ParticipantsImported
+            | Self::TranscriptImported
+            | Self::TranscriptUpdated
+            | Self::TranscriptDeleted
+            | Self::TranscriptRestored
+            | Self::CodebookModeChanged
+            | Self::CodeAligned
+            | Self::CodeUnaligned
+            | Self::ReconciliationSettingsChanged
+            | Self::DemoCreated => None,
+        }
+    }
 }
 
-/// One audit row. `before`/`after` are the entity's JSON form (never secrets).
-pub struct Event<'a> {
-    pub project_id: Option<ProjectId>,
-    pub actor_id: Option<UserId>,
+/// One change, named once: its [`Action`] gives the audit row's action and
+/// entity type and, where the change is live, the event's kind. Written by
+/// [`record`] in one statement inside the caller's transaction.
+#[derive(Debug, Clone)]
+pub struct Change {
     pub action: Action,
-    pub entity_type: &'a str,
+    pub actor_id: Option<UserId>,
+    pub project_id: Option<ProjectId>,
     pub entity_id: Option<uuid::Uuid>,
+    /// The transcript the change belongs to, for live events' visibility.
+    pub transcript_id: Option<TranscriptId>,
+    /// Whose layer, codebook, assignment or membership changed, if anyone's.
+    pub subject_id: Option<UserId>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
 
-impl<'a> Event<'a> {
-    pub fn new(actor_id: Option<UserId>, action: Action, entity_type: &'a str) -> Self {
+impl Change {
+    pub fn new(actor_id: Option<UserId>, action: Action) -> Self {
         Self {
-            project_id: None,
-            actor_id,
             action,
-            entity_type,
+            actor_id,
+            project_id: None,
             entity_id: None,
+            transcript_id: None,
+            subject_id: None,
             before: None,
             after: None,
         }
@@ -170,6 +310,16 @@ impl<'a> Event<'a> {
         self
     }
 
+    pub fn transcript(mut self, id: impl Into<Option<TranscriptId>>) -> Self {
+        self.transcript_id = id.into();
+        self
+    }
+
+    pub fn subject(mut self, id: impl Into<Option<UserId>>) -> Self {
+        self.subject_id = id.into();
+        self
+    }
+
     pub fn before(mut self, value: &impl Serialize) -> Self {
         self.before = serde_json::to_value(value).ok();
         self
@@ -179,20 +329,43 @@ impl<'a> Event<'a> {
         self.after = serde_json::to_value(value).ok();
         self
     }
+
+    pub fn before_value(mut self, value: Option<serde_json::Value>) -> Self {
+        self.before = value;
+        self
+    }
+
+    pub fn after_value(mut self, value: Option<serde_json::Value>) -> Self {
+        self.after = value;
+        self
+    }
 }
 
-#[tracing::instrument(skip_all, fields(action = event.action.as_str()))]
-pub async fn record(conn: &mut PgConnection, event: Event<'_>) -> Result<(), AppError> {
+/// Writes the change's audit row and, when its action is live and it belongs
+/// to a project, its live event, in one statement in the caller's transaction.
+/// No NOTIFY is sent here (it would take PostgreSQL's database-wide notify lock
+/// at commit): the commit rings the doorbell ([`crate::db::WriteTx::commit`]).
+#[tracing::instrument(skip_all, fields(action = change.action.as_str()))]
+pub async fn record(conn: &mut PgConnection, change: Change) -> Result<(), AppError> {
+    let kind = change.project_id.and(change.action.live_kind());
     sqlx::query!(
-        r#"insert into audit_events (project_id, actor_id, action, entity_type, entity_id, before, after)
-           values ($1, $2, $3, $4, $5, $6, $7)"#,
-        event.project_id as Option<ProjectId>,
-        event.actor_id as Option<UserId>,
-        event.action.as_str(),
-        event.entity_type,
-        event.entity_id,
-        event.before,
-        event.after,
+        r#"with audit as (
+               insert into audit_events (project_id, actor_id, action, entity_type, entity_id, before, after)
+               values ($1, $2, $3, $4, $5, $6, $7)
+           )
+           insert into project_events (project_id, kind, transcript_id, coder_id, entity_id)
+           select $1, $8, $9, $10, $5
+            where $8::live_event_kind is not null"#,
+        change.project_id as Option<ProjectId>,
+        change.actor_id as Option<UserId>,
+        change.action.as_str(),
+        change.action.entity_type(),
+        change.entity_id,
+        change.before,
+        change.after,
+        kind as Option<EventKind>,
+        change.transcript_id as Option<TranscriptId>,
+        change.subject_id as Option<UserId>,
     )
     .execute(conn)
     .await?;

@@ -26,3 +26,42 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .await
         .context("running database migrations")
 }
+
+/// A write transaction whose commit rings the live-event doorbell, so the
+/// events it wrote reach open pages at once (src/live/mod.rs). Begin one with
+/// [`crate::state::AppState::begin`]; it derefs to the connection, so store
+/// functions take `&mut tx` as they take any connection.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    live: crate::live::LiveHub,
+}
+
+impl WriteTx {
+    pub fn new(tx: sqlx::Transaction<'static, sqlx::Postgres>, live: crate::live::LiveHub) -> Self {
+        Self { tx, live }
+    }
+
+    /// Commits, then rings. A write is acknowledged only after this returns.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        self.live.ring();
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &sqlx::PgConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
+    }
+}

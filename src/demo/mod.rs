@@ -18,7 +18,7 @@ use crate::auth::password::hash_password;
 use crate::auth::session::{Auth, Credential, CurrentUser};
 use crate::auth::store as users;
 use crate::coding::model::{Code, Coding};
-use crate::db::audit::{self, Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{
     AgreedCodeId, CodeId, CodingId, ParticipantId, ProjectId, TranscriptId, UserId,
 };
@@ -209,7 +209,7 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
         hashes.push(hash_password(PASSWORD.to_owned()).await?);
     }
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     // As setup does: two runs at once must not both go ahead.
     sqlx::query!("lock table users in exclusive mode")
         .execute(&mut *tx)
@@ -472,7 +472,7 @@ async fn insert_study(
 
     audit::record(
         &mut *tx,
-        Event::new(Some(owner), Action::DemoCreated, "project")
+        Change::new(Some(owner), Action::DemoCreated)
             .project(project.id)
             .entity(project.id.0)
             .after(&serde_json::json!({

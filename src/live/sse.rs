@@ -2,6 +2,7 @@
 //! Server-Sent Events, filtered for the viewer.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -11,35 +12,38 @@ use futures_util::Stream;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{LiveEvent, events_since};
+use super::{EventKind, LiveEvent, Position, PositionOrLegacy, events_since};
 use crate::coding::blinding::Viewer;
 use crate::error::AppError;
 use crate::projects::member::Member;
 use crate::state::AppState;
+
+/// How often an open stream re-checks, without being told, that its viewer
+/// may still read the project (a `member.changed` event checks at once).
+const RECHECK: Duration = Duration::from_secs(30);
 
 pub async fn stream_events(
     State(state): State<AppState>,
     member: Member,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
-    let after = headers
+    let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+        .and_then(Position::parse);
     // Subscribe before reading the backlog, so nothing falls between the two.
     let receiver = state.live.subscribe();
     let mut conn = state.db.acquire().await?;
     let viewer = Viewer::load(&mut conn, &member).await?;
-    let after =
-        match after {
-            Some(id) => id,
-            None => sqlx::query_scalar!(
-                r#"select coalesce(max(id), 0) as "id!" from project_events where project_id = $1"#,
-                member.project_id as crate::db::ids::ProjectId
-            )
-            .fetch_one(&mut *conn)
-            .await?,
-        };
+    let after = match last_event_id {
+        Some(PositionOrLegacy::Position(position)) => position,
+        Some(PositionOrLegacy::RowId(0)) => Position::default(),
+        Some(PositionOrLegacy::RowId(id)) => match super::position_of(&mut conn, id).await? {
+            Some(position) => position,
+            None => super::safe_head(&mut conn).await?,
+        },
+        None => super::safe_head(&mut conn).await?,
+    };
     drop(conn);
     let (sender, events) = mpsc::channel(256);
     tokio::spawn(forward(state, member, viewer, after, receiver, sender));
@@ -49,20 +53,103 @@ pub async fn stream_events(
 
 fn to_sse(event: &LiveEvent) -> Result<Event, Infallible> {
     Ok(Event::default()
-        .id(event.id.to_string())
+        .id(event.position.to_string())
         .data(serde_json::to_string(event).unwrap_or_default()))
 }
 
-/// Sends the backlog, then live events, until the browser goes away.
+/// What a stream does with one event in order.
+enum Step {
+    Go,
+    Stop,
+}
+
+struct Forwarder {
+    state: AppState,
+    member: Member,
+    viewer: Viewer,
+    last: Position,
+    sender: mpsc::Sender<Result<Event, Infallible>>,
+}
+
+impl Forwarder {
+    async fn handle(&mut self, event: &LiveEvent) -> Step {
+        self.last = event.position;
+        let about_me = event.coder_id == Some(self.member.user.id);
+        // Removed, disabled or given another role, or a submission or reopening
+        // that changes what this viewer may see: decide again.
+        let rights_changed = about_me
+            && matches!(event.kind, EventKind::MemberChanged | EventKind::AssignmentUpdated);
+        if rights_changed && !self.recheck().await {
+            return Step::Stop;
+        }
+        if self.viewer.can_see(event) && self.sender.send(to_sse(event)).await.is_err() {
+            return Step::Stop;
+        }
+        Step::Go
+    }
+
+    /// Reloads the viewer's rights; false when they may no longer read the
+    /// project at all (or the database cannot say).
+    async fn recheck(&mut self) -> bool {
+        let Ok(mut conn) = self.state.db.acquire().await else {
+            return false;
+        };
+        match Member::reload(&mut conn, &self.member).await {
+            Ok(Some(member)) => match Viewer::load(&mut conn, &member).await {
+                Ok(viewer) => {
+                    self.member = member;
+                    self.viewer = viewer;
+                    true
+                }
+                Err(_) => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Pages through everything after `last`.
+    async fn catch_up(&mut self) -> Step {
+        loop {
+            let Ok(mut conn) = self.state.db.acquire().await else {
+                return Step::Stop;
+            };
+            let Ok(page) = events_since(&mut conn, self.member.project_id, self.last).await else {
+                return Step::Stop;
+            };
+            drop(conn);
+            let full = page.len() as i64 == super::PAGE;
+            for event in &page {
+                if let Step::Stop = self.handle(event).await {
+                    return Step::Stop;
+                }
+            }
+            if !full {
+                return Step::Go;
+            }
+        }
+    }
+}
+
+/// Sends the backlog, then live events, until the browser goes away or the
+/// viewer's right to read the project ends.
 async fn forward(
     state: AppState,
     member: Member,
-    mut viewer: Viewer,
-    mut last: i64,
-    mut receiver: broadcast::Receiver<LiveEvent>,
+    viewer: Viewer,
+    last: Position,
+    mut receiver: broadcast::Receiver<Arc<LiveEvent>>,
     sender: mpsc::Sender<Result<Event, Infallible>>,
 ) {
     let mut closing = state.live.closing();
+    let mut stream = Forwarder {
+        state,
+        member,
+        viewer,
+        last,
+        sender,
+    };
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.reset();
     let mut catch_up = true;
     loop {
         if *closing.borrow() {
@@ -70,22 +157,19 @@ async fn forward(
         }
         if catch_up {
             catch_up = false;
-            let Ok(mut conn) = state.db.acquire().await else {
+            if let Step::Stop = stream.catch_up().await {
                 return;
-            };
-            let Ok(backlog) = events_since(&mut conn, member.project_id, last).await else {
-                return;
-            };
-            for event in backlog {
-                last = event.id;
-                if viewer.can_see(&event) && sender.send(to_sse(&event)).await.is_err() {
-                    return;
-                }
             }
         }
         let received = tokio::select! {
-            () = sender.closed() => return,
+            () = stream.sender.closed() => return,
             _ = closing.changed() => return,
+            _ = recheck.tick() => {
+                if !stream.recheck().await {
+                    return;
+                }
+                continue;
+            }
             received = receiver.recv() => received,
         };
         let event = match received {
@@ -96,19 +180,10 @@ async fn forward(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if event.project_id != member.project_id || event.id <= last {
+        if event.project_id != stream.member.project_id || event.position <= stream.last {
             continue;
         }
-        last = event.id;
-        if event.kind.starts_with("assignment.") && event.coder_id == Some(member.user.id) {
-            // Submitting unblinds: what this viewer may see has changed.
-            if let Ok(mut conn) = state.db.acquire().await
-                && let Ok(fresh) = Viewer::load(&mut conn, &member).await
-            {
-                viewer = fresh;
-            }
-        }
-        if viewer.can_see(&event) && sender.send(to_sse(&event)).await.is_err() {
+        if let Step::Stop = stream.handle(&event).await {
             return;
         }
     }

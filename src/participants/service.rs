@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{self, Participant, Variable, VariableKind};
 use super::store;
-use crate::db::audit::{self, Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{ImportDraftId, ParticipantId, VariableId};
 use crate::error::{AppError, FieldErrors};
 use crate::import::{
@@ -47,12 +47,12 @@ pub async fn create_variable(
     } else {
         Vec::new()
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let variable =
         store::insert_variable(&mut tx, member.project_id, &name, kind, &allowed).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), Action::VariableCreated, "variable")
+        Change::new(Some(member.user.id), Action::VariableCreated)
             .project(member.project_id)
             .entity(variable.id.0)
             .after(&variable),
@@ -96,7 +96,7 @@ pub async fn create_participant(
     values: &[(VariableId, String)],
 ) -> Result<Participant, AppError> {
     require_manager(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let variables = store::list_variables(&mut tx, member.project_id).await?;
     let mut errors = FieldErrors::new();
     let label = model::parse_label(&mut errors, "label", label);
@@ -109,14 +109,10 @@ pub async fn create_participant(
     let participant = store::get_participant(&mut tx, member.project_id, id).await?;
     audit::record(
         &mut tx,
-        Event::new(
-            Some(member.user.id),
-            Action::ParticipantCreated,
-            "participant",
-        )
-        .project(member.project_id)
-        .entity(id.0)
-        .after(&participant),
+        Change::new(Some(member.user.id), Action::ParticipantCreated)
+            .project(member.project_id)
+            .entity(id.0)
+            .after(&participant),
     )
     .await?;
     tx.commit().await?;
@@ -132,7 +128,7 @@ pub async fn update_participant(
     version: i32,
 ) -> Result<Participant, AppError> {
     require_manager(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_participant(&mut tx, member.project_id, id).await?;
     let variables = store::list_variables(&mut tx, member.project_id).await?;
     let mut errors = FieldErrors::new();
@@ -148,15 +144,11 @@ pub async fn update_participant(
     let after = store::get_participant(&mut tx, member.project_id, id).await?;
     audit::record(
         &mut tx,
-        Event::new(
-            Some(member.user.id),
-            Action::ParticipantUpdated,
-            "participant",
-        )
-        .project(member.project_id)
-        .entity(id.0)
-        .before(&before)
-        .after(&after),
+        Change::new(Some(member.user.id), Action::ParticipantUpdated)
+            .project(member.project_id)
+            .entity(id.0)
+            .before(&before)
+            .after(&after),
     )
     .await?;
     tx.commit().await?;
@@ -399,7 +391,7 @@ pub async fn commit_import(
     choices: ImportChoices,
 ) -> Result<usize, AppError> {
     require_manager(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let draft = store::get_draft(&mut tx, member.project_id, draft_id).await?;
     let payload: DraftPayload =
         serde_json::from_value(draft.payload).map_err(|e| AppError::Internal(e.into()))?;
@@ -440,7 +432,7 @@ pub async fn commit_import(
                 .await?;
                 audit::record(
                     &mut tx,
-                    Event::new(Some(member.user.id), Action::VariableCreated, "variable")
+                    Change::new(Some(member.user.id), Action::VariableCreated)
                         .project(member.project_id)
                         .entity(created.id.0)
                         .after(&created),
@@ -466,14 +458,12 @@ pub async fn commit_import(
     store::delete_draft(&mut tx, member.project_id, draft_id).await?;
     audit::record(
         &mut tx,
-        Event::new(
-            Some(member.user.id),
-            Action::ParticipantsImported,
-            "project",
-        )
-        .project(member.project_id)
-        .entity(member.project_id.0)
-        .after(&serde_json::json!({ "file_name": draft.file_name, "participants": records.len() })),
+        Change::new(Some(member.user.id), Action::ParticipantsImported)
+            .project(member.project_id)
+            .entity(member.project_id.0)
+            .after(
+                &serde_json::json!({ "file_name": draft.file_name, "participants": records.len() }),
+            ),
     )
     .await?;
     tx.commit().await?;

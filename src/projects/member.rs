@@ -31,6 +31,28 @@ impl Member {
         }
     }
 
+    /// The same membership read again (an open event stream asks when told its
+    /// viewer's rights changed): `None` once the member was removed or the
+    /// account disabled.
+    pub async fn reload(
+        conn: &mut sqlx::PgConnection,
+        member: &Member,
+    ) -> Result<Option<Member>, AppError> {
+        if store::user_is_disabled(conn, member.user.id).await? {
+            return Ok(None);
+        }
+        Ok(
+            store::find_membership(conn, member.project_id, member.user.id)
+                .await?
+                .map(|(project, role)| Member {
+                    user: member.user.clone(),
+                    project_id: member.project_id,
+                    project,
+                    role,
+                }),
+        )
+    }
+
     /// Archived projects are read-only until unarchived.
     pub fn require_active(&self) -> Result<(), AppError> {
         if self.project.archived_at.is_some() {

@@ -4,7 +4,7 @@ use super::member::Member;
 use super::model::{self, MemberRow, Project, Role};
 use super::store;
 use crate::auth::model::AuthUser;
-use crate::db::audit::{self, Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::UserId;
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
@@ -19,12 +19,12 @@ pub async fn create_project(
     let name = model::parse_project_name(&mut errors, name);
     let description = model::parse_description(&mut errors, description);
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let project = store::insert_project(&mut tx, &name, &description, user.id).await?;
     store::insert_member(&mut tx, project.id, user.id, Role::Owner).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(user.id), Action::ProjectCreated, "project")
+        Change::new(Some(user.id), Action::ProjectCreated)
             .project(project.id)
             .entity(project.id.0)
             .after(&project),
@@ -47,26 +47,19 @@ pub async fn update_project(
     let name = model::parse_project_name(&mut errors, name);
     let description = model::parse_description(&mut errors, description);
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_project(&mut tx, member.project_id).await?;
     let after = store::update_project(&mut tx, member.project_id, &name, &description, version)
         .await?
         .ok_or_else(|| AppError::stale(&before))?;
     // Open pages show the name: the audit row comes with a live event.
-    crate::live::publish_with_audit(
+    audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), Action::ProjectUpdated, "project")
+        Change::new(Some(member.user.id), Action::ProjectUpdated)
             .project(member.project_id)
             .entity(member.project_id.0)
             .before(&before)
             .after(&after),
-        crate::live::NewEvent {
-            project_id: member.project_id,
-            kind: "project.updated",
-            transcript_id: None,
-            coder_id: None,
-            entity_id: Some(member.project_id.0),
-        },
     )
     .await?;
     tx.commit().await?;
@@ -79,7 +72,7 @@ pub async fn set_archived(
     archived: bool,
 ) -> Result<Project, AppError> {
     member.require(&[Role::Owner])?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_project(&mut tx, member.project_id).await?;
     if before.archived_at.is_some() == archived {
         return Ok(before);
@@ -92,7 +85,7 @@ pub async fn set_archived(
     };
     audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), action, "project")
+        Change::new(Some(member.user.id), action)
             .project(member.project_id)
             .entity(member.project_id.0)
             .before(&before)
@@ -114,7 +107,7 @@ pub async fn add_member(
     let mut errors = FieldErrors::new();
     let role = model::parse_role(&mut errors, role);
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let user_id = store::find_active_user_id_by_email(&mut tx, email)
         .await?
         .ok_or_else(|| {
@@ -129,9 +122,10 @@ pub async fn add_member(
     let added = store::get_member(&mut tx, member.project_id, user_id).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), Action::MemberAdded, "member")
+        Change::new(Some(member.user.id), Action::MemberAdded)
             .project(member.project_id)
             .entity(user_id.0)
+            .subject(user_id)
             .after(&added),
     )
     .await?;
@@ -155,7 +149,7 @@ pub async fn change_member_role(
     let mut errors = FieldErrors::new();
     let role = model::parse_role(&mut errors, role);
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let owners = store::count_owners_for_update(&mut tx, member.project_id).await?;
     let before = store::get_member(&mut tx, member.project_id, user_id).await?;
     if before.role == Role::Owner && role != Role::Owner && owners <= 1 {
@@ -167,9 +161,10 @@ pub async fn change_member_role(
     let after = store::get_member(&mut tx, member.project_id, user_id).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), Action::MemberRoleChanged, "member")
+        Change::new(Some(member.user.id), Action::MemberRoleChanged)
             .project(member.project_id)
             .entity(user_id.0)
+            .subject(user_id)
             .before(&before)
             .after(&after),
     )
@@ -185,7 +180,7 @@ pub async fn remove_member(
 ) -> Result<(), AppError> {
     member.require(&[Role::Owner])?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let owners = store::count_owners_for_update(&mut tx, member.project_id).await?;
     let before = store::get_member(&mut tx, member.project_id, user_id).await?;
     if before.role == Role::Owner && owners <= 1 {
@@ -194,9 +189,10 @@ pub async fn remove_member(
     store::delete_member(&mut tx, member.project_id, user_id).await?;
     audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), Action::MemberRemoved, "member")
+        Change::new(Some(member.user.id), Action::MemberRemoved)
             .project(member.project_id)
             .entity(user_id.0)
+            .subject(user_id)
             .before(&before),
     )
     .await?;

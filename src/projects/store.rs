@@ -12,6 +12,16 @@ fn role(text: &str) -> Result<Role, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow!("unknown role {text:?} in the database")))
 }
 
+/// True when the account is disabled (or gone).
+pub async fn user_is_disabled(conn: &mut PgConnection, user_id: UserId) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select coalesce((select disabled_at is not null from users where id = $1), true) as "disabled!""#,
+        user_id as UserId
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
 pub async fn find_membership(
     conn: &mut PgConnection,
     project_id: ProjectId,

@@ -11,10 +11,9 @@ use super::service::require_consensus_reader;
 use super::store::{self, AgreedCode, ConsensusCoding, NewConsensus};
 use crate::coding::api::{TranscriptJson, UserJson};
 use crate::coding::model::{self as coding_model, MAX_MEMO_CHARS};
-use crate::db::audit::{Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
-use crate::live::{self, NewEvent};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
@@ -100,34 +99,18 @@ async fn announce(
     tx: &mut PgConnection,
     member: &Member,
     action: Action,
-    kind: &str,
     transcript: Option<TranscriptId>,
     entity: uuid::Uuid,
     (before, after): (Option<serde_json::Value>, serde_json::Value),
 ) -> Result<(), AppError> {
-    let mut event = Event::new(
-        Some(member.user.id),
-        action,
-        if kind.contains("code.") {
-            "agreed_code"
-        } else {
-            "consensus_coding"
-        },
-    )
-    .project(member.project_id)
-    .entity(entity);
-    event.after = Some(after);
-    event.before = before;
-    live::publish_with_audit(
+    audit::record(
         tx,
-        event,
-        NewEvent {
-            project_id: member.project_id,
-            kind,
-            transcript_id: transcript,
-            coder_id: None,
-            entity_id: Some(entity),
-        },
+        Change::new(Some(member.user.id), action)
+            .project(member.project_id)
+            .entity(entity)
+            .transcript(transcript)
+            .before_value(before)
+            .after_value(Some(after)),
     )
     .await
 }
@@ -180,7 +163,7 @@ pub async fn create_coding(
     member.require(&[Role::Lead])?;
     member.require_active()?;
     require_consensus_reader(state, member, transcript).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let length = text_length(&mut tx, member, transcript).await?;
     let mut errors = FieldErrors::new();
     coding_model::check_offsets(&mut errors, body.start, body.end, length);
@@ -219,7 +202,6 @@ pub async fn create_coding(
         &mut tx,
         member,
         Action::ConsensusCodingCreated,
-        "consensus.coding",
         Some(transcript),
         coding.id.0,
         (None, json(&coding)),
@@ -246,7 +228,7 @@ pub async fn update_coding(
 ) -> Result<ConsensusCoding, AppError> {
     member.require(&[Role::Lead])?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_consensus(&mut tx, member.project_id, id).await?;
     require_consensus_reader(state, member, before.transcript_id).await?;
     if before.deleted {
@@ -281,7 +263,6 @@ pub async fn update_coding(
         &mut tx,
         member,
         Action::ConsensusCodingUpdated,
-        "consensus.coding",
         Some(after.transcript_id),
         id.0,
         (Some(json(&before)), json(&after)),
@@ -299,7 +280,7 @@ pub async fn set_coding_deleted(
 ) -> Result<ConsensusCoding, AppError> {
     member.require(&[Role::Lead])?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_consensus(&mut tx, member.project_id, id).await?;
     require_consensus_reader(state, member, before.transcript_id).await?;
     if before.deleted == deleted {
@@ -317,7 +298,6 @@ pub async fn set_coding_deleted(
         &mut tx,
         member,
         action,
-        "consensus.coding",
         Some(after.transcript_id),
         id.0,
         (Some(json(&before)), json(&after)),
@@ -351,7 +331,7 @@ pub async fn create_code(
     let mut errors = FieldErrors::new();
     let name = coding_model::parse_code_name(&mut errors, &body.name);
     coding_model::check_long_text(&mut errors, "definition", &body.definition);
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let count = store::list_agreed(&mut tx, member.project_id).await?.len();
     let color = match &body.color {
         Some(c) => coding_model::parse_color(&mut errors, c),
@@ -389,7 +369,6 @@ pub async fn create_code(
         &mut tx,
         member,
         Action::AgreedCodeCreated,
-        "consensus.code.created",
         None,
         created.id.0,
         (None, json(&created)),
@@ -427,7 +406,7 @@ pub async fn update_code(
     change: CodeChange,
 ) -> Result<AgreedCode, AppError> {
     require_codebook_editor(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_agreed(&mut tx, member.project_id, id).await?;
     if before.deleted {
         return Err(AppError::NotFound);
@@ -483,7 +462,6 @@ pub async fn update_code(
         &mut tx,
         member,
         Action::AgreedCodeUpdated,
-        "consensus.code.updated",
         None,
         id.0,
         (Some(json(&before)), json(&after)),
@@ -514,7 +492,7 @@ pub async fn set_code_deleted(
     deleted: bool,
 ) -> Result<AgreedCode, AppError> {
     require_codebook_editor(member)?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_agreed(&mut tx, member.project_id, id).await?;
     if before.deleted == deleted {
         return Ok(before);
@@ -550,7 +528,6 @@ pub async fn set_code_deleted(
         &mut tx,
         member,
         action,
-        "consensus.code.updated",
         None,
         id.0,
         (Some(json(&before)), json(&after)),
@@ -575,7 +552,7 @@ pub async fn merge_code(
             "Choose another code to merge into.",
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_agreed(&mut tx, member.project_id, id).await?;
     if before.deleted {
         return Err(AppError::NotFound);
@@ -596,7 +573,6 @@ pub async fn merge_code(
         &mut tx,
         member,
         Action::AgreedCodeMerged,
-        "consensus.code.merged",
         None,
         id.0,
         (Some(json(&before)), serde_json::json!({ "code": after, "into": target, "consensus_codings_moved": moved, "coder_codes_realigned": realigned })),
@@ -648,7 +624,7 @@ pub async fn split_code(
         );
     }
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_agreed(&mut tx, member.project_id, id).await?;
     if before.deleted {
         return Err(AppError::NotFound);
@@ -717,7 +693,6 @@ pub async fn split_code(
         &mut tx,
         member,
         Action::AgreedCodeSplit,
-        "consensus.code.split",
         None,
         id.0,
         (Some(json(&before)), serde_json::json!({ "code": code, "new_code": new_code, "consensus_codings_moved": request.codings, "coder_codes_moved": request.coder_codes })),

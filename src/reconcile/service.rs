@@ -12,10 +12,9 @@ use super::store::{self, Comment, ConsensusCoding, Decision, NewConsensus, NewDe
 use crate::agreement::{DiscrepancyKind, Segment, UnitLevel};
 use crate::coding::blinding::Viewer;
 use crate::compare::report::{self, ProjectReport, Scope};
-use crate::db::audit::{Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, CodingId, ConsensusCodingId, DecisionId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
-use crate::live::{self, NewEvent};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
@@ -267,7 +266,7 @@ pub async fn load(
     let settings = store::settings(&mut conn, member.project_id).await?;
     let decide = can_decide(member);
     if decide && member.project.codebook_mode == "shared" {
-        let mut tx = state.db.begin().await?;
+        let mut tx = state.begin().await?;
         mirror_shared_codes(&mut tx, member).await?;
         tx.commit().await?;
     }
@@ -284,7 +283,7 @@ pub async fn load(
         .cloned()
         .collect();
     if decide && settings.auto_accept_agreements && !undecided.is_empty() {
-        let mut tx = state.db.begin().await?;
+        let mut tx = state.begin().await?;
         auto_accept(&mut tx, member, transcript, &undecided).await?;
         tx.commit().await?;
         decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
@@ -464,23 +463,13 @@ async fn auto_accept(
     if filed.is_empty() {
         return Ok(());
     }
-    live::publish_with_audit(
+    audit::record(
         tx,
-        Event::new(
-            Some(member.user.id),
-            Action::DecisionsAutoAccepted,
-            "transcript",
-        )
-        .project(member.project_id)
-        .entity(transcript.0)
-        .after(&filed),
-        NewEvent {
-            project_id: member.project_id,
-            kind: "decision.made",
-            transcript_id: Some(transcript),
-            coder_id: None,
-            entity_id: None,
-        },
+        Change::new(Some(member.user.id), Action::DecisionsAutoAccepted)
+            .project(member.project_id)
+            .entity(transcript.0)
+            .after(&filed)
+            .transcript(Some(transcript)),
     )
     .await
 }
@@ -561,7 +550,7 @@ pub async fn decide(
     }
     errors.into_result()?;
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     mirror_shared_codes(&mut tx, member).await?;
     let codes = agreed_ids(&mut tx, member).await?;
     let found = snapshots(&report, &codes);
@@ -704,20 +693,14 @@ pub async fn decide(
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("decision {id} not found after insert"))
         })?;
-    live::publish_with_audit(
+    audit::record(
         &mut tx,
-        Event::new(Some(member.user.id), Action::DecisionMade, "decision")
+        Change::new(Some(member.user.id), Action::DecisionMade)
             .project(member.project_id)
             .entity(id.0)
             .before(&serde_json::json!({ "superseded": current.as_ref().map(|c| c.0), "retired_codings": retired }))
-            .after(&serde_json::json!({ "decision": &decision, "consensus_codings": made })),
-        NewEvent {
-            project_id: member.project_id,
-            kind: "decision.made",
-            transcript_id: Some(transcript),
-            coder_id: None,
-            entity_id: Some(id.0),
-        },
+            .after(&serde_json::json!({ "decision": &decision, "consensus_codings": made }))
+            .transcript(Some(transcript)),
     )
     .await?;
     tx.commit().await?;
@@ -760,7 +743,7 @@ pub async fn comment(
             "No such discrepancy on this transcript.",
         ));
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let comment = store::insert_comment(
         &mut tx,
         member.project_id,
@@ -770,23 +753,13 @@ pub async fn comment(
         body,
     )
     .await?;
-    live::publish_with_audit(
+    audit::record(
         &mut tx,
-        Event::new(
-            Some(member.user.id),
-            Action::DiscrepancyCommented,
-            "discrepancy_comment",
-        )
-        .project(member.project_id)
-        .entity(comment.id.0)
-        .after(&comment),
-        NewEvent {
-            project_id: member.project_id,
-            kind: "decision.comment",
-            transcript_id: Some(transcript),
-            coder_id: None,
-            entity_id: Some(comment.id.0),
-        },
+        Change::new(Some(member.user.id), Action::DiscrepancyCommented)
+            .project(member.project_id)
+            .entity(comment.id.0)
+            .after(&comment)
+            .transcript(Some(transcript)),
     )
     .await?;
     tx.commit().await?;
@@ -902,20 +875,16 @@ pub async fn update_settings(
 ) -> Result<Settings, AppError> {
     member.require(&[Role::Lead])?;
     member.require_active()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::settings(&mut tx, member.project_id).await?;
     store::update_settings(&mut tx, member.project_id, settings).await?;
     crate::db::audit::record(
         &mut tx,
-        Event::new(
-            Some(member.user.id),
-            Action::ReconciliationSettingsChanged,
-            "project",
-        )
-        .project(member.project_id)
-        .entity(member.project_id.0)
-        .before(&before)
-        .after(&settings),
+        Change::new(Some(member.user.id), Action::ReconciliationSettingsChanged)
+            .project(member.project_id)
+            .entity(member.project_id.0)
+            .before(&before)
+            .after(&settings),
     )
     .await?;
     tx.commit().await?;
@@ -929,24 +898,8 @@ pub async fn require_consensus_reader(
     transcript: TranscriptId,
 ) -> Result<(), AppError> {
     let mut conn = state.db.acquire().await?;
-    let viewer = Viewer::load(&mut conn, member).await?;
-    if !viewer.can_see_reconciliation(transcript, true) {
-        return Err(AppError::Forbidden);
-    }
-    // A coder reads it only once every coder of the transcript has submitted:
-    // until then it could carry traces of the others' layers.
-    if member.role == Role::Coder {
-        let waiting = sqlx::query_scalar!(
-            r#"select count(*) as "n!" from assignments where transcript_id = $1 and state <> 'submitted'"#,
-            transcript.0
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        if waiting > 0 {
-            return Err(AppError::State(
-                "The consensus layer opens to coders once every coder of this transcript has submitted.".into(),
-            ));
-        }
-    }
+    Viewer::load(&mut conn, member)
+        .await?
+        .require_consensus(transcript)?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::store::{self, NewTranscript, TextChange, Transcript};
-use crate::db::audit::{self, Action, Event};
+use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{ParticipantId, ProjectId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::import::{
@@ -262,7 +262,7 @@ async fn import_file_inner(
     .await?;
     audit::record(
         &mut tx,
-        Event::new(actor, Action::TranscriptImported, "transcript")
+        Change::new(actor, Action::TranscriptImported)
             .project(project_id)
             .entity(id.0)
             .after(&serde_json::json!({
@@ -357,7 +357,7 @@ pub async fn update_transcript(
         None => None,
     };
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_transcript(&mut tx, member.project_id, id).await?;
     if before.deleted_at.is_some() {
         return Err(AppError::NotFound);
@@ -399,15 +399,11 @@ pub async fn update_transcript(
     let after = store::get_transcript(&mut tx, member.project_id, id).await?;
     audit::record(
         &mut tx,
-        Event::new(
-            Some(member.user.id),
-            Action::TranscriptUpdated,
-            "transcript",
-        )
-        .project(member.project_id)
-        .entity(id.0)
-        .before(&summary_json(&before))
-        .after(&summary_json(&after)),
+        Change::new(Some(member.user.id), Action::TranscriptUpdated)
+            .project(member.project_id)
+            .entity(id.0)
+            .before(&summary_json(&before))
+            .after(&summary_json(&after)),
     )
     .await?;
     tx.commit().await?;
@@ -438,7 +434,7 @@ pub async fn set_deleted(
         member.require(&[Role::Owner])?;
         member.require_active()?;
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.begin().await?;
     let before = store::get_transcript(&mut tx, member.project_id, id).await?;
     // Restoring a text that was imported again meanwhile would make a duplicate.
     if !deleted
@@ -458,7 +454,7 @@ pub async fn set_deleted(
         };
         audit::record(
             &mut tx,
-            Event::new(Some(member.user.id), action, "transcript")
+            Change::new(Some(member.user.id), action)
                 .project(member.project_id)
                 .entity(id.0)
                 .before(&summary_json(&before)),

@@ -4,6 +4,7 @@ const section = document.getElementById("assignments");
 const table = document.getElementById("assignment-list");
 
 function percent(a) {
+  if (a.lines_touched === null || a.lines_touched === undefined) return null;
   return a.lines_total === 0 ? 0 : Math.floor((a.lines_touched * 100) / a.lines_total);
 }
 
@@ -19,7 +20,8 @@ async function refresh() {
       return;
     }
     row.querySelector(".state").textContent = a.state.replace("_", " ");
-    row.querySelector(".progress").textContent = `${percent(a)}%`;
+    const p = percent(a);
+    row.querySelector(".progress").textContent = p === null ? "hidden" : `${p}%`;
   }
 }
 

@@ -9,6 +9,7 @@ mod demo;
 mod embedded;
 mod errors;
 mod harness;
+mod live;
 mod participants;
 mod projects;
 mod reconcile;

@@ -254,6 +254,16 @@ pub struct TestClient {
     csrf: Mutex<Option<String>>,
 }
 
+impl Clone for TestClient {
+    fn clone(&self) -> Self {
+        TestClient {
+            http: self.http.clone(),
+            base: self.base.clone(),
+            csrf: Mutex::new(self.csrf.lock().unwrap().clone()),
+        }
+    }
+}
+
 impl TestClient {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
