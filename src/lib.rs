@@ -42,9 +42,9 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState) -> Router {
-    let config = state.config.clone();
-    let features = Router::new()
+/// Every feature's routes, with their paths.
+pub fn routes(config: &config::Config) -> web::routes::Routes {
+    web::routes::Routes::new()
         .merge(auth::routes())
         .merge(projects::routes())
         .merge(audit::routes())
@@ -54,6 +54,12 @@ pub fn router(state: AppState) -> Router {
         .merge(reconcile::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
+}
+
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let features = routes(&config)
+        .into_router()
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),

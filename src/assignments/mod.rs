@@ -5,13 +5,11 @@ mod pages;
 pub mod service;
 pub mod store;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::routing::{delete, get, post};
 
-use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/projects/{project_id}/assignments", post(pages::assign))
         .route(
             "/projects/{project_id}/assignments/{assignment_id}/reopen",

@@ -2,8 +2,8 @@
 
 pub mod store;
 
+use crate::web::routes::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
@@ -19,8 +19,8 @@ use store::AuditEntry;
 
 const PAGE_SIZE: i64 = 50;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/projects/{project_id}/audit", get(show_audit_log))
         .route(
             "/api/v1/projects/{project_id}/audit",

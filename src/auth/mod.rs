@@ -10,15 +10,13 @@ pub mod service;
 pub mod session;
 pub mod store;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::routing::{get, patch, post};
-
-use crate::state::AppState;
 
 pub use pages::SetupPage;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/setup", get(pages::show_setup).post(pages::submit_setup))
         .route("/setup/demo", post(pages::submit_setup_demo))
         .route("/login", get(pages::show_login).post(pages::submit_login))

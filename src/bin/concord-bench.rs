@@ -69,6 +69,17 @@ struct Args {
     /// Keep the started server's data folder.
     #[arg(long)]
     keep_data: bool,
+    /// After each level's creates, measure the raw PostgreSQL ceiling on the
+    /// same cluster: pgbench at the same client count, one row insert plus one
+    /// audit-row insert per transaction (fsync on), and print the ratio.
+    #[arg(long)]
+    pgbench: bool,
+    /// Seconds each pgbench run lasts.
+    #[arg(long, default_value_t = 10)]
+    pgbench_seconds: u64,
+    /// Only the write path (creates and updates): no reads, pages or reconciliation.
+    #[arg(long)]
+    writes_only: bool,
 }
 
 #[tokio::main]
@@ -211,6 +222,11 @@ impl Server {
             latencies.push(Duration::from_micros(micros));
         }
         Ok(latencies)
+    }
+
+    /// The private cluster's unix socket folder (src/db/embedded.rs).
+    fn socket_dir(&self) -> PathBuf {
+        self.root.join("data").join("run")
     }
 
     /// `VmHWM` (peak resident set) of the server process, in KiB.
@@ -374,6 +390,10 @@ fn percentile(latencies: &[Duration], p: f64) -> Duration {
 }
 
 impl Figures {
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
     fn row(&self) -> String {
         let ms = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1000.0);
         let throughput = self.latencies.len() as f64 / self.wall.as_secs_f64().max(1e-9);
@@ -667,6 +687,7 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
     let project = set_up(args, base).await?;
     let mut figures = Vec::new();
     let mut layer_sizes = Vec::new();
+    let mut ceilings = Vec::new();
     for (level, &concurrency) in args.concurrency.iter().enumerate() {
         // A transcript per level, so each level's reads see only its own codings.
         let (transcript, length) =
@@ -707,18 +728,22 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
                 Ok(created)
             })
         });
-        figures.push(
-            measure(
-                server,
-                "create coding",
-                concurrency,
-                args.requests,
-                limit,
-                states.clone(),
-                create,
-            )
-            .await?,
-        );
+        let creates = measure(
+            server,
+            "create coding",
+            concurrency,
+            args.requests,
+            limit,
+            states.clone(),
+            create,
+        )
+        .await?;
+        if args.pgbench {
+            let server = server.context("--pgbench needs the server started by concord-bench")?;
+            let tps = pgbench_ceiling(server, concurrency, args.pgbench_seconds)?;
+            ceilings.push((concurrency, creates.throughput(), tps));
+        }
+        figures.push(creates);
 
         let update_project = project_id.clone();
         let update: Work<Coding> = Arc::new(move |state, _task, n| {
@@ -767,6 +792,9 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
             .await?,
         );
 
+        if args.writes_only {
+            continue;
+        }
         let read_path = format!("/api/v1/projects/{project_id}/transcripts/{transcript}/coding");
         let read: Work<Coding> = Arc::new(move |state, _task, _n| {
             let path = read_path.clone();
@@ -794,78 +822,28 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
         );
     }
 
-    // Page renders on a transcript holding `page_codings` codings of one coder.
-    let (transcript, length) =
-        add_transcript(&project, args.words, 1000, &project.coder_ids).await?;
-    eprintln!(
-        "page renders: adding {} codings to {transcript}",
-        args.page_codings
-    );
-    let coder = project.coders[0].clone();
-    let fill_path = format!(
-        "/api/v1/projects/{}/transcripts/{transcript}/codings",
-        project.id
-    );
-    let fill_state = Arc::new(Coding {
-        coder: coder.clone(),
-        rng: tokio::sync::Mutex::new((StdRng::seed_from_u64(1000), Vec::new())),
-    });
-    let fill: Work<Coding> = Arc::new(move |state, _task, n| {
-        let path = fill_path.clone();
-        Box::pin(async move {
-            let (start, end) = span(&mut state.rng.lock().await.0, length);
-            let code = &state.coder.codes[n % state.coder.codes.len()];
-            let body = json!({ "id": Uuid::new_v4(), "code_id": code, "start": start, "end": end, "memo": "" });
-            let (status, _) = state
-                .coder
-                .session
-                .send(Method::POST, &path, Some(&body))
-                .await?;
-            Ok(status == StatusCode::CREATED)
-        })
-    });
-    let filled = measure(
-        server,
-        "(filling)",
-        8,
-        args.page_codings,
-        Duration::from_secs(600),
-        vec![fill_state; 8],
-        fill,
-    )
-    .await?;
-    ensure!(
-        filled.errors == 0 && filled.latencies.len() == args.page_codings,
-        "only {} of {} codings were made",
-        filled.latencies.len(),
-        args.page_codings
-    );
     let mut page_sizes = Vec::new();
-    let pages = [
-        (
-            format!("coding page ({} codings)", args.page_codings),
-            format!("/projects/{}/transcripts/{transcript}/code", project.id),
-        ),
-        (
-            "transcript page".to_owned(),
-            format!("/projects/{}/transcripts/{transcript}", project.id),
-        ),
-    ];
-    figures.extend(
-        measure_pages(
-            server,
-            &coder.session,
-            pages,
-            args.page_requests,
-            limit,
-            &mut page_sizes,
-        )
-        .await?,
-    );
-
-    figures.extend(reconciliation(args, &project, server, limit, &mut page_sizes).await?);
+    if !args.writes_only {
+        pages_and_reconciliation(args, &project, server, limit, &mut figures, &mut page_sizes)
+            .await?;
+    }
 
     let mut out = String::new();
+    if !ceilings.is_empty() {
+        writeln!(
+            out,
+            "| clients | creates/s | raw PostgreSQL tx/s (pgbench) | ratio |"
+        )?;
+        writeln!(out, "|---:|---:|---:|---:|")?;
+        for (clients, creates, tps) in &ceilings {
+            writeln!(
+                out,
+                "| {clients} | {creates:.0} | {tps:.0} | {:.2} |",
+                creates / tps
+            )?;
+        }
+        writeln!(out)?;
+    }
     writeln!(
         out,
         "| operation | concurrency | requests | errors | p50 ms | p99 ms | server p50 ms | server p99 ms | requests/s |"
@@ -912,6 +890,160 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
             .join(", "),
     )?;
     Ok(out)
+}
+
+/// Page renders on a transcript holding `page_codings` codings of one coder,
+/// then the reconciliation pages and decisions.
+async fn pages_and_reconciliation(
+    args: &Args,
+    project: &Project,
+    server: Option<&Server>,
+    limit: Duration,
+    figures: &mut Vec<Figures>,
+    page_sizes: &mut Vec<(String, usize)>,
+) -> anyhow::Result<()> {
+    // Page renders on a transcript holding `page_codings` codings of one coder.
+    let (transcript, length) =
+        add_transcript(project, args.words, 1000, &project.coder_ids).await?;
+    eprintln!(
+        "page renders: adding {} codings to {transcript}",
+        args.page_codings
+    );
+    let coder = project.coders[0].clone();
+    let fill_path = format!(
+        "/api/v1/projects/{}/transcripts/{transcript}/codings",
+        project.id
+    );
+    let fill_state = Arc::new(Coding {
+        coder: coder.clone(),
+        rng: tokio::sync::Mutex::new((StdRng::seed_from_u64(1000), Vec::new())),
+    });
+    let fill: Work<Coding> = Arc::new(move |state, _task, n| {
+        let path = fill_path.clone();
+        Box::pin(async move {
+            let (start, end) = span(&mut state.rng.lock().await.0, length);
+            let code = &state.coder.codes[n % state.coder.codes.len()];
+            let body = json!({ "id": Uuid::new_v4(), "code_id": code, "start": start, "end": end, "memo": "" });
+            let (status, _) = state
+                .coder
+                .session
+                .send(Method::POST, &path, Some(&body))
+                .await?;
+            Ok(status == StatusCode::CREATED)
+        })
+    });
+    let filled = measure(
+        server,
+        "(filling)",
+        8,
+        args.page_codings,
+        Duration::from_secs(600),
+        vec![fill_state; 8],
+        fill,
+    )
+    .await?;
+    ensure!(
+        filled.errors == 0 && filled.latencies.len() == args.page_codings,
+        "only {} of {} codings were made",
+        filled.latencies.len(),
+        args.page_codings
+    );
+    let pages = [
+        (
+            format!("coding page ({} codings)", args.page_codings),
+            format!("/projects/{}/transcripts/{transcript}/code", project.id),
+        ),
+        (
+            "transcript page".to_owned(),
+            format!("/projects/{}/transcripts/{transcript}", project.id),
+        ),
+    ];
+    figures.extend(
+        measure_pages(
+            server,
+            &coder.session,
+            pages,
+            args.page_requests,
+            limit,
+            page_sizes,
+        )
+        .await?,
+    );
+
+    figures.extend(reconciliation(args, project, server, limit, page_sizes).await?);
+    Ok(())
+}
+
+/// Raw PostgreSQL on the server's own cluster: `clients` pgbench clients for
+/// `seconds`, each transaction one row insert and one audit-row insert, as a
+/// coding create writes. Answers transactions per second.
+fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Result<f64> {
+    let bin = concord::db::embedded::find_bin_dir()?;
+    let socket = server.socket_dir();
+    let user = concord::db::embedded::SUPERUSER;
+    let psql = |database: &str, sql: &str| -> anyhow::Result<()> {
+        let output = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&socket)
+            .args(["-U", user, "-d", database, "-c", sql])
+            .output()
+            .context("running psql")?;
+        ensure!(
+            output.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    };
+    psql("postgres", "drop database if exists ceiling")?;
+    psql("postgres", "create database ceiling")?;
+    psql(
+        "ceiling",
+        "create table rows (id uuid primary key, project_id uuid not null, \
+         start_offset int not null, end_offset int not null, memo text not null default '', \
+         created_at timestamptz not null default now()); \
+         create table audit (id bigint generated always as identity primary key, \
+         action text not null, entity_id uuid, after jsonb, \
+         created_at timestamptz not null default now());",
+    )?;
+    let script = server.root.join("ceiling.sql");
+    std::fs::write(
+        &script,
+        "begin;\n\
+         insert into rows (id, project_id, start_offset, end_offset) \
+         values (gen_random_uuid(), gen_random_uuid(), 1, 20);\n\
+         insert into audit (action, entity_id, after) \
+         values ('coding.created', gen_random_uuid(), '{\"start\": 1, \"end\": 20}');\n\
+         commit;\n",
+    )?;
+    let output = Command::new(bin.join("pgbench"))
+        .args(["-n", "-h"])
+        .arg(&socket)
+        .args(["-U", user, "-f"])
+        .arg(&script)
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-j",
+            &clients.min(2).to_string(),
+        ])
+        .args(["-T", &seconds.to_string(), "ceiling"])
+        .output()
+        .context("running pgbench")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    ensure!(
+        output.status.success(),
+        "pgbench: {}{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tps = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .with_context(|| format!("no tps in pgbench's output: {stdout}"))?;
+    eprintln!("pgbench ceiling at {clients} clients: {tps:.0} tx/s");
+    Ok(tps)
 }
 
 /// GETs each `(operation, path)` `requests` times in one session, noting each

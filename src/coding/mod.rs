@@ -8,13 +8,11 @@ pub mod pages;
 pub mod service;
 pub mod store;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::routing::{get, patch, post};
 
-use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
             "/projects/{project_id}/transcripts/{transcript_id}/code",
             get(pages::show_coding_page),

@@ -9,13 +9,11 @@ pub mod report;
 pub mod store;
 mod view;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::routing::{get, post, put};
 
-use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route(
             "/projects/{project_id}/alignment",
             get(pages::show_alignment),

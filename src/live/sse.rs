@@ -78,7 +78,10 @@ impl Forwarder {
         // Removed, disabled or given another role, or a submission or reopening
         // that changes what this viewer may see: decide again.
         let rights_changed = about_me
-            && matches!(event.kind, EventKind::MemberChanged | EventKind::AssignmentUpdated);
+            && matches!(
+                event.kind,
+                EventKind::MemberChanged | EventKind::AssignmentUpdated
+            );
         if rights_changed && !self.recheck().await {
             return Step::Stop;
         }

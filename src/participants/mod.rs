@@ -6,14 +6,12 @@ mod pages;
 pub mod service;
 pub mod store;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post};
 
-use crate::state::AppState;
-
-pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
-    let uploads = Router::new()
+pub fn routes(max_upload_bytes: usize) -> Routes {
+    let uploads = Routes::new()
         .route(
             "/projects/{project_id}/participants/import",
             post(pages::upload_table),
@@ -23,7 +21,7 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
             post(api::upload_table),
         )
         .layer(DefaultBodyLimit::max(max_upload_bytes + 64 * 1024));
-    Router::new()
+    Routes::new()
         .route(
             "/projects/{project_id}/participants",
             get(pages::list_participants).post(pages::create_participant),

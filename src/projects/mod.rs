@@ -7,13 +7,11 @@ mod pages;
 pub mod service;
 pub mod store;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::routing::{get, post};
 
-use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/", get(pages::home))
         .route("/projects", post(pages::create_project))
         .route("/projects/{project_id}", get(pages::show_project))

@@ -9,13 +9,11 @@ mod pages;
 pub mod service;
 pub mod store;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::routing::{get, patch, post};
 
-use crate::state::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/projects/{project_id}/reconcile", get(pages::show_index))
         .route(
             "/projects/{project_id}/reconcile/settings",

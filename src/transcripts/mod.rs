@@ -6,17 +6,15 @@ pub mod service;
 pub mod store;
 pub mod view;
 
-use axum::Router;
+use crate::web::routes::Routes;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-
-use crate::state::AppState;
 
 /// A batch form may carry several files, each up to the upload limit.
 const FILES_PER_REQUEST: usize = 10;
 
-pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
-    let uploads = Router::new()
+pub fn routes(max_upload_bytes: usize) -> Routes {
+    let uploads = Routes::new()
         .route(
             "/projects/{project_id}/transcripts/import",
             get(pages::show_import).post(pages::submit_import),
@@ -28,7 +26,7 @@ pub fn routes(max_upload_bytes: usize) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(
             max_upload_bytes * FILES_PER_REQUEST + 64 * 1024,
         ));
-    Router::new()
+    Routes::new()
         .route(
             "/projects/{project_id}/transcripts/{transcript_id}",
             get(pages::show_transcript),

@@ -13,4 +13,5 @@ mod live;
 mod participants;
 mod projects;
 mod reconcile;
+mod routes;
 mod transcripts;
