@@ -1,6 +1,7 @@
 //! Assignments: who codes which transcript, and how far they are.
 
 mod api;
+pub mod model;
 mod pages;
 pub mod service;
 pub mod store;

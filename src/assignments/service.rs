@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::model::AssignmentState;
 use super::store::{self, Assignment, AssignmentRow};
 use crate::coding::blinding::Viewer;
 use crate::db::audit::{self, Action, Change};
@@ -112,10 +113,16 @@ pub async fn submit(
     let before = store::find_for(&mut tx, member.project_id, transcript_id, member.user.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if before.state == "submitted" {
+    if before.state.is_submitted() {
         return Ok(before);
     }
-    let after = store::set_state(&mut tx, member.project_id, before.id, "submitted").await?;
+    let after = store::set_state(
+        &mut tx,
+        member.project_id,
+        before.id,
+        AssignmentState::Submitted,
+    )
+    .await?;
     record(
         &mut tx,
         member,
@@ -137,10 +144,11 @@ pub async fn reopen(
     member.require_active()?;
     let mut tx = state.begin().await?;
     let before = store::get(&mut tx, member.project_id, id).await?;
-    if before.state != "submitted" {
+    if !before.state.is_submitted() {
         return Ok(before);
     }
-    let after = store::set_state(&mut tx, member.project_id, id, "in_progress").await?;
+    let after =
+        store::set_state(&mut tx, member.project_id, id, AssignmentState::InProgress).await?;
     record(
         &mut tx,
         member,
@@ -172,14 +180,17 @@ pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Resu
         ));
     }
     store::delete(&mut tx, member.project_id, id).await?;
-    let mut removed = before.clone();
-    removed.state = "removed".into();
-    record(
+    let mut removed = serde_json::to_value(&before).unwrap_or_default();
+    removed["state"] = "removed".into();
+    audit::record(
         &mut tx,
-        member,
-        Action::AssignmentRemoved,
-        Some(&before),
-        &removed,
+        Change::new(Some(member.user.id), Action::AssignmentRemoved)
+            .project(member.project_id)
+            .entity(before.id.0)
+            .transcript(before.transcript_id)
+            .subject(before.user_id)
+            .before(&before)
+            .after_value(Some(removed)),
     )
     .await?;
     tx.commit().await?;
@@ -292,12 +303,12 @@ pub async fn set_codebook_mode(
 ) -> Result<(), AppError> {
     member.require(&[Role::Owner])?;
     member.require_active()?;
-    if mode != "independent" && mode != "shared" {
+    let Some(mode) = crate::projects::model::CodebookMode::parse(mode) else {
         return Err(AppError::field(
             "codebook_mode",
             "Choose independent or shared.",
         ));
-    }
+    };
     let mut tx = state.begin().await?;
     let codes: i64 = sqlx::query_scalar!(
         r#"select count(*) as "count!" from codes where project_id = $1"#,
@@ -331,7 +342,7 @@ pub struct HomeAssignment {
     pub project_name: String,
     pub transcript_id: TranscriptId,
     pub transcript_title: String,
-    pub state: String,
+    pub state: AssignmentState,
     pub percent: usize,
 }
 

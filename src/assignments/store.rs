@@ -4,6 +4,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
+use super::model::AssignmentState;
 use crate::db::ids::{AssignmentId, ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
 
@@ -12,7 +13,7 @@ pub struct Assignment {
     pub id: AssignmentId,
     pub transcript_id: TranscriptId,
     pub user_id: UserId,
-    pub state: String,
+    pub state: AssignmentState,
     #[serde(with = "time::serde::rfc3339::option")]
     pub submitted_at: Option<OffsetDateTime>,
     pub version: i32,
@@ -35,7 +36,7 @@ pub async fn find_for(
     Ok(sqlx::query_as!(
         Assignment,
         r#"select id as "id: AssignmentId", transcript_id as "transcript_id: TranscriptId", user_id as "user_id: UserId",
-                  state, submitted_at, version
+                  state as "state: AssignmentState", submitted_at, version
              from assignments
             where project_id = $1 and transcript_id = $2 and user_id = $3"#,
         project_id as ProjectId,
@@ -54,7 +55,7 @@ pub async fn get(
     sqlx::query_as!(
         Assignment,
         r#"select id as "id: AssignmentId", transcript_id as "transcript_id: TranscriptId", user_id as "user_id: UserId",
-                  state, submitted_at, version
+                  state as "state: AssignmentState", submitted_at, version
              from assignments
             where project_id = $1 and id = $2"#,
         project_id as ProjectId,
@@ -73,7 +74,7 @@ pub async fn list(
 ) -> Result<Vec<AssignmentRow>, AppError> {
     let rows = sqlx::query!(
         r#"select a.id as "id: AssignmentId", a.transcript_id as "transcript_id: TranscriptId", a.user_id as "user_id: UserId",
-                  a.state, a.submitted_at, a.version, t.title, u.display_name
+                  a.state as "state: AssignmentState", a.submitted_at, a.version, t.title, u.display_name
              from assignments a
              join transcripts t on t.id = a.transcript_id
              join users u on u.id = a.user_id
@@ -126,7 +127,7 @@ pub async fn set_state(
     conn: &mut PgConnection,
     project_id: ProjectId,
     id: AssignmentId,
-    state: &str,
+    state: AssignmentState,
 ) -> Result<Assignment, AppError> {
     sqlx::query_as!(
         Assignment,
@@ -136,10 +137,10 @@ pub async fn set_state(
                   updated_at = now(), version = version + 1
             where project_id = $1 and id = $2
         returning id as "id: AssignmentId", transcript_id as "transcript_id: TranscriptId", user_id as "user_id: UserId",
-                  state, submitted_at, version"#,
+                  state as "state: AssignmentState", submitted_at, version"#,
         project_id as ProjectId,
         id as AssignmentId,
-        state
+        state as AssignmentState
     )
     .fetch_optional(conn)
     .await?
@@ -200,7 +201,7 @@ pub struct MyAssignment {
     pub project_name: String,
     pub transcript_id: TranscriptId,
     pub transcript_title: String,
-    pub state: String,
+    pub state: AssignmentState,
     pub text: String,
 }
 
@@ -211,7 +212,7 @@ pub async fn list_for_user(
     Ok(sqlx::query_as!(
         MyAssignment,
         r#"select p.id as "project_id: ProjectId", p.name as project_name, t.id as "transcript_id: TranscriptId",
-                  t.title as transcript_title, a.state, t.text
+                  t.title as transcript_title, a.state as "state: AssignmentState", t.text
              from assignments a
              join projects p on p.id = a.project_id
              join project_members m on m.project_id = p.id and m.user_id = a.user_id

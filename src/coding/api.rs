@@ -36,7 +36,7 @@ pub struct TranscriptJson {
 #[derive(Debug, Serialize)]
 pub struct AssignmentJson {
     pub id: crate::db::ids::AssignmentId,
-    pub state: String,
+    pub state: crate::assignments::model::AssignmentState,
     pub can_edit: bool,
 }
 
@@ -97,7 +97,7 @@ pub async fn coding_data(
     .await?;
     let codings =
         store::list_layer(&mut conn, member.project_id, transcript_id, member.user.id).await?;
-    let can_edit = assignment.state != "submitted" && member.project.archived_at.is_none();
+    let can_edit = !assignment.state.is_submitted() && member.project.archived_at.is_none();
     let api = format!("/api/v1/projects/{}", member.project_id);
     Ok(CodingData {
         project_id: member.project_id,
@@ -119,7 +119,7 @@ pub async fn coding_data(
             state: assignment.state,
             can_edit,
         },
-        codebook_mode: member.project.codebook_mode.clone(),
+        codebook_mode: member.project.codebook_mode.as_str().to_owned(),
         codes,
         codings,
         events_url: format!("{api}/events"),

@@ -62,7 +62,7 @@ pub async fn show_coding_page(
         heading: "Coding",
         title: data.transcript.title.clone(),
         layer_label: "Your coding",
-        state: data.assignment.state.clone(),
+        state: data.assignment.state.as_str().to_owned(),
         can_edit: data.assignment.can_edit,
         transcript_id,
         codes_title: if data.codebook_mode == "shared" {

@@ -14,11 +14,9 @@ use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
 
-pub const INDEPENDENT: &str = "independent";
-
 /// Whose codebook the caller codes with: their own, or the shared one (None).
 pub fn codebook_owner(member: &Member) -> Option<UserId> {
-    if member.project.codebook_mode == INDEPENDENT {
+    if !member.project.codebook_mode.is_shared() {
         Some(member.user.id)
     } else {
         None
@@ -61,7 +59,7 @@ async fn writable_layer(
     let assignment = assignments::find_for(conn, member.project_id, transcript_id, member.user.id)
         .await?
         .ok_or_else(not_assigned)?;
-    if assignment.state == "submitted" {
+    if assignment.state.is_submitted() {
         return Err(submitted());
     }
     Ok((assignment, i64::from(length)))
@@ -100,11 +98,16 @@ async fn mark_in_progress(
     member: &Member,
     assignment: &Assignment,
 ) -> Result<(), AppError> {
-    if assignment.state != "assigned" {
+    if !assignment.state.is_assigned() {
         return Ok(());
     }
-    let after =
-        assignments::set_state(conn, member.project_id, assignment.id, "in_progress").await?;
+    let after = assignments::set_state(
+        conn,
+        member.project_id,
+        assignment.id,
+        crate::assignments::model::AssignmentState::InProgress,
+    )
+    .await?;
     audit::record(
         conn,
         by_member(member, Action::AssignmentStarted, assignment.id.0)
@@ -147,7 +150,7 @@ pub async fn create_coding(
     .await?
     .ok_or(AppError::NotFound)?;
     let assignment = context.assignment.ok_or_else(not_assigned)?;
-    if assignment.state == "submitted" {
+    if assignment.state.is_submitted() {
         return Err(submitted());
     }
     let mut errors = FieldErrors::new();

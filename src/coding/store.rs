@@ -353,7 +353,7 @@ pub async fn layer_context(
 ) -> Result<Option<LayerContext>, AppError> {
     let row = sqlx::query!(
         r#"select t.char_count,
-                  a.id as "assignment_id?: crate::db::ids::AssignmentId", a.state as "state?",
+                  a.id as "assignment_id?: crate::db::ids::AssignmentId", a.state as "state?: crate::assignments::model::AssignmentState",
                   a.submitted_at as "submitted_at?", a.version as "assignment_version?",
                   k.owner_id as "code_owner?: UserId",
                   (k.id is not null and k.deleted_at is null) as "code_live!"

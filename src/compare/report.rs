@@ -178,7 +178,7 @@ pub async fn build_scoped(
     let coder_codes = store::list_code_mappings(&mut conn, member.project_id).await?;
     let mut codes = Vec::new();
     let mut code_index: HashMap<CodeId, u32> = HashMap::new();
-    if member.project.codebook_mode == "shared" {
+    if member.project.codebook_mode.is_shared() {
         for c in coder_codes.iter().filter(|c| c.shared) {
             code_index.insert(c.id, codes.len() as u32);
             codes.push(CodeInfo {

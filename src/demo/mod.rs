@@ -467,7 +467,13 @@ async fn insert_study(
 
     // Both layers are submitted.
     for id in assignments {
-        crate::assignments::store::set_state(&mut *tx, project.id, id, "submitted").await?;
+        crate::assignments::store::set_state(
+            &mut *tx,
+            project.id,
+            id,
+            crate::assignments::model::AssignmentState::Submitted,
+        )
+        .await?;
     }
 
     audit::record(

@@ -57,8 +57,38 @@ pub struct Project {
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub version: i32,
-    /// `independent` (each coder their own codes) or `shared`.
-    pub codebook_mode: String,
+    pub codebook_mode: CodebookMode,
+}
+
+/// Whether each coder invents their own codes (inductive) or all share one
+/// codebook (deductive or second-round coding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum CodebookMode {
+    Independent,
+    Shared,
+}
+
+impl CodebookMode {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "independent" => Some(Self::Independent),
+            "shared" => Some(Self::Shared),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Independent => "independent",
+            Self::Shared => "shared",
+        }
+    }
+
+    pub fn is_shared(self) -> bool {
+        self == Self::Shared
+    }
 }
 
 /// A project as listed for one user, with their role in it.

@@ -3,7 +3,7 @@
 use anyhow::anyhow;
 use sqlx::PgConnection;
 
-use super::model::{MemberRow, Project, ProjectSummary, Role};
+use super::model::{CodebookMode, MemberRow, Project, ProjectSummary, Role};
 use crate::db::ids::{ProjectId, UserId};
 use crate::error::AppError;
 
@@ -28,7 +28,7 @@ pub async fn find_membership(
     user_id: UserId,
 ) -> Result<Option<(Project, Role)>, AppError> {
     let row = sqlx::query!(
-        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, p.codebook_mode, m.role
+        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, p.codebook_mode as "codebook_mode: CodebookMode", m.role
              from projects p
              join project_members m on m.project_id = p.id
             where p.id = $1 and m.user_id = $2"#,
@@ -59,7 +59,7 @@ pub async fn list_projects_for_user(
     user_id: UserId,
 ) -> Result<Vec<ProjectSummary>, AppError> {
     let rows = sqlx::query!(
-        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, p.codebook_mode, m.role,
+        r#"select p.id as "id: ProjectId", p.name, p.description, p.archived_at, p.created_at, p.version, p.codebook_mode as "codebook_mode: CodebookMode", m.role,
                   (select count(*) from project_members c where c.project_id = p.id) as "member_count!"
              from projects p
              join project_members m on m.project_id = p.id
@@ -91,7 +91,7 @@ pub async fn list_projects_for_user(
 pub async fn get_project(conn: &mut PgConnection, id: ProjectId) -> Result<Project, AppError> {
     sqlx::query_as!(
         Project,
-        r#"select id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode
+        r#"select id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode as "codebook_mode: CodebookMode"
              from projects
             where id = $1"#,
         id as ProjectId
@@ -112,7 +112,7 @@ pub async fn insert_project(
         Project,
         r#"insert into projects (id, name, description, created_by)
            values ($1, $2, $3, $4)
-           returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
+           returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode as "codebook_mode: CodebookMode""#,
         id as ProjectId,
         name,
         description,
@@ -135,7 +135,7 @@ pub async fn update_project(
         r#"update projects
               set name = $2, description = $3, updated_at = now(), version = version + 1
             where id = $1 and version = $4
-        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
+        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode as "codebook_mode: CodebookMode""#,
         id as ProjectId,
         name,
         description,
@@ -157,7 +157,7 @@ pub async fn set_archived(
                   updated_at = now(),
                   version = version + 1
             where id = $1
-        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
+        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode as "codebook_mode: CodebookMode""#,
         id as ProjectId,
         archived
     )
@@ -306,16 +306,16 @@ pub async fn count_owners_for_update(
 pub async fn set_codebook_mode(
     conn: &mut PgConnection,
     id: ProjectId,
-    mode: &str,
+    mode: CodebookMode,
 ) -> Result<Project, AppError> {
     sqlx::query_as!(
         Project,
         r#"update projects
               set codebook_mode = $2, updated_at = now(), version = version + 1
             where id = $1
-        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode"#,
+        returning id as "id: ProjectId", name, description, archived_at, created_at, version, codebook_mode as "codebook_mode: CodebookMode""#,
         id as ProjectId,
-        mode
+        mode as CodebookMode
     )
     .fetch_optional(conn)
     .await?

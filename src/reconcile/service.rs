@@ -176,7 +176,7 @@ async fn agreed_ids(
     conn: &mut PgConnection,
     member: &Member,
 ) -> Result<HashMap<uuid::Uuid, AgreedCodeId>, AppError> {
-    if member.project.codebook_mode == "shared" {
+    if member.project.codebook_mode.is_shared() {
         let rows = sqlx::query!(
             r#"select a.code_id, a.agreed_code_id as "agreed: AgreedCodeId"
                  from code_alignments a join codes c on c.id = a.code_id
@@ -200,7 +200,7 @@ async fn agreed_ids(
 /// With a shared codebook, gives every shared code an agreed code of the same
 /// name (made once), so the consensus layer speaks of agreed codes only.
 async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result<(), AppError> {
-    if member.project.codebook_mode != "shared" {
+    if !member.project.codebook_mode.is_shared() {
         return Ok(());
     }
     let missing = sqlx::query!(
@@ -265,7 +265,7 @@ pub async fn load(
     let mut conn = state.db.acquire().await?;
     let settings = store::settings(&mut conn, member.project_id).await?;
     let decide = can_decide(member);
-    if decide && member.project.codebook_mode == "shared" {
+    if decide && member.project.codebook_mode.is_shared() {
         let mut tx = state.begin().await?;
         mirror_shared_codes(&mut tx, member).await?;
         tx.commit().await?;

@@ -484,3 +484,57 @@ async fn adding_a_member_needs_an_existing_account_and_a_known_role() {
         .unwrap();
     assert_eq!(members, 1);
 }
+
+#[tokio::test]
+async fn the_schema_refuses_rows_that_point_into_another_project() {
+    let app = TestApp::spawn().await;
+    let ours = app.project().await;
+    let theirs = app.project().await;
+    let our_transcript = ours.import_text("P01.txt", "P01: Ours.").await;
+    let their_transcript = theirs.import_text("P02.txt", "P02: Theirs.").await;
+    let coder = ours.member(Role::Coder).await;
+    let code = uuid::Uuid::new_v4();
+    let made = coder
+        .post_json(&ours.api("/codes"), &json!({ "id": code, "name": "ours" }))
+        .await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let insert = |transcript: String| {
+        sqlx::query(
+            "insert into codings (id, project_id, transcript_id, coder_id, code_id, start_offset, end_offset)
+             values ($1, $2, $3::uuid, $4, $5, 0, 3)",
+        )
+        .bind(uuid::Uuid::new_v4())
+        .bind(ours.id.0)
+        .bind(transcript)
+        .bind(coder.id.0)
+        .bind(code)
+        .execute(&app.pool)
+    };
+    let refused = insert(their_transcript).await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("codings_transcript_same_project"),
+        "{refused}"
+    );
+    insert(our_transcript)
+        .await
+        .expect("a coding of our own transcript");
+    let assignment = sqlx::query(
+        "insert into assignments (id, project_id, transcript_id, user_id, state)
+         values ($1, $2, $3::uuid, $4, 'assigned')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(ours.id.0)
+    .bind(theirs.import_text("P03.txt", "P03: Also theirs.").await)
+    .bind(coder.id.0)
+    .execute(&app.pool)
+    .await
+    .unwrap_err();
+    assert!(
+        assignment
+            .to_string()
+            .contains("assignments_transcript_same_project"),
+        "{assignment}"
+    );
+}
