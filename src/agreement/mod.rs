@@ -20,7 +20,8 @@
 //! levels, [`Stat`], [`Ratio`], [`InputError`]) is the leaf; `units` and `coefficients`
 //! build on it; `study` prepares the layers and computes the presence/absence statistics;
 //! `unitized` and `discrepancies` read the prepared [`Study`] and not each other; and
-//! `report` composes the three into a [`Report`].
+//! `report` composes the three into a [`Report`]. `warnings` holds the rule that marks a
+//! table whose units are too few for its figures to mean much ([`UnitWarning`]).
 //!
 //! # Usage
 //!
@@ -44,7 +45,7 @@
 //!
 //! // Both coders flagged line 2 and left line 1: perfect agreement over lines.
 //! let paperwork_lines = &result.units.overall.per_code[0].coefficients;
-//! assert_eq!(paperwork_lines.cohen_kappa.and_then(|k| k.value()), Some(1.0));
+//! assert_eq!(paperwork_lines.cohen_kappa.value(), Some(1.0));
 //! // The discrepancy list still shows the boundary difference, as 21 of 25 characters.
 //! let found = &result.discrepancies.per_transcript[0].pairs[0].discrepancies;
 //! assert_eq!(found[0].kind, DiscrepancyKind::Boundary);
@@ -60,6 +61,7 @@ mod study;
 mod types;
 mod unitized;
 mod units;
+mod warnings;
 
 pub use coefficients::{
     ContingencyTable, DataError, Metric, ReliabilityData, brennan_prediger, cohen_kappa,
@@ -82,6 +84,7 @@ pub use unitized::{
     CodeUnitized, DomainAgreement, UnitizedAgreement, UnitizedAlpha, UnitizedSpan, unitized_alpha,
 };
 pub use units::TranscriptUnits;
+pub use warnings::{MIN_UNITS_PER_TRANSCRIPT, UnitWarning};
 
 #[cfg(test)]
 mod fixtures;

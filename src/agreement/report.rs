@@ -61,7 +61,7 @@ mod tests {
     use crate::agreement::fixtures::{assert_stat, load};
     use crate::agreement::{
         Coding, Coefficients, Discrepancy, DiscrepancyKind, Segment, Span, Stat, TranscriptUnits,
-        TwoByTwo, UndefinedReason,
+        TwoByTwo, UndefinedReason, UnitWarning,
     };
     use std::collections::HashMap;
 
@@ -156,7 +156,7 @@ mod tests {
     fn coefficient(c: &Coefficients, metric: &str) -> Stat {
         match metric {
             "percent_agreement" => c.percent_agreement,
-            "cohen_kappa" => c.cohen_kappa.expect("two coders"),
+            "cohen_kappa" => c.cohen_kappa,
             "brennan_prediger" => c.brennan_prediger,
             "krippendorff_alpha_nominal" => c.krippendorff_alpha_nominal,
             other => panic!("no check for metric {other}"),
@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(cost.coefficients.brennan_prediger, Stat::Value(1.0));
         assert_eq!(cost.coefficients.gwet_ac1, Stat::Value(1.0));
         let undefined = Stat::Undefined(UndefinedReason::NoVariation);
-        assert_eq!(cost.coefficients.cohen_kappa, Some(undefined));
+        assert_eq!(cost.coefficients.cohen_kappa, undefined);
         assert_eq!(cost.coefficients.krippendorff_alpha_nominal, undefined);
         assert_eq!(
             cost.counts.table,
@@ -372,13 +372,12 @@ mod tests {
 
         // TRUST: both coded line 1 of 4, so κ = 1; the macro mean counts TRUST only.
         let kappa = &lines.macro_mean.cohen_kappa;
-        let kappa = kappa.as_ref().expect("two coders");
         assert_eq!(
             (kappa.value, kappa.codes_defined, kappa.codes_total),
             (Some(1.0), 1, 2)
         );
+        assert_eq!(kappa.undefined_reason, None);
         assert_eq!(kappa.undefined_codes, [COST]);
-        assert!(lines.macro_mean.fleiss_kappa.is_none());
         assert_eq!(
             study.unitized_agreement().overall[1].binary_u_alpha,
             undefined
@@ -389,10 +388,10 @@ mod tests {
             json["per_code"][1]["coefficients"]["cohen_kappa"],
             serde_json::json!({"value": null, "undefined_reason": "no_variation"})
         );
-        assert!(
-            json["per_code"][1]["coefficients"]
-                .get("fleiss_kappa")
-                .is_none()
+        assert_eq!(
+            json["per_code"][1]["coefficients"]["fleiss_kappa"],
+            serde_json::json!({"value": null, "undefined_reason": "no_variation"}),
+            "every coefficient has the one shape, whatever the number of coders"
         );
     }
 
@@ -439,6 +438,96 @@ mod tests {
         assert!(found.per_transcript[1].pairs.is_empty());
     }
 
+    /// Twelve lines and no blank line: one paragraph.
+    const ONE_PARAGRAPH: &str = "l01\nl02\nl03\nl04\nl05\nl06\nl07\nl08\nl09\nl10\nl11\nl12";
+
+    #[test]
+    fn a_level_with_one_unit_per_transcript_carries_a_warning() {
+        let units = TranscriptUnits::new(ONE_PARAGRAPH, &[]).expect("valid");
+        // Both coders code line 1 in both transcripts, Ben line 3 as well in the second.
+        let first = [coding(ANA, TRUST, 0, 3, 0), coding(BEN, TRUST, 0, 3, 1)];
+        let second = [
+            coding(ANA, TRUST, 0, 3, 2),
+            coding(BEN, TRUST, 0, 3, 3),
+            coding(BEN, COST, 8, 11, 4),
+        ];
+        let layers = [
+            TranscriptLayers {
+                units: &units,
+                submitted: &[ANA, BEN],
+                codings: &first,
+            },
+            TranscriptLayers {
+                units: &units,
+                submitted: &[ANA, BEN],
+                codings: &second,
+            },
+        ];
+        let study = Study::new(&[ANA, BEN], &[TRUST, COST], &layers).expect("valid");
+        let paragraphs = study.unit_agreement(UnitLevel::Paragraph);
+        assert_eq!(
+            paragraphs.overall.warning,
+            Some(UnitWarning::TooFewUnits {
+                pairable_units: 2,
+                transcripts: 2,
+                minimum: 20
+            })
+        );
+        // The figures are still there: α is 1 over two units, which is why it warns.
+        let trust = &paragraphs.overall.per_code[0].coefficients;
+        assert_eq!(trust.percent_agreement, Stat::Value(1.0));
+        for table in &paragraphs.per_transcript {
+            assert_eq!(
+                table.warning.map(|w| w.reason()),
+                Some("too_few_units"),
+                "one paragraph in each transcript"
+            );
+        }
+        let json = serde_json::to_value(&paragraphs.overall).expect("json");
+        assert_eq!(json["warning"]["reason"], "too_few_units");
+
+        let lines = study.unit_agreement(UnitLevel::Line);
+        assert_eq!(lines.overall.warning, None, "24 lines in two transcripts");
+        assert_eq!(lines.per_transcript[0].warning, None);
+        let json = serde_json::to_value(&lines.overall).expect("json");
+        assert_eq!(json["warning"], Value::Null);
+    }
+
+    #[test]
+    fn codes_present_in_every_unit_carry_a_warning() {
+        let units = TranscriptUnits::new(ONE_PARAGRAPH, &[]).expect("valid");
+        let whole = u32::try_from(ONE_PARAGRAPH.chars().count()).expect("short");
+        // Ana codes the whole text, Ben all but the last line: every line has the code.
+        let codings = [
+            coding(ANA, TRUST, 0, whole, 0),
+            coding(BEN, TRUST, 0, 43, 1),
+        ];
+        let layers = [TranscriptLayers {
+            units: &units,
+            submitted: &[ANA, BEN],
+            codings: &codings,
+        }];
+        let study = Study::new(&[ANA, BEN], &[TRUST, COST], &layers).expect("valid");
+        let lines = study.unit_agreement(UnitLevel::Line).overall;
+        assert_eq!(
+            lines.warning,
+            Some(UnitWarning::CodesInEveryUnit {
+                pairable_units: 12,
+                codes: 1
+            }),
+            "COST, used by nobody, does not count"
+        );
+        // One line without the code, and the warning goes.
+        let codings = [coding(ANA, TRUST, 0, 43, 0), coding(BEN, TRUST, 0, 43, 1)];
+        let layers = [TranscriptLayers {
+            units: &units,
+            submitted: &[ANA, BEN],
+            codings: &codings,
+        }];
+        let study = Study::new(&[ANA, BEN], &[TRUST], &layers).expect("valid");
+        assert_eq!(study.unit_agreement(UnitLevel::Line).overall.warning, None);
+    }
+
     #[test]
     fn three_coders_get_fleiss_instead_of_cohen() {
         let units = TranscriptUnits::new(FOUR_LINES, &[]).expect("valid");
@@ -454,12 +543,16 @@ mod tests {
         }];
         let study = Study::new(&[ANA, BEN, CAM], &[TRUST], &layers).expect("valid");
         let trust = &study.unit_agreement(UnitLevel::Line).overall.per_code[0];
-        assert!(trust.coefficients.cohen_kappa.is_none());
-        assert!(
-            trust
-                .coefficients
-                .fleiss_kappa
-                .is_some_and(|k| k.value().is_some())
+        assert_eq!(
+            trust.coefficients.cohen_kappa,
+            Stat::Undefined(UndefinedReason::MoreThanTwoCoders)
+        );
+        assert!(trust.coefficients.fleiss_kappa.value().is_some());
+        let means = &study.unit_agreement(UnitLevel::Line).overall.macro_mean;
+        assert_eq!(
+            (means.cohen_kappa.value, means.cohen_kappa.undefined_reason),
+            (None, Some(UndefinedReason::MoreThanTwoCoders)),
+            "a mean of undefined values says why"
         );
         assert_eq!(trust.counts.table, None);
         assert_eq!(trust.counts.coded_by, [1, 1, 1]);
@@ -713,22 +806,15 @@ mod tests {
             match coders {
                 2 => {
                     let kappa = cohen_kappa(&data.contingency_table(0, 1));
-                    prop_assert!(
-                        c.cohen_kappa.is_some_and(|k| same(k, kappa)),
-                        "κ {:?} vs {:?}",
-                        c,
-                        kappa
-                    );
+                    prop_assert!(same(c.cohen_kappa, kappa), "κ {:?} vs {:?}", c, kappa);
                 }
-                _ => {
-                    let kappa = fleiss_kappa(data);
-                    prop_assert!(
-                        c.fleiss_kappa.is_some_and(|k| same(k, kappa)),
-                        "Fleiss {:?}",
-                        c
-                    );
-                }
+                _ => prop_assert_eq!(
+                    c.cohen_kappa,
+                    Stat::Undefined(UndefinedReason::MoreThanTwoCoders)
+                ),
             }
+            let kappa = fleiss_kappa(data);
+            prop_assert!(same(c.fleiss_kappa, kappa), "Fleiss {:?}", c);
             Ok(())
         }
 
@@ -782,7 +868,7 @@ mod tests {
                     let table = study.unit_agreement(level).overall;
                     for c in table.per_code.iter().map(|c| &c.coefficients).chain([&table.pooled.coefficients]) {
                         prop_assert!(perfect(c.krippendorff_alpha_nominal), "{:?}", c);
-                        prop_assert!(c.cohen_kappa.is_some_and(perfect), "{:?}", c);
+                        prop_assert!(perfect(c.cohen_kappa) && perfect(c.fleiss_kappa), "{:?}", c);
                         prop_assert!(perfect(c.gwet_ac1) && perfect(c.brennan_prediger), "{:?}", c);
                         prop_assert!(perfect(c.percent_agreement), "{:?}", c);
                     }

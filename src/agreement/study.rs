@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use super::coefficients::{Summary, cohen_kappa_2x2};
 use super::intervals::{coverage, covered, intersection, push_merged};
-use super::types::{CodeId, CoderId, Coding, InputError, Span, Stat, UnitLevel};
+use super::types::{CodeId, CoderId, Coding, InputError, Span, Stat, UndefinedReason, UnitLevel};
 use super::units::TranscriptUnits;
+use super::warnings::UnitWarning;
 
 /// One transcript's input: its unit boundaries, the coders who submitted a layer, and the
 /// codings. Codings of coders who are not compared or have not submitted (their layer is
@@ -163,10 +164,16 @@ impl<'a> Study<'a> {
                 }
             })
             .collect();
-        let macro_mean = MacroMeans::of(&per_code, self.coders.len());
+        let macro_mean = MacroMeans::of(&per_code);
+        let warning = UnitWarning::check(
+            units.pairable,
+            units.transcripts,
+            tallies.iter().map(BinaryTally::present_units),
+        );
         AgreementTable {
             units: units.units,
             pairable_units: units.pairable,
+            warning,
             per_code,
             pooled: Pooled {
                 counts: pooled.counts(),
@@ -256,11 +263,13 @@ fn prepare<'a>(
     })
 }
 
-/// Unit counts of one table: units at the level, and those with two or more layers.
+/// Unit counts of one table: units at the level, those with two or more layers, and
+/// the transcripts that have such units.
 #[derive(Debug, Clone, Copy, Default)]
 struct Tally {
     units: u64,
     pairable: u64,
+    transcripts: u64,
 }
 
 impl Tally {
@@ -271,12 +280,17 @@ impl Tally {
         } else {
             0
         };
-        Self { units, pairable }
+        Self {
+            units,
+            pairable,
+            transcripts: u64::from(pairable > 0),
+        }
     }
 
     fn add(&mut self, other: Self) {
         self.units += other.units;
         self.pairable += other.pairable;
+        self.transcripts += other.transcripts;
     }
 }
 
@@ -406,13 +420,29 @@ impl BinaryTally {
         Summary::new(2, classes)
     }
 
+    /// Units with two or more values in which at least one coder marked the code present.
+    fn present_units(&self) -> u64 {
+        let width = self.coders + 1;
+        self.hist
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i / width >= 2 && i % width >= 1)
+            .map(|(_, &n)| n)
+            .sum()
+    }
+
     fn coefficients(&self) -> Coefficients {
         let summary = self.summary();
         let [both, only_a, only_b, neither] = self.table;
+        let cohen_kappa = match self.coders {
+            2 => cohen_kappa_2x2(both, only_a, only_b, neither),
+            0 | 1 => Stat::Undefined(UndefinedReason::FewerThanTwoCoders),
+            _ => Stat::Undefined(UndefinedReason::MoreThanTwoCoders),
+        };
         Coefficients {
             percent_agreement: summary.percent_agreement(),
-            cohen_kappa: (self.coders == 2).then(|| cohen_kappa_2x2(both, only_a, only_b, neither)),
-            fleiss_kappa: (self.coders >= 3).then(|| summary.fleiss_kappa()),
+            cohen_kappa,
+            fleiss_kappa: summary.fleiss_kappa(),
             brennan_prediger: summary.brennan_prediger(),
             gwet_ac1: summary.gwet_ac1(),
             krippendorff_alpha_nominal: summary.krippendorff_alpha(),
@@ -454,6 +484,9 @@ pub struct AgreementTable {
     pub units: u64,
     /// Units with values from at least two coders.
     pub pairable_units: u64,
+    /// Set when this table's values (per code, pooled, means) rest on too few units to
+    /// mean much; they are reported all the same.
+    pub warning: Option<UnitWarning>,
     /// In the order of the study's codes, codes nobody used included.
     pub per_code: Vec<CodeAgreement>,
     /// Every (unit, code) pair as one item (§3.8).
@@ -499,23 +532,26 @@ pub struct TwoByTwo {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Coefficients {
     pub percent_agreement: Stat,
-    /// Exactly two coders compared.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cohen_kappa: Option<Stat>,
-    /// Three or more coders compared (§1: instead of Cohen's κ).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fleiss_kappa: Option<Stat>,
+    /// Defined for exactly two coders (`more_than_two_coders` otherwise).
+    pub cohen_kappa: Stat,
+    /// For any number of coders; the one shown instead of Cohen's κ for three or more
+    /// (§1). With two coders it equals Scott's π.
+    pub fleiss_kappa: Stat,
     pub brennan_prediger: Stat,
     pub gwet_ac1: Stat,
     pub krippendorff_alpha_nominal: Stat,
 }
 
 /// The macro mean of one coefficient: shown as "value, k of K codes" (§3.8); undefined
-/// codes are left out, never counted as 0 or 1.
+/// codes are left out, never counted as 0 or 1. Its `value` and `undefined_reason` have
+/// the shape of a [`Stat`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MacroMean {
     /// `None` when no code has a defined value.
     pub value: Option<f64>,
+    /// Set exactly when `value` is `None`: the undefined codes' common reason, or
+    /// `no_defined_codes` when their reasons differ or there are no codes.
+    pub undefined_reason: Option<UndefinedReason>,
     pub codes_defined: usize,
     pub codes_total: usize,
     pub undefined_codes: Vec<CodeId>,
@@ -527,19 +563,28 @@ impl MacroMean {
         let mut codes_defined = 0;
         let mut codes_total = 0;
         let mut undefined_codes = Vec::new();
+        let mut reasons = Vec::new();
         for (code, stat) in stats {
             codes_total += 1;
-            match stat.value() {
-                Some(v) => {
+            match stat {
+                Stat::Value(v) => {
                     sum += v;
                     codes_defined += 1;
                 }
-                None => undefined_codes.push(code),
+                Stat::Undefined(reason) => {
+                    undefined_codes.push(code);
+                    reasons.push(reason);
+                }
             }
         }
         let value = (codes_defined > 0).then(|| sum / codes_defined as f64);
+        let undefined_reason = value.is_none().then(|| match reasons.as_slice() {
+            [first, rest @ ..] if rest.iter().all(|r| r == first) => *first,
+            _ => UndefinedReason::NoDefinedCodes,
+        });
         Self {
             value,
+            undefined_reason,
             codes_defined,
             codes_total,
             undefined_codes,
@@ -550,17 +595,15 @@ impl MacroMean {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MacroMeans {
     pub percent_agreement: MacroMean,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cohen_kappa: Option<MacroMean>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fleiss_kappa: Option<MacroMean>,
+    pub cohen_kappa: MacroMean,
+    pub fleiss_kappa: MacroMean,
     pub brennan_prediger: MacroMean,
     pub gwet_ac1: MacroMean,
     pub krippendorff_alpha_nominal: MacroMean,
 }
 
 impl MacroMeans {
-    fn of(per_code: &[CodeAgreement], coders: usize) -> Self {
+    fn of(per_code: &[CodeAgreement]) -> Self {
         let each = |pick: fn(&Coefficients) -> Stat| {
             MacroMean::of(
                 per_code
@@ -568,19 +611,10 @@ impl MacroMeans {
                     .map(move |c| (c.code, pick(&c.coefficients))),
             )
         };
-        let optional = |pick: fn(&Coefficients) -> Option<Stat>, reported: bool| {
-            reported.then(|| {
-                MacroMean::of(
-                    per_code
-                        .iter()
-                        .filter_map(move |c| pick(&c.coefficients).map(|stat| (c.code, stat))),
-                )
-            })
-        };
         Self {
             percent_agreement: each(|c| c.percent_agreement),
-            cohen_kappa: optional(|c| c.cohen_kappa, coders == 2),
-            fleiss_kappa: optional(|c| c.fleiss_kappa, coders >= 3),
+            cohen_kappa: each(|c| c.cohen_kappa),
+            fleiss_kappa: each(|c| c.fleiss_kappa),
             brennan_prediger: each(|c| c.brennan_prediger),
             gwet_ac1: each(|c| c.gwet_ac1),
             krippendorff_alpha_nominal: each(|c| c.krippendorff_alpha_nominal),

@@ -61,6 +61,10 @@ pub enum UndefinedReason {
     FewerThanTwoCategories,
     /// Fewer than two coders are compared.
     FewerThanTwoCoders,
+    /// Cohen's κ compares exactly two coders; with more, Fleiss' κ is the one to read (§1).
+    MoreThanTwoCoders,
+    /// A macro mean over codes none of which has a defined value (or over no codes).
+    NoDefinedCodes,
     /// Unitized α over a domain: a coder put two codes of the domain on one character,
     /// so the coder's coding is not a partition of the continuum (§5.1).
     OverlappingValuesInDomain,
@@ -73,6 +77,8 @@ impl fmt::Display for UndefinedReason {
             Self::NoVariation => "no variation",
             Self::FewerThanTwoCategories => "fewer than two categories",
             Self::FewerThanTwoCoders => "fewer than two coders",
+            Self::MoreThanTwoCoders => "more than two coders",
+            Self::NoDefinedCodes => "no code has a defined value",
             Self::OverlappingValuesInDomain => "overlapping values in domain",
         })
     }
