@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::{Stat, UndefinedReason};
+use super::types::{Stat, UndefinedReason};
 
 /// Reliability data for predefined units: `units × coders`, each cell a category index in
 /// `0..categories` or `None` for a missing value (§2).

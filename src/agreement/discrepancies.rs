@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use super::study::{Prepared, Study};
-use super::{CodeId, CoderId, InputError, Ratio, Stat, UndefinedReason};
+use super::types::{CodeId, CoderId, InputError, Ratio, Stat, UndefinedReason};
 
 /// What the lead is asked to reconcile, in the order the list is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

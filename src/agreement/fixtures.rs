@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::{ContingencyTable, ReliabilityData, Stat};
+use super::coefficients::{ContingencyTable, ReliabilityData};
+use super::types::Stat;
 
 pub(crate) const TOLERANCE: f64 = 1e-9;
 

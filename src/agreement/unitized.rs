@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::study::{Prepared, Study};
-use super::{CodeId, InputError, Stat, UndefinedReason};
+use super::types::{CodeId, InputError, Stat, UndefinedReason};
 
 /// A unit on a continuum: `[start, end)` with a value (a category index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

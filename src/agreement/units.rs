@@ -3,37 +3,7 @@
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::{InputError, Span};
-
-/// The unit of analysis for presence/absence statistics (project setting).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitLevel {
-    /// A line with at least one non-whitespace character.
-    #[default]
-    Line,
-    /// A UAX #29 sentence within one line.
-    Sentence,
-    /// A maximal run of non-blank lines.
-    Paragraph,
-    /// A speaker turn recorded at import; paragraphs when none were recorded.
-    #[serde(rename = "turn")]
-    SpeakerTurn,
-    /// Every code point, newlines included (NVivo's coding comparison).
-    Character,
-}
-
-impl UnitLevel {
-    pub const ALL: [UnitLevel; 5] = [
-        UnitLevel::Line,
-        UnitLevel::Sentence,
-        UnitLevel::Paragraph,
-        UnitLevel::SpeakerTurn,
-        UnitLevel::Character,
-    ];
-}
+use super::types::{InputError, Span, UnitLevel};
 
 /// A transcript's unit boundaries at every level, computed once from its canonical text so
 /// that reports at several levels do not rescan it. The text is frozen once coded

@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::alignment::{self, AlignmentView};
-use super::report::{self, ProjectReport};
+use super::json::AgreementJson;
+use super::report;
 use super::store::AgreedCode;
 use crate::db::ids::{AgreedCodeId, CodeId, TranscriptId};
 use crate::error::AppError;
@@ -78,9 +79,10 @@ pub async fn get_agreement(
     State(state): State<AppState>,
     member: Member,
     Query(query): Query<ReportQuery>,
-) -> Result<Json<ProjectReport>, AppError> {
+) -> Result<Json<serde_json::Value>, AppError> {
     let level = report::parse_level(query.level.as_deref())?;
-    Ok(Json(
-        report::build(&state, &member, level, query.transcript_id).await?,
-    ))
+    let report = report::build(&state, &member, level, query.transcript_id).await?;
+    let json = serde_json::to_value(AgreementJson::new(&report))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(json))
 }

@@ -4,6 +4,7 @@
 
 pub mod alignment;
 mod api;
+mod json;
 mod pages;
 pub mod report;
 pub mod store;

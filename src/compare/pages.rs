@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::alignment::{self, AlignmentView};
 use super::report::{self, ProjectReport};
 use super::store::CoderCode;
-use super::view::{self, Chart, DiscrepancyView, Row};
+use super::view::{self, Chart, Compared, Header, PairView, Row};
 use crate::db::ids::{AgreedCodeId, CodeId, TranscriptId};
 use crate::error::AppError;
 use crate::projects::member::Member;
@@ -162,12 +162,16 @@ pub struct AgreementPage {
     report: ProjectReport,
     level: &'static str,
     levels: [(&'static str, &'static str); 5],
-    headers: Vec<String>,
+    headers: Vec<Header>,
     rows: Vec<Row>,
     chart: Chart,
+    /// The coders compared, as the heading names them.
+    compared: Vec<Compared>,
+    /// Shown at the top when the level has too few units for its figures.
+    warning: Option<String>,
     /// Set on a transcript's page.
     transcript: Option<(TranscriptId, String)>,
-    discrepancies: Vec<DiscrepancyView>,
+    discrepancies: Vec<PairView>,
     /// Macro means, each with the number of codes it averages.
     means: Vec<String>,
 }
@@ -186,6 +190,8 @@ pub async fn show_agreement(
         rows: view::rows(&report, None),
         means: view::macro_means(&report, None),
         chart: view::chart(&report, None),
+        compared: view::compared(&report),
+        warning: view::warning(&report, None),
         level: report::level_name(level),
         levels: LEVELS,
         transcript: None,
@@ -222,6 +228,8 @@ pub async fn show_transcript_agreement(
         rows: view::rows(&report, Some(0)),
         means: view::macro_means(&report, Some(0)),
         chart: view::chart(&report, Some(0)),
+        compared: view::compared(&report),
+        warning: view::warning(&report, Some(0)),
         discrepancies: view::discrepancies(&report, 0),
         level: report::level_name(level),
         levels: LEVELS,

@@ -55,6 +55,8 @@ pub struct ProjectReport {
     pub excluded: Vec<ExcludedTranscript>,
     /// Coder codes not aligned to any agreed code yet: their codings are left out.
     pub unaligned_codes: usize,
+    /// Serialised by `json::AgreementJson`, which names codings by their ids.
+    #[serde(skip)]
     pub report: Report,
     /// The coding of each key the report points at.
     #[serde(skip)]
@@ -224,7 +226,8 @@ pub async fn build_scoped(
             .into_iter()
             .map(|m| (m.user_id, m.display_name))
             .collect();
-    coder_ids.sort_by(|a, b| names.get(a).cmp(&names.get(b)).then(a.cmp(b)));
+    let order = store::coders_in_assignment_order(&mut conn, member.project_id).await?;
+    coder_ids.sort_by_key(|u| (order.iter().position(|o| o == u).unwrap_or(usize::MAX), *u));
     let coder_index: HashMap<UserId, u32> = coder_ids
         .iter()
         .enumerate()
@@ -345,9 +348,11 @@ pub async fn build_scoped(
     })
 }
 
-/// The table as CSV: the pooled row, then one row per code.
+/// The table as CSV: the pooled row, then one row per code. `unit_warning` names the
+/// reason when the unit-level values rest on too few units (README).
 pub fn to_csv(report: &ProjectReport) -> Result<String, AppError> {
     let table = &report.report.units.overall;
+    let warning = table.warning.map(|w| w.reason()).unwrap_or_default();
     let mut writer = csv::Writer::from_writer(Vec::new());
     let stat = |s: Option<agreement::Stat>| {
         s.and_then(|s| s.value())
@@ -370,6 +375,7 @@ pub fn to_csv(report: &ProjectReport) -> Result<String, AppError> {
             "krippendorff_alpha",
             "gwet_ac1",
             "binary_u_alpha",
+            "unit_warning",
         ])
         .map_err(|e| AppError::Internal(e.into()))?;
     let mut rows = vec![(
@@ -405,12 +411,13 @@ pub fn to_csv(report: &ProjectReport) -> Result<String, AppError> {
                 t.map(|t| t.only_b.to_string()).unwrap_or_default(),
                 t.map(|t| t.neither.to_string()).unwrap_or_default(),
                 stat(Some(co.percent_agreement)),
-                stat(co.cohen_kappa),
-                stat(co.fleiss_kappa),
+                stat(Some(co.cohen_kappa)),
+                stat(Some(co.fleiss_kappa)),
                 stat(Some(co.brennan_prediger)),
                 stat(Some(co.krippendorff_alpha_nominal)),
                 stat(Some(co.gwet_ac1)),
                 stat(u_alpha),
+                warning.to_owned(),
             ])
             .map_err(|e| AppError::Internal(e.into()))?;
     }

@@ -204,6 +204,26 @@ pub async fn transcripts_for_report(
     .await?)
 }
 
+/// Every member ever assigned in the project, in the order of their first
+/// assignment: its time, then its id (ids are time-ordered, so coders assigned in one
+/// request keep the request's order). This order makes coder "A" and "B".
+pub async fn coders_in_assignment_order(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<UserId>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select user_id as "user_id!: UserId"
+             from (select distinct on (user_id) user_id, created_at, id
+                     from assignments
+                    where project_id = $1
+                    order by user_id, created_at, id) first
+            order by created_at, id"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Live codings of the given transcripts, with their code and that code's owner.
 pub struct LayerCoding {
     pub id: CodingId,

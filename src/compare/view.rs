@@ -1,15 +1,20 @@
 //! The report as the pages show it: formatted cells, the chart, discrepancies.
 
-use crate::agreement::{Coefficients, DiscrepancyKind, Stat, UndefinedReason, UnitCounts};
+use crate::agreement::{
+    AgreementTable, Coefficients, Discrepancy, DiscrepancyKind, MIN_UNITS_PER_TRANSCRIPT, Segment,
+    Stat, UndefinedReason, UnitCounts, UnitWarning,
+};
 
 use super::report::ProjectReport;
 
 pub struct Cell {
     pub text: String,
-    /// Why a value is undefined, shown on hover.
+    /// Why a value is undefined, or why it says little, shown on hover.
     pub title: String,
     /// For sorting: the number, or empty.
     pub sort: String,
+    /// A value over too few units (the table's warning applies to it).
+    pub marked: bool,
 }
 
 fn reason(r: UndefinedReason) -> &'static str {
@@ -20,6 +25,8 @@ fn reason(r: UndefinedReason) -> &'static str {
         }
         UndefinedReason::FewerThanTwoCategories => "undefined: fewer than two categories",
         UndefinedReason::FewerThanTwoCoders => "undefined: fewer than two coders",
+        UndefinedReason::MoreThanTwoCoders => "undefined: Cohen's κ compares two coders",
+        UndefinedReason::NoDefinedCodes => "undefined: no code has a defined value",
         UndefinedReason::OverlappingValuesInDomain => "undefined: codes of the domain overlap",
     }
 }
@@ -30,12 +37,28 @@ pub fn stat(s: Stat) -> Cell {
             text: format!("{v:.3}"),
             title: String::new(),
             sort: format!("{v}"),
+            marked: false,
         },
         Stat::Undefined(r) => Cell {
             text: "–".into(),
             title: reason(r).into(),
             sort: String::new(),
+            marked: false,
         },
+    }
+}
+
+/// A value of a table with a warning: marked, and the hover says why.
+fn marked(cell: Cell, warning: &UnitWarning) -> Cell {
+    let why = format!("over too few units: {}", warning_text(warning));
+    Cell {
+        title: if cell.title.is_empty() {
+            why
+        } else {
+            format!("{}; {why}", cell.title)
+        },
+        marked: true,
+        ..cell
     }
 }
 
@@ -44,6 +67,7 @@ fn count(n: u64) -> Cell {
         text: n.to_string(),
         title: String::new(),
         sort: n.to_string(),
+        marked: false,
     }
 }
 
@@ -52,7 +76,58 @@ fn blank() -> Cell {
         text: String::new(),
         title: String::new(),
         sort: String::new(),
+        marked: false,
     }
+}
+
+/// What a table's warning means, in a sentence the page and the hover share.
+fn warning_text(warning: &UnitWarning) -> String {
+    match *warning {
+        UnitWarning::TooFewUnits {
+            pairable_units,
+            transcripts,
+            minimum,
+        } => {
+            let in_all = if transcripts > 1 {
+                format!(" ({minimum} in all)")
+            } else {
+                String::new()
+            };
+            format!(
+                "only {pairable_units} unit(s) in {transcripts} transcript(s) are compared, \
+                 fewer than {MIN_UNITS_PER_TRANSCRIPT} per transcript{in_all}"
+            )
+        }
+        UnitWarning::CodesInEveryUnit { pairable_units, .. } => format!(
+            "every code used is present in each of the {pairable_units} unit(s) compared, so \
+             the figures say only whether the coders used a code, not where"
+        ),
+    }
+}
+
+/// The warning shown above a table whose values rest on too few units.
+pub fn warning(report: &ProjectReport, transcript: Option<usize>) -> Option<String> {
+    let table = table_of(report, transcript)?;
+    let warning = table.warning.as_ref()?;
+    Some(format!(
+        "At the {} level these figures say little: {}. Values marked * rest on these units \
+         and may be 1 or 0 by chance; choose a smaller unit.",
+        super::report::level_name(report.level),
+        warning_text(warning)
+    ))
+}
+
+fn table_of(report: &ProjectReport, transcript: Option<usize>) -> Option<&AgreementTable> {
+    let units = &report.report.units;
+    match transcript {
+        Some(i) => units.per_transcript.get(i),
+        None => Some(&units.overall),
+    }
+}
+
+/// Whether the 2×2 columns (both, only A, only B, neither) apply: exactly two coders.
+fn two_coders(report: &ProjectReport) -> bool {
+    report.coders.len() == 2
 }
 
 pub struct Row {
@@ -62,29 +137,56 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
-pub fn headers(report: &ProjectReport) -> Vec<String> {
-    let mut h = vec![
-        "Units".to_owned(),
-        "Both".into(),
-        "Only A".into(),
-        "Only B".into(),
-        "Neither".into(),
-    ];
-    for c in &report.coders {
-        h.push(format!("Coded by {}", c.name));
+/// A column heading: short enough for the table to fit a 1440 px screen, with the
+/// full name on hover.
+pub struct Header {
+    pub text: String,
+    pub title: String,
+    /// A coder's name, which may wrap; the other headings stay on one line.
+    pub coder: bool,
+}
+
+fn header(text: &str, title: &str) -> Header {
+    Header {
+        text: text.to_owned(),
+        title: title.to_owned(),
+        coder: false,
     }
-    let kappa = if report.coders.len() > 2 {
-        "Fleiss κ"
+}
+
+pub fn headers(report: &ProjectReport) -> Vec<Header> {
+    let mut h = vec![header(
+        "Units",
+        "Units compared (coded by two or more coders)",
+    )];
+    if two_coders(report) {
+        let (a, b) = (&report.coders[0].name, &report.coders[1].name);
+        h.extend([
+            header("Both", "Units both coders coded"),
+            header("Only A", &format!("Units only {a} (A) coded")),
+            header("Only B", &format!("Units only {b} (B) coded")),
+            header("Neither", "Units neither coder coded"),
+        ]);
+    }
+    for c in &report.coders {
+        h.push(Header {
+            text: c.name.clone(),
+            title: format!("Units {} coded", c.name),
+            coder: true,
+        });
+    }
+    let kappa = if two_coders(report) {
+        header("Cohen κ", "Cohen's κ")
     } else {
-        "Cohen κ"
+        header("Fleiss κ", "Fleiss' κ")
     };
     h.extend([
-        "Agreement".to_owned(),
-        kappa.to_owned(),
-        "Brennan–Prediger κ".into(),
-        "Krippendorff α".into(),
-        "Gwet AC1".into(),
-        "|uα".into(),
+        header("Agreement", "Percent agreement"),
+        kappa,
+        header("BP κ", "Brennan–Prediger κ"),
+        header("α", "Krippendorff's α (nominal)"),
+        header("AC1", "Gwet's AC1"),
+        header("|uα", "Krippendorff's binary unitized α, on characters"),
     ]);
     h
 }
@@ -94,16 +196,19 @@ fn cells(
     co: &Coefficients,
     u_alpha: Option<Stat>,
     coders: usize,
+    warning: Option<&UnitWarning>,
 ) -> Vec<Cell> {
     let mut cells = vec![count(counts.pairable_units)];
-    match counts.table {
-        Some(t) => cells.extend([
-            count(t.both),
-            count(t.only_a),
-            count(t.only_b),
-            count(t.neither),
-        ]),
-        None => cells.extend((0..4).map(|_| blank())),
+    if coders == 2 {
+        match counts.table {
+            Some(t) => cells.extend([
+                count(t.both),
+                count(t.only_a),
+                count(t.only_b),
+                count(t.neither),
+            ]),
+            None => cells.extend((0..4).map(|_| blank())),
+        }
     }
     for i in 0..coders {
         cells.push(
@@ -115,18 +220,23 @@ fn cells(
                 .unwrap_or_else(blank),
         );
     }
-    let kappa = co
-        .cohen_kappa
-        .or(co.fleiss_kappa)
-        .map(stat)
-        .unwrap_or_else(blank);
-    cells.extend([
-        stat(co.percent_agreement),
+    let kappa = if coders == 2 {
+        co.cohen_kappa
+    } else {
+        co.fleiss_kappa
+    };
+    // The unit-level values; |uα is on the characters and keeps no mark.
+    let values = [
+        co.percent_agreement,
         kappa,
-        stat(co.brennan_prediger),
-        stat(co.krippendorff_alpha_nominal),
-        stat(co.gwet_ac1),
-    ]);
+        co.brennan_prediger,
+        co.krippendorff_alpha_nominal,
+        co.gwet_ac1,
+    ];
+    cells.extend(values.into_iter().map(|value| match warning {
+        Some(warning) => marked(stat(value), warning),
+        None => stat(value),
+    }));
     cells.push(u_alpha.map(stat).unwrap_or_else(blank));
     cells
 }
@@ -150,11 +260,18 @@ pub fn rows(report: &ProjectReport, transcript: Option<usize>) -> Vec<Row> {
         None => report.report.unitized.overall.as_slice(),
     };
     let n = report.coders.len();
+    let warning = table.warning.as_ref();
     let mut rows = vec![Row {
         name: "All codes (pooled)".into(),
         color: String::new(),
         pooled: true,
-        cells: cells(&table.pooled.counts, &table.pooled.coefficients, None, n),
+        cells: cells(
+            &table.pooled.counts,
+            &table.pooled.coefficients,
+            None,
+            n,
+            warning,
+        ),
     }];
     for c in &table.per_code {
         let info = &report.codes[c.code.0 as usize];
@@ -166,7 +283,7 @@ pub fn rows(report: &ProjectReport, transcript: Option<usize>) -> Vec<Row> {
             name: info.name.clone(),
             color: info.color.clone(),
             pooled: false,
-            cells: cells(&c.counts, &c.coefficients, u, n),
+            cells: cells(&c.counts, &c.coefficients, u, n, warning),
         });
     }
     rows
@@ -228,6 +345,13 @@ pub fn chart(report: &ProjectReport, transcript: Option<usize>) -> Chart {
     }
 }
 
+/// One pair of coders' discrepancies in a transcript, grouped by kind.
+pub struct PairView {
+    /// "Ada (A) and Ben (B)".
+    pub heading: String,
+    pub groups: Vec<DiscrepancyView>,
+}
+
 pub struct DiscrepancyView {
     pub kind: &'static str,
     pub label: &'static str,
@@ -241,89 +365,183 @@ pub struct Entry {
     pub overlap: String,
 }
 
-fn kind_label(kind: DiscrepancyKind) -> (&'static str, &'static str) {
-    match kind {
+/// The group a discrepancy is listed in: its kind, and for a partial overlap whether
+/// the two segments carry the same code.
+fn kind_label(d: &Discrepancy) -> (&'static str, &'static str) {
+    match d.kind {
         DiscrepancyKind::Agreement => ("agreement", "Agreements"),
         DiscrepancyKind::Boundary => ("boundary", "Same code, different boundaries"),
         DiscrepancyKind::DifferentCode => ("different_code", "Same span, different codes"),
-        DiscrepancyKind::PartialOverlap => {
-            ("partial_overlap", "Partly overlapping, different codes")
-        }
+        DiscrepancyKind::PartialOverlap => match (&d.a, &d.b) {
+            (Some(a), Some(b)) if a.code == b.code => {
+                ("partial_overlap_same_code", "Partly overlapping, same code")
+            }
+            _ => ("partial_overlap", "Partly overlapping, different codes"),
+        },
         DiscrepancyKind::OnlyA => ("only_a", "Coded by A only"),
         DiscrepancyKind::OnlyB => ("only_b", "Coded by B only"),
     }
 }
 
-/// The first pair of coders' discrepancies in one transcript, grouped by kind.
-pub fn discrepancies(report: &ProjectReport, transcript: usize) -> Vec<DiscrepancyView> {
-    let Some(pair) = report
-        .report
-        .discrepancies
-        .per_transcript
-        .get(transcript)
-        .and_then(|t| t.pairs.first())
-    else {
+/// Every pair of coders' discrepancies in one transcript (one pair for two coders).
+pub fn discrepancies(report: &ProjectReport, transcript: usize) -> Vec<PairView> {
+    let Some(found) = report.report.discrepancies.per_transcript.get(transcript) else {
         return Vec::new();
     };
-    let mut groups: Vec<DiscrepancyView> = Vec::new();
-    for d in &pair.discrepancies {
-        let (kind, label) = kind_label(d.kind);
-        let start = d.a.as_ref().or(d.b.as_ref()).map(|s| s.start).unwrap_or(0);
-        let describe = |s: &Option<crate::agreement::Segment>| {
-            s.as_ref()
-                .map(|s| format!("{} [{}–{})", report.code_name(s.code), s.start, s.end))
-                .unwrap_or_default()
-        };
-        let entry = Entry {
-            line: report.line_of(transcript, start),
-            a: describe(&d.a),
-            b: describe(&d.b),
-            overlap: d
-                .overlap
-                .map(|r| format!("{:.0}%", r.as_f64() * 100.0))
-                .unwrap_or_default(),
-        };
-        match groups.iter_mut().find(|g| g.kind == kind) {
-            Some(group) => group.entries.push(entry),
-            None => groups.push(DiscrepancyView {
-                kind,
-                label,
-                entries: vec![entry],
-            }),
+    let describe = |s: &Option<Segment>| {
+        s.as_ref()
+            .map(|s| format!("{} [{}–{})", report.code_name(s.code), s.start, s.end))
+            .unwrap_or_default()
+    };
+    let mut pairs = Vec::new();
+    for pair in &found.pairs {
+        let mut groups: Vec<DiscrepancyView> = Vec::new();
+        for d in &pair.discrepancies {
+            let (kind, label) = kind_label(d);
+            let start = d.a.as_ref().or(d.b.as_ref()).map(|s| s.start).unwrap_or(0);
+            let entry = Entry {
+                line: report.line_of(transcript, start),
+                a: describe(&d.a),
+                b: describe(&d.b),
+                overlap: d
+                    .overlap
+                    .map(|r| format!("{:.0}%", r.as_f64() * 100.0))
+                    .unwrap_or_default(),
+            };
+            match groups.iter_mut().find(|g| g.kind == kind) {
+                Some(group) => group.entries.push(entry),
+                None => groups.push(DiscrepancyView {
+                    kind,
+                    label,
+                    entries: vec![entry],
+                }),
+            }
         }
+        pairs.push(PairView {
+            heading: format!(
+                "{} (A) and {} (B)",
+                report.coder_name(pair.coder_a),
+                report.coder_name(pair.coder_b)
+            ),
+            groups,
+        });
     }
-    groups
+    pairs
+}
+
+/// A compared coder as the page names them: separator before, name, and "(A)"/"(B)"
+/// only when there are exactly two (with more, A and B would name nothing on the
+/// pooled page).
+pub struct Compared {
+    pub before: &'static str,
+    pub name: String,
+    pub role: &'static str,
+}
+
+pub fn compared(report: &ProjectReport) -> Vec<Compared> {
+    let n = report.coders.len();
+    report
+        .coders
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Compared {
+            before: match i {
+                0 => "",
+                i if i + 1 == n => " and ",
+                _ => ", ",
+            },
+            name: c.name.clone(),
+            role: match (n, i) {
+                (2, 0) => " (A)",
+                (2, _) => " (B)",
+                _ => "",
+            },
+        })
+        .collect()
 }
 
 /// "Mean α 0.667 over 2 of 3 codes": each macro mean with how many codes it averages.
 pub fn macro_means(report: &ProjectReport, transcript: Option<usize>) -> Vec<String> {
-    let table = match transcript {
-        Some(i) => &report.report.units.per_transcript[i],
-        None => &report.report.units.overall,
+    let Some(table) = table_of(report, transcript) else {
+        return Vec::new();
     };
     let m = &table.macro_mean;
-    let kappa = m
-        .cohen_kappa
-        .as_ref()
-        .map(|k| ("Cohen κ", k))
-        .or(m.fleiss_kappa.as_ref().map(|k| ("Fleiss κ", k)));
-    let mut lines = Vec::new();
-    for (name, mean) in [
-        ("Agreement", Some(&m.percent_agreement)),
-        ("Krippendorff α", Some(&m.krippendorff_alpha_nominal)),
+    let kappa = if two_coders(report) {
+        ("Cohen κ", &m.cohen_kappa)
+    } else {
+        ("Fleiss κ", &m.fleiss_kappa)
+    };
+    let mark = if table.warning.is_some() { " *" } else { "" };
+    [
+        ("Agreement", &m.percent_agreement),
+        ("Krippendorff α", &m.krippendorff_alpha_nominal),
+        kappa,
     ]
     .into_iter()
-    .chain(kappa.map(|(n, k)| (n, Some(k))))
-    {
-        let Some(mean) = mean else { continue };
+    .map(|(name, mean)| {
         let value = mean
             .value
             .map(|v| format!("{v:.3}"))
             .unwrap_or_else(|| "undefined".into());
-        lines.push(format!(
-            "{name}: mean {value} over {} of {} codes",
+        format!(
+            "{name}: mean {value}{mark} over {} of {} codes",
             mean.codes_defined, mean.codes_total
-        ));
+        )
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agreement::{CodeId, Ratio};
+
+    fn segment(code: u32) -> Option<Segment> {
+        Some(Segment {
+            code: CodeId(code),
+            start: 0,
+            end: 10,
+            codings: vec![0],
+        })
     }
-    lines
+
+    #[test]
+    fn a_partial_overlap_is_labelled_by_whether_the_codes_are_the_same() {
+        let overlap = |a, b| Discrepancy {
+            kind: DiscrepancyKind::PartialOverlap,
+            a: segment(a),
+            b: segment(b),
+            overlap: Ratio::new(1, 4),
+        };
+        assert_eq!(
+            kind_label(&overlap(1, 1)),
+            ("partial_overlap_same_code", "Partly overlapping, same code")
+        );
+        assert_eq!(
+            kind_label(&overlap(1, 2)),
+            ("partial_overlap", "Partly overlapping, different codes")
+        );
+    }
+
+    #[test]
+    fn a_marked_value_says_why_on_hover_and_keeps_its_number() {
+        let warning = UnitWarning::TooFewUnits {
+            pairable_units: 4,
+            transcripts: 4,
+            minimum: 40,
+        };
+        let cell = marked(stat(Stat::Value(1.0)), &warning);
+        assert!(cell.marked);
+        assert_eq!((cell.text.as_str(), cell.sort.as_str()), ("1.000", "1"));
+        assert!(
+            cell.title
+                .contains("only 4 unit(s) in 4 transcript(s) are compared")
+        );
+        let undefined = marked(
+            stat(Stat::Undefined(UndefinedReason::NoVariation)),
+            &warning,
+        );
+        assert!(undefined.title.starts_with("undefined: every unit"));
+        assert!(undefined.title.contains("over too few units"));
+    }
 }

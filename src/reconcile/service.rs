@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 
 use super::model::{self, DecisionKind, Side, Snapshot};
 use super::store::{self, Comment, ConsensusCoding, Decision, NewConsensus, NewDecision, Settings};
-use crate::agreement::{DiscrepancyKind, Segment, UnitLevel};
+use crate::agreement::{DiscrepancyKind, Ratio, Segment, UnitLevel};
 use crate::coding::blinding::Viewer;
 use crate::compare::report::{self, ProjectReport, Scope};
 use crate::db::audit::{self, Action, Change};
@@ -42,8 +42,9 @@ pub struct Item {
     pub discrepancy: Snapshot,
     /// 1-based line where it starts.
     pub line: usize,
-    /// Overlap of the two spans, as a percentage.
-    pub overlap: Option<u32>,
+    /// Overlap of the two spans (intersection over union), exact as in the agreement
+    /// report: `"21/25"`.
+    pub overlap: Option<Ratio>,
     pub offered: Vec<DecisionKind>,
     /// Every decision on it, oldest first.
     pub history: Vec<Decision>,
@@ -126,7 +127,7 @@ async fn transcript_report(
 fn snapshots(
     report: &ProjectReport,
     codes: &HashMap<uuid::Uuid, AgreedCodeId>,
-) -> Vec<(String, Snapshot, usize, Option<u32>)> {
+) -> Vec<(String, Snapshot, usize, Option<Ratio>)> {
     let Some(per_transcript) = report.report.discrepancies.per_transcript.first() else {
         return Vec::new();
     };
@@ -163,8 +164,7 @@ fn snapshots(
             );
             let start = d.a.as_ref().or(d.b.as_ref()).map(|s| s.start).unwrap_or(0);
             let line = report.line_of(0, start);
-            let overlap = d.overlap.map(|r| (r.as_f64() * 100.0).round() as u32);
-            out.push((key, snapshot, line, overlap));
+            out.push((key, snapshot, line, d.overlap));
         }
     }
     out
@@ -417,7 +417,7 @@ async fn auto_accept(
     tx: &mut PgConnection,
     member: &Member,
     transcript: TranscriptId,
-    found: &[(String, Snapshot, usize, Option<u32>)],
+    found: &[(String, Snapshot, usize, Option<Ratio>)],
 ) -> Result<(), AppError> {
     let mut filed = Vec::new();
     for (key, snapshot, ..) in found.iter().filter(|(_, s, ..)| s.kind == "agreement") {

@@ -62,6 +62,14 @@ export function needsCode(item, kind) {
   return (kind === "union" || kind === "intersection") && d.a && d.b && d.a.code_id !== d.b.code_id;
 }
 
+/** An exact overlap ratio from the API ("21/25", or "1") as a rounded percentage; null if none. */
+export function overlapPercent(ratio) {
+  if (typeof ratio !== "string") return null;
+  const [num, den = "1"] = ratio.split("/");
+  const value = Number(num) / Number(den);
+  return Number.isFinite(value) ? Math.round(value * 100) : null;
+}
+
 /** The decision request for a chosen code name: an existing agreed code, or a new one. */
 export function codeChoice(codes, name) {
   const wanted = name.trim().toLowerCase();
@@ -232,7 +240,8 @@ function start() {
     const d = item.discrepancy;
     const head = el("p", "kind");
     head.append(el("strong", "", KIND_LABELS[d.kind] ?? d.kind), ` · line ${item.line}`);
-    if (item.overlap !== null && item.overlap !== undefined) head.append(el("span", "muted", ` · overlap ${item.overlap}%`));
+    const overlap = overlapPercent(item.overlap);
+    if (overlap !== null) head.append(el("span", "muted", ` · overlap ${overlap}%`));
     const status = el("p", "status");
     status.id = "current-status";
     status.textContent = item.current

@@ -784,3 +784,72 @@ async fn the_lead_finishes_the_demo_study_and_a_reviewer_reads_the_result() {
         .await;
     assert_eq!(browser.texts("#layer-state").await, ["read-only"]);
 }
+
+/// Where the agreement table's headings end, and whether its scroll box hides
+/// anything, in the page's own pixels.
+const TABLE_FIT: &str = r#"
+const table = document.getElementById("agreement-table");
+const box = table.closest(".table-scroll");
+const columns = Array.from(table.tHead.rows[0].cells).map((th) => ({
+  text: th.textContent.trim(),
+  right: th.getBoundingClientRect().right,
+}));
+return {
+  viewport: document.documentElement.clientWidth,
+  scroll_width: box.scrollWidth,
+  client_width: box.clientWidth,
+  columns,
+};
+"#;
+
+#[tokio::test]
+async fn the_agreement_tables_statistics_fit_a_1440_pixel_wide_window() {
+    let app = TestApp::spawn().await;
+    let state = concord::state::AppState::new(app.pool.clone(), app.config.clone());
+    let demo = concord::demo::create(&state).await.expect("the demo study");
+    let browser = Browser::open(&app).await;
+    browser
+        .set_window_size(1440, 900)
+        .await
+        .expect("resizing the window");
+    browser
+        .sign_in("lead@demo.concord", concord::demo::PASSWORD)
+        .await;
+    // Lines; and paragraphs, one per demo transcript, whose values are all marked.
+    for level in ["line", "paragraph"] {
+        browser
+            .visit(&format!("{}/agreement?level={level}", demo.path))
+            .await;
+        browser.element("#agreement-table").await;
+        if level == "paragraph" {
+            browser.element("#units-warning").await;
+            assert!(!browser.texts("#agreement-table td.marked").await.is_empty());
+        }
+        let fit = browser
+            .execute(TABLE_FIT, Vec::new())
+            .await
+            .expect("measuring the table");
+        let viewport = fit["viewport"].as_f64().expect("viewport width");
+        assert!(viewport <= 1440.0, "{fit}");
+        let right = |heading: &str| {
+            fit["columns"]
+                .as_array()
+                .expect("columns")
+                .iter()
+                .find(|c| c["text"] == heading)
+                .and_then(|c| c["right"].as_f64())
+                .unwrap_or_else(|| panic!("no {heading} column in {fit}"))
+        };
+        for heading in ["Cohen κ", "BP κ", "α", "AC1", "|uα"] {
+            assert!(
+                right(heading) <= viewport,
+                "{level}: {heading} ends at {} of {viewport} px",
+                right(heading)
+            );
+        }
+        assert!(
+            fit["scroll_width"].as_f64() <= fit["client_width"].as_f64(),
+            "{level}: the table scrolls sideways: {fit}"
+        );
+    }
+}

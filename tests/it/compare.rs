@@ -159,7 +159,7 @@ impl Study<'_> {
     }
 }
 
-/// Units coded by Ana and by Ben (the report orders coders by name).
+/// Units coded by Ana and by Ben.
 fn coded_by(report: &Value, name: &str, s: &Study<'_>) -> [u64; 2] {
     let counts = &per_code(report, name)["counts"]["coded_by"];
     let at = |user: &TestUser| {
@@ -348,20 +348,13 @@ async fn the_report_pages_show_the_table_chart_discrepancies_and_csv() {
             .await,
     )
     .await;
-    // Coders are A and B in name order: Ben's extra code is "only" his.
-    let report = s.report(&s.project.owner, "line").await;
-    let ben_is_b = report["coders"][1]["user_id"] == s.ben.id.to_string();
-    let (label, kind) = if ben_is_b {
-        ("Coded by B only (1)", "only_b")
-    } else {
-        ("Coded by A only (1)", "only_a")
-    };
+    // Ana was assigned first, so she is A: Ben's extra code is "B only".
     let kinds = select_texts(&transcript, "section.discrepancies h4");
-    assert!(kinds.iter().any(|k| k == label), "{kinds:?}");
-    let links = select_texts(
-        &transcript,
-        &format!("section.discrepancies[data-kind={kind}] li a"),
+    assert!(
+        kinds.iter().any(|k| k == "Coded by B only (1)"),
+        "{kinds:?}"
     );
+    let links = select_texts(&transcript, "section.discrepancies[data-kind=only_b] li a");
     assert_eq!(links, ["line 4"]);
 
     let csv = s
@@ -564,5 +557,439 @@ async fn with_a_shared_codebook_the_report_needs_no_alignment() {
     assert_eq!(
         table["only_a"].as_u64().unwrap() + table["only_b"].as_u64().unwrap(),
         2
+    );
+}
+
+/// Sets a user's display name (the report's coder order must not follow it).
+async fn rename(app: &TestApp, user: &TestUser, name: &str) {
+    sqlx::query("update users set display_name = $1 where id = $2")
+        .bind(name)
+        .bind(user.id.0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+/// A project with one shared code "x" and one transcript of `text`: a coder per
+/// name, assigned in that order, each coding `spans[i]` with "x", all submitted.
+async fn shared_study<'a>(
+    app: &'a TestApp,
+    text: &str,
+    names: &[&str],
+    spans: &[&[(i64, i64)]],
+) -> (TestProject<'a>, String, Vec<TestUser>) {
+    let project = app.project().await;
+    let mode = json!({ "codebook_mode": "shared" });
+    let response = project
+        .owner
+        .send_json(reqwest::Method::PUT, &project.api("/codebook-mode"), &mode)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let transcript = project.import_text("one.txt", text).await;
+    let mut coders = Vec::new();
+    for name in names {
+        let coder = project.member(Role::Coder).await;
+        rename(app, &coder, name).await;
+        coders.push(coder);
+    }
+    let ids: Vec<String> = coders.iter().map(|c| c.id.to_string()).collect();
+    let assign = json!({ "transcript_ids": [transcript], "user_ids": ids });
+    let response = project
+        .owner
+        .post_json(&project.api("/assignments"), &assign)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let code_id = Uuid::new_v4().to_string();
+    let response = coders[0]
+        .post_json(
+            &project.api("/codes"),
+            &json!({ "id": code_id, "name": "x" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let path = project.api(&format!("/transcripts/{transcript}/codings"));
+    for (coder, spans) in coders.iter().zip(spans) {
+        for &(start, end) in *spans {
+            let coding =
+                json!({ "id": Uuid::new_v4(), "code_id": code_id, "start": start, "end": end });
+            let response = coder.post_json(&path, &coding).await;
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        let response = coder
+            .post_json(
+                &project.api(&format!("/transcripts/{transcript}/submit")),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    (project, transcript, coders)
+}
+
+/// Twelve lines and no blank line: one paragraph. Each line is 10 characters
+/// and its newline.
+const TWELVE_LINES: &str = "P01: l01 .\nP01: l02 .\nP01: l03 .\nP01: l04 .\nP01: l05 .\nP01: l06 .\n\
+                            P01: l07 .\nP01: l08 .\nP01: l09 .\nP01: l10 .\nP01: l11 .\nP01: l12 .";
+
+fn twelve(line: i64) -> (i64, i64) {
+    ((line - 1) * 11, (line - 1) * 11 + 10)
+}
+
+#[tokio::test]
+async fn a_level_with_too_few_units_warns_and_marks_its_values_in_the_page_json_and_csv() {
+    let app = TestApp::spawn().await;
+    let (project, transcript, _) = shared_study(
+        &app,
+        TWELVE_LINES,
+        &["Ana", "Ben"],
+        &[&[twelve(1), twelve(2)], &[twelve(1)]],
+    )
+    .await;
+    let get = |level: &'static str| {
+        let path = project.api(&format!("/agreement?level={level}"));
+        let owner = &project.owner;
+        async move {
+            let response = owner.get(&path).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    // One paragraph: the figures are there, and so is the warning.
+    let paragraphs = get("paragraph").await;
+    let overall = &paragraphs["report"]["units"]["overall"];
+    assert_eq!(
+        overall["warning"],
+        json!({ "reason": "too_few_units", "pairable_units": 1, "transcripts": 1, "minimum": 10 })
+    );
+    assert_eq!(
+        paragraphs["report"]["units"]["per_transcript"][0]["warning"]["reason"],
+        "too_few_units"
+    );
+    assert_eq!(
+        overall["per_code"][0]["coefficients"]["percent_agreement"]["value"],
+        1.0
+    );
+    // Twelve lines are enough.
+    let lines = get("line").await;
+    assert_eq!(lines["report"]["units"]["overall"]["warning"], Value::Null);
+    assert_eq!(
+        lines["report"]["units"]["per_transcript"][0]["warning"],
+        Value::Null
+    );
+
+    let csv = |level: &'static str| {
+        let path = project.path(&format!("/agreement.csv?level={level}"));
+        let owner = &project.owner;
+        async move { owner.get(&path).await.text().await.unwrap() }
+    };
+    let text = csv("paragraph").await;
+    let mut rows = text.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .ends_with(",binary_u_alpha,unit_warning")
+    );
+    let rows: Vec<&str> = rows.collect();
+    assert_eq!(rows.len(), 2, "pooled and x: {text}");
+    assert!(rows.iter().all(|r| r.ends_with(",too_few_units")), "{text}");
+    let text = csv("line").await;
+    assert!(text.lines().skip(1).all(|r| r.ends_with(',')), "{text}");
+
+    let page = html(
+        project
+            .owner
+            .get(&project.path("/agreement?level=paragraph"))
+            .await,
+    )
+    .await;
+    let warning = select_texts(&page, "#units-warning");
+    assert_eq!(warning.len(), 1);
+    assert!(
+        warning[0].starts_with("At the paragraph level these figures say little: only 1 unit(s)"),
+        "{warning:?}"
+    );
+    // Agreement, κ, BP κ, α and AC1 of the pooled row and of x; |uα is on characters.
+    assert_eq!(select_texts(&page, "#agreement-table td.marked").len(), 10);
+    assert_eq!(
+        select_texts(&page, "#agreement-table td.marked .mark").len(),
+        10
+    );
+    let means = select_texts(&page, "#macro-means li");
+    assert!(means.iter().all(|m| m.contains(" * over ")), "{means:?}");
+    let transcript_page = html(
+        project
+            .owner
+            .get(&project.path(&format!(
+                "/agreement/transcripts/{transcript}?level=paragraph"
+            )))
+            .await,
+    )
+    .await;
+    assert_eq!(select_texts(&transcript_page, "#units-warning").len(), 1);
+
+    let page = html(
+        project
+            .owner
+            .get(&project.path("/agreement?level=line"))
+            .await,
+    )
+    .await;
+    assert!(select_texts(&page, "#units-warning").is_empty());
+    assert!(select_texts(&page, "#agreement-table td.marked").is_empty());
+}
+
+#[tokio::test]
+async fn coders_are_a_and_b_in_assignment_order_and_discrepancies_name_coding_ids() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    // By name Ben would come first; he was assigned second.
+    rename(&app, &s.ana, "Zoë Zimmer").await;
+    rename(&app, &s.ben, "Abe Abbott").await;
+    s.accept("infection risk", &["ana infection", "ben infection"])
+        .await;
+    s.accept("cost", &["ana cost", "ben money"]).await;
+    s.accept("admin burden", &["ben admin"]).await;
+    let report = s.report(&s.project.owner, "line").await;
+    assert_eq!(report["coders"][0]["user_id"], s.ana.id.to_string());
+    assert_eq!(report["coders"][1]["user_id"], s.ben.id.to_string());
+
+    let codings_of = |user: &TestUser| {
+        let id = user.id.0;
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Uuid>("select id from codings where coder_id = $1")
+                .bind(id)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.to_string())
+                .collect::<std::collections::BTreeSet<String>>()
+        }
+    };
+    let (ana, ben) = (codings_of(&s.ana).await, codings_of(&s.ben).await);
+    let pair = &report["report"]["discrepancies"]["per_transcript"][0]["pairs"][0];
+    assert_eq!((&pair["coder_a"], &pair["coder_b"]), (&json!(0), &json!(1)));
+    let mut seen = std::collections::BTreeSet::new();
+    for d in pair["discrepancies"].as_array().unwrap() {
+        for (side, theirs) in [("a", &ana), ("b", &ben)] {
+            for id in d[side]["codings"].as_array().into_iter().flatten() {
+                let id = id.as_str().expect("a coding id, not a key").to_owned();
+                assert!(theirs.contains(&id), "{side} {id} in {d}");
+                seen.insert(id);
+            }
+        }
+    }
+    assert_eq!(seen.len(), 5, "every coding of the transcript, once");
+    let only_b = pair["discrepancies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "only_b")
+        .expect("Ben's admin burden");
+    assert_eq!(only_b["b"]["codings"].as_array().unwrap().len(), 1);
+
+    // Ben assigned before Ana: Ben is A, and stays A when a later transcript
+    // lists Ana first.
+    let (project, _, coders) =
+        shared_study(&app, TEXT, &["Ben", "Ana"], &[&[line(2)], &[line(3)]]).await;
+    let (ben, ana) = (&coders[0], &coders[1]);
+    let later = project
+        .import_text("later.txt", "P02: Another interview.")
+        .await;
+    let assign = json!({ "transcript_ids": [later], "user_ids": [ana.id, ben.id] });
+    let response = project
+        .owner
+        .post_json(&project.api("/assignments"), &assign)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let report: Value = project
+        .owner
+        .get(&project.api("/agreement"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = report["coders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Ben", "Ana"]);
+    assert_eq!(
+        report["coders"][0]["user_id"],
+        ben.id.to_string(),
+        "the first assignment in the project counts"
+    );
+}
+
+#[tokio::test]
+async fn kappas_and_means_have_one_shape_and_three_coders_get_no_pair_columns() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    s.accept("infection risk", &["ana infection", "ben infection"])
+        .await;
+    let two = s.report(&s.project.owner, "line").await;
+    let infection = &per_code(&two, "infection risk")["coefficients"];
+    assert_eq!(infection["cohen_kappa"]["undefined_reason"], Value::Null);
+    assert!(infection["fleiss_kappa"]["value"].is_f64(), "{infection}");
+    let means = &two["report"]["units"]["overall"]["macro_mean"];
+    for name in ["cohen_kappa", "fleiss_kappa", "krippendorff_alpha_nominal"] {
+        let mean = means[name].as_object().expect(name);
+        assert!(mean.contains_key("value") && mean.contains_key("undefined_reason"));
+    }
+
+    let (project, transcript, _) = shared_study(
+        &app,
+        TEXT,
+        &["Ada", "Ben", "Cara"],
+        &[&[line(2)], &[line(2)], &[line(3)]],
+    )
+    .await;
+    let three: Value = project
+        .owner
+        .get(&project.api("/agreement"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let overall = &three["report"]["units"]["overall"];
+    let not_two = json!({ "value": null, "undefined_reason": "more_than_two_coders" });
+    assert_eq!(
+        overall["per_code"][0]["coefficients"]["cohen_kappa"],
+        not_two
+    );
+    assert_eq!(overall["pooled"]["coefficients"]["cohen_kappa"], not_two);
+    assert_eq!(
+        overall["macro_mean"]["cohen_kappa"]["undefined_reason"],
+        "more_than_two_coders"
+    );
+    assert!(overall["per_code"][0]["coefficients"]["fleiss_kappa"]["value"].is_f64());
+
+    let page = html(project.owner.get(&project.path("/agreement")).await).await;
+    let headers = select_texts(&page, "#agreement-table thead th");
+    assert_eq!(
+        headers,
+        [
+            "Code",
+            "Units",
+            "Ada",
+            "Ben",
+            "Cara",
+            "Agreement",
+            "Fleiss κ",
+            "BP κ",
+            "α",
+            "AC1",
+            "|uα"
+        ]
+    );
+    for row in page.select(&scraper::Selector::parse("#agreement-table tbody tr").unwrap()) {
+        let cells = row.select(&scraper::Selector::parse("td").unwrap()).count();
+        assert_eq!(cells, headers.len(), "no empty pair columns");
+    }
+    let compared: Vec<String> = select_texts(&page, "#compared")
+        .iter()
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        compared,
+        ["Compared: Ada, Ben and Cara, on 1 transcript(s) at the line level."]
+    );
+    let transcript_page = html(
+        project
+            .owner
+            .get(&project.path(&format!("/agreement/transcripts/{transcript}")))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        select_texts(&transcript_page, ".pair-heading strong"),
+        [
+            "Ada (A) and Ben (B)",
+            "Ada (A) and Cara (B)",
+            "Ben (A) and Cara (B)"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn overlap_is_the_same_exact_ratio_in_the_report_and_the_reconciliation() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    s.accept("infection risk", &["ana infection", "ben infection"])
+        .await;
+    let report = s.report(&s.project.owner, "line").await;
+    let boundary =
+        report["report"]["discrepancies"]["per_transcript"][0]["pairs"][0]["discrepancies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == "boundary")
+            .expect("the infection boundary")
+            .clone();
+    // Ana's span is line 2 after "P01: ", Ben's 14 characters shorter.
+    let l2 = line(2);
+    let ana = l2.1 - (l2.0 + 5);
+    let expected = {
+        let (num, den) = (ana - 14, ana);
+        let g = (1..=num)
+            .rev()
+            .find(|g| num % g == 0 && den % g == 0)
+            .unwrap();
+        format!("{}/{}", num / g, den / g)
+    };
+    assert_eq!(boundary["overlap"], expected.as_str());
+
+    let response = s
+        .project
+        .owner
+        .get(
+            &s.project
+                .api(&format!("/transcripts/{}/reconciliation", s.first)),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let rec: Value = response.json().await.unwrap();
+    let item = rec["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["discrepancy"]["kind"] == "boundary")
+        .expect("the boundary item")
+        .clone();
+    assert_eq!(item["overlap"], boundary["overlap"]);
+}
+
+#[tokio::test]
+async fn a_partial_overlap_of_one_code_is_labelled_as_the_same_code() {
+    let app = TestApp::spawn().await;
+    // Lines 1–2 against lines 2–6: 10 of 65 characters in common, under one half.
+    let (project, transcript, _) = shared_study(
+        &app,
+        TWELVE_LINES,
+        &["Ana", "Ben"],
+        &[&[(twelve(1).0, twelve(2).1)], &[(twelve(2).0, twelve(6).1)]],
+    )
+    .await;
+    let page = html(
+        project
+            .owner
+            .get(&project.path(&format!("/agreement/transcripts/{transcript}")))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        select_texts(&page, "section.discrepancies h4"),
+        ["Partly overlapping, same code (1)"]
+    );
+    assert_eq!(
+        select_texts(
+            &page,
+            "section.discrepancies[data-kind=partial_overlap_same_code] li a"
+        ),
+        ["line 1"]
     );
 }

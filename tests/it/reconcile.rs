@@ -78,7 +78,7 @@ struct Study<'a> {
     first: String,
     /// Only Ana has submitted it.
     second: String,
-    /// Coder A (the report orders coders by name).
+    /// Coder A (assigned first).
     ana: TestUser,
     /// Coder B.
     ben: TestUser,
@@ -97,7 +97,7 @@ async fn expect(response: Response, status: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// A member whose display name starts with `name` (coders are A and B in name order).
+/// A member whose display name starts with `name`.
 async fn join(project: &TestProject<'_>, name: &str, role: Role) -> TestUser {
     let user = project
         .app

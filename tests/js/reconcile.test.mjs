@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { KEYS, codeChoice, needsCode, nextOpen, step } from "../../static/js/reconcile.js";
+import { KEYS, codeChoice, needsCode, nextOpen, overlapPercent, step } from "../../static/js/reconcile.js";
 
 test("j and k step through the list and wrap", () => {
   assert.equal(step(3, -1, 1), 0);
@@ -39,4 +39,13 @@ test("every decision has one key", () => {
   const kinds = Object.values(KEYS);
   assert.equal(new Set(kinds).size, kinds.length);
   assert.ok(!("j" in KEYS) && !("k" in KEYS));
+});
+
+test("the exact overlap ratio is shown as a rounded percentage", () => {
+  assert.equal(overlapPercent("21/25"), 84);
+  assert.equal(overlapPercent("1"), 100);
+  assert.equal(overlapPercent("1/3"), 33);
+  assert.equal(overlapPercent(null), null);
+  assert.equal(overlapPercent(undefined), null);
+  assert.equal(overlapPercent("0/0"), null);
 });
