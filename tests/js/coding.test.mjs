@@ -7,7 +7,6 @@ import {
   clip,
   assignLanes,
   codeTree,
-  describeProblem,
   formatTime,
   lineAt,
   lineSpan,
@@ -17,7 +16,8 @@ import {
   rankCodes,
   segmentLine,
   subtree,
-} from "../../static/js/coding.js";
+} from "../../static/js/coding/layout.js";
+import { describeProblem } from "../../static/js/common.js";
 
 // "ab\n\ncde\nf": line 1 [0,2), line 2 empty [3,3), line 3 [4,7), line 4 [8,9).
 const lines = [

@@ -1,0 +1,130 @@
+// Moving a coding's boundaries: nudges from the keyboard or the panel's
+// buttons, and drags of the handles at the selected coding's ends.
+//
+// A run of nudges or one drag is a single change: the page updates at once,
+// the write (and the undo entry) follows when the coder pauses.
+import { el } from "../common.js";
+import { snapSelection } from "../offsets.js";
+
+export function createBounds(page) {
+  const { textRoot, codes, codings, view } = page;
+
+  let nudge = null; // { id, before: {start, end}, timer }
+
+  /** Turns the boundary moves made so far into one change (a write and an undo entry). */
+  function flush() {
+    if (!nudge) return;
+    clearTimeout(nudge.timer);
+    const { id, before } = nudge;
+    nudge = null;
+    const rec = codings.get(id);
+    if (!rec) return;
+    const after = { start: rec.start, end: rec.end };
+    if (after.start === before.start && after.end === before.end) {
+      if (page.reloadWanted) page.scheduleReload();
+      return;
+    }
+    Object.assign(rec, before);
+    page.edits.editCoding(id, after, `move the boundaries of “${codes.get(rec.code_id)?.name ?? ""}”`);
+  }
+
+  function setBounds(id, start, end, commitDelay = 700) {
+    const rec = codings.get(id);
+    if (!rec) return false;
+    if (!(start >= 0 && end <= page.doc.map.length && start < end)) return false;
+    if (!nudge || nudge.id !== id) {
+      flush();
+      nudge = { id, before: { start: rec.start, end: rec.end }, timer: null };
+    }
+    rec.start = start;
+    rec.end = end;
+    clearTimeout(nudge.timer);
+    if (commitDelay !== null) nudge.timer = setTimeout(flush, commitDelay);
+    page.scheduleRender();
+    return true;
+  }
+
+  function nudgeBoundary(which, forward, byChar) {
+    if (!page.selectedId || !page.editable()) return;
+    const rec = codings.get(page.selectedId);
+    const pos = which === "start" ? rec.start : rec.end;
+    const next = byChar ? page.cursor.stepChar(pos, forward) : page.cursor.stepWord(pos, forward);
+    const start = which === "start" ? next : rec.start;
+    const end = which === "end" ? next : rec.end;
+    if (!setBounds(page.selectedId, start, end)) return page.ui.announce("A coding must keep at least one character.");
+    page.ui.announce(`${which === "start" ? "Start" : "End"} moved: “${view.quote({ start, end }, 80)}”`);
+  }
+
+  const handleStart = el("span", "hl-handle start");
+  const handleEnd = el("span", "hl-handle end");
+  for (const h of [handleStart, handleEnd]) {
+    h.setAttribute("aria-hidden", "true");
+    h.hidden = true;
+  }
+  handleStart.title = "Drag to move the start";
+  handleEnd.title = "Drag to move the end";
+
+  function placeHandles() {
+    const c = page.selectedId ? codings.get(page.selectedId) : null;
+    const show = Boolean(c) && page.editable() && (!page.filterIds || page.filterIds.has(c.code_id));
+    handleStart.hidden = handleEnd.hidden = !show;
+    if (!show) return;
+    const a = view.relativeRect(view.caretRect(c.start));
+    const b = view.relativeRect(view.caretRect(c.end));
+    handleStart.style.transform = `translate(${a.left}px, ${a.top}px)`;
+    handleStart.style.height = `${a.height}px`;
+    handleEnd.style.transform = `translate(${b.left}px, ${b.top}px)`;
+    handleEnd.style.height = `${b.height}px`;
+  }
+
+  function startDrag(event, which) {
+    if (!page.selectedId || !page.editable()) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const id = page.selectedId;
+    // Listen on the document, and keep the handles out of hit testing, so the
+    // point under the pointer is always the text.
+    textRoot.classList.add("dragging");
+    let exact = event.altKey;
+    const move = (e) => {
+      exact = e.altKey;
+      const pos = view.caretFromPoint(e.clientX, e.clientY);
+      if (!pos) return;
+      const cp = view.pointToCp(pos[0], pos[1]);
+      if (cp === null) return;
+      const rec = codings.get(id);
+      if (!rec) return;
+      if (which === "start") setBounds(id, Math.min(cp, rec.end - 1), rec.end, null);
+      else setBounds(id, rec.start, Math.max(cp, rec.start + 1), null);
+    };
+    const up = () => {
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", up);
+      document.removeEventListener("pointercancel", up);
+      textRoot.classList.remove("dragging");
+      const rec = codings.get(id);
+      if (rec && !exact) {
+        // Snap only the boundary that was dragged; the other stays where it was.
+        const { text, map } = page.doc;
+        const snapped = snapSelection(text, map.toU16(rec.start), map.toU16(rec.end));
+        if (snapped && which === "start") setBounds(id, map.toCp(snapped[0]), rec.end, null);
+        if (snapped && which === "end") setBounds(id, rec.start, map.toCp(snapped[1], "after"), null);
+      }
+      flush();
+    };
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", up);
+    document.addEventListener("pointercancel", up);
+  }
+  handleStart.addEventListener("pointerdown", (e) => startDrag(e, "start"));
+  handleEnd.addEventListener("pointerdown", (e) => startDrag(e, "end"));
+
+  return {
+    handles: [handleStart, handleEnd],
+    flush,
+    nudgeBoundary,
+    placeHandles,
+    /** The coding whose boundaries are being moved and not yet written, or null. */
+    movingId: () => nudge?.id ?? null,
+  };
+}
