@@ -55,14 +55,18 @@ export function createBounds(page) {
     page.ui.announce(`${which === "start" ? "Start" : "End"} moved: “${view.quote({ start, end }, 80)}”`);
   }
 
+  // A handle is a line at the boundary, which lets the pointer through to the
+  // text (a drag from the coding's first word selects text), and a knob above
+  // the start or below the end, which alone is grabbed.
   const handleStart = el("span", "hl-handle start");
   const handleEnd = el("span", "hl-handle end");
   for (const h of [handleStart, handleEnd]) {
     h.setAttribute("aria-hidden", "true");
     h.hidden = true;
+    h.append(el("span", "knob"));
   }
-  handleStart.title = "Drag to move the start";
-  handleEnd.title = "Drag to move the end";
+  handleStart.firstChild.title = "Drag to move the start";
+  handleEnd.firstChild.title = "Drag to move the end";
 
   function placeHandles() {
     const c = page.selectedId ? codings.get(page.selectedId) : null;
@@ -82,6 +86,8 @@ export function createBounds(page) {
     event.preventDefault();
     event.stopPropagation();
     const id = page.selectedId;
+    const from = codings.get(id);
+    const before = from ? { start: from.start, end: from.end } : null;
     // Listen on the document, and keep the handles out of hit testing, so the
     // point under the pointer is always the text.
     textRoot.classList.add("dragging");
@@ -111,6 +117,12 @@ export function createBounds(page) {
         if (snapped && which === "end") setBounds(id, rec.start, map.toCp(snapped[1], "after"), null);
       }
       flush();
+      const after = codings.get(id);
+      if (after && before && (after.start !== before.start || after.end !== before.end)) {
+        const name = codes.get(after.code_id)?.name ?? "";
+        page.ui.announce(`${which === "start" ? "Start" : "End"} moved: “${view.quote(after, 80)}”`);
+        page.ui.toast(`Moved the ${which} of a coding of “${name}”.`, { undo: true });
+      }
     };
     document.addEventListener("pointermove", move);
     document.addEventListener("pointerup", up);
