@@ -992,3 +992,95 @@ async fn a_drag_from_a_new_codings_first_word_selects_text_and_only_its_handle_m
     browser.wait_until("the undo saved", SAVED).await;
     assert_eq!(passages(&layer_of(&ana, &layer).await), coded, "undone");
 }
+
+/// XPath: the selected coding's quote in the panel reads `quote`.
+fn panel_quote(quote: &str) -> String {
+    format!("//*[@id='coding-quote' and normalize-space() = '“{quote}”']")
+}
+
+#[tokio::test]
+async fn keyboard_selections_and_boundary_nudges_stay_within_the_text_of_a_turn() {
+    let app = TestApp::spawn().await;
+    let (browser, ana, layer, text) = coding_page_of_one_coder(&app).await;
+    let keys = browser.element("#coding-text").await;
+    let (shift, ctrl, null) = (
+        char::from(Key::Shift),
+        char::from(Key::Control),
+        char::from(Key::Null),
+    );
+    let word_right = format!("{shift}{ctrl}{}{null}", char::from(Key::Right));
+
+    // From the end of the first line, a word to the right reaches only the next
+    // speaker's label: nothing to code.
+    keys.send_keys(&char::from(Key::End).to_string())
+        .await
+        .expect("End");
+    keys.send_keys(&word_right).await.expect("Shift+Ctrl+Right");
+    browser
+        .wait_until(
+            "the caret after the label",
+            "//*[@id='caret-info' and starts-with(normalize-space(), 'Line 2')]",
+        )
+        .await;
+    assert!(
+        !browser
+            .element("#code-picker")
+            .await
+            .is_displayed()
+            .await
+            .expect("displayed"),
+        "no picker for a label: {:?}",
+        browser.texts("#code-picker-quote").await
+    );
+    // One more word: the selection is that word, without the newline and the label.
+    keys.send_keys(&word_right).await.expect("Shift+Ctrl+Right");
+    browser
+        .wait_until(
+            "the picker for the first word of the turn",
+            "//*[@id='code-picker' and not(@hidden)]//*[@id='code-picker-quote' and normalize-space() = '“The”']",
+        )
+        .await;
+    browser
+        .element("#code-picker-input")
+        .await
+        .send_keys(&format!("Opening{}", char::from(Key::Enter)))
+        .await
+        .expect("naming the code");
+    browser.wait_until("the coding saved", &highlights(1)).await;
+    browser.wait_until("the coding saved", SAVED).await;
+    assert_eq!(
+        passages(&layer_of(&ana, &layer).await),
+        [("Opening".to_owned(), span_of(&text, "The"))]
+    );
+
+    // Nudges of a coding at the end of a turn stop at the turn's text, and
+    // each nudge is undone by the opposite one.
+    let pain = "pain was worse at night";
+    code_passage(&browser, &text, pain, "Night pain", 2).await;
+    browser.wait_until("selected", &panel_quote(pain)).await;
+    for (key, quote) in [
+        ("}", "pain was worse at night."),
+        ("}", "pain was worse at night."),
+        ("{", "pain was worse at night"),
+        ("{", "pain was worse at"),
+        ("}", "pain was worse at night"),
+        ("]", "was worse at night"),
+        ("[", "pain was worse at night"),
+        ("[", "The pain was worse at night"),
+        ("[", "The pain was worse at night"),
+        ("]", "pain was worse at night"),
+    ] {
+        keys.send_keys(key).await.expect("a nudge");
+        browser
+            .wait_until(&format!("{key} to “{quote}”"), &panel_quote(quote))
+            .await;
+    }
+    browser.wait_until("the nudges saved", SAVED).await;
+    assert_eq!(
+        passages(&layer_of(&ana, &layer).await),
+        [
+            ("Opening".to_owned(), span_of(&text, "The")),
+            ("Night pain".to_owned(), span_of(&text, pain)),
+        ]
+    );
+}

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   clip,
+  clipToTurnText,
   assignLanes,
   codeTree,
   formatTime,
@@ -12,10 +13,13 @@ import {
   lineSpan,
   newId,
   nextColor,
+  nudgeTarget,
   PALETTE,
   rankCodes,
   segmentLine,
   subtree,
+  turnLines,
+  wordsIn,
 } from "../../static/js/coding/layout.js";
 import { describeProblem } from "../../static/js/common.js";
 
@@ -182,4 +186,76 @@ test("quotes are clipped by code points, never through an emoji", () => {
   assert.equal(clip("short", 10), "short");
   assert.equal(clip("👋👋👋👋", 2), "👋👋…");
   assert.equal(clip("ab👋cd", 3), "ab👋…");
+});
+
+// "A: one two\nB: three four.\nfive": turns start on lines 0 and 1 (labels
+// "A: " and "B: "); line 2 goes on with B's turn.
+const turnText = "A: one two\nB: three four.\nfive";
+const turnLinesOf = [{ start: 0, end: 10 }, { start: 11, end: 25 }, { start: 26, end: 30 }];
+const labels = new Map([[0, { labelEnd: 3 }], [1, { labelEnd: 14 }]]);
+
+test("a selection keeps to the text of turns: no line break, no label at either end", () => {
+  // From the end of A's line into B's label: nothing left.
+  assert.equal(clipToTurnText(turnLinesOf, labels, 10, 12), null);
+  // ... and on into B's first word: just that word.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 10, 19), [14, 19]);
+  // Ending right after a line break or inside the next label ends at the line before.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 7, 11), [7, 10]);
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 7, 13), [7, 10]);
+  // A selection over several turns keeps the labels inside it.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 0, 30), [3, 30]);
+  // A line of a turn without a label of its own starts at its first character.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 25, 30), [26, 30]);
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 3, 6), [3, 6]);
+  // Empty lines are stepped over.
+  const blank = [{ start: 0, end: 2 }, { start: 3, end: 3 }, { start: 4, end: 7 }];
+  assert.deepEqual(clipToTurnText(blank, new Map(), 2, 6), [4, 6]);
+  assert.deepEqual(clipToTurnText(blank, new Map(), 1, 4), [1, 2]);
+});
+
+test("a turn runs from its labelled line to the line before the next label", () => {
+  assert.deepEqual(turnLines(turnLinesOf, labels, 0), [0, 0]);
+  assert.deepEqual(turnLines(turnLinesOf, labels, 2), [1, 2]);
+  assert.deepEqual(turnLines(turnLinesOf, labels, 1), [1, 2]);
+  assert.deepEqual(turnLines([{ start: 0, end: 3 }], new Map(), 0), [0, 0]);
+});
+
+test("word nudges move starts between word starts and ends between word ends, within the turn", () => {
+  const text = "The pain was worse at night.";
+  const words = wordsIn(text);
+  assert.deepEqual(words.map(([s, e]) => text.slice(s, e)), ["The", "pain", "was", "worse", "at", "night"]);
+  const limit = [0, text.length];
+  const at = (w) => text.indexOf(w);
+  const endOf = (w) => text.indexOf(w) + w.length;
+  const [s, e] = [at("pain"), endOf("night")];
+  // Past the last word the end reaches the end of the turn's text, then stops.
+  assert.equal(nudgeTarget(words, limit, s, e, "end", true), text.length);
+  assert.equal(nudgeTarget(words, limit, s, text.length, "end", true), null);
+  assert.equal(nudgeTarget(words, limit, s, text.length, "end", false), e);
+  assert.equal(nudgeTarget(words, limit, s, e, "end", false), endOf("at"));
+  assert.equal(nudgeTarget(words, limit, s, endOf("at"), "end", true), e);
+  assert.equal(nudgeTarget(words, limit, s, e, "start", true), at("was"));
+  assert.equal(nudgeTarget(words, limit, at("was"), e, "start", false), s);
+  assert.equal(nudgeTarget(words, limit, s, e, "start", false), 0);
+  assert.equal(nudgeTarget(words, limit, 0, e, "start", false), null, "not before the turn's text");
+  // Nothing may be left empty.
+  assert.equal(nudgeTarget(words, limit, s, endOf("pain"), "end", false), null);
+  assert.equal(nudgeTarget(words, limit, s, endOf("pain"), "start", true), null);
+  // A start inside a word moves to that word's start.
+  assert.equal(nudgeTarget(words, limit, at("pain") + 2, e, "start", false), s);
+  // Every nudge is undone by the opposite one.
+  for (let a = 0; a < words.length; a++) {
+    for (let b = a; b < words.length; b++) {
+      const [start, end] = [words[a][0], words[b][1]];
+      const later = nudgeTarget(words, limit, start, end, "end", true);
+      if (later !== null) assert.equal(nudgeTarget(words, limit, start, later, "end", false), end);
+      const earlier = nudgeTarget(words, limit, start, end, "start", false);
+      if (earlier !== null) assert.equal(nudgeTarget(words, limit, earlier, end, "start", true), start);
+    }
+  }
+});
+
+test("words are found around emoji and accents", () => {
+  const text = "Zoë 👋 café";
+  assert.deepEqual(wordsIn(text).map(([s, e]) => text.slice(s, e)), ["Zoë", "café"]);
 });

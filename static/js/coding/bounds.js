@@ -5,6 +5,7 @@
 // the write (and the undo entry) follows when the coder pauses.
 import { el } from "../common.js";
 import { snapSelection } from "../offsets.js";
+import { lineAt, nudgeTarget, textStart, turnLines, wordsIn } from "./layout.js";
 
 export function createBounds(page) {
   const { textRoot, codes, codings, view } = page;
@@ -44,11 +45,44 @@ export function createBounds(page) {
     return true;
   }
 
+  /**
+   * The text of the speaker's turn that holds a coding's `which` boundary, in
+   * code points: from after the label of the turn's first line to the end of
+   * its last line, and the same without trailing white space.
+   */
+  function turnText(rec, which) {
+    const { text, map, lines, labelEnds } = page.doc;
+    const line = lineAt(lines, which === "start" ? rec.start : Math.max(rec.start, rec.end - 1));
+    const [first, last] = turnLines(lines, labelEnds, line);
+    const from = textStart(lines, labelEnds, first);
+    const to = lines[last].end;
+    let trimmed = to;
+    while (trimmed > from && /\s/u.test(text[map.toU16(trimmed) - 1])) trimmed--;
+    return { from, to, trimmed };
+  }
+
   function nudgeBoundary(which, forward, byChar) {
     if (!page.selectedId || !page.editable()) return;
     const rec = codings.get(page.selectedId);
     const pos = which === "start" ? rec.start : rec.end;
-    const next = byChar ? page.cursor.stepChar(pos, forward) : page.cursor.stepWord(pos, forward);
+    const turn = turnText(rec, which);
+    let next;
+    if (byChar) {
+      next = page.cursor.stepChar(pos, forward);
+      // Never out of the turn's text, though a coding made with exact
+      // characters beyond it may still be moved back in.
+      if ((forward && next > turn.to && pos <= turn.to) || (!forward && next < turn.from && pos >= turn.from)) next = null;
+    } else {
+      const { text, map } = page.doc;
+      const base = map.toU16(turn.from);
+      const words = wordsIn(text.slice(base, map.toU16(turn.to))).map(([s, e]) => [map.toCp(base + s), map.toCp(base + e)]);
+      next = nudgeTarget(words, [turn.from, turn.trimmed], rec.start, rec.end, which, forward);
+    }
+    const outward = (which === "start") !== forward;
+    if (next === null) {
+      if (outward) return page.ui.announce(which === "start" ? "The start is at the beginning of this speaker's turn." : "The end is at the end of this speaker's turn.");
+      return page.ui.announce("A coding must keep at least one word.");
+    }
     const start = which === "start" ? next : rec.start;
     const end = which === "end" ? next : rec.end;
     if (!setBounds(page.selectedId, start, end)) return page.ui.announce("A coding must keep at least one character.");

@@ -194,3 +194,81 @@ export function pick(record, keys) {
   for (const k of keys) if (k in record) out[k] = record[k];
   return out;
 }
+
+/** Where the text of line `i` starts: after its speaker's label, if it has one. */
+export function textStart(lines, labelEnds, i) {
+  const turn = labelEnds.get(i);
+  return turn ? Math.max(lines[i].start, Math.min(turn.labelEnd, lines[i].end)) : lines[i].start;
+}
+
+/**
+ * A selection [start, end) kept to the text of turns: a start on a line
+ * break or in a speaker's label moves forward to the text, an end just after
+ * a line break or in a label moves back to the end of the line before. Null
+ * when nothing is left. `labelEnds` maps the index of a turn's first line to
+ * `{labelEnd}`.
+ */
+export function clipToTurnText(lines, labelEnds, start, end) {
+  if (!lines.length) return start < end ? [start, end] : null;
+  let i = lineAt(lines, start);
+  // A start on a line break, or on an empty line, belongs to the next line's text.
+  while (i + 1 < lines.length && start >= lines[i].end) {
+    i++;
+    start = Math.max(start, lines[i].start);
+  }
+  start = Math.max(start, textStart(lines, labelEnds, i));
+  let j = lineAt(lines, end);
+  while (j > 0 && end <= textStart(lines, labelEnds, j)) {
+    j--;
+    end = Math.min(end, lines[j].end);
+  }
+  return start < end ? [start, end] : null;
+}
+
+/** The turn around line `i`: its first and last line. */
+export function turnLines(lines, labelEnds, i) {
+  let first = i;
+  while (first > 0 && !labelEnds.has(first)) first--;
+  let last = i;
+  while (last + 1 < lines.length && !labelEnds.has(last + 1)) last++;
+  return [first, last];
+}
+
+/** The word-like runs of `text` as [start, end) UTF-16 indices. */
+export function wordsIn(text) {
+  const out = [];
+  if (typeof Intl !== "undefined" && Intl.Segmenter) {
+    for (const part of new Intl.Segmenter(undefined, { granularity: "word" }).segment(text)) {
+      if (part.isWordLike) out.push([part.index, part.index + part.segment.length]);
+    }
+    return out;
+  }
+  for (const m of text.matchAll(/[\p{L}\p{N}\p{M}'’_-]+/gu)) out.push([m.index, m.index + m[0].length]);
+  return out;
+}
+
+/**
+ * Where a word nudge moves one boundary of a coding [start, end), all in one
+ * unit (the caller's): the start goes between word starts, the end between
+ * word ends, so each nudge is undone by the opposite one; past the last word
+ * the end may reach `limit[1]`, the end of the turn's text (without trailing
+ * white space). `words` are the turn's words, `limit` its text. Null when the
+ * boundary cannot move (the edge of the turn, or nothing would be left).
+ */
+export function nudgeTarget(words, limit, start, end, which, forward) {
+  if (which === "start") {
+    if (forward) {
+      const next = words.find(([s]) => s > start);
+      return next && next[0] < end ? next[0] : null;
+    }
+    const before = words.filter(([s]) => s < start && s >= limit[0]);
+    return before.length ? before[before.length - 1][0] : null;
+  }
+  if (forward) {
+    const next = words.find(([, e]) => e > end && e <= limit[1]);
+    if (next) return next[1];
+    return limit[1] > end ? limit[1] : null;
+  }
+  const before = words.filter(([, e]) => e < end && e > start);
+  return before.length ? before[before.length - 1][1] : null;
+}

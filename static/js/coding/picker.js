@@ -3,7 +3,7 @@
 // name no code has offers to create that code.
 import { el } from "../common.js";
 import { snapSelection } from "../offsets.js";
-import { lineAt, rankCodes } from "./layout.js";
+import { clipToTurnText, rankCodes } from "./layout.js";
 
 export function createPicker(page) {
   const { $, textRoot, codes, codings, view, cursor, edits, layer, ui } = page;
@@ -28,13 +28,13 @@ export function createPicker(page) {
     const { text, map, lines, labelEnds } = page.doc;
     const snapped = snapSelection(text, map.toU16(a), map.toU16(b), { words: !page.selectionExact });
     if (!snapped) return null;
-    let start = map.toCp(snapped[0]);
+    const start = map.toCp(snapped[0]);
     const end = map.toCp(snapped[1], "after");
-    // A selection that begins in a speaker's "Name: " label codes what they
-    // said, not the label (unless Alt asks for exact characters).
-    const turn = labelEnds.get(lineAt(lines, start));
-    if (!page.selectionExact && turn && start < turn.labelEnd && end > turn.labelEnd) start = turn.labelEnd;
-    return [start, end];
+    if (page.selectionExact) return [start, end];
+    // A selection codes what speakers said: it starts and ends in the text of
+    // a turn, never on a line break or in a "Name: " label (unless Alt asks
+    // for exact characters).
+    return clipToTurnText(lines, labelEnds, start, end);
   }
 
   function showPending(range) {
