@@ -991,6 +991,14 @@ async fn a_drag_from_a_new_codings_first_word_selects_text_and_only_its_handle_m
         .await;
     browser.wait_until("the undo saved", SAVED).await;
     assert_eq!(passages(&layer_of(&ana, &layer).await), coded, "undone");
+    assert!(
+        browser
+            .texts("#toasts > *")
+            .await
+            .iter()
+            .all(|t| !t.contains("Moved the start")),
+        "the toast offering to undo the move is gone"
+    );
 }
 
 /// XPath: the selected coding's quote in the panel reads `quote`.
@@ -1082,5 +1090,39 @@ async fn keyboard_selections_and_boundary_nudges_stay_within_the_text_of_a_turn(
             ("Opening".to_owned(), span_of(&text, "The")),
             ("Night pain".to_owned(), span_of(&text, pain)),
         ]
+    );
+}
+
+#[tokio::test]
+async fn an_undo_toast_disappears_once_its_change_is_undone() {
+    let app = TestApp::spawn().await;
+    let (browser, ana, layer, text) = coding_page_of_one_coder(&app).await;
+    let pain = "pain was worse at night";
+    code_passage(&browser, &text, pain, "Night pain", 1).await;
+    let keys = browser.element("#coding-text").await;
+    keys.send_keys(&char::from(Key::Delete).to_string())
+        .await
+        .expect("Delete");
+    let toast = "//*[@id='toasts']/*[contains(., 'Deleted a coding of “Night pain”')]";
+    browser.wait_until("the toast", toast).await;
+    browser.wait_until("the delete saved", &highlights(0)).await;
+    browser.wait_until("the delete saved", SAVED).await;
+    keys.send_keys(&format!(
+        "{}z{}",
+        char::from(Key::Control),
+        char::from(Key::Null)
+    ))
+    .await
+    .expect("Ctrl+Z");
+    browser.wait_until("the coding back", &highlights(1)).await;
+    browser.wait_until("the restore saved", SAVED).await;
+    assert_eq!(layer_of(&ana, &layer).await.len(), 1);
+    assert!(
+        browser
+            .client
+            .find(fantoccini::Locator::XPath(toast))
+            .await
+            .is_err(),
+        "the toast offering to undo the delete is gone"
     );
 }

@@ -155,7 +155,7 @@ export function createBounds(page) {
       if (after && before && (after.start !== before.start || after.end !== before.end)) {
         const name = codes.get(after.code_id)?.name ?? "";
         page.ui.announce(`${which === "start" ? "Start" : "End"} moved: “${view.quote(after, 80)}”`);
-        page.ui.toast(`Moved the ${which} of a coding of “${name}”.`, { undo: true });
+        page.ui.toast(`Moved the ${which} of a coding of “${name}”.`, { undo: page.history.latest() });
       }
     };
     document.addEventListener("pointermove", move);

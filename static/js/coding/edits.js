@@ -25,8 +25,8 @@ export function createEdits(page) {
     if (!rec) return;
     const label = `delete coding “${codes.get(rec.code_id)?.name ?? ""}”`;
     layer.deleteCoding(id, label);
-    history.remember(label, () => layer.restoreCoding(id, `Undo ${label}`), () => layer.deleteCoding(id, label));
-    page.ui.toast(`Deleted a coding of “${codes.get(rec.code_id)?.name ?? ""}”.`, { undo: true });
+    const entry = history.remember(label, () => layer.restoreCoding(id, `Undo ${label}`), () => layer.deleteCoding(id, label));
+    page.ui.toast(`Deleted a coding of “${codes.get(rec.code_id)?.name ?? ""}”.`, { undo: entry });
     page.scheduleRender();
   }
 
@@ -99,8 +99,8 @@ export function createEdits(page) {
     const n = [...codings.values()].filter((c) => c.code_id === id).length;
     const label = `delete code “${rec.name}”`;
     layer.deleteCode(id, label);
-    history.remember(label, () => layer.restoreCode(id, `Undo ${label}`), () => layer.deleteCode(id, label));
-    page.ui.toast(`Deleted the code “${rec.name}”${n ? ` and hid its ${n} coding${n === 1 ? "" : "s"} here` : ""}.`, { undo: true });
+    const entry = history.remember(label, () => layer.restoreCode(id, `Undo ${label}`), () => layer.deleteCode(id, label));
+    page.ui.toast(`Deleted the code “${rec.name}”${n ? ` and hid its ${n} coding${n === 1 ? "" : "s"} here` : ""}.`, { undo: entry });
     page.scheduleRender();
   }
 

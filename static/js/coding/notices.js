@@ -5,18 +5,17 @@ import { el } from "../common.js";
 export function createNotices(page) {
   const { $ } = page;
 
-  function toast(message, { error = false, undo: withUndo = false } = {}) {
+  /** A toast; with `undo` (a history entry), a button that undoes it, and the toast goes once it is undone. */
+  function toast(message, { error = false, undo: entry = null } = {}) {
     const box = el("div", `toast${error ? " error" : ""}`);
     box.setAttribute("role", error ? "alert" : "status");
     box.append(el("span", "", message));
-    if (withUndo) {
+    if (entry) {
       const b = el("button", "link", "Undo");
       b.type = "button";
-      b.addEventListener("click", () => {
-        page.history.undo();
-        box.remove();
-      });
+      b.addEventListener("click", () => page.history.undo(entry));
       box.append(b);
+      page.history.whenUndone(entry, () => box.remove());
     }
     const close = el("button", "link close", "×");
     close.type = "button";
@@ -25,7 +24,7 @@ export function createNotices(page) {
     box.append(close);
     $("toasts").append(box);
     // Errors stay until dismissed: a failed write must not go unnoticed.
-    if (!error) setTimeout(() => box.remove(), withUndo ? 8000 : 5000);
+    if (!error) setTimeout(() => box.remove(), entry ? 8000 : 5000);
   }
 
   function announce(message) {
