@@ -783,6 +783,9 @@ async fn the_lead_finishes_the_demo_study_and_a_reviewer_reads_the_result() {
         )
         .await;
     assert_eq!(browser.texts("#layer-state").await, ["read-only"]);
+    for css in EDITING {
+        assert!(!shown(&browser, css).await, "{css} is shown to a reviewer");
+    }
 }
 
 /// The viewport box of the character at code point `cp` of the coding page's
@@ -1124,5 +1127,59 @@ async fn an_undo_toast_disappears_once_its_change_is_undone() {
             .await
             .is_err(),
         "the toast offering to undo the delete is gone"
+    );
+}
+
+/// Whether any element matching `css` is shown.
+async fn shown(browser: &Browser, css: &str) -> bool {
+    for element in browser
+        .client
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .expect("find_all")
+    {
+        if element.is_displayed().await.expect("displayed") {
+            return true;
+        }
+    }
+    false
+}
+
+/// Controls that edit a layer; a read-only view shows none of them.
+const EDITING: [&str; 8] = [
+    "#undo",
+    "#redo",
+    ".code-more",
+    "#coding-delete",
+    "#coding-recode",
+    "[data-nudge]",
+    ".hl-handle",
+    ".picker-hint",
+];
+
+#[tokio::test]
+async fn a_submitted_layer_shows_no_editing_controls_or_hints() {
+    let app = TestApp::spawn().await;
+    let (browser, _ana, _layer, text) = coding_page_of_one_coder(&app).await;
+    let pain = "pain was worse at night";
+    code_passage(&browser, &text, pain, "Night pain", 1).await;
+    assert!(shown(&browser, "#undo").await, "an editable layer can undo");
+    submit_layer(&browser).await;
+    browser.refresh().await.expect("reload");
+    browser.element(READY).await;
+    browser.wait_until("the coding", &highlights(1)).await;
+    let worse = rect_of(&browser, json!(span_of(&text, "worse").0)).await;
+    click_at(&browser, worse.left + 3.0, worse.middle()).await;
+    browser.wait_until("selected", &panel_quote(pain)).await;
+    for css in EDITING {
+        assert!(!shown(&browser, css).await, "{css} is shown");
+    }
+    let hint = browser.texts("#caret-info").await.join(" ");
+    assert!(!hint.contains("code name"), "an editing hint: {hint}");
+    let memo = browser.element("#coding-memo").await;
+    assert_eq!(
+        memo.attr("placeholder").await.expect("placeholder"),
+        None,
+        "no invitation to write"
     );
 }

@@ -64,7 +64,10 @@ export function createCaret(page) {
     const i = Math.max(0, lineAt(page.doc.lines, page.caret));
     const at = view.codingsAt(page.caret);
     let msg = `Line ${i + 1}`;
-    if (page.anchor !== page.caret) msg += ` · ${Math.abs(page.caret - page.anchor)} characters selected: type a code name or press Enter`;
+    if (page.anchor !== page.caret) {
+      msg += ` · ${Math.abs(page.caret - page.anchor)} characters selected`;
+      if (page.editable()) msg += ": type a code name or press Enter";
+    }
     if (at.length) {
       msg += " · " + at.map((c) => {
         const name = codes.get(c.code_id)?.name ?? "?";

@@ -93,7 +93,8 @@ export function createCodeList(page) {
       only.setAttribute("aria-pressed", String(page.filterCodeId === code.id));
       const more = iconButton("code-more", "Edit", `Edit “${code.name}” (Enter)`);
       more.setAttribute("aria-expanded", String(expanded.has(code.id)));
-      row.append(sw, name, count, prev, next, only, more);
+      row.append(sw, name, count, prev, next, only);
+      if (!ro) row.append(more);
       li.append(row);
       if (code.definition && !expanded.has(code.id)) li.append(el("p", "code-def", code.definition));
       if (expanded.has(code.id)) li.append(codeDetails(code, ro));
@@ -111,7 +112,7 @@ export function createCodeList(page) {
     const hadFocus = list.contains(document.activeElement);
     const focusedField = hadFocus ? document.activeElement.closest("[data-field]")?.dataset.field ?? (document.activeElement.classList.contains("merge-into") ? "merge" : null) : null;
     list.replaceChildren(...roots);
-    if (!roots.length) list.append(el("li", "muted empty", codes.size ? "No code matches." : "No codes yet: select text and type a name to create one."));
+    if (!roots.length) list.append(el("li", "muted empty", codes.size ? "No code matches." : page.editable() ? "No codes yet: select text and type a name to create one." : "No codes."));
     const focusTarget = (focusedCodeId && items.get(focusedCodeId)) || list.querySelector(".code-item");
     if (focusTarget) focusTarget.tabIndex = 0;
     // The rebuild removed the focused element: give focus to its replacement.
@@ -187,10 +188,12 @@ export function createCodeList(page) {
     mergeBtn.className = "small merge-button";
     mergeBtn.disabled = ro;
     mergeRow.append(mergeLabel, mergeBtn);
+    mergeRow.hidden = ro;
 
     const del = el("button", "small link danger delete-code", "Delete code");
     del.type = "button";
     del.disabled = ro;
+    del.hidden = ro;
     box.append(
       field("Name", "name", false),
       colorLabel,

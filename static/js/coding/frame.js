@@ -3,6 +3,8 @@
 import { isTyping } from "../common.js";
 
 const STATE_LABELS = { assigned: "assigned", in_progress: "in progress", submitted: "submitted" };
+const EDIT_HINT = "Select text with the mouse, or focus the text and use Shift+arrows; then type a code name.";
+const READ_HINT = "Read-only: click a coding to see its code and memo.";
 
 export function createFrame(page) {
   const { $, textRoot, codings, api, transcriptId, consensus, ui, bounds, picker, history, codeList } = page;
@@ -15,6 +17,8 @@ export function createFrame(page) {
     $("layer-state").dataset.state = page.assignment?.state ?? "none";
     document.body.classList.toggle("coding-read-only", ro);
     textRoot.setAttribute("aria-readonly", String(ro));
+    const hint = $("caret-info");
+    if ([EDIT_HINT, READ_HINT].includes(hint.textContent)) hint.textContent = ro ? READ_HINT : EDIT_HINT;
     const note = $("read-only-note");
     note.hidden = !ro;
     if (ro) {

@@ -9,6 +9,7 @@ export function createPanel(page) {
   const panel = $("coding-panel");
   const panelCode = $("coding-code");
   const panelMemo = $("coding-memo");
+  const MEMO_HINT = panelMemo.placeholder;
 
   function render() {
     const c = page.selectedId ? codings.get(page.selectedId) : null;
@@ -36,7 +37,11 @@ export function createPanel(page) {
     const ro = !page.editable();
     panelCode.disabled = ro;
     panelMemo.readOnly = ro;
+    if (ro) panelMemo.removeAttribute("placeholder");
+    else panelMemo.placeholder = MEMO_HINT;
     for (const b of panel.querySelectorAll("button[data-nudge], #coding-delete, #coding-recode")) b.disabled = ro;
+    // A read-only view shows what is coded, not the controls to change it.
+    for (const part of panel.querySelectorAll(".nudges, #coding-delete, #coding-recode")) part.hidden = ro;
     const others = view.codingsAt(c.start).filter((o) => o.id !== c.id);
     const box = $("coding-others");
     box.hidden = !others.length;

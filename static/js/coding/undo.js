@@ -59,6 +59,8 @@ export function createHistory(page) {
   function showState() {
     const u = $("undo");
     const r = $("redo");
+    // A read-only view offers no editing at all, not even disabled.
+    u.hidden = r.hidden = !page.editable();
     u.disabled = !undoStack.length || !page.editable();
     r.disabled = !redoStack.length || !page.editable();
     u.title = undoStack.length ? `Undo: ${undoStack[undoStack.length - 1].label} (Ctrl+Z)` : "Nothing to undo";
