@@ -10,15 +10,19 @@ import {
   codeTree,
   formatTime,
   lineAt,
+  loadRecent,
   lineSpan,
   newId,
   nextColor,
   nudgeTarget,
   PALETTE,
   rankCodes,
+  saveRecent,
   segmentLine,
+  snippetAround,
   subtree,
   turnLines,
+  withRecent,
   wordsIn,
 } from "../../static/js/coding/layout.js";
 import { describeProblem } from "../../static/js/common.js";
@@ -258,4 +262,57 @@ test("word nudges move starts between word starts and ends between word ends, wi
 test("words are found around emoji and accents", () => {
   const text = "Zoë 👋 café";
   assert.deepEqual(wordsIn(text).map(([s, e]) => text.slice(s, e)), ["Zoë", "café"]);
+});
+
+test("the picker also finds codes by their definition, after every match by name", () => {
+  const codes = [
+    { id: "a", name: "Night pain", definition: "Pain that wakes the patient" },
+    { id: "b", name: "Sleep", definition: "Any talk of nights, insomnia or tiredness" },
+    { id: "c", name: "Nightly routine", definition: "" },
+    { id: "d", name: "Cost", definition: "Money spent on the pump" },
+  ];
+  assert.deepEqual(rankCodes(codes, "night").map((c) => c.id), ["a", "c", "b"]);
+  assert.deepEqual(rankCodes(codes, "INSOMNIA").map((c) => c.id), ["b"]);
+  assert.deepEqual(rankCodes(codes, "pump").map((c) => c.id), ["d"]);
+  // A code without a definition is still found by name.
+  assert.deepEqual(rankCodes([{ id: "x", name: "Trust" }], "tru").map((c) => c.id), ["x"]);
+  assert.deepEqual(rankCodes([{ id: "x", name: "Trust" }], "pump"), []);
+  // Among definition matches, the most recently used comes first.
+  assert.deepEqual(rankCodes(codes, "ti", ["b"]).map((c) => c.id), ["c", "b", "a"]);
+  assert.equal(snippetAround("Any talk about the nights, insomnia or tiredness", "insomnia"), "…k about the nights, insomnia or tiredness");
+  assert.equal(snippetAround("Pain that wakes", "pain"), "Pain that wakes");
+  assert.equal(snippetAround("👋".repeat(30) + " insomnia", "insomnia").startsWith("…👋"), true, "never half an emoji");
+});
+
+test("recently used codes come first in the picker, and are remembered for the next page", () => {
+  const store = new Map();
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const codes = [
+    { id: "a", name: "Access" },
+    { id: "b", name: "Barriers" },
+    { id: "c", name: "Cost" },
+  ];
+  let recent = loadRecent(storage, "concord.recent.p.u");
+  assert.deepEqual(recent, []);
+  assert.deepEqual(rankCodes(codes, "", recent).map((c) => c.id), ["a", "b", "c"], "by name at first");
+  recent = withRecent(recent, "c");
+  recent = withRecent(recent, "b");
+  recent = withRecent(recent, "c");
+  saveRecent(storage, "concord.recent.p.u", recent);
+  // The next page of the project reads them back.
+  const next = loadRecent(storage, "concord.recent.p.u");
+  assert.deepEqual(next, ["c", "b"]);
+  assert.deepEqual(rankCodes(codes, "", next).map((c) => c.id), ["c", "b", "a"]);
+  // At most 20 are kept; storage that is broken or holds something else gives none.
+  let many = [];
+  for (let i = 0; i < 30; i++) many = withRecent(many, `k${i}`);
+  assert.equal(many.length, 20);
+  assert.equal(many[0], "k29");
+  store.set("concord.recent.p.u", "{oops");
+  assert.deepEqual(loadRecent(storage, "concord.recent.p.u"), []);
+  store.set("concord.recent.p.u", JSON.stringify({ a: 1 }));
+  assert.deepEqual(loadRecent(storage, "concord.recent.p.u"), []);
+  const broken = { getItem: () => { throw new Error("SecurityError"); }, setItem: () => { throw new Error("QuotaExceededError"); } };
+  assert.deepEqual(loadRecent(broken, "k"), []);
+  saveRecent(broken, "k", ["a"]);
 });

@@ -1,13 +1,15 @@
 // What the coder does to the layer, each as one undoable change: apply a code
 // (an existing one or a new one), change a coding's code, boundaries or memo,
 // delete a coding, edit, delete or merge a code.
-import { newId, nextColor, pick } from "./layout.js";
+import { newId, nextColor, pick, saveRecent, withRecent } from "./layout.js";
 
 export function createEdits(page) {
   const { api, codes, codings, layer, history } = page;
 
+  /** The picker lists recently used codes first, on this page and the next ones of the project. */
   function noteRecent(codeId) {
-    page.recentCodes = [codeId, ...page.recentCodes.filter((c) => c !== codeId)].slice(0, 20);
+    page.recentCodes = withRecent(page.recentCodes, codeId);
+    saveRecent(page.localStore, page.recentKey, page.recentCodes);
   }
 
   function editCoding(id, changes, label) {

@@ -124,7 +124,9 @@ export function subtree(codes, id) {
 /**
  * Codes matching what was typed in the picker, best first: the exact name,
  * then names starting with it, then names with a word starting with it, then
- * any other containing it; ties go to the most recently used.
+ * any other name containing it, then codes whose definition contains it; ties
+ * go to the most recently used. With nothing typed: every code, the most
+ * recently used first.
  */
 export function rankCodes(codes, query, recent = []) {
   const q = query.trim().toLocaleLowerCase();
@@ -133,16 +135,54 @@ export function rankCodes(codes, query, recent = []) {
   for (const code of codes) {
     const name = code.name.toLocaleLowerCase();
     let score;
-    if (q === "") score = 4;
+    if (q === "") score = 0;
     else if (name === q) score = 0;
     else if (name.startsWith(q)) score = 1;
     else if (name.split(/[\s\-_/]+/u).some((w) => w.startsWith(q))) score = 2;
     else if (name.includes(q)) score = 3;
+    else if (definitionMatches(code, q)) score = 4;
     else continue;
     scored.push({ code, score, recent: recency.get(code.id) ?? Infinity });
   }
   scored.sort((a, b) => a.score - b.score || a.recent - b.recent || a.code.name.localeCompare(b.code.name));
   return scored.map((s) => s.code);
+}
+
+/** The code's definition contains `q` (lower case). */
+export function definitionMatches(code, q) {
+  return q !== "" && (code.definition ?? "").toLocaleLowerCase().includes(q);
+}
+
+/** A short piece of `text` around the first `q` (lower case), for showing why it matched. */
+export function snippetAround(text, q, max = 60) {
+  const at = Math.max(0, text.toLocaleLowerCase().indexOf(q));
+  let from = Math.max(0, at - 20);
+  // Never start inside an emoji (a surrogate pair).
+  if (from > 0 && /[\udc00-\udfff]/u.test(text[from])) from--;
+  return `${from > 0 ? "…" : ""}${clip(text.slice(from), max)}`;
+}
+
+/** The recently used codes with `id` first, at most 20. */
+export function withRecent(recent, id) {
+  return [id, ...recent.filter((c) => c !== id)].slice(0, 20);
+}
+
+/** The recently used codes kept in `storage` (a list of ids; nothing when unreadable). */
+export function loadRecent(storage, key) {
+  try {
+    const stored = JSON.parse(storage?.getItem(key) ?? "[]");
+    return Array.isArray(stored) ? stored.filter((id) => typeof id === "string").slice(0, 20) : [];
+  } catch {
+    return [];
+  }
+}
+
+export function saveRecent(storage, key, recent) {
+  try {
+    storage?.setItem(key, JSON.stringify(recent));
+  } catch {
+    // Storage full or disabled: the order is only a convenience.
+  }
 }
 
 /** The colours the server gives new codes, in its order; a new code takes the first one unused. */

@@ -11,6 +11,7 @@
 // calls another through `page` when it runs, so the order below only matters
 // for the parts a part takes from `page` as it is made.
 import { requestJson } from "../common.js";
+import { loadRecent } from "./layout.js";
 import { createBounds } from "./bounds.js";
 import { createCaret } from "./caret.js";
 import { createCodeList } from "./codelist.js";
@@ -56,6 +57,12 @@ function start() {
     anchor: 0,
     selectionExact: false, // Alt was held: do not snap to words
     recentCodes: [],
+    // Recently used codes, per codebook (the API root names the project and layer) and coder.
+    recentKey: `concord.recent.${data.api}.${data.user.id}`,
+    localStore: {
+      getItem: (key) => localStorage.getItem(key),
+      setItem: (key, value) => localStorage.setItem(key, value),
+    },
     reloadWanted: false,
     editable: () => Boolean(page.assignment?.can_edit) && page.assignment?.state !== "submitted",
     scheduleRender,
@@ -80,6 +87,7 @@ function start() {
     return false;
   }
 
+  page.recentCodes = loadRecent(page.localStore, page.recentKey);
   page.ui = createNotices(page);
   page.view = createView(page);
   page.cursor = createCaret(page);

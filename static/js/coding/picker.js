@@ -3,7 +3,7 @@
 // name no code has offers to create that code.
 import { el } from "../common.js";
 import { snapSelection } from "../offsets.js";
-import { clipToTurnText, rankCodes } from "./layout.js";
+import { clipToTurnText, definitionMatches, rankCodes, snippetAround } from "./layout.js";
 
 export function createPicker(page) {
   const { $, textRoot, codes, codings, view, cursor, edits, layer, ui } = page;
@@ -131,7 +131,14 @@ export function createPicker(page) {
         li.dataset.codeId = opt.code.id;
         const sw = el("span", "swatch");
         sw.style.setProperty("--c", opt.code.color);
-        li.append(sw, el("span", "name", opt.code.name), el("span", "count", String(counts.get(opt.code.id) ?? 0)));
+        const name = el("span", "name", opt.code.name);
+        // Found by its definition: show the words that matched.
+        const q = query.toLocaleLowerCase();
+        if (!opt.code.name.toLocaleLowerCase().includes(q) && definitionMatches(opt.code, q)) {
+          name.append(el("span", "def", ` · ${snippetAround(opt.code.definition, q)}`));
+        }
+        li.title = opt.code.definition || opt.code.name;
+        li.append(sw, name, el("span", "count", String(counts.get(opt.code.id) ?? 0)));
       }
       li.addEventListener("mousedown", (e) => e.preventDefault());
       li.addEventListener("click", () => choose(i));
