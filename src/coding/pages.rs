@@ -1,5 +1,6 @@
-//! The coding page. Its behaviour is in `static/js/coding.js`; the server
-//! renders the text and hands the page its data as JSON (no inline script).
+//! The coding page. Its behaviour is in `static/js/coding/` (`main.js` wires
+//! the parts); the server renders the text and hands the page its data as
+//! JSON (no inline script).
 
 use askama::Template;
 use axum::extract::State;

@@ -783,6 +783,405 @@ async fn the_lead_finishes_the_demo_study_and_a_reviewer_reads_the_result() {
         )
         .await;
     assert_eq!(browser.texts("#layer-state").await, ["read-only"]);
+    for css in EDITING {
+        assert!(!shown(&browser, css).await, "{css} is shown to a reviewer");
+    }
+}
+
+/// The viewport box of the character at code point `cp` of the coding page's
+/// text (as `SELECT` finds it), or, with a CSS selector instead, of that element.
+const RECT: &str = r##"
+const [what, done] = arguments;
+requestAnimationFrame(() => requestAnimationFrame(() => {
+  let r;
+  if (typeof what === "string") {
+    r = document.querySelector(what).getBoundingClientRect();
+  } else {
+    const rows = [...document.querySelectorAll("#coding-text .line[data-start]")];
+    let row = rows[0];
+    for (const x of rows) if (Number(x.dataset.start) <= what) row = x;
+    const walker = document.createTreeWalker(row.querySelector(":scope > .text"), NodeFilter.SHOW_TEXT);
+    let want = what - Number(row.dataset.start);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const chars = [...node.data];
+      if (want < chars.length) {
+        const range = document.createRange();
+        const at = chars.slice(0, want).join("").length;
+        range.setStart(node, at);
+        range.setEnd(node, at + chars[want].length);
+        r = range.getBoundingClientRect();
+        break;
+      }
+      want -= chars.length;
+    }
+  }
+  done({ left: r.left, right: r.right, top: r.top, bottom: r.bottom });
+}));
+"##;
+
+#[derive(Debug, Clone, Copy)]
+struct Rect {
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+impl Rect {
+    fn middle(&self) -> f64 {
+        (self.top + self.bottom) / 2.0
+    }
+}
+
+async fn rect_of(browser: &Browser, what: Value) -> Rect {
+    let r = browser
+        .execute_async(RECT, vec![what.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("the box of {what}: {e}"));
+    let n = |k: &str| r[k].as_f64().unwrap_or_else(|| panic!("{k} of {r}"));
+    Rect {
+        left: n("left"),
+        right: n("right"),
+        top: n("top"),
+        bottom: n("bottom"),
+    }
+}
+
+/// A real mouse drag (press, move in steps, release) between two viewport points.
+async fn drag(browser: &Browser, from: (f64, f64), to: (f64, f64)) {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let step = std::time::Duration::from_millis(60);
+    let mut mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo {
+            duration: None,
+            x: from.0,
+            y: from.1,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    for i in 1..=4 {
+        let t = f64::from(i) / 4.0;
+        mouse = mouse.then(PointerAction::MoveTo {
+            duration: Some(step),
+            x: from.0 + (to.0 - from.0) * t,
+            y: from.1 + (to.1 - from.1) * t,
+        });
+    }
+    mouse = mouse.then(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    browser.perform_actions(mouse).await.expect("dragging");
+    browser
+        .release_actions()
+        .await
+        .expect("releasing the mouse");
+}
+
+/// A click at a viewport point.
+async fn click_at(browser: &Browser, x: f64, y: f64) {
+    drag(browser, (x, y), (x, y)).await;
+}
+
+/// XPath: every change is saved.
+const SAVED: &str = "//*[@id='save-state' and normalize-space() = 'All changes saved']";
+
+/// A coder with one transcript assigned, on its coding page.
+async fn coding_page_of_one_coder(app: &TestApp) -> (Browser, TestUser, String, String) {
+    let project = app.project().await;
+    let ana = project.member(Role::Coder).await;
+    let transcript = import_and_assign(&project, &[&ana]).await;
+    let layer = project.api(&format!("/transcripts/{transcript}/coding"));
+    let data: Value = ana.get(&layer).await.json().await.expect("json");
+    let text = data["transcript"]["text"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+    let browser = Browser::open(app).await;
+    browser.sign_in(&ana.email, PASSWORD).await;
+    browser
+        .visit(&project.path(&format!("/transcripts/{transcript}/code")))
+        .await;
+    browser.element(READY).await;
+    (browser, ana, layer, text)
+}
+
+#[tokio::test]
+async fn a_drag_from_a_new_codings_first_word_selects_text_and_only_its_handle_moves_its_start() {
+    let app = TestApp::spawn().await;
+    let (browser, ana, layer, text) = coding_page_of_one_coder(&app).await;
+    let pain = "pain was worse at night";
+    code_passage(&browser, &text, pain, "Night pain", 1).await;
+    let coded = vec![("Night pain".to_owned(), span_of(&text, pain))];
+    browser.element(".hl-handle.start:not([hidden])").await;
+
+    // Right after coding, a drag from the coding's first letter to the end of
+    // "worse" selects that text: it does not move the coding's start.
+    let (start, _) = span_of(&text, pain);
+    let first = rect_of(&browser, json!(start)).await;
+    let worse = rect_of(&browser, json!(span_of(&text, "worse").1 - 1)).await;
+    drag(
+        &browser,
+        (first.left + 2.0, first.middle()),
+        (worse.right - 1.0, worse.middle()),
+    )
+    .await;
+    browser
+        .wait_until(
+            "the picker for the new selection",
+            "//*[@id='code-picker' and not(@hidden)]//*[@id='code-picker-quote' and normalize-space() = '“pain was worse”']",
+        )
+        .await;
+    browser.wait_until("nothing to save", SAVED).await;
+    assert_eq!(passages(&layer_of(&ana, &layer).await), coded, "unchanged");
+    browser
+        .element("#code-picker-input")
+        .await
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .expect("closing the picker");
+
+    // The handle itself (its knob above the line) moves the start, and says so.
+    let worse = rect_of(&browser, json!(span_of(&text, "worse").0)).await;
+    click_at(&browser, worse.left + 3.0, worse.middle()).await;
+    browser.element(".hl-handle.start:not([hidden])").await;
+    let handle = rect_of(&browser, json!(".hl-handle.start")).await;
+    let was = rect_of(&browser, json!(span_of(&text, "was").0)).await;
+    drag(
+        &browser,
+        (handle.left + 5.0, handle.top - 5.0),
+        (was.left + 1.0, was.middle()),
+    )
+    .await;
+    browser
+        .wait_until(
+            "the move, announced",
+            "//*[@id='announcer' and starts-with(normalize-space(), 'Start moved: “was worse at night”')]",
+        )
+        .await;
+    browser
+        .wait_until(
+            "a toast offering to undo it",
+            "//*[@id='toasts']/*[contains(., 'Moved the start of a coding of “Night pain”') and .//button[normalize-space() = 'Undo']]",
+        )
+        .await;
+    browser.wait_until("the move saved", SAVED).await;
+    let (_, end) = span_of(&text, pain);
+    assert_eq!(
+        passages(&layer_of(&ana, &layer).await),
+        [(
+            "Night pain".to_owned(),
+            (span_of(&text, "was worse at night").0, end)
+        )]
+    );
+
+    // And it is undone like any other change.
+    browser
+        .element("#coding-text")
+        .await
+        .send_keys(&format!(
+            "{}z{}",
+            char::from(Key::Control),
+            char::from(Key::Null)
+        ))
+        .await
+        .expect("Ctrl+Z");
+    browser
+        .wait_until(
+            "the undo",
+            "//*[@id='announcer' and starts-with(normalize-space(), 'Undone: move the boundaries')]",
+        )
+        .await;
+    browser.wait_until("the undo saved", SAVED).await;
+    assert_eq!(passages(&layer_of(&ana, &layer).await), coded, "undone");
+    assert!(
+        browser
+            .texts("#toasts > *")
+            .await
+            .iter()
+            .all(|t| !t.contains("Moved the start")),
+        "the toast offering to undo the move is gone"
+    );
+}
+
+/// XPath: the selected coding's quote in the panel reads `quote`.
+fn panel_quote(quote: &str) -> String {
+    format!("//*[@id='coding-quote' and normalize-space() = '“{quote}”']")
+}
+
+#[tokio::test]
+async fn keyboard_selections_and_boundary_nudges_stay_within_the_text_of_a_turn() {
+    let app = TestApp::spawn().await;
+    let (browser, ana, layer, text) = coding_page_of_one_coder(&app).await;
+    let keys = browser.element("#coding-text").await;
+    let (shift, ctrl, null) = (
+        char::from(Key::Shift),
+        char::from(Key::Control),
+        char::from(Key::Null),
+    );
+    let word_right = format!("{shift}{ctrl}{}{null}", char::from(Key::Right));
+
+    // From the end of the first line, a word to the right reaches only the next
+    // speaker's label: nothing to code.
+    keys.send_keys(&char::from(Key::End).to_string())
+        .await
+        .expect("End");
+    keys.send_keys(&word_right).await.expect("Shift+Ctrl+Right");
+    browser
+        .wait_until(
+            "the caret after the label",
+            "//*[@id='caret-info' and starts-with(normalize-space(), 'Line 2')]",
+        )
+        .await;
+    assert!(
+        !browser
+            .element("#code-picker")
+            .await
+            .is_displayed()
+            .await
+            .expect("displayed"),
+        "no picker for a label: {:?}",
+        browser.texts("#code-picker-quote").await
+    );
+    // One more word: the selection is that word, without the newline and the label.
+    keys.send_keys(&word_right).await.expect("Shift+Ctrl+Right");
+    browser
+        .wait_until(
+            "the picker for the first word of the turn",
+            "//*[@id='code-picker' and not(@hidden)]//*[@id='code-picker-quote' and normalize-space() = '“The”']",
+        )
+        .await;
+    browser
+        .element("#code-picker-input")
+        .await
+        .send_keys(&format!("Opening{}", char::from(Key::Enter)))
+        .await
+        .expect("naming the code");
+    browser.wait_until("the coding saved", &highlights(1)).await;
+    browser.wait_until("the coding saved", SAVED).await;
+    assert_eq!(
+        passages(&layer_of(&ana, &layer).await),
+        [("Opening".to_owned(), span_of(&text, "The"))]
+    );
+
+    // Nudges of a coding at the end of a turn stop at the turn's text, and
+    // each nudge is undone by the opposite one.
+    let pain = "pain was worse at night";
+    code_passage(&browser, &text, pain, "Night pain", 2).await;
+    browser.wait_until("selected", &panel_quote(pain)).await;
+    for (key, quote) in [
+        ("}", "pain was worse at night."),
+        ("}", "pain was worse at night."),
+        ("{", "pain was worse at night"),
+        ("{", "pain was worse at"),
+        ("}", "pain was worse at night"),
+        ("]", "was worse at night"),
+        ("[", "pain was worse at night"),
+        ("[", "The pain was worse at night"),
+        ("[", "The pain was worse at night"),
+        ("]", "pain was worse at night"),
+    ] {
+        keys.send_keys(key).await.expect("a nudge");
+        browser
+            .wait_until(&format!("{key} to “{quote}”"), &panel_quote(quote))
+            .await;
+    }
+    browser.wait_until("the nudges saved", SAVED).await;
+    assert_eq!(
+        passages(&layer_of(&ana, &layer).await),
+        [
+            ("Opening".to_owned(), span_of(&text, "The")),
+            ("Night pain".to_owned(), span_of(&text, pain)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_undo_toast_disappears_once_its_change_is_undone() {
+    let app = TestApp::spawn().await;
+    let (browser, ana, layer, text) = coding_page_of_one_coder(&app).await;
+    let pain = "pain was worse at night";
+    code_passage(&browser, &text, pain, "Night pain", 1).await;
+    let keys = browser.element("#coding-text").await;
+    keys.send_keys(&char::from(Key::Delete).to_string())
+        .await
+        .expect("Delete");
+    let toast = "//*[@id='toasts']/*[contains(., 'Deleted a coding of “Night pain”')]";
+    browser.wait_until("the toast", toast).await;
+    browser.wait_until("the delete saved", &highlights(0)).await;
+    browser.wait_until("the delete saved", SAVED).await;
+    keys.send_keys(&format!(
+        "{}z{}",
+        char::from(Key::Control),
+        char::from(Key::Null)
+    ))
+    .await
+    .expect("Ctrl+Z");
+    browser.wait_until("the coding back", &highlights(1)).await;
+    browser.wait_until("the restore saved", SAVED).await;
+    assert_eq!(layer_of(&ana, &layer).await.len(), 1);
+    assert!(
+        browser
+            .client
+            .find(fantoccini::Locator::XPath(toast))
+            .await
+            .is_err(),
+        "the toast offering to undo the delete is gone"
+    );
+}
+
+/// Whether any element matching `css` is shown.
+async fn shown(browser: &Browser, css: &str) -> bool {
+    for element in browser
+        .client
+        .find_all(fantoccini::Locator::Css(css))
+        .await
+        .expect("find_all")
+    {
+        if element.is_displayed().await.expect("displayed") {
+            return true;
+        }
+    }
+    false
+}
+
+/// Controls that edit a layer; a read-only view shows none of them.
+const EDITING: [&str; 8] = [
+    "#undo",
+    "#redo",
+    ".code-more",
+    "#coding-delete",
+    "#coding-recode",
+    "[data-nudge]",
+    ".hl-handle",
+    ".picker-hint",
+];
+
+#[tokio::test]
+async fn a_submitted_layer_shows_no_editing_controls_or_hints() {
+    let app = TestApp::spawn().await;
+    let (browser, _ana, _layer, text) = coding_page_of_one_coder(&app).await;
+    let pain = "pain was worse at night";
+    code_passage(&browser, &text, pain, "Night pain", 1).await;
+    assert!(shown(&browser, "#undo").await, "an editable layer can undo");
+    submit_layer(&browser).await;
+    browser.refresh().await.expect("reload");
+    browser.element(READY).await;
+    browser.wait_until("the coding", &highlights(1)).await;
+    let worse = rect_of(&browser, json!(span_of(&text, "worse").0)).await;
+    click_at(&browser, worse.left + 3.0, worse.middle()).await;
+    browser.wait_until("selected", &panel_quote(pain)).await;
+    for css in EDITING {
+        assert!(!shown(&browser, css).await, "{css} is shown");
+    }
+    let hint = browser.texts("#caret-info").await.join(" ");
+    assert!(!hint.contains("code name"), "an editing hint: {hint}");
+    let memo = browser.element("#coding-memo").await;
+    assert_eq!(
+        memo.attr("placeholder").await.expect("placeholder"),
+        None,
+        "no invitation to write"
+    );
 }
 
 /// Where the agreement table's headings end, and whether its scroll box hides

@@ -5,19 +5,27 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   clip,
+  clipToTurnText,
   assignLanes,
   codeTree,
-  describeProblem,
   formatTime,
   lineAt,
+  loadRecent,
   lineSpan,
   newId,
   nextColor,
+  nudgeTarget,
   PALETTE,
   rankCodes,
+  saveRecent,
   segmentLine,
+  snippetAround,
   subtree,
-} from "../../static/js/coding.js";
+  turnLines,
+  withRecent,
+  wordsIn,
+} from "../../static/js/coding/layout.js";
+import { describeProblem } from "../../static/js/common.js";
 
 // "ab\n\ncde\nf": line 1 [0,2), line 2 empty [3,3), line 3 [4,7), line 4 [8,9).
 const lines = [
@@ -182,4 +190,129 @@ test("quotes are clipped by code points, never through an emoji", () => {
   assert.equal(clip("short", 10), "short");
   assert.equal(clip("👋👋👋👋", 2), "👋👋…");
   assert.equal(clip("ab👋cd", 3), "ab👋…");
+});
+
+// "A: one two\nB: three four.\nfive": turns start on lines 0 and 1 (labels
+// "A: " and "B: "); line 2 goes on with B's turn.
+const turnText = "A: one two\nB: three four.\nfive";
+const turnLinesOf = [{ start: 0, end: 10 }, { start: 11, end: 25 }, { start: 26, end: 30 }];
+const labels = new Map([[0, { labelEnd: 3 }], [1, { labelEnd: 14 }]]);
+
+test("a selection keeps to the text of turns: no line break, no label at either end", () => {
+  // From the end of A's line into B's label: nothing left.
+  assert.equal(clipToTurnText(turnLinesOf, labels, 10, 12), null);
+  // ... and on into B's first word: just that word.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 10, 19), [14, 19]);
+  // Ending right after a line break or inside the next label ends at the line before.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 7, 11), [7, 10]);
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 7, 13), [7, 10]);
+  // A selection over several turns keeps the labels inside it.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 0, 30), [3, 30]);
+  // A line of a turn without a label of its own starts at its first character.
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 25, 30), [26, 30]);
+  assert.deepEqual(clipToTurnText(turnLinesOf, labels, 3, 6), [3, 6]);
+  // Empty lines are stepped over.
+  const blank = [{ start: 0, end: 2 }, { start: 3, end: 3 }, { start: 4, end: 7 }];
+  assert.deepEqual(clipToTurnText(blank, new Map(), 2, 6), [4, 6]);
+  assert.deepEqual(clipToTurnText(blank, new Map(), 1, 4), [1, 2]);
+});
+
+test("a turn runs from its labelled line to the line before the next label", () => {
+  assert.deepEqual(turnLines(turnLinesOf, labels, 0), [0, 0]);
+  assert.deepEqual(turnLines(turnLinesOf, labels, 2), [1, 2]);
+  assert.deepEqual(turnLines(turnLinesOf, labels, 1), [1, 2]);
+  assert.deepEqual(turnLines([{ start: 0, end: 3 }], new Map(), 0), [0, 0]);
+});
+
+test("word nudges move starts between word starts and ends between word ends, within the turn", () => {
+  const text = "The pain was worse at night.";
+  const words = wordsIn(text);
+  assert.deepEqual(words.map(([s, e]) => text.slice(s, e)), ["The", "pain", "was", "worse", "at", "night"]);
+  const limit = [0, text.length];
+  const at = (w) => text.indexOf(w);
+  const endOf = (w) => text.indexOf(w) + w.length;
+  const [s, e] = [at("pain"), endOf("night")];
+  // Past the last word the end reaches the end of the turn's text, then stops.
+  assert.equal(nudgeTarget(words, limit, s, e, "end", true), text.length);
+  assert.equal(nudgeTarget(words, limit, s, text.length, "end", true), null);
+  assert.equal(nudgeTarget(words, limit, s, text.length, "end", false), e);
+  assert.equal(nudgeTarget(words, limit, s, e, "end", false), endOf("at"));
+  assert.equal(nudgeTarget(words, limit, s, endOf("at"), "end", true), e);
+  assert.equal(nudgeTarget(words, limit, s, e, "start", true), at("was"));
+  assert.equal(nudgeTarget(words, limit, at("was"), e, "start", false), s);
+  assert.equal(nudgeTarget(words, limit, s, e, "start", false), 0);
+  assert.equal(nudgeTarget(words, limit, 0, e, "start", false), null, "not before the turn's text");
+  // Nothing may be left empty.
+  assert.equal(nudgeTarget(words, limit, s, endOf("pain"), "end", false), null);
+  assert.equal(nudgeTarget(words, limit, s, endOf("pain"), "start", true), null);
+  // A start inside a word moves to that word's start.
+  assert.equal(nudgeTarget(words, limit, at("pain") + 2, e, "start", false), s);
+  // Every nudge is undone by the opposite one.
+  for (let a = 0; a < words.length; a++) {
+    for (let b = a; b < words.length; b++) {
+      const [start, end] = [words[a][0], words[b][1]];
+      const later = nudgeTarget(words, limit, start, end, "end", true);
+      if (later !== null) assert.equal(nudgeTarget(words, limit, start, later, "end", false), end);
+      const earlier = nudgeTarget(words, limit, start, end, "start", false);
+      if (earlier !== null) assert.equal(nudgeTarget(words, limit, earlier, end, "start", true), start);
+    }
+  }
+});
+
+test("words are found around emoji and accents", () => {
+  const text = "Zoë 👋 café";
+  assert.deepEqual(wordsIn(text).map(([s, e]) => text.slice(s, e)), ["Zoë", "café"]);
+});
+
+test("the picker also finds codes by their definition, after every match by name", () => {
+  const codes = [
+    { id: "a", name: "Night pain", definition: "Pain that wakes the patient" },
+    { id: "b", name: "Sleep", definition: "Any talk of nights, insomnia or tiredness" },
+    { id: "c", name: "Nightly routine", definition: "" },
+    { id: "d", name: "Cost", definition: "Money spent on the pump" },
+  ];
+  assert.deepEqual(rankCodes(codes, "night").map((c) => c.id), ["a", "c", "b"]);
+  assert.deepEqual(rankCodes(codes, "INSOMNIA").map((c) => c.id), ["b"]);
+  assert.deepEqual(rankCodes(codes, "pump").map((c) => c.id), ["d"]);
+  // A code without a definition is still found by name.
+  assert.deepEqual(rankCodes([{ id: "x", name: "Trust" }], "tru").map((c) => c.id), ["x"]);
+  assert.deepEqual(rankCodes([{ id: "x", name: "Trust" }], "pump"), []);
+  // Among definition matches, the most recently used comes first.
+  assert.deepEqual(rankCodes(codes, "ti", ["b"]).map((c) => c.id), ["c", "b", "a"]);
+  assert.equal(snippetAround("Any talk about the nights, insomnia or tiredness", "insomnia"), "…k about the nights, insomnia or tiredness");
+  assert.equal(snippetAround("Pain that wakes", "pain"), "Pain that wakes");
+  assert.equal(snippetAround("👋".repeat(30) + " insomnia", "insomnia").startsWith("…👋"), true, "never half an emoji");
+});
+
+test("recently used codes come first in the picker, and are remembered for the next page", () => {
+  const store = new Map();
+  const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
+  const codes = [
+    { id: "a", name: "Access" },
+    { id: "b", name: "Barriers" },
+    { id: "c", name: "Cost" },
+  ];
+  let recent = loadRecent(storage, "concord.recent.p.u");
+  assert.deepEqual(recent, []);
+  assert.deepEqual(rankCodes(codes, "", recent).map((c) => c.id), ["a", "b", "c"], "by name at first");
+  recent = withRecent(recent, "c");
+  recent = withRecent(recent, "b");
+  recent = withRecent(recent, "c");
+  saveRecent(storage, "concord.recent.p.u", recent);
+  // The next page of the project reads them back.
+  const next = loadRecent(storage, "concord.recent.p.u");
+  assert.deepEqual(next, ["c", "b"]);
+  assert.deepEqual(rankCodes(codes, "", next).map((c) => c.id), ["c", "b", "a"]);
+  // At most 20 are kept; storage that is broken or holds something else gives none.
+  let many = [];
+  for (let i = 0; i < 30; i++) many = withRecent(many, `k${i}`);
+  assert.equal(many.length, 20);
+  assert.equal(many[0], "k29");
+  store.set("concord.recent.p.u", "{oops");
+  assert.deepEqual(loadRecent(storage, "concord.recent.p.u"), []);
+  store.set("concord.recent.p.u", JSON.stringify({ a: 1 }));
+  assert.deepEqual(loadRecent(storage, "concord.recent.p.u"), []);
+  const broken = { getItem: () => { throw new Error("SecurityError"); }, setItem: () => { throw new Error("QuotaExceededError"); } };
+  assert.deepEqual(loadRecent(broken, "k"), []);
+  saveRecent(broken, "k", ["a"]);
 });
