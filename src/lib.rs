@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod layers;
 pub mod live;
 pub mod participants;
 pub mod projects;

@@ -1016,7 +1016,11 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
          values ('coding.created', gen_random_uuid(), '{\"start\": 1, \"end\": 20}');\n\
          commit;\n",
     )?;
-    let output = Command::new(bin.join("pgbench"))
+    // Beside the server binaries, else on PATH.
+    let pgbench = Some(bin.join("pgbench"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("pgbench"));
+    let output = Command::new(&pgbench)
         .args(["-n", "-h"])
         .arg(&socket)
         .args(["-U", user, "-f"])
@@ -1029,7 +1033,7 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
         ])
         .args(["-T", &seconds.to_string(), "ceiling"])
         .output()
-        .context("running pgbench")?;
+        .with_context(|| format!("running {}", pgbench.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     ensure!(
         output.status.success(),

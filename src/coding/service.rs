@@ -10,6 +10,7 @@ use crate::assignments::store::{self as assignments, Assignment};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
+use crate::layers::{self, Actions, Layer, Span, SpanChange};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
@@ -40,29 +41,6 @@ fn submitted() -> AppError {
         status: axum::http::StatusCode::FORBIDDEN,
         detail: "You have submitted this transcript: your coding is read-only unless the lead reopens it.".into(),
     }
-}
-
-/// The caller's assignment on a live transcript, open for changes, and the text's length.
-async fn writable_layer(
-    conn: &mut PgConnection,
-    member: &Member,
-    transcript_id: TranscriptId,
-) -> Result<(Assignment, i64), AppError> {
-    let length = sqlx::query_scalar!(
-        "select char_count from transcripts where project_id = $1 and id = $2 and deleted_at is null",
-        member.project_id as crate::db::ids::ProjectId,
-        transcript_id as TranscriptId
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let assignment = assignments::find_for(conn, member.project_id, transcript_id, member.user.id)
-        .await?
-        .ok_or_else(not_assigned)?;
-    if assignment.state.is_submitted() {
-        return Err(submitted());
-    }
-    Ok((assignment, i64::from(length)))
 }
 
 /// A code the caller may apply or edit: live, and in their codebook.
@@ -129,6 +107,183 @@ pub struct NewCoding {
     pub memo: String,
 }
 
+/// The caller's own layer, as the one write protocol (crate::layers) sees it:
+/// they write it while assigned and not yet submitted, with codes of their
+/// codebook.
+pub struct CoderLayer<'a> {
+    member: &'a Member,
+    /// The assignment `open` found, for `created` to start.
+    assignment: std::sync::Mutex<Option<Assignment>>,
+}
+
+impl<'a> CoderLayer<'a> {
+    pub fn new(member: &'a Member) -> Self {
+        Self {
+            member,
+            assignment: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl Layer for CoderLayer<'_> {
+    type Id = CodingId;
+    type Code = CodeId;
+    type Coding = Coding;
+
+    const ACTIONS: Actions = Actions {
+        created: Action::CodingCreated,
+        updated: Action::CodingUpdated,
+        deleted: Action::CodingDeleted,
+        restored: Action::CodingRestored,
+    };
+
+    fn id(coding: &Coding) -> CodingId {
+        coding.id
+    }
+
+    fn transcript(coding: &Coding) -> TranscriptId {
+        coding.transcript_id
+    }
+
+    fn version(coding: &Coding) -> i32 {
+        coding.version
+    }
+
+    fn span(coding: &Coding) -> Span<CodeId> {
+        Span {
+            code: coding.code_id,
+            start: coding.start,
+            end: coding.end,
+            memo: coding.memo.clone(),
+        }
+    }
+
+    fn new_coding(&self, id: CodingId, transcript: TranscriptId, span: Span<CodeId>) -> Coding {
+        Coding {
+            id,
+            transcript_id: transcript,
+            coder_id: self.member.user.id,
+            code_id: span.code,
+            start: span.start,
+            end: span.end,
+            memo: span.memo,
+            version: 1,
+        }
+    }
+
+    fn with_span(coding: &Coding, span: Span<CodeId>) -> Coding {
+        Coding {
+            code_id: span.code,
+            start: span.start,
+            end: span.end,
+            memo: span.memo,
+            ..coding.clone()
+        }
+    }
+
+    fn require_writer(&self) -> Result<(), AppError> {
+        require_coder(self.member)
+    }
+
+    async fn open(
+        &self,
+        conn: &mut PgConnection,
+        transcript: TranscriptId,
+        code: Option<CodeId>,
+        errors: &mut FieldErrors,
+    ) -> Result<i64, AppError> {
+        let member = self.member;
+        // One query for every check: this is the hottest write path.
+        let context = store::layer_context(
+            conn,
+            member.project_id,
+            transcript,
+            member.user.id,
+            code.unwrap_or(CodeId(uuid::Uuid::nil())),
+        )
+        .await?
+        .ok_or(AppError::NotFound)?;
+        let assignment = context.assignment.ok_or_else(not_assigned)?;
+        if assignment.state.is_submitted() {
+            return Err(submitted());
+        }
+        if code.is_some() && (!context.code_live || context.code_owner != codebook_owner(member)) {
+            errors.add("code_id", "This is not one of the codes you can use here.");
+        }
+        if let Ok(mut slot) = self.assignment.lock() {
+            *slot = Some(assignment);
+        }
+        Ok(i64::from(context.char_count))
+    }
+
+    async fn insert(&self, conn: &mut PgConnection, coding: &Coding) -> Result<bool, AppError> {
+        store::insert_coding(conn, self.member.project_id, coding).await
+    }
+
+    async fn find(
+        &self,
+        conn: &mut PgConnection,
+        id: CodingId,
+    ) -> Result<Option<(Coding, bool)>, AppError> {
+        Ok(store::find_coding_any(conn, id)
+            .await?
+            .filter(|r| {
+                r.project_id == self.member.project_id && r.coding.coder_id == self.member.user.id
+            })
+            .map(|r| (r.coding, r.deleted)))
+    }
+
+    async fn update(
+        &self,
+        conn: &mut PgConnection,
+        coding: &Coding,
+        version: i32,
+    ) -> Result<Option<Coding>, AppError> {
+        Ok(
+            store::update_coding(conn, self.member.project_id, coding, version)
+                .await?
+                .map(|version| Coding {
+                    version,
+                    ..coding.clone()
+                }),
+        )
+    }
+
+    async fn set_deleted(
+        &self,
+        conn: &mut PgConnection,
+        coding: &Coding,
+        deleted: bool,
+    ) -> Result<Option<Coding>, AppError> {
+        Ok(
+            store::set_coding_deleted(conn, self.member.project_id, coding.id, deleted)
+                .await?
+                .map(|version| Coding {
+                    version,
+                    ..coding.clone()
+                }),
+        )
+    }
+
+    fn change(&self, action: Action, coding: &Coding) -> Change {
+        by_member(self.member, action, coding.id.0)
+            .transcript(coding.transcript_id)
+            .subject(self.member.user.id)
+    }
+
+    async fn created(
+        &self,
+        conn: &mut PgConnection,
+        _transcript: TranscriptId,
+    ) -> Result<(), AppError> {
+        let assignment = self.assignment.lock().ok().and_then(|mut a| a.take());
+        match assignment {
+            Some(assignment) => mark_in_progress(conn, self.member, &assignment).await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// Creates a coding with the client's id. Returns it and whether it is new: a
 /// retry of the same create gives the same record and changes nothing.
 pub async fn create_coding(
@@ -137,91 +292,22 @@ pub async fn create_coding(
     transcript_id: TranscriptId,
     new: NewCoding,
 ) -> Result<(Coding, bool), AppError> {
-    require_coder(member)?;
     let mut tx = state.begin().await?;
-    // One query for every check: this is the hottest write path.
-    let context = store::layer_context(
+    let made = layers::create(
         &mut tx,
-        member.project_id,
-        transcript_id,
-        member.user.id,
-        new.code_id,
-    )
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let assignment = context.assignment.ok_or_else(not_assigned)?;
-    if assignment.state.is_submitted() {
-        return Err(submitted());
-    }
-    let mut errors = FieldErrors::new();
-    model::check_offsets(
-        &mut errors,
-        new.start,
-        new.end,
-        i64::from(context.char_count),
-    );
-    if new.memo.chars().count() > model::MAX_MEMO_CHARS {
-        errors.add("memo", "The memo is too long.");
-    }
-    if !context.code_live || context.code_owner != codebook_owner(member) {
-        errors.add("code_id", "This is not one of the codes you can use here.");
-    }
-    errors.into_result()?;
-    let coding = Coding {
-        id: new.id,
-        transcript_id,
-        coder_id: member.user.id,
-        code_id: new.code_id,
-        start: new.start as i32,
-        end: new.end as i32,
-        memo: new.memo,
-        version: 1,
-    };
-    if !store::insert_coding(&mut tx, member.project_id, &coding).await? {
-        let existing = store::find_coding_any(&mut tx, coding.id).await?;
-        return match existing {
-            Some(row)
-                if row.project_id == member.project_id
-                    && !row.deleted
-                    && row.coding.same_as(&coding) =>
-            {
-                Ok((row.coding, false))
-            }
-            Some(row)
-                if row.project_id == member.project_id && row.coding.coder_id == member.user.id =>
-            {
-                Err(AppError::stale(&row.coding))
-            }
-            _ => Err(AppError::State(
-                "This id belongs to another coding; create it with a new id.".into(),
-            )),
-        };
-    }
-    mark_in_progress(&mut tx, member, &assignment).await?;
-    audit::record(
-        &mut tx,
-        by_member(member, Action::CodingCreated, coding.id.0)
-            .transcript(Some(transcript_id))
-            .subject(Some(member.user.id))
-            .after_value(Some(json(&coding))),
+        &CoderLayer::new(member),
+        layers::NewCoding {
+            id: new.id,
+            transcript: transcript_id,
+            code: new.code_id,
+            start: new.start,
+            end: new.end,
+            memo: new.memo,
+        },
     )
     .await?;
     tx.commit().await?;
-    Ok((coding, true))
-}
-
-/// The caller's own coding, and their layer open for changes.
-async fn own_coding(
-    conn: &mut PgConnection,
-    member: &Member,
-    id: CodingId,
-) -> Result<(store::CodingRow, i64), AppError> {
-    let row = store::find_coding_any(conn, id)
-        .await?
-        .filter(|r| r.project_id == member.project_id && r.coding.coder_id == member.user.id);
-    let row = row.ok_or(AppError::NotFound)?;
-    let (_, length) = writable_layer(conn, member, row.coding.transcript_id).await?;
-    Ok((row, length))
+    Ok(made)
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,45 +325,18 @@ pub async fn update_coding(
     id: CodingId,
     change: CodingChange,
 ) -> Result<Coding, AppError> {
-    require_coder(member)?;
     let mut tx = state.begin().await?;
-    let (row, length) = own_coding(&mut tx, member, id).await?;
-    if row.deleted {
-        return Err(AppError::stale(&row.coding));
-    }
-    let before = row.coding;
-    let start = change.start.unwrap_or(i64::from(before.start));
-    let end = change.end.unwrap_or(i64::from(before.end));
-    let mut errors = FieldErrors::new();
-    model::check_offsets(&mut errors, start, end, length);
-    if change
-        .memo
-        .as_ref()
-        .is_some_and(|m| m.chars().count() > model::MAX_MEMO_CHARS)
-    {
-        errors.add("memo", "The memo is too long.");
-    }
-    errors.into_result()?;
-    if let Some(code_id) = change.code_id {
-        usable_code(&mut tx, member, code_id, "code_id").await?;
-    }
-    let mut after = Coding {
-        code_id: change.code_id.unwrap_or(before.code_id),
-        start: start as i32,
-        end: end as i32,
-        memo: change.memo.unwrap_or_else(|| before.memo.clone()),
-        ..before.clone()
-    };
-    after.version = store::update_coding(&mut tx, member.project_id, &after, change.version)
-        .await?
-        .ok_or_else(|| AppError::stale(&before))?;
-    audit::record(
+    let after = layers::update(
         &mut tx,
-        by_member(member, Action::CodingUpdated, id.0)
-            .transcript(Some(before.transcript_id))
-            .subject(Some(member.user.id))
-            .before_value(Some(json(&before)))
-            .after_value(Some(json(&after))),
+        &CoderLayer::new(member),
+        id,
+        SpanChange {
+            code: change.code_id,
+            start: change.start,
+            end: change.end,
+            memo: change.memo,
+            version: change.version,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -291,29 +350,8 @@ pub async fn set_coding_deleted(
     id: CodingId,
     deleted: bool,
 ) -> Result<Coding, AppError> {
-    require_coder(member)?;
     let mut tx = state.begin().await?;
-    let (row, _) = own_coding(&mut tx, member, id).await?;
-    let mut coding = row.coding;
-    let Some(version) = store::set_coding_deleted(&mut tx, member.project_id, id, deleted).await?
-    else {
-        // Already so: deleting twice is the same as once.
-        return Ok(coding);
-    };
-    coding.version = version;
-    let action = if deleted {
-        Action::CodingDeleted
-    } else {
-        Action::CodingRestored
-    };
-    audit::record(
-        &mut tx,
-        by_member(member, action, id.0)
-            .transcript(Some(coding.transcript_id))
-            .subject(Some(member.user.id))
-            .after_value(Some(json(&coding))),
-    )
-    .await?;
+    let coding = layers::set_deleted(&mut tx, &CoderLayer::new(member), id, deleted).await?;
     tx.commit().await?;
     Ok(coding)
 }

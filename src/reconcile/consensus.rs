@@ -10,10 +10,12 @@ use sqlx::PgConnection;
 use super::service::require_consensus_reader;
 use super::store::{self, AgreedCode, ConsensusCoding, NewConsensus};
 use crate::coding::api::{TranscriptJson, UserJson};
-use crate::coding::model::{self as coding_model, MAX_MEMO_CHARS};
+use crate::coding::blinding::Viewer;
+use crate::coding::model::{self as coding_model};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
+use crate::layers::{self, Actions, Layer, Span, SpanChange};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
@@ -152,6 +154,177 @@ async fn text_length(
     Ok(t.char_count as i64)
 }
 
+/// The consensus layer as the one write protocol (crate::layers) sees it:
+/// leads write it, once they may read it, with codes of the agreed codebook.
+pub struct ConsensusLayer<'a> {
+    member: &'a Member,
+}
+
+impl<'a> ConsensusLayer<'a> {
+    pub fn new(member: &'a Member) -> Self {
+        Self { member }
+    }
+}
+
+impl Layer for ConsensusLayer<'_> {
+    type Id = ConsensusCodingId;
+    type Code = AgreedCodeId;
+    type Coding = ConsensusCoding;
+
+    const ACTIONS: Actions = Actions {
+        created: Action::ConsensusCodingCreated,
+        updated: Action::ConsensusCodingUpdated,
+        deleted: Action::ConsensusCodingDeleted,
+        restored: Action::ConsensusCodingRestored,
+    };
+
+    fn id(coding: &ConsensusCoding) -> ConsensusCodingId {
+        coding.id
+    }
+
+    fn transcript(coding: &ConsensusCoding) -> TranscriptId {
+        coding.transcript_id
+    }
+
+    fn version(coding: &ConsensusCoding) -> i32 {
+        coding.version
+    }
+
+    fn span(coding: &ConsensusCoding) -> Span<AgreedCodeId> {
+        Span {
+            code: coding.agreed_code_id,
+            start: coding.start,
+            end: coding.end,
+            memo: coding.memo.clone(),
+        }
+    }
+
+    fn new_coding(
+        &self,
+        id: ConsensusCodingId,
+        transcript: TranscriptId,
+        span: Span<AgreedCodeId>,
+    ) -> ConsensusCoding {
+        ConsensusCoding {
+            id,
+            transcript_id: transcript,
+            agreed_code_id: span.code,
+            start: span.start,
+            end: span.end,
+            memo: span.memo,
+            decision_id: None,
+            created_by: self.member.user.id,
+            version: 1,
+            deleted: false,
+        }
+    }
+
+    fn with_span(coding: &ConsensusCoding, span: Span<AgreedCodeId>) -> ConsensusCoding {
+        ConsensusCoding {
+            agreed_code_id: span.code,
+            start: span.start,
+            end: span.end,
+            memo: span.memo,
+            ..coding.clone()
+        }
+    }
+
+    fn require_writer(&self) -> Result<(), AppError> {
+        self.member.require(&[Role::Lead])?;
+        self.member.require_active()
+    }
+
+    async fn open(
+        &self,
+        conn: &mut PgConnection,
+        transcript: TranscriptId,
+        code: Option<AgreedCodeId>,
+        errors: &mut FieldErrors,
+    ) -> Result<i64, AppError> {
+        let member = self.member;
+        Viewer::load(conn, member)
+            .await?
+            .require_consensus(transcript)?;
+        let length = text_length(conn, member, transcript).await?;
+        if let Some(code) = code {
+            match live_code(conn, member, code).await {
+                Ok(_) => {}
+                Err(AppError::Invalid(found)) => {
+                    for (field, messages) in found.0 {
+                        for message in messages {
+                            errors.add(&field, message);
+                        }
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(length)
+    }
+
+    async fn insert(
+        &self,
+        conn: &mut PgConnection,
+        coding: &ConsensusCoding,
+    ) -> Result<bool, AppError> {
+        let new = NewConsensus {
+            id: coding.id,
+            project: self.member.project_id,
+            transcript: coding.transcript_id,
+            code: coding.agreed_code_id,
+            start: coding.start,
+            end: coding.end,
+            memo: coding.memo.clone(),
+            decision: None,
+            created_by: coding.created_by,
+        };
+        Ok(store::insert_consensus(conn, &new).await?.is_some())
+    }
+
+    async fn find(
+        &self,
+        conn: &mut PgConnection,
+        id: ConsensusCodingId,
+    ) -> Result<Option<(ConsensusCoding, bool)>, AppError> {
+        match store::get_consensus(conn, self.member.project_id, id).await {
+            Ok(coding) => {
+                let deleted = coding.deleted;
+                Ok(Some((coding, deleted)))
+            }
+            Err(AppError::NotFound) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn update(
+        &self,
+        conn: &mut PgConnection,
+        coding: &ConsensusCoding,
+        version: i32,
+    ) -> Result<Option<ConsensusCoding>, AppError> {
+        store::update_consensus(conn, coding, version, false).await
+    }
+
+    async fn set_deleted(
+        &self,
+        conn: &mut PgConnection,
+        coding: &ConsensusCoding,
+        deleted: bool,
+    ) -> Result<Option<ConsensusCoding>, AppError> {
+        if coding.deleted == deleted {
+            return Ok(None);
+        }
+        store::update_consensus(conn, coding, coding.version, deleted).await
+    }
+
+    fn change(&self, action: Action, coding: &ConsensusCoding) -> Change {
+        Change::new(Some(self.member.user.id), action)
+            .project(self.member.project_id)
+            .entity(coding.id.0)
+            .transcript(coding.transcript_id)
+    }
+}
+
 /// The lead adds a span to the consensus layer directly (recorded). A retry
 /// with the same id and body returns the same coding.
 pub async fn create_coding(
@@ -160,55 +333,22 @@ pub async fn create_coding(
     transcript: TranscriptId,
     body: NewCoding,
 ) -> Result<(ConsensusCoding, bool), AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
-    require_consensus_reader(state, member, transcript).await?;
     let mut tx = state.begin().await?;
-    let length = text_length(&mut tx, member, transcript).await?;
-    let mut errors = FieldErrors::new();
-    coding_model::check_offsets(&mut errors, body.start, body.end, length);
-    if body.memo.chars().count() > MAX_MEMO_CHARS {
-        errors.add("memo", format!("Use at most {MAX_MEMO_CHARS} characters."));
-    }
-    errors.into_result()?;
-    live_code(&mut tx, member, body.code_id).await?;
-    let new = NewConsensus {
-        id: body.id,
-        project: member.project_id,
-        transcript,
-        code: body.code_id,
-        start: body.start as i32,
-        end: body.end as i32,
-        memo: body.memo,
-        decision: None,
-        created_by: member.user.id,
-    };
-    let Some(coding) = store::insert_consensus(&mut tx, &new).await? else {
-        let existing = store::get_consensus(&mut tx, member.project_id, body.id)
-            .await
-            .map_err(|_| AppError::stale(&serde_json::json!({ "detail": "This id is taken." })))?;
-        let same = existing.transcript_id == transcript
-            && existing.agreed_code_id == new.code
-            && existing.start == new.start
-            && existing.end == new.end
-            && existing.memo == new.memo;
-        return if same {
-            Ok((existing, false))
-        } else {
-            Err(AppError::stale(&existing))
-        };
-    };
-    announce(
+    let made = layers::create(
         &mut tx,
-        member,
-        Action::ConsensusCodingCreated,
-        Some(transcript),
-        coding.id.0,
-        (None, json(&coding)),
+        &ConsensusLayer::new(member),
+        layers::NewCoding {
+            id: body.id,
+            transcript,
+            code: body.code_id,
+            start: body.start,
+            end: body.end,
+            memo: body.memo,
+        },
     )
     .await?;
     tx.commit().await?;
-    Ok((coding, true))
+    Ok(made)
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,46 +366,18 @@ pub async fn update_coding(
     id: ConsensusCodingId,
     change: CodingChange,
 ) -> Result<ConsensusCoding, AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
     let mut tx = state.begin().await?;
-    let before = store::get_consensus(&mut tx, member.project_id, id).await?;
-    require_consensus_reader(state, member, before.transcript_id).await?;
-    if before.deleted {
-        return Err(AppError::NotFound);
-    }
-    if before.version != change.version {
-        return Err(AppError::stale(&before));
-    }
-    let mut after = before.clone();
-    let length = text_length(&mut tx, member, before.transcript_id).await?;
-    let start = change.start.unwrap_or(before.start as i64);
-    let end = change.end.unwrap_or(before.end as i64);
-    let mut errors = FieldErrors::new();
-    coding_model::check_offsets(&mut errors, start, end, length);
-    if let Some(memo) = &change.memo {
-        if memo.chars().count() > MAX_MEMO_CHARS {
-            errors.add("memo", format!("Use at most {MAX_MEMO_CHARS} characters."));
-        }
-        after.memo = memo.clone();
-    }
-    errors.into_result()?;
-    if let Some(code) = change.code_id {
-        live_code(&mut tx, member, code).await?;
-        after.agreed_code_id = code;
-    }
-    after.start = start as i32;
-    after.end = end as i32;
-    let after = store::update_consensus(&mut tx, &after, change.version, false)
-        .await?
-        .ok_or_else(|| AppError::stale(&before))?;
-    announce(
+    let after = layers::update(
         &mut tx,
-        member,
-        Action::ConsensusCodingUpdated,
-        Some(after.transcript_id),
-        id.0,
-        (Some(json(&before)), json(&after)),
+        &ConsensusLayer::new(member),
+        id,
+        SpanChange {
+            code: change.code_id,
+            start: change.start,
+            end: change.end,
+            memo: change.memo,
+            version: change.version,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -278,33 +390,10 @@ pub async fn set_coding_deleted(
     id: ConsensusCodingId,
     deleted: bool,
 ) -> Result<ConsensusCoding, AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
     let mut tx = state.begin().await?;
-    let before = store::get_consensus(&mut tx, member.project_id, id).await?;
-    require_consensus_reader(state, member, before.transcript_id).await?;
-    if before.deleted == deleted {
-        return Ok(before);
-    }
-    let after = store::update_consensus(&mut tx, &before, before.version, deleted)
-        .await?
-        .ok_or_else(|| AppError::stale(&before))?;
-    let action = if deleted {
-        Action::ConsensusCodingDeleted
-    } else {
-        Action::ConsensusCodingRestored
-    };
-    announce(
-        &mut tx,
-        member,
-        action,
-        Some(after.transcript_id),
-        id.0,
-        (Some(json(&before)), json(&after)),
-    )
-    .await?;
+    let coding = layers::set_deleted(&mut tx, &ConsensusLayer::new(member), id, deleted).await?;
     tx.commit().await?;
-    Ok(after)
+    Ok(coding)
 }
 
 #[derive(Debug, Deserialize)]
