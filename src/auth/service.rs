@@ -261,6 +261,8 @@ pub async fn change_password(
 /// A single-use link, shown to the admin who made it.
 pub struct Link {
     pub url: String,
+    /// The link's secret, as in its URL, for clients that build their own.
+    pub token: String,
     pub expires_at: OffsetDateTime,
 }
 
@@ -305,6 +307,7 @@ pub async fn create_invite(
     tx.commit().await?;
     Ok(Link {
         url: state.config.public_url(&format!("/invite/{token}")),
+        token,
         expires_at,
     })
 }
@@ -342,6 +345,7 @@ pub async fn create_password_reset(
     tx.commit().await?;
     Ok(Link {
         url: state.config.public_url(&format!("/reset/{token}")),
+        token,
         expires_at,
     })
 }

@@ -685,3 +685,48 @@ async fn parallel_wrong_passwords_for_one_account_cannot_all_be_checked_against_
     .unwrap();
     assert_eq!(address, limit as i64, "only the wrong passwords count");
 }
+
+#[tokio::test]
+async fn invitations_and_reset_links_give_their_token_as_a_field() {
+    let app = TestApp::spawn_with(|c| c.public_url = "http://concord.example.org/".into()).await;
+    let admin = app.admin().await;
+    let response = admin
+        .post_json("/api/v1/invites", &json!({ "email": "dana@example.org" }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let invite: Value = response.json().await.unwrap();
+    let token = invite["token"].as_str().expect("token field");
+    assert_eq!(
+        invite["url"],
+        format!("http://concord.example.org/invite/{token}")
+    );
+
+    let dana = app.client();
+    let accepted = dana
+        .post_json(
+            &format!("/api/v1/invites/{token}/accept"),
+            &json!({ "display_name": "Dana", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let session: Value = accepted.json().await.unwrap();
+    assert_eq!(session["user"]["email"], "dana@example.org");
+
+    let dana_id = session["user"]["id"].as_str().unwrap().to_owned();
+    let reset: Value = admin
+        .post_json(&format!("/api/v1/users/{dana_id}/reset"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = reset["token"].as_str().expect("token field");
+    assert!(reset["url"].as_str().unwrap().ends_with(token));
+    let used = app
+        .client()
+        .post_json(
+            &format!("/api/v1/resets/{token}"),
+            &json!({ "password": "another long password" }),
+        )
+        .await;
+    assert_eq!(used.status(), StatusCode::NO_CONTENT);
+}
