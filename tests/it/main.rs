@@ -9,6 +9,7 @@ mod demo;
 mod embedded;
 mod errors;
 mod harness;
+mod input;
 mod participants;
 mod projects;
 mod reconcile;
