@@ -13,4 +13,5 @@ mod input;
 mod participants;
 mod projects;
 mod reconcile;
+mod server;
 mod transcripts;
