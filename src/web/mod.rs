@@ -3,6 +3,7 @@
 pub mod extract;
 pub mod layers;
 pub mod paths;
+pub mod server;
 pub mod upload;
 
 use std::sync::Arc;

@@ -10,6 +10,7 @@ mod embedded;
 mod errors;
 mod harness;
 mod input;
+mod lifecycle;
 mod participants;
 mod projects;
 mod reconcile;

@@ -54,14 +54,13 @@ impl TestApp {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let app = concord::router(AppState::new(pool.clone(), config.clone()));
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve");
-        });
+        // The server loop `concord serve` uses, with its timeouts.
+        tokio::spawn(concord::web::server::serve(
+            listener,
+            app,
+            config.server_timeouts(),
+            std::future::pending(),
+        ));
         let database_url = config.database_url.clone().unwrap_or_default();
         TestApp {
             address,
