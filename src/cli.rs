@@ -19,7 +19,9 @@ use crate::state::AppState;
 #[command(
     name = "concord",
     version,
-    about = "Collaborative qualitative coding of interview transcripts"
+    about = "Collaborative qualitative coding of interview transcripts",
+    // Every setting may come after the subcommand too (`concord serve --data-dir X`).
+    mut_args(|arg| arg.global(true))
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -1,6 +1,6 @@
 //! The `concord` process when things fail: SIGTERM with clients that never
 //! finish their requests, a port already in use, PostgreSQL dying, file
-//! descriptors running out.
+//! descriptors running out; and its command line.
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -371,4 +372,52 @@ async fn idle_connections_past_the_open_files_limit_are_closed_and_health_answer
     child.wait().unwrap();
     let log = server_log(&dir.0, port);
     assert!(log.contains("could not accept a connection"), "{log}");
+}
+
+#[tokio::test]
+async fn settings_may_come_before_or_after_the_subcommand() {
+    for args in [
+        ["serve", "--data-dir", "/srv/concord"],
+        ["--data-dir", "/srv/concord", "serve"],
+    ] {
+        let cli = concord::cli::Cli::try_parse_from(std::iter::once("concord").chain(args))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert_eq!(cli.config.data_dir, Path::new("/srv/concord"), "{args:?}");
+    }
+
+    let app = TestApp::spawn().await;
+    for args in [
+        [
+            "migrate",
+            "--log",
+            "warn",
+            "--database-url",
+            app.database_url.as_str(),
+        ],
+        [
+            "--log",
+            "warn",
+            "migrate",
+            "--database-url",
+            app.database_url.as_str(),
+        ],
+    ] {
+        let output = Command::new(BIN)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let output = Command::new(BIN)
+        .args(["migrate", "--db-max-connections", "many"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--db-max-connections"));
 }
