@@ -19,7 +19,9 @@ use crate::state::AppState;
 #[command(
     name = "concord",
     version,
-    about = "Collaborative qualitative coding of interview transcripts"
+    about = "Collaborative qualitative coding of interview transcripts",
+    // Every setting may come after the subcommand too (`concord serve --data-dir X`).
+    mut_args(|arg| arg.global(true))
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -91,13 +93,28 @@ impl Database {
                 })
                 .await
                 .context("joining the cluster start")??;
-                ensure_database(&cluster, "concord").await?;
+                if let Err(error) = ensure_database(&cluster, "concord").await {
+                    let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+                    return Err(error);
+                }
                 (cluster.connect_options("concord"), Some(cluster))
             }
         };
-        let pool = db::connect(options, config.db_max_connections).await?;
-        db::migrate(&pool).await?;
-        Ok(Self { pool, cluster })
+        let opened = async {
+            let pool = db::connect(options, config.db_max_connections).await?;
+            db::migrate(&pool).await?;
+            anyhow::Ok(pool)
+        };
+        match opened.await {
+            Ok(pool) => Ok(Self { pool, cluster }),
+            Err(error) => {
+                // Leave no private cluster running behind a failed start.
+                if let Some(cluster) = cluster {
+                    let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+                }
+                Err(error)
+            }
+        }
     }
 
     pub async fn close(self) -> anyhow::Result<()> {
@@ -327,28 +344,50 @@ async fn import(
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let database = Database::open(&config).await?;
+    crate::web::server::raise_open_files_limit();
+    // The port first: a second Concord started by mistake on the same port
+    // must not start, adopt or stop the private cluster of the first.
     let listener = TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("binding {}", config.bind))?;
+    let database = Database::open(&config).await?;
     let address = listener.local_addr()?;
+    let timeouts = config.server_timeouts();
     let state = AppState::new(database.pool.clone(), config);
     let live = state.live.clone();
     let app = crate::router(state);
+    // The private cluster is restarted if it dies; if it cannot be, Concord
+    // stops (non-zero) for its supervisor to act.
+    let (stop_watch, stopping) = tokio::sync::watch::channel(false);
+    let mut watch = database
+        .cluster
+        .clone()
+        .map(|c| tokio::spawn(c.keep_running(stopping)));
     tracing::info!(%address, "Concord is listening on http://{address}");
-    let served = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown_signal().await;
+    let mut given_up = None;
+    crate::web::server::serve(listener, app, timeouts, async {
+        let gave_up = async {
+            match watch.as_mut() {
+                Some(handle) => handle.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown_signal() => {}
+            result = gave_up => given_up = Some(result),
+        }
         live.close();
     })
-    .await
-    .context("serving");
+    .await;
     tracing::info!("shutting down");
+    stop_watch.send_replace(true);
+    let watched = match (given_up, watch) {
+        (Some(result), _) => result,
+        (None, Some(handle)) => handle.await,
+        (None, None) => Ok(Ok(())),
+    };
     database.close().await?;
-    served
+    watched.context("joining the database watch")?
 }
 
 async fn shutdown_signal() {

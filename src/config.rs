@@ -80,6 +80,20 @@ pub struct Config {
     /// Most database connections this instance opens.
     #[arg(long, env = "CONCORD_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
+
+    /// Seconds a client may take to send a request's headers (also from the
+    /// end of its previous response on a kept-alive connection).
+    #[arg(long, env = "CONCORD_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a connection may stay open with no request in flight.
+    #[arg(long, env = "CONCORD_IDLE_TIMEOUT_SECS", default_value_t = 5)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds requests in flight get to finish after SIGTERM or Ctrl+C; then
+    /// the remaining connections are closed and the database is stopped.
+    #[arg(long, env = "CONCORD_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
 }
 
 fn default_static_dir() -> &'static str {
@@ -107,11 +121,23 @@ impl Config {
             login_window_minutes: 15,
             trust_proxy: false,
             db_max_connections: 5,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 5,
+            shutdown_timeout_secs: 10,
         }
     }
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    pub fn server_timeouts(&self) -> crate::web::server::Timeouts {
+        use std::time::Duration;
+        crate::web::server::Timeouts {
+            header_read: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            shutdown: Duration::from_secs(self.shutdown_timeout_secs),
+        }
     }
 
     pub fn public_url(&self, path: &str) -> String {

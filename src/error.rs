@@ -72,6 +72,9 @@ pub enum AppError {
     BadRequest { status: StatusCode, detail: String },
     #[error("too many attempts")]
     Throttled { retry_after_secs: u64 },
+    /// PostgreSQL cannot be reached (down, restarting, or the pool is exhausted).
+    #[error("database unavailable")]
+    Unavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -104,6 +107,7 @@ impl AppError {
             Self::Gone(_) => StatusCode::GONE,
             Self::BadRequest { status, .. } => *status,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,7 +115,29 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        if database_unreachable(&error) {
+            tracing::warn!(%error, "database unavailable");
+            return Self::Unavailable;
+        }
         Self::Internal(anyhow::Error::new(error).context("database"))
+    }
+}
+
+/// Errors that say the server is gone or not taking connections, as opposed to
+/// a query it refused: the request may succeed later, so they are a 503.
+pub fn database_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08 is "connection exception"; 57P01-57P03 are admin shutdown,
+        // crash shutdown and "cannot connect now" (starting up or recovering).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -184,6 +210,9 @@ impl ErrorInfo {
             StatusCode::METHOD_NOT_ALLOWED => "This address does not accept that method.",
             StatusCode::PAYLOAD_TOO_LARGE => "The request is larger than this server accepts.",
             StatusCode::REQUEST_TIMEOUT => "The request took too long.",
+            StatusCode::SERVICE_UNAVAILABLE => {
+                "The database is unavailable. Try again in a moment."
+            }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 "The request's content type is not accepted here."
             }
@@ -202,10 +231,25 @@ impl ErrorInfo {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        // A database error that reached us through `anyhow` (with context) is
+        // still an outage, not a bug.
+        let unreachable = matches!(&self, Self::Internal(error) if error
+            .chain()
+            .any(|e| e.downcast_ref::<sqlx::Error>().is_some_and(database_unreachable)));
+        if unreachable {
+            tracing::warn!(error = ?self, "database unavailable");
+            return Self::Unavailable.render();
+        }
+        self.render()
+    }
+}
+
+impl AppError {
+    fn render(self) -> Response {
         let status = self.status();
         let mut info = ErrorInfo::from_status(status);
         match &self {
-            Self::NotFound | Self::Internal(_) => {}
+            Self::NotFound | Self::Unavailable | Self::Internal(_) => {}
             Self::Forbidden => {
                 info.detail = "Your role in this project does not allow that.".into()
             }
@@ -239,10 +283,18 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?error, "internal error");
         }
         let mut response = (status, info.detail.clone()).into_response();
-        if let Self::Throttled { retry_after_secs } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            Self::Throttled { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unavailable => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1));
+            }
+            _ => {}
         }
         response.extensions_mut().insert(info);
         response

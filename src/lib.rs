@@ -104,11 +104,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// 200 when the database answers, 503 when it does not.
+/// 200 when the database answers, 503 when it does not, within a second.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match sqlx::query_scalar!("select 1 as \"one!\"")
-        .fetch_one(&state.db)
+    let query = sqlx::query_scalar!("select 1 as \"one!\"").fetch_one(&state.db);
+    match tokio::time::timeout(Duration::from_millis(800), query)
         .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
     {
         Ok(_) => (
             StatusCode::OK,

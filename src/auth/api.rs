@@ -214,6 +214,9 @@ pub struct InviteRequest {
 #[derive(Serialize)]
 pub struct LinkJson {
     url: String,
+    /// For `POST /api/v1/invites/{token}/accept` or `/api/v1/resets/{token}`,
+    /// whatever host `url` names.
+    token: String,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
 }
@@ -228,6 +231,7 @@ pub async fn create_invite(
         StatusCode::CREATED,
         Json(LinkJson {
             url: link.url,
+            token: link.token,
             expires_at: link.expires_at,
         }),
     ))
@@ -243,6 +247,7 @@ pub async fn create_reset(
         StatusCode::CREATED,
         Json(LinkJson {
             url: link.url,
+            token: link.token,
             expires_at: link.expires_at,
         }),
     ))

@@ -107,17 +107,34 @@ fn throttle_keys(email: &str, ip: IpAddr) -> [String; 2] {
     ]
 }
 
-/// Checks both throttles before any password is verified.
-async fn check_throttle(state: &AppState, email: &str, ip: IpAddr) -> Result<(), AppError> {
+/// An attempt let through the throttle. It was counted as a failure before
+/// its password was checked; [`Attempt::succeeded`] takes that back.
+struct Attempt {
+    failure_ids: Vec<i64>,
+}
+
+impl Attempt {
+    async fn succeeded(self, conn: &mut sqlx::PgConnection) -> Result<(), AppError> {
+        store::delete_failures(conn, &self.failure_ids).await
+    }
+}
+
+/// Checks both throttles and counts this attempt, in one step: each key is
+/// locked while it is counted and the attempt recorded, so parallel guesses
+/// queue here and no more of them than the limit reach the password check.
+async fn begin_attempt(state: &AppState, email: &str, ip: IpAddr) -> Result<Attempt, AppError> {
     let config = &state.config;
     let [account, address] = throttle_keys(email, ip);
-    let mut conn = state.db.acquire().await?;
+    let mut tx = state.db.begin().await?;
+    // Always the account's key first, then the address's: no two attempts
+    // can each hold a lock the other waits for.
     for (key, max) in [
-        (account, config.login_max_failures_account),
-        (address, config.login_max_failures_address),
+        (&account, config.login_max_failures_account),
+        (&address, config.login_max_failures_address),
     ] {
+        store::lock_throttle_key(&mut tx, key).await?;
         let (count, oldest) =
-            store::count_recent_failures(&mut conn, &key, config.login_window_minutes).await?;
+            store::count_recent_failures(&mut tx, key, config.login_window_minutes).await?;
         if count >= max {
             let until = oldest.unwrap_or_else(OffsetDateTime::now_utc)
                 + Duration::minutes(config.login_window_minutes);
@@ -126,17 +143,14 @@ async fn check_throttle(state: &AppState, email: &str, ip: IpAddr) -> Result<(),
             return Err(AppError::Throttled { retry_after_secs });
         }
     }
-    Ok(())
-}
-
-async fn record_failure(state: &AppState, email: &str, ip: IpAddr) -> Result<(), AppError> {
-    let mut tx = state.begin().await?;
-    for key in throttle_keys(email, ip) {
-        store::insert_failure(&mut tx, &key).await?;
+    let mut failure_ids = Vec::with_capacity(2);
+    for key in [&account, &address] {
+        failure_ids.push(store::insert_failure(&mut tx, key).await?);
     }
-    store::delete_old_failures(&mut tx, state.config.login_window_minutes * 2).await?;
     tx.commit().await?;
-    Ok(())
+    let mut conn = state.db.acquire().await?;
+    store::delete_old_failures(&mut conn, config.login_window_minutes * 2).await?;
+    Ok(Attempt { failure_ids })
 }
 
 pub fn wrong_credentials() -> AppError {
@@ -153,19 +167,19 @@ pub async fn sign_in(
     password: &str,
     ip: IpAddr,
 ) -> Result<NewSession, AppError> {
-    check_throttle(state, email, ip).await?;
+    let attempt = begin_attempt(state, email, ip).await?;
     let mut conn = state.db.acquire().await?;
     let found = store::find_user_by_email(&mut conn, email.trim()).await?;
     drop(conn);
     let hash = found.as_ref().map(|f| f.password_hash.clone());
     let verified = verify_password(password.to_owned(), hash).await?;
     let Some(found) = found.filter(|f| verified && !f.disabled) else {
-        record_failure(state, email, ip).await?;
         return Err(wrong_credentials());
     };
 
     let mut tx = state.begin().await?;
     let [account_key, _] = throttle_keys(email, ip);
+    attempt.succeeded(&mut tx).await?;
     store::clear_failures(&mut tx, &account_key).await?;
     store::delete_expired_sessions(&mut tx).await?;
     audit::record(
@@ -216,19 +230,19 @@ pub async fn change_password(
         Some(input.password_confirm),
     );
     errors.into_result()?;
-    check_throttle(state, &user.email, auth.client_ip).await?;
+    let attempt = begin_attempt(state, &user.email, auth.client_ip).await?;
     let mut conn = state.db.acquire().await?;
     let current_hash = store::get_password_hash(&mut conn, user.id).await?;
     drop(conn);
     if !verify_password(input.current_password.to_owned(), Some(current_hash)).await? {
-        record_failure(state, &user.email, auth.client_ip).await?;
         return Err(AppError::field(
             "current_password",
             "This is not your current password.",
         ));
     }
     let hash = hash_password(input.new_password.to_owned()).await?;
-    let mut tx = state.begin().await?;
+    let mut tx = state.db.begin().await?;
+    attempt.succeeded(&mut tx).await?;
     store::update_password(&mut tx, user.id, &hash).await?;
     let keep = match &auth.credential {
         Credential::Session { token_hash } => Some(token_hash.as_slice()),
@@ -247,6 +261,8 @@ pub async fn change_password(
 /// A single-use link, shown to the admin who made it.
 pub struct Link {
     pub url: String,
+    /// The link's secret, as in its URL, for clients that build their own.
+    pub token: String,
     pub expires_at: OffsetDateTime,
 }
 
@@ -291,6 +307,7 @@ pub async fn create_invite(
     tx.commit().await?;
     Ok(Link {
         url: state.config.public_url(&format!("/invite/{token}")),
+        token,
         expires_at,
     })
 }
@@ -328,6 +345,7 @@ pub async fn create_password_reset(
     tx.commit().await?;
     Ok(Link {
         url: state.config.public_url(&format!("/reset/{token}")),
+        token,
         expires_at,
     })
 }

@@ -293,8 +293,31 @@ pub async fn count_recent_failures(
     Ok((row.count, row.oldest))
 }
 
-pub async fn insert_failure(conn: &mut PgConnection, key: &str) -> Result<(), AppError> {
-    sqlx::query!("insert into login_failures (throttle_key) values ($1)", key)
+/// Until the transaction ends, other attempts on `key` wait here, so that
+/// counting an attempt's key and recording it are one step.
+pub async fn lock_throttle_key(conn: &mut PgConnection, key: &str) -> Result<(), AppError> {
+    // The first key of the pair marks the lock as a throttle's (0x6c6f67 is "log").
+    sqlx::query!(
+        r#"select 1 as "locked!" from pg_advisory_xact_lock(7106407, hashtext($1))"#,
+        key
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failure; its id lets an attempt that turns out right take it back.
+pub async fn insert_failure(conn: &mut PgConnection, key: &str) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(
+        "insert into login_failures (throttle_key) values ($1) returning id",
+        key
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn delete_failures(conn: &mut PgConnection, ids: &[i64]) -> Result<(), AppError> {
+    sqlx::query!("delete from login_failures where id = any($1)", ids)
         .execute(conn)
         .await?;
     Ok(())

@@ -18,6 +18,9 @@ pub const SUPERUSER: &str = "concord";
 const PORT: u16 = 5432;
 /// Unix socket paths are limited to 107 bytes on Linux.
 const MAX_SOCKET_PATH: usize = 107;
+/// How often [`EmbeddedCluster::keep_running`] looks at the postmaster.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+pub const MAX_FAILED_RESTARTS: u32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -33,7 +36,8 @@ struct RunAs {
     gid: Gid,
 }
 
-#[derive(Debug)]
+/// A handle on the cluster's folder; clones name the same cluster.
+#[derive(Debug, Clone)]
 pub struct EmbeddedCluster {
     root: PathBuf,
     pgdata: PathBuf,
@@ -91,9 +95,55 @@ impl EmbeddedCluster {
         cluster.prepare_dirs()?;
         cluster.write_settings(durability)?;
         if !cluster.is_running()? {
-            cluster.pg_ctl_start()?;
+            cluster.start_postmaster()?;
         }
         Ok(cluster)
+    }
+
+    /// Watches the postmaster while Concord serves, and starts it again if it
+    /// dies (killed, out of memory): PostgreSQL replays its write-ahead log on
+    /// start, so every committed transaction is back. Returns when `stop` turns
+    /// true, or with an error once restarting has failed
+    /// [`MAX_FAILED_RESTARTS`] times in a row.
+    pub async fn keep_running(
+        self,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let mut failures = 0;
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|stop| *stop) => return Ok(()),
+                () = tokio::time::sleep(WATCH_INTERVAL) => {}
+            }
+            let cluster = self.clone();
+            let running = tokio::task::spawn_blocking(move || cluster.is_running()).await??;
+            if running || *stop.borrow() {
+                continue;
+            }
+            tracing::warn!(path = %self.pgdata.display(), "the private PostgreSQL server has stopped; restarting it");
+            let cluster = self.clone();
+            match tokio::task::spawn_blocking(move || cluster.start_postmaster()).await? {
+                Ok(()) => {
+                    failures = 0;
+                    tracing::info!("the private PostgreSQL server is running again");
+                }
+                Err(error) => {
+                    failures += 1;
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        failures,
+                        "restarting the private PostgreSQL server failed"
+                    );
+                    if failures >= MAX_FAILED_RESTARTS {
+                        return Err(error.context(format!(
+                            "the private PostgreSQL server stopped and could not be restarted \
+                             ({MAX_FAILED_RESTARTS} attempts); see {}",
+                            self.log_file.display()
+                        )));
+                    }
+                }
+            }
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -224,8 +274,11 @@ impl EmbeddedCluster {
         self.give_away(&path)
     }
 
-    /// True when a postmaster owns the lock file. A lock file left by a crash
-    /// (its pid dead, or reused by some other program) is removed.
+    /// True when a postmaster owns the lock file. A lock file naming a live
+    /// process that is not PostgreSQL (its pid reused after a reboot) is
+    /// removed, as PostgreSQL would take it for another server. One whose
+    /// process is gone is left to PostgreSQL, which checks that no process of
+    /// the old server still holds its shared memory before starting again.
     fn is_running(&self) -> anyhow::Result<bool> {
         let lock = self.pgdata.join("postmaster.pid");
         let Some(pid) = self.postmaster_pid() else {
@@ -234,13 +287,30 @@ impl EmbeddedCluster {
             }
             return Ok(false);
         };
-        let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let Ok(comm) = fs::read_to_string(format!("/proc/{pid}/comm")) else {
+            return Ok(false);
+        };
         if matches!(comm.trim(), "postgres" | "postmaster") {
             return Ok(true);
         }
         tracing::warn!(pid, "removing a stale postmaster.pid left by a crash");
         fs::remove_file(&lock).context("removing a stale postmaster.pid")?;
         Ok(false)
+    }
+
+    /// `pg_ctl start`, retried while the processes of a server that died are
+    /// still exiting (PostgreSQL refuses to start until they have).
+    fn start_postmaster(&self) -> anyhow::Result<()> {
+        let mut attempts = 0;
+        loop {
+            match self.pg_ctl_start() {
+                Err(error) if attempts < 20 && format!("{error:#}").contains("still in use") => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+                result => return result,
+            }
+        }
     }
 
     fn pg_ctl_start(&self) -> anyhow::Result<()> {

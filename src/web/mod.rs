@@ -4,6 +4,7 @@ pub mod extract;
 pub mod layers;
 pub mod paths;
 pub mod routes;
+pub mod server;
 pub mod upload;
 
 use std::sync::Arc;

@@ -43,6 +43,9 @@ pub async fn read_upload(
     while let Some(mut field) = multipart.next_field().await.map_err(broken)? {
         let name = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(str::to_owned) {
+            Some(file_name) if file_name.contains('\0') => {
+                return Err(AppError::field(&name, crate::web::extract::NUL_MESSAGE));
+            }
             Some(file_name) => {
                 let mut bytes = Some(Vec::new());
                 while let Some(chunk) = field.chunk().await.map_err(broken)? {
@@ -61,6 +64,13 @@ pub async fn read_upload(
             }
             None => {
                 let text = field.text().await.map_err(broken)?;
+                if text.contains('\0') || name.contains('\0') {
+                    // PostgreSQL cannot store it; see web::extract.
+                    return Err(AppError::field(
+                        &name.replace('\0', ""),
+                        crate::web::extract::NUL_MESSAGE,
+                    ));
+                }
                 upload.fields.push((name, text));
             }
         }

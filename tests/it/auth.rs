@@ -630,3 +630,103 @@ async fn account_page_shows_a_new_token_once() {
     assert!(select_texts(&later, "#new-token").is_empty());
     assert_eq!(select_texts(&later, "tr.token td:first-child"), ["laptop"]);
 }
+
+#[tokio::test]
+async fn parallel_wrong_passwords_for_one_account_cannot_all_be_checked_against_the_limit() {
+    let app = TestApp::spawn().await;
+    app.create_user("ben@example.org", "Ben", false).await;
+    let client = app.client();
+    let token = client.csrf_token().await;
+    let attempts = (0..24).map(|_| {
+        client
+            .http
+            .post(client.url("/api/v1/session"))
+            .header("x-csrf-token", &token)
+            .json(&json!({ "email": "ben@example.org", "password": "wrong password!" }))
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let limit = app.config.login_max_failures_account as usize;
+    assert_eq!((checked, throttled), (limit, 24 - limit), "{statuses:?}");
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(*) from login_failures where throttle_key = 'account:ben@example.org'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, limit as i64);
+
+    // A right password is counted while it is checked, then taken back.
+    app.create_user("cleo@example.org", "Cleo", false).await;
+    assert_eq!(
+        app.client()
+            .sign_in("cleo@example.org", PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let address: i64 = sqlx::query_scalar(
+        "select count(*) from login_failures where throttle_key like 'address:%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(address, limit as i64, "only the wrong passwords count");
+}
+
+#[tokio::test]
+async fn invitations_and_reset_links_give_their_token_as_a_field() {
+    let app = TestApp::spawn_with(|c| c.public_url = "http://concord.example.org/".into()).await;
+    let admin = app.admin().await;
+    let response = admin
+        .post_json("/api/v1/invites", &json!({ "email": "dana@example.org" }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let invite: Value = response.json().await.unwrap();
+    let token = invite["token"].as_str().expect("token field");
+    assert_eq!(
+        invite["url"],
+        format!("http://concord.example.org/invite/{token}")
+    );
+
+    let dana = app.client();
+    let accepted = dana
+        .post_json(
+            &format!("/api/v1/invites/{token}/accept"),
+            &json!({ "display_name": "Dana", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let session: Value = accepted.json().await.unwrap();
+    assert_eq!(session["user"]["email"], "dana@example.org");
+
+    let dana_id = session["user"]["id"].as_str().unwrap().to_owned();
+    let reset: Value = admin
+        .post_json(&format!("/api/v1/users/{dana_id}/reset"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = reset["token"].as_str().expect("token field");
+    assert!(reset["url"].as_str().unwrap().ends_with(token));
+    let used = app
+        .client()
+        .post_json(
+            &format!("/api/v1/resets/{token}"),
+            &json!({ "password": "another long password" }),
+        )
+        .await;
+    assert_eq!(used.status(), StatusCode::NO_CONTENT);
+}

@@ -8,12 +8,22 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    port: u16,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
 }
 
-struct DataDir(PathBuf);
+pub(crate) struct DataDir(pub(crate) PathBuf);
+
+impl DataDir {
+    /// A new folder under the temp folder, short enough for a socket path.
+    pub(crate) fn new() -> Self {
+        Self(std::env::temp_dir().join(format!(
+            "concord-serve-test-{}",
+            uuid::Uuid::new_v4().simple()
+        )))
+    }
+}
 
 impl Drop for DataDir {
     // Whatever happened, leave no cluster running and no folder behind.
@@ -32,7 +42,7 @@ impl Drop for Server {
     }
 }
 
-fn postmaster_pid(root: &Path) -> Option<i32> {
+pub(crate) fn postmaster_pid(root: &Path) -> Option<i32> {
     std::fs::read_to_string(root.join("pg/postmaster.pid"))
         .ok()?
         .lines()
@@ -42,7 +52,7 @@ fn postmaster_pid(root: &Path) -> Option<i32> {
         .ok()
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -51,6 +61,12 @@ fn free_port() -> u16 {
 }
 
 async fn start(root: &Path) -> Server {
+    start_with(root, &[]).await
+}
+
+/// `concord serve` on a free port with its cluster under `root`, once healthy;
+/// its log goes to `root/serve-<port>.log`.
+pub(crate) async fn start_with(root: &Path, args: &[&str]) -> Server {
     let port = free_port();
     std::fs::create_dir_all(root).unwrap();
     let log = std::fs::File::create(root.join(format!("serve-{port}.log"))).unwrap();
@@ -59,9 +75,10 @@ async fn start(root: &Path) -> Server {
         .arg(root)
         .arg("--bind")
         .arg(format!("127.0.0.1:{port}"))
+        .args(args)
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .expect("starting concord");
@@ -79,11 +96,11 @@ async fn start(root: &Path) -> Server {
 }
 
 impl Server {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
-    async fn client_with_csrf(&self) -> (reqwest::Client, String) {
+    pub(crate) async fn client_with_csrf(&self) -> (reqwest::Client, String) {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .build()
@@ -99,7 +116,7 @@ impl Server {
         (client, session["csrf_token"].as_str().unwrap().to_owned())
     }
 
-    async fn sign_in(&self) -> (reqwest::Client, String) {
+    pub(crate) async fn sign_in(&self) -> (reqwest::Client, String) {
         let (client, csrf) = self.client_with_csrf().await;
         let response = client
             .post(self.url("/api/v1/session"))
@@ -139,7 +156,7 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status; a server that does not drain in time fails the test.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
         for _ in 0..600 {
             if let Some(status) = self.child.try_wait().unwrap() {

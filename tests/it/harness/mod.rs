@@ -5,6 +5,7 @@ mod db;
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use concord::auth::{password, store as users};
 use concord::config::Config;
@@ -35,7 +36,10 @@ impl TestApp {
         init_logs();
         let options = db::test_db().create_database().await;
         let database_url = db::url_of(&options);
-        let pool = concord::db::connect(options, 5).await.expect("test pool");
+        // Patient, unlike the server's own pools: test runs load the machine.
+        let pool = concord::db::connect_with_timeout(options, 5, Duration::from_secs(10))
+            .await
+            .expect("test pool");
         let mut config = Config::for_tests(database_url.clone());
         configure(&mut config);
         let mut app = Self::serve(pool, config).await;
@@ -50,14 +54,13 @@ impl TestApp {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let app = concord::router(AppState::new(pool.clone(), config.clone()));
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve");
-        });
+        // The server loop `concord serve` uses, with its timeouts.
+        tokio::spawn(concord::web::server::serve(
+            listener,
+            app,
+            config.server_timeouts(),
+            std::future::pending(),
+        ));
         let database_url = config.database_url.clone().unwrap_or_default();
         TestApp {
             address,
