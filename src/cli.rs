@@ -295,6 +295,7 @@ async fn import(
                 bytes: bytes.as_deref(),
                 participant: choice,
                 encoding,
+                not_speakers: &[],
             },
             config.max_upload_bytes,
         )

@@ -97,7 +97,10 @@ impl Dropped {
             ));
         }
         if self.identifiers > 0 {
-            items.push(format!("{} cue identifier(s) and numbers", self.identifiers));
+            items.push(format!(
+                "{} cue identifier(s) and numbers",
+                self.identifiers
+            ));
         }
         if self.blocks > 0 {
             items.push(format!(
@@ -216,9 +219,9 @@ fn read_cues(
         // A number just before a timing line is the next SubRip cue's index.
         if !webvtt
             && is_timing(j)
-            && payload
-                .last()
-                .is_some_and(|l| !l.trim().is_empty() && l.trim().bytes().all(|b| b.is_ascii_digit()))
+            && payload.last().is_some_and(|l| {
+                !l.trim().is_empty() && l.trim().bytes().all(|b| b.is_ascii_digit())
+            })
         {
             payload.pop();
             j -= 1;
@@ -581,9 +584,11 @@ fn build_transcript(
 
 /// Takes `Name: ` prefixes as speakers on captions without a voice tag.
 ///
-/// A name must label at least two captions: subtitles of films and
-/// interviews have sentences such as "Digo: ..." that look like a label
-/// once. Names the researcher said are not speakers stay text.
+/// When most captions start with a name, as in Zoom's files, every name is
+/// a speaker, except one that occurs once while others repeat ("Note: ...").
+/// When few do, as in subtitles, a name must label at least two captions:
+/// "Digo: ..." opening one sentence of a Spanish film is not a speaker.
+/// Names the researcher said are not speakers stay text.
 fn apply_prefix_speakers(segments: &mut [Segment], options: &ImportOptions) -> Vec<String> {
     let labels: Vec<Option<(String, String)>> = segments
         .iter()
@@ -604,13 +609,17 @@ fn apply_prefix_speakers(segments: &mut [Segment], options: &ImportOptions) -> V
     for (speaker, _) in labels.iter().flatten() {
         *counts.entry(speaker.to_lowercase()).or_default() += 1;
     }
+    let untagged = segments.iter().filter(|s| s.speaker.is_none()).count();
+    let labelled = labels.iter().flatten().count();
+    let mostly_labelled = labelled * 2 >= untagged;
+    let any_repeated = counts.values().any(|&n| n >= 2);
     let mut ignored: Vec<String> = Vec::new();
     for (segment, label) in segments.iter_mut().zip(labels) {
         let Some((speaker, speech)) = label else {
             continue;
         };
         let count = counts.get(&speaker.to_lowercase()).copied().unwrap_or(0);
-        if count < 2 {
+        if count < 2 && (any_repeated || !mostly_labelled) {
             let quoted = format!("'{speaker}:'");
             if !ignored.contains(&quoted) {
                 ignored.push(quoted);
@@ -746,7 +755,8 @@ mod tests {
 
     #[test]
     fn cues_without_blank_lines_between_them_are_still_apart() {
-        let srt = "1\n00:00:01,000 --> 00:00:02,000\nFirst\n2\n00:00:02,000 --> 00:00:03,000\nSecond\n";
+        let srt =
+            "1\n00:00:01,000 --> 00:00:02,000\nFirst\n2\n00:00:02,000 --> 00:00:03,000\nSecond\n";
         let parsed = parse_srt(srt.as_bytes(), None).unwrap();
         assert_eq!(parsed.text, "First\nSecond");
         assert_eq!(parsed.turns[1].start_ms, Some(2_000));
@@ -762,7 +772,22 @@ mod tests {
         let parsed = parse_vtt(vtt.as_bytes(), None).unwrap();
         assert_eq!(parsed.text, "hey guys welcome\nto the show\ntoday we talk");
         assert_eq!(parsed.turns[0].end_ms, Some(2_010));
-        assert!(parsed.not_kept.iter().any(|n| n.starts_with("3 caption line(s)")));
+        assert!(
+            parsed
+                .not_kept
+                .iter()
+                .any(|n| n.starts_with("3 caption line(s)"))
+        );
+    }
+
+    #[test]
+    fn names_on_most_captions_are_speakers_even_when_each_occurs_once() {
+        let srt = "1\n00:00:01,000 --> 00:00:03,000\nInterviewer: Hello.\n\n2\n00:00:03,500 --> 00:00:06,000\nP02: Hi there.\n";
+        let parsed = parse_srt(srt.as_bytes(), None).unwrap();
+        assert_eq!(
+            parsed.speakers(),
+            [("Interviewer".to_owned(), 1), ("P02".to_owned(), 1)]
+        );
     }
 
     #[test]

@@ -1098,7 +1098,12 @@ fn flatten(blocks: Vec<Block>, options: &ImportOptions) -> Vec<Paragraph> {
                         // Anchors in the name cell move to the speech.
                         let moved: String = name_cell
                             .iter()
-                            .flat_map(|p| p.text().chars().filter(|c| is_anchor(*c)).collect::<Vec<_>>())
+                            .flat_map(|p| {
+                                p.text()
+                                    .chars()
+                                    .filter(|c| is_anchor(*c))
+                                    .collect::<Vec<_>>()
+                            })
                             .collect();
                         for (i, mut paragraph) in speech_cell.into_iter().enumerate() {
                             if i == speech {
@@ -1318,8 +1323,8 @@ impl Package {
                     } else {
                         (i + 1).to_string()
                     };
-                    let text = blocks_text(clone_blocks(&note.blocks), &self.numbering)
-                        .replace('\n', " ");
+                    let text =
+                        blocks_text(clone_blocks(&note.blocks), &self.numbering).replace('\n', " ");
                     Some(format!("[{mark}] {}", text.trim()))
                 })
                 .collect();
@@ -1369,9 +1374,9 @@ impl Package {
                 comments.len()
             ));
         }
-        parsed.not_kept.push(
-            "formatting (fonts, bold and italics, colours, page layout)".to_owned(),
-        );
+        parsed
+            .not_kept
+            .push("formatting (fonts, bold and italics, colours, page layout)".to_owned());
         if body.pictures > 0 {
             parsed
                 .not_kept
@@ -2032,7 +2037,12 @@ mod tests {
         let speakers: Vec<_> = parsed.turns.iter().map(|t| t.speaker.as_deref()).collect();
         assert_eq!(
             speakers,
-            [Some("Interviewer"), Some("P01"), Some("Interviewer"), Some("P01")]
+            [
+                Some("Interviewer"),
+                Some("P01"),
+                Some("Interviewer"),
+                Some("P01")
+            ]
         );
         assert_eq!(parsed.turns[2].label_end, Some(parsed.turns[2].start + 13));
         let spans: Vec<String> = parsed
@@ -2099,7 +2109,10 @@ mod tests {
         );
         let footer = format!(r#"<w:ftr {W}>{}</w:ftr>"#, para(&run("Page 1")));
         let bytes = zip_of(&[
-            ("word/document.xml", document_xml(&para(&run("Text"))).as_bytes()),
+            (
+                "word/document.xml",
+                document_xml(&para(&run("Text"))).as_bytes(),
+            ),
             ("word/header2.xml", again.as_bytes()),
             ("word/header1.xml", first.as_bytes()),
             ("word/header10.xml", date.as_bytes()),

@@ -7,7 +7,10 @@ use std::io::{Cursor, Read, Write};
 use super::*;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/import/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/import/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -76,7 +79,11 @@ fn gb2312_subtitles_are_refused_with_gbk_suggested_and_read_in_it() {
         }
     );
     assert!(error.to_string().contains("It looks like GBK"), "{error}");
-    let parsed = parse("gb2312.srt", &with_encoding(Encoding::for_label("GBK").unwrap())).unwrap();
+    let parsed = parse(
+        "gb2312.srt",
+        &with_encoding(Encoding::for_label("GBK").unwrap()),
+    )
+    .unwrap();
     assert_eq!(
         lines(&parsed),
         [
@@ -174,7 +181,11 @@ fn a_phrase_ending_in_a_colon_once_in_spanish_subtitles_is_not_a_speaker() {
             .text
             .contains("\nDigo: \"Le doy un abrazo al estirado\".\n")
     );
-    assert!(parsed.warnings[0].contains("'Digo:'"), "{:?}", parsed.warnings);
+    assert!(
+        parsed.warnings[0].contains("'Digo:'"),
+        "{:?}",
+        parsed.warnings
+    );
     assert_eq!(parsed.turns[0].start_ms, Some(7_960));
     assert_eq!(slice(&parsed.text, 0, 15), "[Alba] En 1928,");
     assert!(!parsed.text.contains("-->") && !parsed.text.contains("position:"));
@@ -261,7 +272,11 @@ fn word_comments_are_kept_with_the_span_they_mark() {
 
 #[test]
 fn headers_and_footers_are_metadata_not_text() {
-    let parsed = parse("python-docx-hdr-header-footer.docx", &ImportOptions::default()).unwrap();
+    let parsed = parse(
+        "python-docx-hdr-header-footer.docx",
+        &ImportOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         parsed.text,
         "section with header\n\nsection without header of its own."
