@@ -252,6 +252,9 @@ fn looks_like_timing_attempt(line: &str) -> bool {
             .all(|c| c.is_ascii_digit() || " :.,->\t".contains(c))
 }
 
+/// A cue setting: `align:start` is `("align", "start")`.
+type Setting = (String, String);
+
 /// Start, end and settings of `start --> end [settings]`.
 ///
 /// Settings are `name:value` words (`align:start`, `position:50%,middle`);
@@ -261,7 +264,7 @@ fn parse_timing(
     line: &str,
     line_number: usize,
     webvtt: bool,
-) -> Result<(u64, u64, Vec<(String, String)>), ImportError> {
+) -> Result<(u64, u64, Vec<Setting>), ImportError> {
     let (start, rest) = line.split_once("-->").unwrap_or((line, ""));
     let mut words = rest.split_whitespace();
     let end = words.next().unwrap_or_default();

@@ -760,11 +760,8 @@ fn read_numbering(xml: &str) -> HashMap<String, HashMap<usize, Level>> {
     let mut current_level: Option<usize> = None;
     let mut current_num: Option<usize> = None;
     let mut override_level: Option<usize> = None;
-    loop {
-        let event = match reader.read_event() {
-            Ok(event) => event,
-            Err(_) => break,
-        };
+    // A damaged numbering or styles part only costs the list markers.
+    while let Ok(event) = reader.read_event() {
         match event {
             Event::Start(element) | Event::Empty(element) => {
                 let name = element.local_name();
@@ -846,18 +843,17 @@ fn read_numbering(xml: &str) -> HashMap<String, HashMap<usize, Level>> {
         .collect()
 }
 
+/// A paragraph style's own numId, level and parent style.
+type StyleNumbering = (Option<String>, Option<usize>, Option<String>);
+
 fn read_style_numbering(xml: &str) -> HashMap<String, (String, usize)> {
     let mut reader = Reader::from_str(xml);
     // style → (numId, level, basedOn)
-    let mut styles: HashMap<String, (Option<String>, Option<usize>, Option<String>)> =
-        HashMap::new();
+    let mut styles: HashMap<String, StyleNumbering> = HashMap::new();
     let mut current: Option<String> = None;
     let mut in_run_properties = false;
-    loop {
-        let event = match reader.read_event() {
-            Ok(event) => event,
-            Err(_) => break,
-        };
+    // A damaged numbering or styles part only costs the list markers.
+    while let Ok(event) = reader.read_event() {
         match event {
             Event::Start(element) | Event::Empty(element) => match element.local_name().as_ref() {
                 "style" => {
@@ -964,7 +960,12 @@ fn bullet_text(text: &str, level: usize) -> String {
             .chars()
             .all(|c| ('\u{E000}'..='\u{F8FF}').contains(&c) || "o§Øüv".contains(c));
     if text.is_empty() || symbolic {
-        if level % 2 == 0 { "•" } else { "◦" }.to_owned()
+        if level.is_multiple_of(2) {
+            "•"
+        } else {
+            "◦"
+        }
+        .to_owned()
     } else {
         text.to_owned()
     }
@@ -1457,7 +1458,7 @@ fn strip_anchors(parsed: &mut ParsedTranscript) -> Option<HashMap<usize, Span>> 
             let position = text.chars().count();
             let code = c as u32 - ANCHOR_BASE;
             let comment = (code / 2) as usize;
-            if code % 2 == 0 {
+            if code.is_multiple_of(2) {
                 starts.insert(comment, position);
             } else if let Some(start) = starts.get(&comment) {
                 spans.insert(
