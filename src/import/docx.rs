@@ -1225,8 +1225,8 @@ fn label_paragraphs(paragraphs: Vec<Paragraph>, options: &ImportOptions) -> Vec<
 /// A document read from its package, ready to become a transcript.
 struct Package {
     body: Part,
-    /// The body read again without comment anchors, for the fallback.
-    plain_body: Part,
+    /// The document part, to read again without comment anchors if need be.
+    xml: String,
     numbering: Numbering,
     footnotes: Part,
     endnotes: Part,
@@ -1246,7 +1246,6 @@ impl Package {
         header_names.sort_by_key(|n| (part_number(n), n.clone()));
         let xml = xml_text(document)?;
         let body = read_part(&xml, true).map_err(corrupt)?;
-        let plain_body = read_part(&xml, false).map_err(corrupt)?;
         let mut optional = |name: &str| -> Result<Option<String>, ImportError> {
             match zip.read(name)? {
                 Some(bytes) => Ok(Some(xml_text(&bytes)?)),
@@ -1283,7 +1282,7 @@ impl Package {
         }
         Ok(Package {
             body,
-            plain_body,
+            xml,
             numbering,
             footnotes,
             endnotes,
@@ -1300,10 +1299,13 @@ impl Package {
         options: &ImportOptions,
         anchored: bool,
     ) -> Result<Option<ParsedTranscript>, ImportError> {
+        let plain;
         let body = if anchored {
             &self.body
         } else {
-            &self.plain_body
+            plain = read_part(&self.xml, false)
+                .map_err(|detail| ImportError::DocxCorrupt { detail })?;
+            &plain
         };
         let mut blocks = clone_blocks(&body.blocks);
         number_paragraphs(&mut blocks, &self.numbering);
@@ -2064,6 +2066,28 @@ mod tests {
         assert_eq!(spans, ["Tell me.", "tired"]);
         assert_eq!(parsed.metadata.comments[0].author.as_deref(), Some("Ana"));
         assert_eq!(parsed.metadata.comments[1].author, None);
+    }
+
+    #[test]
+    fn a_comment_between_a_letter_and_its_accent_keeps_the_text_without_a_span() {
+        let body = format!(
+            r#"<w:p>{}<w:commentRangeStart w:id="1"/>{}<w:commentRangeEnd w:id="1"/></w:p>"#,
+            run("Cafe"),
+            run("\u{301} noir")
+        );
+        let comments = format!(
+            r#"<w:comments {W}><w:comment w:id="1"><w:p>{}</w:p></w:comment></w:comments>"#,
+            run("accent?")
+        );
+        let bytes = zip_of(&[
+            ("word/document.xml", document_xml(&body).as_bytes()),
+            ("word/comments.xml", comments.as_bytes()),
+        ]);
+        let parsed = parse_docx(&bytes, &ZipLimits::default()).unwrap();
+        assert_eq!(parsed.text, "Café noir");
+        assert_well_formed(&parsed);
+        assert_eq!(parsed.metadata.comments.len(), 1);
+        assert_eq!(parsed.metadata.comments[0].span, None);
     }
 
     #[test]
