@@ -77,7 +77,8 @@ function showPreview(entry) {
   }
   view.tr.className = blocker ? "preview blocked" : "preview";
   const box = el("div", "import-preview");
-  const summary = `${preview.line_count} lines, ${preview.word_count} words` +
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const summary = `${plural(preview.line_count, "line")}, ${plural(preview.word_count, "word")}` +
     (preview.participant_label ? `, participant ${preview.participant_label}` : "") + ".";
   box.append(el("p", "summary", summary));
   if (preview.encoding) {
@@ -102,7 +103,7 @@ function showPreview(entry) {
     const ul = el("ul", "speakers");
     for (const speaker of speakers) {
       const li = document.createElement("li");
-      const label = document.createElement("label");
+      const label = el("label", "check");
       const tick = document.createElement("input");
       tick.type = "checkbox";
       tick.checked = speaker.kept;
