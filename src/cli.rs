@@ -53,7 +53,7 @@ pub enum Command {
         /// A participant label for every file; by default it is found in each file name.
         #[arg(long)]
         participant: Option<String>,
-        /// Text encoding of .txt/.md/.vtt/.srt files that are not UTF-8 (`windows-1252`).
+        /// Text encoding of .txt/.md/.vtt/.srt files that are not UTF-8 (`windows-1255`, `gbk`...).
         #[arg(long)]
         encoding: Option<String>,
         #[arg(required = true)]
@@ -285,8 +285,9 @@ async fn import(
         }
     };
     drop(conn);
-    let encoding = service::parse_encoding(encoding.as_deref())
-        .map_err(|_| anyhow::anyhow!("--encoding can be utf-8 or windows-1252"))?;
+    let encoding = service::parse_encoding(encoding.as_deref()).map_err(|_| {
+        anyhow::anyhow!("--encoding must name an encoding, such as utf-8, windows-1252 or gbk")
+    })?;
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
@@ -312,6 +313,7 @@ async fn import(
                 bytes: bytes.as_deref(),
                 participant: choice,
                 encoding,
+                not_speakers: &[],
             },
             config.max_upload_bytes,
         )

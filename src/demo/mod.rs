@@ -352,7 +352,7 @@ async fn insert_study(
     // Transcripts, canonicalised and split into turns as an imported .txt is.
     let mut transcripts = Vec::new();
     for t in &study.transcripts {
-        let parsed = import::parse_text(t.text.as_bytes(), Some(Encoding::Utf8))
+        let parsed = import::parse_text(t.text.as_bytes(), Some(Encoding::UTF_8))
             .map_err(|e| bad_data(format!("transcript {}: {e}", t.title)))?;
         let participant = *participants
             .get(&t.participant)
@@ -373,6 +373,7 @@ async fn insert_study(
                 word_count: crate::transcripts::service::count_words(&parsed.text, &parsed.turns),
                 turns: &parsed.turns,
                 warnings: &parsed.warnings,
+                metadata: &parsed.metadata,
                 created_by: Some(lead),
             },
         )
@@ -676,7 +677,7 @@ mod tests {
         for c in &study.codings {
             let text = import::parse_text(
                 study.transcripts[c.transcript].text.as_bytes(),
-                Some(Encoding::Utf8),
+                Some(Encoding::UTF_8),
             )
             .unwrap()
             .text;

@@ -1,36 +1,39 @@
-//! Caption files (.vtt, .srt) as exported by Teams, Zoom and transcription
-//! services.
+//! Caption files (.vtt, .srt) as exported by Teams, Zoom, YouTube and
+//! transcription services.
 
 use std::collections::HashMap;
 
 use super::canonical::{canonicalize, normalize};
 use super::text::{LabelRule, decode_text, find_label};
-use super::{Encoding, ImportError, ParsedTranscript, Turn, line_spans};
+use super::{CueTime, Encoding, ImportError, ImportOptions, ParsedTranscript, Turn, line_spans};
+
+/// Which caption format a file is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    WebVtt,
+    SubRip,
+}
 
 /// Parses a WebVTT caption file (the header line `WEBVTT` is required).
 ///
 /// Speakers come from voice tags (`<v Ana Souza>`, as Teams writes them) or
-/// a `Name: ` prefix on the caption (as Zoom writes them). Consecutive
-/// captions of one speaker merge into one turn that keeps the first
-/// caption's start time; each turn is one line `Speaker: text` of the text.
-/// Captions without a speaker are one turn each. Other tags, entities, NOTE,
-/// STYLE and REGION blocks, cue identifiers and cue settings are dropped.
+/// a `Name: ` prefix on the caption (as Zoom writes them; a name must label
+/// at least two captions). Consecutive captions of one speaker merge into
+/// one turn that keeps each caption's place and times; each turn is one line
+/// `Speaker: text` of the text. Captions without a speaker are one turn
+/// each. A caption line repeating the last line of the caption before (as
+/// rolling auto-captions do) is kept once. Other tags, entities, NOTE,
+/// STYLE and REGION blocks, cue identifiers and cue settings
+/// (`align:start position:0%`) are dropped, and listed in `not_kept`.
 pub fn parse_vtt(
     bytes: &[u8],
     encoding: Option<Encoding>,
 ) -> Result<ParsedTranscript, ImportError> {
-    let (decoded, _) = decode_text(bytes, encoding)?;
-    let text = normalize(&decoded);
-    let lines: Vec<&str> = text.split('\n').collect();
-    let header = lines.first().copied().unwrap_or_default();
-    let after = header
-        .strip_prefix("WEBVTT")
-        .ok_or(ImportError::MissingWebvttHeader)?;
-    if !(after.is_empty() || after.starts_with([' ', '\t'])) {
-        return Err(ImportError::MissingWebvttHeader);
-    }
-    let cues = read_cues(&lines, 1, true)?;
-    build_transcript(cues)
+    let options = ImportOptions {
+        encoding,
+        ..ImportOptions::default()
+    };
+    parse_captions(bytes, &options, Format::WebVtt)
 }
 
 /// Parses a SubRip caption file, with the same speaker and merging rules
@@ -39,79 +42,196 @@ pub fn parse_srt(
     bytes: &[u8],
     encoding: Option<Encoding>,
 ) -> Result<ParsedTranscript, ImportError> {
-    let (decoded, _) = decode_text(bytes, encoding)?;
+    let options = ImportOptions {
+        encoding,
+        ..ImportOptions::default()
+    };
+    parse_captions(bytes, &options, Format::SubRip)
+}
+
+pub(crate) fn parse_captions(
+    bytes: &[u8],
+    options: &ImportOptions,
+    format: Format,
+) -> Result<ParsedTranscript, ImportError> {
+    let (decoded, encoding) = decode_text(bytes, options.encoding)?;
     let text = normalize(&decoded);
     let lines: Vec<&str> = text.split('\n').collect();
-    let cues = read_cues(&lines, 0, false)?;
-    build_transcript(cues)
+    let mut from = 0;
+    if format == Format::WebVtt {
+        let header = lines.first().copied().unwrap_or_default();
+        let after = header
+            .strip_prefix("WEBVTT")
+            .ok_or(ImportError::MissingWebvttHeader)?;
+        if !(after.is_empty() || after.starts_with([' ', '\t'])) {
+            return Err(ImportError::MissingWebvttHeader);
+        }
+        from = 1;
+    }
+    let mut dropped = Dropped::default();
+    let cues = read_cues(&lines, from, format, &mut dropped)?;
+    let mut parsed = build_transcript(cues, options, &mut dropped)?;
+    parsed.encoding = Some(encoding);
+    parsed.not_kept = dropped.describe();
+    Ok(parsed)
+}
+
+/// What a caption file had that the transcript leaves out.
+#[derive(Debug, Default)]
+struct Dropped {
+    identifiers: usize,
+    settings: usize,
+    blocks: usize,
+    markup: bool,
+    repeated_lines: usize,
+    repeated_captions: usize,
+}
+
+impl Dropped {
+    fn describe(&self) -> Vec<String> {
+        let mut items = Vec::new();
+        if self.settings > 0 {
+            items.push(format!(
+                "the cue settings (position, alignment, size) of {} caption(s)",
+                self.settings
+            ));
+        }
+        if self.identifiers > 0 {
+            items.push(format!(
+                "{} cue identifier(s) and numbers",
+                self.identifiers
+            ));
+        }
+        if self.blocks > 0 {
+            items.push(format!(
+                "{} NOTE, STYLE or REGION block(s) (comments and styling for players)",
+                self.blocks
+            ));
+        }
+        if self.markup {
+            items.push(
+                "styling markup (italics, colours, karaoke timestamps inside captions)".to_owned(),
+            );
+        }
+        if self.repeated_lines > 0 {
+            items.push(format!(
+                "{} caption line(s) that repeat the line before, as rolling auto-captions do ({} caption(s) had nothing else and were merged into the one before)",
+                self.repeated_lines, self.repeated_captions
+            ));
+        }
+        items
+    }
 }
 
 #[derive(Debug)]
 struct Cue {
     start_ms: u64,
+    end_ms: u64,
     payload: Vec<String>,
 }
 
-/// Reads the blank-line separated blocks from line index `from` on.
-fn read_cues(lines: &[&str], from: usize, webvtt: bool) -> Result<Vec<Cue>, ImportError> {
+/// Reads the cues from line index `from` on.
+///
+/// A cue is an optional identifier line, a timing line and payload lines up
+/// to a blank line. Two things real files do are tolerated: a timing line
+/// straight after a payload with no blank line before it (YouTube), and, in
+/// SubRip, a blank line inside a caption. In WebVTT a line of spaces belongs
+/// to the payload, as the standard says, unless a cue follows it.
+fn read_cues(
+    lines: &[&str],
+    from: usize,
+    format: Format,
+    dropped: &mut Dropped,
+) -> Result<Vec<Cue>, ImportError> {
+    let webvtt = format == Format::WebVtt;
+    let blank = |i: usize| lines.get(i).is_none_or(|l| l.trim().is_empty());
+    let is_timing = |i: usize| lines.get(i).is_some_and(|l| l.contains("-->"));
     let mut cues: Vec<Cue> = Vec::new();
     let mut i = from;
     if webvtt {
         // The header block runs to the first blank line.
-        while i < lines.len() && !lines[i].trim().is_empty() {
+        while i < lines.len() && !blank(i) {
             i += 1;
         }
     }
     while i < lines.len() {
-        if lines[i].trim().is_empty() {
+        if blank(i) {
             i += 1;
             continue;
         }
-        let start = i;
-        while i < lines.len() && !lines[i].trim().is_empty() {
-            i += 1;
-        }
-        let block = &lines[start..i];
         if webvtt
             && ["NOTE", "STYLE", "REGION"]
                 .iter()
-                .any(|k| is_keyword_line(block[0], k))
+                .any(|k| is_keyword_line(lines[i], k))
         {
+            dropped.blocks += 1;
+            while i < lines.len() && !blank(i) {
+                i += 1;
+            }
             continue;
         }
-        // The timing is the first line, or the second after a cue identifier.
-        let timing = block.iter().take(2).position(|l| l.contains("-->"));
-        let Some(timing) = timing else {
-            let suspect = block
-                .iter()
-                .take(2)
-                .position(|l| looks_like_timing_attempt(l));
+        let timing = if is_timing(i) {
+            i
+        } else if !blank(i + 1) && is_timing(i + 1) {
+            dropped.identifiers += 1;
+            i + 1
+        } else {
+            let end = (i..lines.len()).find(|&k| blank(k)).unwrap_or(lines.len());
+            let suspect = (i..end.min(i + 2)).find(|&k| looks_like_timing_attempt(lines[k]));
             match (suspect, cues.last_mut()) {
                 (None, Some(previous)) => {
-                    // SRT writers sometimes leave a blank line inside a caption.
+                    // SubRip writers sometimes leave a blank line inside a caption.
                     previous
                         .payload
-                        .extend(block.iter().map(|l| (*l).to_owned()));
+                        .extend(lines[i..end].iter().map(|l| (*l).to_owned()));
+                    i = end;
                     continue;
                 }
                 (suspect, _) => {
-                    let at = suspect.unwrap_or(0);
+                    let at = suspect.unwrap_or(i);
                     return Err(ImportError::MissingCueTiming {
-                        line: start + at + 1,
-                        found: block[at].trim().to_owned(),
+                        line: at + 1,
+                        found: lines[at].trim().to_owned(),
                     });
                 }
             }
         };
-        let line_number = start + timing + 1;
-        let start_ms = parse_timing(block[timing], line_number, webvtt)?;
+        let (start_ms, end_ms, settings) = parse_timing(lines[timing], timing + 1, webvtt)?;
+        if !settings.is_empty() {
+            dropped.settings += 1;
+        }
+        let mut j = timing + 1;
+        let mut payload: Vec<String> = Vec::new();
+        while j < lines.len() && !is_timing(j) {
+            let line = lines[j];
+            if line.is_empty() || (!webvtt && blank(j)) {
+                break;
+            }
+            if blank(j) {
+                let cue_follows = is_timing(j + 1) || (!blank(j + 1) && is_timing(j + 2));
+                if cue_follows || blank(j + 1) {
+                    break;
+                }
+            }
+            payload.push(line.to_owned());
+            j += 1;
+        }
+        // A number just before a timing line is the next SubRip cue's index.
+        if !webvtt
+            && is_timing(j)
+            && payload.last().is_some_and(|l| {
+                !l.trim().is_empty() && l.trim().bytes().all(|b| b.is_ascii_digit())
+            })
+        {
+            payload.pop();
+            j -= 1;
+        }
         cues.push(Cue {
             start_ms,
-            payload: block[timing + 1..]
-                .iter()
-                .map(|l| (*l).to_owned())
-                .collect(),
+            end_ms,
+            payload,
         });
+        i = j;
     }
     Ok(cues)
 }
@@ -132,14 +252,33 @@ fn looks_like_timing_attempt(line: &str) -> bool {
             .all(|c| c.is_ascii_digit() || " :.,->\t".contains(c))
 }
 
-/// The start time of `start --> end [settings]`; the end is checked too.
-fn parse_timing(line: &str, line_number: usize, webvtt: bool) -> Result<u64, ImportError> {
+/// A cue setting: `align:start` is `("align", "start")`.
+type Setting = (String, String);
+
+/// Start, end and settings of `start --> end [settings]`.
+///
+/// Settings are `name:value` words (`align:start`, `position:50%,middle`);
+/// SubRip files sometimes carry `X1:… Y1:…` coordinates in the same place.
+/// Words that are not settings are ignored, as players ignore them.
+fn parse_timing(
+    line: &str,
+    line_number: usize,
+    webvtt: bool,
+) -> Result<(u64, u64, Vec<Setting>), ImportError> {
     let (start, rest) = line.split_once("-->").unwrap_or((line, ""));
-    let end = rest.split_whitespace().next().unwrap_or_default();
+    let mut words = rest.split_whitespace();
+    let end = words.next().unwrap_or_default();
     let start_ms =
         parse_timestamp(start.trim(), webvtt).ok_or_else(|| invalid(line_number, start))?;
-    parse_timestamp(end, webvtt).ok_or_else(|| invalid(line_number, end))?;
-    Ok(start_ms)
+    let end_ms = parse_timestamp(end, webvtt).ok_or_else(|| invalid(line_number, end))?;
+    let settings = words
+        .filter_map(|word| word.split_once(':'))
+        .filter(|(name, value)| !name.is_empty() && !value.is_empty())
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    // A cue ending before it starts is a slip of the captioner; its start is
+    // the reliable part.
+    Ok((start_ms, end_ms.max(start_ms), settings))
 }
 
 fn invalid(line: usize, value: &str) -> ImportError {
@@ -185,28 +324,41 @@ fn parse_timestamp(value: &str, webvtt: bool) -> Option<u64> {
     Some(((hours * 60 + minutes) * 60 + seconds) * 1000 + millis)
 }
 
-/// A stretch of one caption spoken by one voice.
+/// A stretch of one caption spoken by one voice, line by line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Segment {
     speaker: Option<String>,
-    text: String,
+    /// Cleaned caption lines, none empty.
+    lines: Vec<String>,
     start_ms: u64,
+    end_ms: u64,
+}
+
+impl Segment {
+    fn text(&self) -> String {
+        self.lines.join(" ")
+    }
 }
 
 /// Splits a caption into voice segments, dropping other markup.
-fn segments(cue: &Cue) -> Vec<Segment> {
+fn segments(cue: &Cue, markup: &mut bool) -> Vec<Segment> {
     let payload = cue.payload.join("\n");
     let mut segments = Vec::new();
     let mut speaker: Option<String> = None;
     let mut text = String::new();
     let mut rest = payload.as_str();
     let mut flush = |speaker: &Option<String>, text: &mut String| {
-        let cleaned = clean(text);
-        if !cleaned.is_empty() {
+        let lines: Vec<String> = text
+            .split('\n')
+            .map(clean)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if !lines.is_empty() {
             segments.push(Segment {
                 speaker: speaker.clone(),
-                text: cleaned,
+                lines,
                 start_ms: cue.start_ms,
+                end_ms: cue.end_ms,
             });
         }
         text.clear();
@@ -227,6 +379,8 @@ fn segments(cue: &Cue) -> Vec<Segment> {
                     } else if tag == "/v" {
                         flush(&speaker, &mut text);
                         speaker = None;
+                    } else {
+                        *markup = true;
                     }
                     rest = &rest[close + 1..];
                 }
@@ -237,7 +391,10 @@ fn segments(cue: &Cue) -> Vec<Segment> {
             },
             // SubRip files from some editors carry ASS overrides like {\an8}.
             '{' if rest.starts_with("{\\") => match rest.find('}') {
-                Some(close) => rest = &rest[close + 1..],
+                Some(close) => {
+                    *markup = true;
+                    rest = &rest[close + 1..];
+                }
                 None => {
                     text.push('{');
                     rest = &rest[1..];
@@ -279,9 +436,9 @@ fn entity(text: &str) -> (&str, usize) {
     ("&", 1)
 }
 
-/// Collapses whitespace (caption line breaks included) to single spaces,
-/// after normalising: removing tags can leave a base letter next to a
-/// combining mark that the original normalisation kept apart.
+/// Collapses whitespace to single spaces, after normalising: removing tags
+/// can leave a base letter next to a combining mark that the original
+/// normalisation kept apart.
 fn clean(text: &str) -> String {
     normalize(text)
         .split_whitespace()
@@ -289,61 +446,165 @@ fn clean(text: &str) -> String {
         .join(" ")
 }
 
-fn build_transcript(cues: Vec<Cue>) -> Result<ParsedTranscript, ImportError> {
-    let mut segments: Vec<Segment> = cues.iter().flat_map(segments).collect();
+/// Drops caption lines that repeat the last lines of the caption before
+/// (of the same voice): rolling auto-captions show each line twice, once
+/// new at the bottom and once moved up, and YouTube adds 10 ms captions
+/// that only repeat. A caption left with nothing lengthens the one before.
+fn drop_repeated_lines(segments: Vec<Segment>, dropped: &mut Dropped) -> Vec<Segment> {
+    let mut kept: Vec<Segment> = Vec::with_capacity(segments.len());
+    let mut previous: Option<Segment> = None;
+    for segment in segments {
+        let shown = segment.clone();
+        let mut segment = segment;
+        if let Some(before) = previous.as_ref().filter(|b| b.speaker == segment.speaker) {
+            let most = before.lines.len().min(segment.lines.len());
+            let overlap = (1..=most)
+                .rev()
+                .find(|&k| before.lines[before.lines.len() - k..] == segment.lines[..k])
+                .unwrap_or(0);
+            if overlap > 0 {
+                dropped.repeated_lines += overlap;
+                segment.lines.drain(..overlap);
+            }
+        }
+        if segment.lines.is_empty() {
+            dropped.repeated_captions += 1;
+            if let Some(last) = kept.last_mut() {
+                last.end_ms = last.end_ms.max(segment.end_ms);
+            }
+        } else {
+            kept.push(segment);
+        }
+        previous = Some(shown);
+    }
+    kept
+}
+
+/// One turn being built: its speaker and the segments merged into it.
+struct TurnDraft {
+    speaker: Option<String>,
+    segments: Vec<Segment>,
+}
+
+fn build_transcript(
+    cues: Vec<Cue>,
+    options: &ImportOptions,
+    dropped: &mut Dropped,
+) -> Result<ParsedTranscript, ImportError> {
+    let mut markup = false;
+    let mut segments: Vec<Segment> = cues
+        .iter()
+        .flat_map(|cue| segments(cue, &mut markup))
+        .collect();
+    dropped.markup = markup;
     if segments.is_empty() {
         return Err(ImportError::NoCaptions);
     }
-    let warnings = apply_prefix_speakers(&mut segments);
-
-    let mut turns: Vec<Segment> = Vec::new();
-    for segment in segments {
-        match turns.last_mut() {
-            Some(last) if last.speaker.is_some() && last.speaker == segment.speaker => {
-                last.text.push(' ');
-                last.text.push_str(&segment.text);
-            }
-            _ => turns.push(segment),
+    for segment in &mut segments {
+        if segment
+            .speaker
+            .as_deref()
+            .is_some_and(|s| options.is_not_speaker(s))
+        {
+            segment.speaker = None;
         }
     }
-    let lines: Vec<String> = turns
-        .iter()
-        .map(|turn| match &turn.speaker {
-            Some(speaker) => format!("{speaker}: {}", turn.text),
-            None => turn.text.clone(),
-        })
-        .collect();
-    let canonical = canonicalize(&lines.join("\n"));
-    let spans = line_spans(&canonical.text);
-    let turns = turns
-        .iter()
-        .zip(&spans)
-        .map(|(turn, span)| Turn {
-            speaker: turn.speaker.clone(),
-            start: span.start,
-            end: span.end,
-            label_end: turn
-                .speaker
-                .as_ref()
-                .map(|s| (span.start + s.chars().count() + 2).min(span.end)),
-            start_ms: Some(turn.start_ms),
-        })
-        .collect();
+    let warnings = apply_prefix_speakers(&mut segments, options);
+    let segments = drop_repeated_lines(segments, dropped);
+
+    let mut drafts: Vec<TurnDraft> = Vec::new();
+    for segment in segments {
+        match drafts.last_mut() {
+            Some(last) if last.speaker.is_some() && last.speaker == segment.speaker => {
+                last.segments.push(segment);
+            }
+            _ => drafts.push(TurnDraft {
+                speaker: segment.speaker.clone(),
+                segments: vec![segment],
+            }),
+        }
+    }
+    let mut text = String::new();
+    let mut turns = Vec::with_capacity(drafts.len());
+    let mut offset = 0;
+    for (i, draft) in drafts.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+            offset += 1;
+        }
+        let start = offset;
+        let mut label_end = None;
+        if let Some(speaker) = &draft.speaker {
+            text.push_str(speaker);
+            text.push_str(": ");
+            offset += speaker.chars().count() + 2;
+            label_end = Some(offset);
+        }
+        let mut cues = Vec::with_capacity(draft.segments.len());
+        for (k, segment) in draft.segments.iter().enumerate() {
+            if k > 0 {
+                text.push(' ');
+                offset += 1;
+            }
+            let piece = segment.text();
+            let cue_start = offset;
+            offset += piece.chars().count();
+            text.push_str(&piece);
+            cues.push(CueTime {
+                start: cue_start,
+                end: offset,
+                start_ms: segment.start_ms,
+                end_ms: segment.end_ms,
+            });
+        }
+        turns.push(Turn {
+            speaker: draft.speaker.clone(),
+            start,
+            end: offset,
+            label_end: label_end.map(|l: usize| l.min(offset)),
+            start_ms: cues.first().map(|c| c.start_ms),
+            end_ms: cues.iter().map(|c| c.end_ms).max(),
+            cues,
+        });
+    }
+    let canonical = canonicalize(&text);
+    if canonical.text != text {
+        // Cannot happen while every piece went through `normalize`; one
+        // turn per line, without times, is still better than wrong offsets.
+        let turns = line_spans(&canonical.text)
+            .into_iter()
+            .filter(|line| line.start < line.end)
+            .map(|line| Turn {
+                start: line.start,
+                end: line.end,
+                ..Turn::default()
+            })
+            .collect();
+        return Ok(ParsedTranscript::new(canonical, turns, warnings));
+    }
     Ok(ParsedTranscript::new(canonical, turns, warnings))
 }
 
 /// Takes `Name: ` prefixes as speakers on captions without a voice tag.
-/// As in typed transcripts, a name that occurs once while others repeat is
-/// taken for speech ("Note: ...") and reported.
-fn apply_prefix_speakers(segments: &mut [Segment]) -> Vec<String> {
+///
+/// When most captions start with a name, as in Zoom's files, every name is
+/// a speaker, except one that occurs once while others repeat ("Note: ...").
+/// When few do, as in subtitles, a name must label at least two captions:
+/// "Digo: ..." opening one sentence of a Spanish film is not a speaker.
+/// Names the researcher said are not speakers stay text.
+fn apply_prefix_speakers(segments: &mut [Segment], options: &ImportOptions) -> Vec<String> {
     let labels: Vec<Option<(String, String)>> = segments
         .iter()
         .map(|segment| {
             if segment.speaker.is_some() {
                 return None;
             }
-            let label = find_label(&segment.text, LabelRule::Caption)?;
-            let speech: String = segment.text.chars().skip(label.label_chars).collect();
+            let first = segment.lines.first()?;
+            let label = find_label(first, LabelRule::Caption)?;
+            if options.is_not_speaker(&label.speaker) {
+                return None;
+            }
+            let speech: String = first.chars().skip(label.label_chars).collect();
             Some((label.speaker, speech))
         })
         .collect();
@@ -351,25 +612,35 @@ fn apply_prefix_speakers(segments: &mut [Segment]) -> Vec<String> {
     for (speaker, _) in labels.iter().flatten() {
         *counts.entry(speaker.to_lowercase()).or_default() += 1;
     }
+    let untagged = segments.iter().filter(|s| s.speaker.is_none()).count();
+    let labelled = labels.iter().flatten().count();
+    let mostly_labelled = labelled * 2 >= untagged;
     let any_repeated = counts.values().any(|&n| n >= 2);
-    let mut ignored = Vec::new();
+    let mut ignored: Vec<String> = Vec::new();
     for (segment, label) in segments.iter_mut().zip(labels) {
         let Some((speaker, speech)) = label else {
             continue;
         };
         let count = counts.get(&speaker.to_lowercase()).copied().unwrap_or(0);
-        if any_repeated && count < 2 {
-            ignored.push(format!("'{speaker}:'"));
-        } else if !speech.is_empty() {
+        if count < 2 && (any_repeated || !mostly_labelled) {
+            let quoted = format!("'{speaker}:'");
+            if !ignored.contains(&quoted) {
+                ignored.push(quoted);
+            }
+        } else if !speech.is_empty() || segment.lines.len() > 1 {
             segment.speaker = Some(speaker);
-            segment.text = speech;
+            if speech.is_empty() {
+                segment.lines.remove(0);
+            } else {
+                segment.lines[0] = speech;
+            }
         }
     }
     if ignored.is_empty() {
         Vec::new()
     } else {
         vec![format!(
-            "{} looked like a speaker name but occurs only once, so it was kept as caption text.",
+            "{} looked like a speaker name but labels only one caption, so it was kept as caption text.",
             ignored.join(", ")
         )]
     }
@@ -430,6 +701,109 @@ mod tests {
         let first = &parsed.turns[0];
         assert_eq!(first.label_end, Some(11));
         assert!(parsed.warnings.is_empty());
+    }
+
+    #[test]
+    fn merged_turns_keep_each_captions_place_and_times() {
+        let parsed = parse_vtt(TEAMS.as_bytes(), None).unwrap();
+        let first = &parsed.turns[0];
+        assert_eq!(first.end_ms, Some(6_000));
+        let cues: Vec<(String, u64, u64)> = first
+            .cues
+            .iter()
+            .map(|c| {
+                (
+                    parsed
+                        .text
+                        .chars()
+                        .skip(c.start)
+                        .take(c.end - c.start)
+                        .collect(),
+                    c.start_ms,
+                    c.end_ms,
+                )
+            })
+            .collect();
+        assert_eq!(
+            cues,
+            [
+                ("Hello and welcome.".to_owned(), 1_250, 4_000),
+                ("Shall we start?".to_owned(), 4_500, 6_000)
+            ]
+        );
+        assert!(
+            parsed.not_kept.iter().any(|n| n.contains("cue settings")),
+            "{:?}",
+            parsed.not_kept
+        );
+    }
+
+    #[test]
+    fn cue_settings_are_parsed_apart_from_the_times() {
+        let (start, end, settings) = parse_timing(
+            "00:05:04.080 --> 00:05:05.069 align:start position:0%",
+            1,
+            true,
+        )
+        .unwrap();
+        assert_eq!((start, end), (304_080, 305_069));
+        assert_eq!(
+            settings,
+            [
+                ("align".to_owned(), "start".to_owned()),
+                ("position".to_owned(), "0%".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn cues_without_blank_lines_between_them_are_still_apart() {
+        let srt =
+            "1\n00:00:01,000 --> 00:00:02,000\nFirst\n2\n00:00:02,000 --> 00:00:03,000\nSecond\n";
+        let parsed = parse_srt(srt.as_bytes(), None).unwrap();
+        assert_eq!(parsed.text, "First\nSecond");
+        assert_eq!(parsed.turns[1].start_ms, Some(2_000));
+        // A line of spaces between WebVTT cues, as hand-edited files have.
+        let vtt = "WEBVTT\n\n00:01.000 --> 00:02.000\nOne\n   \n2\n00:02.000 --> 00:03.000\nTwo\n";
+        let parsed = parse_vtt(vtt.as_bytes(), None).unwrap();
+        assert_eq!(parsed.text, "One\nTwo");
+    }
+
+    #[test]
+    fn rolling_captions_are_kept_once() {
+        let vtt = "WEBVTT\n\n00:00.000 --> 00:02.000\nhey guys welcome\n\n00:02.000 --> 00:02.010\nhey guys welcome\n\n00:02.010 --> 00:04.000\nhey guys welcome\nto the show\n\n00:04.000 --> 00:06.000\nto the show\ntoday we talk\n";
+        let parsed = parse_vtt(vtt.as_bytes(), None).unwrap();
+        assert_eq!(parsed.text, "hey guys welcome\nto the show\ntoday we talk");
+        assert_eq!(parsed.turns[0].end_ms, Some(2_010));
+        assert!(
+            parsed
+                .not_kept
+                .iter()
+                .any(|n| n.starts_with("3 caption line(s)"))
+        );
+    }
+
+    #[test]
+    fn names_on_most_captions_are_speakers_even_when_each_occurs_once() {
+        let srt = "1\n00:00:01,000 --> 00:00:03,000\nInterviewer: Hello.\n\n2\n00:00:03,500 --> 00:00:06,000\nP02: Hi there.\n";
+        let parsed = parse_srt(srt.as_bytes(), None).unwrap();
+        assert_eq!(
+            parsed.speakers(),
+            [("Interviewer".to_owned(), 1), ("P02".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn prefix_speakers_the_importer_drops_stay_text() {
+        let vtt = "WEBVTT\n\n00:01.000 --> 00:02.000\nAna: Hi.\n\n00:02.000 --> 00:03.000\nDigo: yes.\n\n00:03.000 --> 00:04.000\nAna: Go on.\n\n00:04.000 --> 00:05.000\nDigo: no.\n";
+        let options = ImportOptions {
+            not_speakers: vec!["DIGO".to_owned()],
+            ..ImportOptions::default()
+        };
+        let parsed = parse_captions(vtt.as_bytes(), &options, Format::WebVtt).unwrap();
+        assert_eq!(parsed.text, "Ana: Hi.\nDigo: yes.\nAna: Go on.\nDigo: no.");
+        let speakers: Vec<_> = parsed.turns.iter().map(|t| t.speaker.as_deref()).collect();
+        assert_eq!(speakers, [Some("Ana"), None, Some("Ana"), None]);
     }
 
     #[test]
@@ -575,7 +949,9 @@ mod tests {
             bytes.extend(unit.to_le_bytes());
         }
         let parsed = parse_vtt(&bytes, None).unwrap();
-        assert_eq!(parsed, parse_vtt(TEAMS.as_bytes(), None).unwrap());
+        let utf8 = parse_vtt(TEAMS.as_bytes(), None).unwrap();
+        assert_eq!((&parsed.text, &parsed.turns), (&utf8.text, &utf8.turns));
+        assert_eq!(parsed.encoding, Some(Encoding::UTF_16LE));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 mod canonical;
 mod captions;
 mod docx;
+mod encoding;
+#[cfg(test)]
+mod fixture_tests;
 mod table;
 mod text;
 
@@ -15,12 +18,13 @@ use serde::{Deserialize, Serialize};
 pub use canonical::{Canonical, canonicalize};
 pub use captions::{parse_srt, parse_vtt};
 pub use docx::{ZipLimits, parse_docx};
+pub use encoding::{Encoding, EncodingChoice};
 pub use table::{
     ColumnMapping, ParticipantRecord, RowError, Table, TableKind, TableMapping, Value,
     VariableType, infer_type, label_looks_like_name, labels_look_like_names, parse_number,
     parse_table, validate,
 };
-pub use text::{decode_text, parse_markdown, parse_text};
+pub use text::{decode_for_preview, decode_text, parse_markdown, parse_text};
 
 /// The transcript formats Concord imports, known by file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,30 +37,6 @@ pub enum SourceKind {
     Srt,
 }
 
-/// A text encoding, either detected or chosen by the researcher when the
-/// file does not say (see [`ImportError::EncodingChoiceNeeded`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Encoding {
-    Utf8,
-    Utf16Le,
-    Utf16Be,
-    /// Also what files labelled ISO-8859-1 or Latin-1 really are: browsers
-    /// and Windows treat those names as Windows-1252.
-    Windows1252,
-}
-
-impl std::fmt::Display for Encoding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Encoding::Utf8 => "UTF-8",
-            Encoding::Utf16Le => "UTF-16 LE",
-            Encoding::Utf16Be => "UTF-16 BE",
-            Encoding::Windows1252 => "Windows-1252",
-        })
-    }
-}
-
 /// A half-open range `[start, end)` of code-point offsets into a canonical text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
@@ -66,7 +46,7 @@ pub struct Span {
 
 /// One speaker turn. `start..end` covers the label too; speech begins at
 /// `label_end` when there is a label.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Turn {
     pub speaker: Option<String>,
     pub start: usize,
@@ -75,6 +55,56 @@ pub struct Turn {
     pub label_end: Option<usize>,
     /// Start time of the turn's first caption, for .vtt and .srt.
     pub start_ms: Option<u64>,
+    /// End time of the turn's last caption, for .vtt and .srt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<u64>,
+    /// The captions merged into this turn, each with its place in the text
+    /// and its times, so any sentence can be found in the recording.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cues: Vec<CueTime>,
+}
+
+/// Where one caption's text is in the transcript, and when it is said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CueTime {
+    pub start: usize,
+    pub end: usize,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// What a source holds beside its text, kept with the transcript.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Page headers of a Word document (often the interview id, date and
+    /// pseudonym), each distinct one once, in document order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub footers: Vec<String>,
+    /// Word comments, with the span of text each is on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<DocumentComment>,
+}
+
+impl Metadata {
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty() && self.footers.is_empty() && self.comments.is_empty()
+    }
+}
+
+/// A comment of a Word document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentComment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    pub text: String,
+    /// The commented text as code-point offsets; `None` when the comment
+    /// marks no text (or its text was not imported, as in a deleted change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
 }
 
 /// A transcript ready to store: canonical text plus the structure found in it.
@@ -89,6 +119,12 @@ pub struct ParsedTranscript {
     pub turns: Vec<Turn>,
     /// Things the researcher should know but that did not stop the import.
     pub warnings: Vec<String>,
+    /// What the source has that the transcript does not keep (formatting,
+    /// pictures, caption positions...), for the preview.
+    pub not_kept: Vec<String>,
+    pub metadata: Metadata,
+    /// The encoding the text was read in, for the text formats.
+    pub encoding: Option<Encoding>,
 }
 
 impl ParsedTranscript {
@@ -102,17 +138,44 @@ impl ParsedTranscript {
             lines,
             turns,
             warnings,
+            not_kept: Vec::new(),
+            metadata: Metadata::default(),
+            encoding: None,
         }
+    }
+
+    /// Every speaker with the number of turns they have, in order of first turn.
+    pub fn speakers(&self) -> Vec<(String, usize)> {
+        let mut speakers: Vec<(String, usize)> = Vec::new();
+        for speaker in self.turns.iter().filter_map(|t| t.speaker.as_deref()) {
+            match speakers.iter_mut().find(|(s, _)| s == speaker) {
+                Some((_, count)) => *count += 1,
+                None => speakers.push((speaker.to_owned(), 1)),
+            }
+        }
+        speakers
     }
 }
 
 /// How to parse one transcript upload.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportOptions {
     /// `None` detects the encoding and asks when it cannot tell; only used
     /// by the text formats (.docx says its own).
     pub encoding: Option<Encoding>,
     pub zip_limits: ZipLimits,
+    /// Names found as speaker labels that the researcher says are not
+    /// speakers (compared without case): their lines stay text of the turn.
+    pub not_speakers: Vec<String>,
+}
+
+impl ImportOptions {
+    pub(crate) fn is_not_speaker(&self, name: &str) -> bool {
+        let name = name.to_lowercase();
+        self.not_speakers
+            .iter()
+            .any(|n| n.trim().to_lowercase() == name)
+    }
 }
 
 /// Everything that can stop an import, worded for the researcher.
@@ -135,9 +198,9 @@ pub enum ImportError {
     )]
     Pdf,
     #[error(
-        "The file is not UTF-8 text (the first unreadable character is on line {line}). Choose its encoding, for example Windows-1252 for Western European text, and import it again."
+        "The file is not UTF-8 text (the first character that isn't is on line {line}). It looks like {suggestion}: check the preview, choose its encoding, and import it again."
     )]
-    EncodingChoiceNeeded { line: usize },
+    EncodingChoiceNeeded { line: usize, suggestion: Encoding },
     #[error("The file is not valid {encoding} text (line {line}).")]
     InvalidEncoding { encoding: Encoding, line: usize },
     #[error(
@@ -148,6 +211,10 @@ pub enum ImportError {
     DocxCorrupt { detail: String },
     #[error("This .docx has no document text (word/document.xml is missing).")]
     DocxMissingDocument,
+    #[error(
+        "This document has no text, only {pictures} picture(s), and Concord imports text. If it is a scanned transcript, run it through text recognition (OCR) in Word or another program, and import the result."
+    )]
+    DocxOnlyPictures { pictures: usize },
     #[error("The file unpacks to more than {limit_mb} MB, which is more than Concord accepts.")]
     ArchiveTooLarge { limit_mb: u64 },
     #[error(
@@ -216,11 +283,10 @@ pub fn parse_transcript(
     options: &ImportOptions,
 ) -> Result<ParsedTranscript, ImportError> {
     match kind {
-        SourceKind::Txt => parse_text(bytes, options.encoding),
-        SourceKind::Markdown => parse_markdown(bytes, options.encoding),
-        SourceKind::Docx => parse_docx(bytes, &options.zip_limits),
-        SourceKind::Vtt => parse_vtt(bytes, options.encoding),
-        SourceKind::Srt => parse_srt(bytes, options.encoding),
+        SourceKind::Txt | SourceKind::Markdown => text::parse_text_with(bytes, options),
+        SourceKind::Docx => docx::parse_docx_with(bytes, options),
+        SourceKind::Vtt => captions::parse_captions(bytes, options, captions::Format::WebVtt),
+        SourceKind::Srt => captions::parse_captions(bytes, options, captions::Format::SubRip),
     }
 }
 
@@ -393,7 +459,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             for kind in [SourceKind::Txt, SourceKind::Docx, SourceKind::Vtt, SourceKind::Srt] {
-                let options = ImportOptions { encoding: Some(Encoding::Windows1252), ..ImportOptions::default() };
+                let options = ImportOptions { encoding: Some(Encoding::WINDOWS_1252), ..ImportOptions::default() };
                 for options in [ImportOptions::default(), options] {
                     if let Ok(parsed) = parse_transcript(&bytes, kind, &options) {
                         assert_well_formed(&parsed);

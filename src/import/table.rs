@@ -136,7 +136,7 @@ pub fn parse_table(bytes: &[u8], kind: TableKind) -> Result<Table, ImportError> 
 fn parse_csv(bytes: &[u8]) -> Result<Table, ImportError> {
     let decoded = match decode_text(bytes, None) {
         Err(ImportError::EncodingChoiceNeeded { .. }) => {
-            decode_text(bytes, Some(Encoding::Windows1252))
+            decode_text(bytes, Some(Encoding::WINDOWS_1252))
         }
         other => other,
     };

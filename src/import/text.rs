@@ -4,14 +4,9 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
-
 use super::canonical::{canonicalize, normalize};
-use super::{Encoding, ImportError, ParsedTranscript, Span, Turn, line_spans};
-
-const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
-const UTF16_LE_BOM: &[u8] = &[0xFF, 0xFE];
-const UTF16_BE_BOM: &[u8] = &[0xFE, 0xFF];
+use super::encoding::{from_bom, guess_legacy};
+use super::{Encoding, ImportError, ImportOptions, ParsedTranscript, Span, Turn, line_spans};
 
 /// Speaker labels longer than this are taken for prose that happens to
 /// contain a colon.
@@ -34,7 +29,21 @@ pub fn parse_text(
     bytes: &[u8],
     encoding: Option<Encoding>,
 ) -> Result<ParsedTranscript, ImportError> {
-    let (decoded, _) = decode_text(bytes, encoding)?;
+    parse_text_with(
+        bytes,
+        &ImportOptions {
+            encoding,
+            ..ImportOptions::default()
+        },
+    )
+}
+
+/// [`parse_text`] with every option.
+pub(crate) fn parse_text_with(
+    bytes: &[u8],
+    options: &ImportOptions,
+) -> Result<ParsedTranscript, ImportError> {
+    let (decoded, encoding) = decode_text(bytes, options.encoding)?;
     let canonical = canonicalize(&trim_blank_edges(&normalize(&decoded)));
     if canonical.text.is_empty() {
         return Err(ImportError::Empty);
@@ -45,10 +54,13 @@ pub fn parse_text(
         &canonical.text,
         &lines,
         &paragraphs,
-        &[],
+        &TurnHints::default(),
         LabelRule::Transcript,
+        options,
     );
-    Ok(ParsedTranscript::new(canonical, turns, warnings))
+    let mut parsed = ParsedTranscript::new(canonical, turns, warnings);
+    parsed.encoding = Some(encoding);
+    Ok(parsed)
 }
 
 /// Parses a Markdown transcript.
@@ -66,11 +78,13 @@ pub fn parse_markdown(
 
 /// Decodes a text upload, returning the text and the encoding used.
 ///
-/// With `choice` `None`: UTF-8 (with or without a byte-order mark), and
-/// UTF-16 with a byte-order mark, are read as such; UTF-16 without a mark is
-/// recognised by its pattern of zero bytes; anything else that is not valid
-/// UTF-8 gives [`ImportError::EncodingChoiceNeeded`], since a wrong guess
-/// would freeze garbled text. With a choice, the bytes are read that way.
+/// With `choice` `None`: a byte-order mark (UTF-8, UTF-16 or UTF-32) says
+/// the encoding; UTF-16 without a mark is recognised by its pattern of zero
+/// bytes; valid UTF-8 is read as such. Anything else gives
+/// [`ImportError::EncodingChoiceNeeded`] with the likeliest encoding, since a
+/// wrong guess would freeze garbled text: the researcher sees the text
+/// decoded that way and confirms it. With a choice, the bytes are read that
+/// way, and bytes that are not valid in it are an error.
 pub fn decode_text(
     bytes: &[u8],
     choice: Option<Encoding>,
@@ -85,67 +99,48 @@ pub fn decode_text(
         Some(encoding) => encoding,
         None => detect_encoding(bytes)?,
     };
-    let is_utf16 = matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be);
-    if !is_utf16 && bytes.contains(&0) {
+    if !encoding.is_wide() && bytes.contains(&0) {
         return Err(ImportError::Binary);
     }
-    let text = match encoding {
-        Encoding::Utf8 => {
-            let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-            match std::str::from_utf8(body) {
-                Ok(text) => text.to_owned(),
-                Err(error) => {
-                    let line = line_at(body, error.valid_up_to());
-                    return Err(if choice.is_some() {
-                        ImportError::InvalidEncoding { encoding, line }
-                    } else {
-                        ImportError::EncodingChoiceNeeded { line }
-                    });
-                }
-            }
-        }
-        Encoding::Utf16Le | Encoding::Utf16Be => {
-            let (decoder, bom) = if encoding == Encoding::Utf16Le {
-                (UTF_16LE, UTF16_LE_BOM)
+    let text = match encoding.decode(bytes) {
+        Ok(text) => text,
+        Err(prefix) => {
+            let line = line_at(prefix.as_bytes(), prefix.len());
+            return Err(if choice.is_some() || encoding != Encoding::UTF_8 {
+                ImportError::InvalidEncoding { encoding, line }
             } else {
-                (UTF_16BE, UTF16_BE_BOM)
-            };
-            let body = bytes.strip_prefix(bom).unwrap_or(bytes);
-            match decoder.decode_without_bom_handling_and_without_replacement(body) {
-                Some(text) => text.into_owned(),
-                None => {
-                    let (lossy, _) = decoder.decode_without_bom_handling(body);
-                    let bad = lossy.find('\u{FFFD}').unwrap_or(lossy.len());
-                    let line = line_at(lossy.as_bytes(), bad);
-                    return Err(ImportError::InvalidEncoding { encoding, line });
+                ImportError::EncodingChoiceNeeded {
+                    line,
+                    suggestion: guess_legacy(bytes),
                 }
-            }
-        }
-        Encoding::Windows1252 => {
-            // A UTF-8 mark on a file the researcher says is Windows-1252 would
-            // otherwise become "ï»¿" at the start of the transcript.
-            let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-            WINDOWS_1252
-                .decode_without_bom_handling(body)
-                .0
-                .into_owned()
+            });
         }
     };
     check_is_text(&text)?;
     Ok((text, encoding))
 }
 
+/// Decodes with the encoding the file itself says or that its bytes show
+/// (see [`decode_text`]), else with the likeliest guess; for previews only,
+/// never for storing. The flag says whether it was a guess.
+pub fn decode_for_preview(bytes: &[u8]) -> Result<(String, Encoding, bool), ImportError> {
+    match decode_text(bytes, None) {
+        Ok((text, encoding)) => Ok((text, encoding, false)),
+        Err(ImportError::EncodingChoiceNeeded { suggestion, .. }) => {
+            let (text, encoding) = decode_text(bytes, Some(suggestion))?;
+            Ok((text, encoding, true))
+        }
+        Err(error) => Err(error),
+    }
+}
+
 fn detect_encoding(bytes: &[u8]) -> Result<Encoding, ImportError> {
-    if bytes.starts_with(UTF8_BOM) {
-        Ok(Encoding::Utf8)
-    } else if bytes.starts_with(UTF16_LE_BOM) {
-        Ok(Encoding::Utf16Le)
-    } else if bytes.starts_with(UTF16_BE_BOM) {
-        Ok(Encoding::Utf16Be)
+    if let Some(encoding) = from_bom(bytes) {
+        Ok(encoding)
     } else if bytes.contains(&0) {
         utf16_without_bom(bytes).ok_or(ImportError::Binary)
     } else {
-        Ok(Encoding::Utf8)
+        Ok(Encoding::UTF_8)
     }
 }
 
@@ -167,9 +162,9 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<Encoding> {
     };
     let (even, odd) = (zeros_at(0), zeros_at(1));
     if odd * 10 >= pairs * 9 && even * 10 <= pairs {
-        Some(Encoding::Utf16Le)
+        Some(Encoding::UTF_16LE)
     } else if even * 10 >= pairs * 9 && odd * 10 <= pairs {
-        Some(Encoding::Utf16Be)
+        Some(Encoding::UTF_16BE)
     } else {
         None
     }
@@ -393,20 +388,41 @@ fn leading_timestamp(text: &str) -> Option<(u64, &str)> {
     Some((seconds * 1000 + millis, after))
 }
 
+/// Line indexes with a known role, for [`build_turns`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TurnHints {
+    /// Labels on these lines are taken however rarely their name occurs.
+    pub certain_lines: Vec<usize>,
+    /// These lines start a turn without a speaker even after a label (the
+    /// notes at the end of a document are not the last speaker's words).
+    pub breaks: Vec<usize>,
+}
+
 /// Splits canonical text into turns.
 ///
 /// `paragraphs` are line-index ranges that are one turn each when the text
 /// has no speaker labels (and before the first label when it has some).
-/// Labels on `certain_lines` are taken however rarely their name occurs.
+/// Names the researcher said are not speakers are left as text.
 pub(crate) fn build_turns(
     text: &str,
     lines: &[Span],
     paragraphs: &[Range<usize>],
-    certain_lines: &[usize],
+    hints: &TurnHints,
     rule: LabelRule,
+    options: &ImportOptions,
 ) -> (Vec<Turn>, Vec<String>) {
     let line_texts: Vec<&str> = text.split('\n').collect();
-    let labels: Vec<Option<LabelMatch>> = line_texts.iter().map(|l| find_label(l, rule)).collect();
+    let labels: Vec<Option<LabelMatch>> = line_texts
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if hints.breaks.contains(&i) {
+                return None;
+            }
+            find_label(l, rule).filter(|label| !options.is_not_speaker(&label.speaker))
+        })
+        .collect();
+    let certain_lines = &hints.certain_lines;
     let mut counts: HashMap<String, usize> = HashMap::new();
     for label in labels.iter().flatten() {
         *counts.entry(label.speaker.to_lowercase()).or_default() += 1;
@@ -451,6 +467,7 @@ pub(crate) fn build_turns(
         .filter_map(|p| (p.start..p.end.min(first_label)).find(|&i| !is_blank(i)))
         .collect();
     starts.extend((0..accepted.len()).filter(|&i| accepted[i].is_some()));
+    starts.extend(hints.breaks.iter().copied().filter(|&i| !is_blank(i)));
     starts.sort_unstable();
     starts.dedup();
 
@@ -468,6 +485,7 @@ pub(crate) fn build_turns(
             end: end_line.end,
             label_end: label.map(|l| start_line.start + l.label_chars),
             start_ms: label.and_then(|l| l.start_ms),
+            ..Turn::default()
         });
     }
     (turns, warnings)
@@ -595,6 +613,19 @@ mod tests {
     }
 
     #[test]
+    fn names_the_importer_drops_are_not_speakers() {
+        let options = ImportOptions {
+            not_speakers: vec!["Digo".to_owned()],
+            ..ImportOptions::default()
+        };
+        let parsed =
+            parse_text_with(b"I: Hello.\nDigo: so.\nI: Yes.\nDigo: no.", &options).unwrap();
+        let speakers: Vec<_> = parsed.turns.iter().map(|t| t.speaker.as_deref()).collect();
+        assert_eq!(speakers, [Some("I"), Some("I")]);
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    #[test]
     fn prose_with_a_colon_is_not_a_label() {
         for line in [
             "The thing is: it was hard",
@@ -667,9 +698,9 @@ mod tests {
             let (decoded, encoding) = decode_text(&utf16(text, big_endian, true), None).unwrap();
             assert_eq!(decoded, text);
             let expected = if big_endian {
-                Encoding::Utf16Be
+                Encoding::UTF_16BE
             } else {
-                Encoding::Utf16Le
+                Encoding::UTF_16LE
             };
             assert_eq!(encoding, expected);
             let parsed = parse_text(&utf16(text, big_endian, true), None).unwrap();
@@ -683,10 +714,10 @@ mod tests {
             decode_text(&utf16("Interviewer: hello", false, false), None).unwrap();
         assert_eq!(
             (decoded.as_str(), encoding),
-            ("Interviewer: hello", Encoding::Utf16Le)
+            ("Interviewer: hello", Encoding::UTF_16LE)
         );
         let (_, encoding) = decode_text(&utf16("Interviewer: hello", true, false), None).unwrap();
-        assert_eq!(encoding, Encoding::Utf16Be);
+        assert_eq!(encoding, Encoding::UTF_16BE);
     }
 
     #[test]
@@ -696,7 +727,7 @@ mod tests {
         assert_eq!(
             decode_text(&bytes, None),
             Err(ImportError::InvalidEncoding {
-                encoding: Encoding::Utf16Le,
+                encoding: Encoding::UTF_16LE,
                 line: 3
             })
         );
@@ -712,14 +743,20 @@ mod tests {
     fn windows_1252_needs_an_explicit_choice() {
         let bytes = b"Interviewer: Hello\r\nP01: Caf\xE9 \x93quoted\x94";
         let error = parse_text(bytes, None).unwrap_err();
-        assert_eq!(error, ImportError::EncodingChoiceNeeded { line: 2 });
-        assert!(error.to_string().contains("Windows-1252"));
-        let parsed = parse_text(bytes, Some(Encoding::Windows1252)).unwrap();
+        assert_eq!(
+            error,
+            ImportError::EncodingChoiceNeeded {
+                line: 2,
+                suggestion: Encoding::WINDOWS_1252
+            }
+        );
+        assert!(error.to_string().contains("windows-1252"), "{error}");
+        let parsed = parse_text(bytes, Some(Encoding::WINDOWS_1252)).unwrap();
         assert_eq!(parsed.text, "Interviewer: Hello\nP01: Café “quoted”");
         assert_eq!(
-            parse_text(bytes, Some(Encoding::Utf8)),
+            parse_text(bytes, Some(Encoding::UTF_8)),
             Err(ImportError::InvalidEncoding {
-                encoding: Encoding::Utf8,
+                encoding: Encoding::UTF_8,
                 line: 2
             })
         );
@@ -746,7 +783,7 @@ mod tests {
         let controls: Vec<u8> = (1u8..=8).cycle().take(200).collect();
         assert_eq!(parse_text(&controls, None), Err(ImportError::Binary));
         assert_eq!(
-            parse_text(b"hello\x00world", Some(Encoding::Windows1252)),
+            parse_text(b"hello\x00world", Some(Encoding::WINDOWS_1252)),
             Err(ImportError::Binary)
         );
         assert_eq!(parse_text(b"%PDF-1.7\n...", None), Err(ImportError::Pdf));

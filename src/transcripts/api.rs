@@ -4,7 +4,8 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::service::{self, FileOutcome, ParticipantChoice, TranscriptEdit};
+use super::preview::{self, FilePreview};
+use super::service::{self, FileImport, FileOutcome, ParticipantChoice, TranscriptEdit};
 use super::store::{self, Transcript, TranscriptSummary};
 use crate::db::ids::{ParticipantId, TranscriptId};
 use crate::error::AppError;
@@ -33,8 +34,9 @@ pub struct ImportJson {
 }
 
 /// Multipart: one or more `files`, optional `participant_id` (`auto`, `none`
-/// or an id) and `encoding` (`auto`, `utf-8`, `windows-1252`). 201 when every
-/// file was imported, 207 when some were, 422 when none was.
+/// or an id), `encoding` (`auto` or a name such as `windows-1255`) and
+/// `not_speaker` fields. 201 when every file was imported, 207 when some
+/// were, 422 when none was.
 pub async fn import_transcripts(
     State(state): State<AppState>,
     member: Member,
@@ -66,6 +68,52 @@ pub async fn import_transcripts(
             files,
         }),
     ))
+}
+
+#[derive(Serialize)]
+pub struct PreviewJson {
+    files: Vec<FilePreview>,
+}
+
+/// Multipart, as for an import, plus any number of `not_speaker` fields
+/// (names found as speakers that are not): what each file would import
+/// as. Stores nothing.
+pub async fn preview_transcripts(
+    State(state): State<AppState>,
+    member: Member,
+    multipart: Multipart,
+) -> Result<Json<PreviewJson>, AppError> {
+    service::require_manager(&member)?;
+    let upload = read_upload(multipart, state.config.max_upload_bytes).await?;
+    let participant = ParticipantChoice::parse(upload.field("participant_id"))?;
+    let encoding = service::parse_encoding(upload.field("encoding"))?;
+    let not_speakers = service::not_speakers(&upload);
+    if upload.files.is_empty() {
+        return Err(AppError::field(
+            "files",
+            "Send one or more files in the multipart field `files`.",
+        ));
+    }
+    let mut files = Vec::with_capacity(upload.files.len());
+    for file in &upload.files {
+        let import = FileImport {
+            file_name: &file.file_name,
+            bytes: file.bytes.as_deref(),
+            participant,
+            encoding,
+            not_speakers: &not_speakers,
+        };
+        files.push(
+            preview::preview_file(
+                &state.db,
+                member.project_id,
+                &import,
+                state.config.max_upload_bytes,
+            )
+            .await,
+        );
+    }
+    Ok(Json(PreviewJson { files }))
 }
 
 #[derive(Serialize)]

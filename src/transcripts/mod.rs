@@ -2,6 +2,7 @@
 
 mod api;
 mod pages;
+pub mod preview;
 pub mod service;
 pub mod store;
 pub mod view;
@@ -22,6 +23,10 @@ pub fn routes(max_upload_bytes: usize) -> Routes {
         .route(
             "/api/v1/projects/{project_id}/transcripts",
             get(api::list_transcripts).post(api::import_transcripts),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/transcripts/preview",
+            post(api::preview_transcripts),
         )
         .layer(DefaultBodyLimit::max(
             max_upload_bytes * FILES_PER_REQUEST + 64 * 1024,

@@ -11,6 +11,7 @@ use super::store::{self, Transcript};
 use super::view::{self, LineView};
 use crate::db::ids::{ParticipantId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
+use crate::import::{Encoding, EncodingChoice};
 use crate::participants::model::{Participant, Variable};
 use crate::participants::store as participants;
 use crate::projects::member::Member;
@@ -29,6 +30,7 @@ pub struct TranscriptImportPage {
     outcomes: Vec<FileOutcome>,
     max_mb: usize,
     errors: FieldErrors,
+    encodings: Vec<EncodingChoice>,
 }
 
 async fn import_page(
@@ -47,6 +49,7 @@ async fn import_page(
         outcomes,
         max_mb: state.config.max_upload_bytes / (1024 * 1024),
         errors,
+        encodings: Encoding::choices(),
     })
 }
 
@@ -117,7 +120,16 @@ pub struct TranscriptShowPage {
     transcript: Transcript,
     lines: Vec<LineView>,
     attributes: Vec<(String, String)>,
+    comments: Vec<CommentView>,
     can_manage: bool,
+}
+
+/// A Word comment as the transcript page lists it.
+pub struct CommentView {
+    line: Option<usize>,
+    quote: String,
+    text: String,
+    author: Option<String>,
 }
 
 #[tracing::instrument(skip_all, fields(%transcript_id))]
@@ -146,6 +158,30 @@ pub async fn show_transcript(
         None => Vec::new(),
     };
     let lines = view::lines(&transcript.text, &transcript.turns);
+    let comments = transcript
+        .metadata
+        .comments
+        .iter()
+        .map(|c| CommentView {
+            line: c
+                .span
+                .and_then(|s| lines.iter().rposition(|l| l.start <= s.start))
+                .map(|i| i + 1),
+            quote: c
+                .span
+                .map(|s| {
+                    transcript
+                        .text
+                        .chars()
+                        .skip(s.start)
+                        .take(s.end.saturating_sub(s.start))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            text: c.text.clone(),
+            author: c.author.clone(),
+        })
+        .collect();
     let can_manage = member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none();
     Ok(Html(
         TranscriptShowPage {
@@ -154,6 +190,7 @@ pub async fn show_transcript(
             transcript,
             lines,
             attributes,
+            comments,
             can_manage,
         }
         .render()?,

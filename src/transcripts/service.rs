@@ -36,18 +36,29 @@ impl ParticipantChoice {
     }
 }
 
+/// `auto` (or nothing) detects the encoding; anything else must name one
+/// Concord reads (`utf-8`, `windows-1255`, `gb2312`, `utf-32le`...).
 pub fn parse_encoding(input: Option<&str>) -> Result<Option<Encoding>, AppError> {
-    match input.map(|s| s.trim().to_lowercase()).as_deref() {
-        None | Some("") | Some("auto") => Ok(None),
-        Some("utf-8") | Some("utf8") => Ok(Some(Encoding::Utf8)),
-        Some("windows-1252") | Some("cp1252") | Some("latin-1") | Some("iso-8859-1") => {
-            Ok(Some(Encoding::Windows1252))
-        }
-        Some(_) => Err(AppError::field(
-            "encoding",
-            "Choose automatic, UTF-8 or Windows-1252.",
-        )),
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(auto) if auto.eq_ignore_ascii_case("auto") => Ok(None),
+        Some(label) => Encoding::for_label(label).map(Some).ok_or_else(|| {
+            AppError::field(
+                "encoding",
+                format!("Concord doesn't know the encoding '{label}'. Choose one from the list."),
+            )
+        }),
     }
+}
+
+/// The names the importer said are not speakers: every `not_speaker` field.
+pub fn not_speakers(upload: &crate::web::upload::Upload) -> Vec<String> {
+    upload
+        .fields
+        .iter()
+        .filter(|(name, value)| name == "not_speaker" && !value.trim().is_empty())
+        .map(|(_, value)| value.trim().to_owned())
+        .collect()
 }
 
 /// The outcome for one file of a batch.
@@ -66,6 +77,9 @@ pub struct FileOutcome {
     pub error: Option<String>,
     /// The file is not UTF-8: import it again choosing an encoding.
     pub needs_encoding: bool,
+    /// The likeliest encoding, when `needs_encoding`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggested_encoding: Option<Encoding>,
 }
 
 impl FileOutcome {
@@ -78,6 +92,7 @@ impl FileOutcome {
             warnings: Vec::new(),
             error: Some(error.into()),
             needs_encoding: false,
+            suggested_encoding: None,
         }
     }
 
@@ -92,6 +107,8 @@ pub struct FileImport<'a> {
     pub bytes: Option<&'a [u8]>,
     pub participant: ParticipantChoice,
     pub encoding: Option<Encoding>,
+    /// Names found as speakers that the importer dropped.
+    pub not_speakers: &'a [String],
 }
 
 /// Words, leaving out speaker labels.
@@ -152,9 +169,13 @@ pub async fn import_file(
     match import_file_inner(db, project_id, actor, &file, max_bytes).await {
         Ok(outcome) => outcome,
         Err(Failure::Import(error)) => {
-            let needs_encoding = matches!(error, ImportError::EncodingChoiceNeeded { .. });
+            let suggested_encoding = match error {
+                ImportError::EncodingChoiceNeeded { suggestion, .. } => Some(suggestion),
+                _ => None,
+            };
             FileOutcome {
-                needs_encoding,
+                needs_encoding: suggested_encoding.is_some(),
+                suggested_encoding,
                 ..FileOutcome::failed(file.file_name, error.to_string())
             }
         }
@@ -169,7 +190,7 @@ pub async fn import_file(
     }
 }
 
-enum Failure {
+pub(super) enum Failure {
     Import(ImportError),
     Message(String),
     App(AppError),
@@ -194,23 +215,7 @@ async fn import_file_inner(
     file: &FileImport<'_>,
     max_bytes: usize,
 ) -> Result<FileOutcome, Failure> {
-    let bytes = file.bytes.ok_or_else(|| {
-        Failure::Message(format!(
-            "The file is larger than {} MB.",
-            max_bytes / (1024 * 1024)
-        ))
-    })?;
-    let kind = import::detect_kind(file.file_name).map_err(Failure::Import)?;
-    let options = ImportOptions {
-        encoding: file.encoding,
-        ..ImportOptions::default()
-    };
-    let owned = bytes.to_vec();
-    let parsed: ParsedTranscript =
-        tokio::task::spawn_blocking(move || import::parse_transcript(&owned, kind, &options))
-            .await
-            .map_err(|e| Failure::App(AppError::Internal(e.into())))?
-            .map_err(Failure::Import)?;
+    let (kind, parsed) = parse_file(file, max_bytes).await?;
 
     let mut tx = db.begin().await?;
     if let Some(title) = store::find_duplicate(&mut tx, project_id, &parsed.sha256).await? {
@@ -237,7 +242,7 @@ async fn import_file_inner(
         }
     };
     let word_count = count_words(&parsed.text, &parsed.turns);
-    let encoding = file.encoding.map(|e| e.to_string());
+    let encoding = parsed.encoding.map(|e| e.to_string());
     let title = title_of(file.file_name);
     let char_count = i32::try_from(parsed.char_count)
         .map_err(|_| Failure::Message("The text is too long.".into()))?;
@@ -256,6 +261,7 @@ async fn import_file_inner(
             word_count,
             turns: &parsed.turns,
             warnings: &parsed.warnings,
+            metadata: &parsed.metadata,
             created_by: actor,
         },
     )
@@ -283,7 +289,34 @@ async fn import_file_inner(
         warnings: parsed.warnings,
         error: None,
         needs_encoding: false,
+        suggested_encoding: None,
     })
+}
+
+/// Reads and parses one upload off the async runtime.
+pub(super) async fn parse_file(
+    file: &FileImport<'_>,
+    max_bytes: usize,
+) -> Result<(SourceKind, ParsedTranscript), Failure> {
+    let bytes = file.bytes.ok_or_else(|| {
+        Failure::Message(format!(
+            "The file is larger than {} MB.",
+            max_bytes / (1024 * 1024)
+        ))
+    })?;
+    let kind = import::detect_kind(file.file_name).map_err(Failure::Import)?;
+    let options = ImportOptions {
+        encoding: file.encoding,
+        not_speakers: file.not_speakers.to_vec(),
+        ..ImportOptions::default()
+    };
+    let owned = bytes.to_vec();
+    let parsed: ParsedTranscript =
+        tokio::task::spawn_blocking(move || import::parse_transcript(&owned, kind, &options))
+            .await
+            .map_err(|e| Failure::App(AppError::Internal(e.into())))?
+            .map_err(Failure::Import)?;
+    Ok((kind, parsed))
 }
 
 /// Imports every file of an upload, one after the other; each gets its own outcome.
@@ -295,12 +328,14 @@ pub async fn import_upload(
     encoding: Option<Encoding>,
 ) -> Vec<FileOutcome> {
     let mut outcomes = Vec::new();
+    let not_speakers = not_speakers(upload);
     for file in &upload.files {
         let import = FileImport {
             file_name: &file.file_name,
             bytes: file.bytes.as_deref(),
             participant,
             encoding,
+            not_speakers: &not_speakers,
         };
         let max = state.config.max_upload_bytes;
         outcomes.push(
@@ -347,7 +382,7 @@ pub async fn update_transcript(
         );
     }
     let parsed = match edit.text {
-        Some(text) => match import::parse_text(text.as_bytes(), Some(Encoding::Utf8)) {
+        Some(text) => match import::parse_text(text.as_bytes(), Some(Encoding::UTF_8)) {
             Ok(parsed) => Some(parsed),
             Err(error) => {
                 errors.add("text", error.to_string());
@@ -372,6 +407,12 @@ pub async fn update_transcript(
         }
     }
     let parsed = parsed.filter(|p| p.sha256 != before.sha256);
+    // An edited text keeps its headers and footers; comments keep their
+    // words but no longer point into it.
+    let mut metadata = before.metadata.0.clone();
+    for comment in &mut metadata.comments {
+        comment.span = None;
+    }
     let change = match &parsed {
         Some(p) => Some(TextChange {
             text: &p.text,
@@ -380,6 +421,7 @@ pub async fn update_transcript(
                 .map_err(|_| AppError::field("text", "The text is too long."))?,
             word_count: count_words(&p.text, &p.turns),
             turns: &p.turns,
+            metadata: &metadata,
         }),
         None => None,
     };
@@ -478,14 +520,14 @@ mod tests {
                 start: 0,
                 end: 22,
                 label_end: Some(13),
-                start_ms: None,
+                ..Turn::default()
             },
             Turn {
                 speaker: Some("P01".into()),
                 start: 23,
                 end: 43,
                 label_end: Some(28),
-                start_ms: None,
+                ..Turn::default()
             },
         ];
         assert_eq!(count_words(text, &turns), 5);

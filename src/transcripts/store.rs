@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::db::ids::{ParticipantId, ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
-use crate::import::Turn;
+use crate::import::{Metadata, Turn};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Transcript {
@@ -23,6 +23,7 @@ pub struct Transcript {
     pub word_count: i32,
     pub turns: Json<Vec<Turn>>,
     pub warnings: Json<Vec<String>>,
+    pub metadata: Json<Metadata>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub version: i32,
@@ -78,7 +79,8 @@ pub async fn get_transcript(
         r#"select t.id as "id: TranscriptId", t.participant_id as "participant_id: ParticipantId",
                   p.label as "participant_label?", t.title, t.file_name, t.source_kind, t.encoding, t.text, t.sha256,
                   t.char_count, t.word_count, t.turns as "turns: Json<Vec<Turn>>",
-                  t.warnings as "warnings: Json<Vec<String>>", t.created_at, t.version, t.deleted_at
+                  t.warnings as "warnings: Json<Vec<String>>", t.metadata as "metadata: Json<Metadata>",
+                  t.created_at, t.version, t.deleted_at
              from transcripts t
              left join participants p on p.id = t.participant_id
             where t.project_id = $1 and t.id = $2"#,
@@ -117,6 +119,7 @@ pub struct NewTranscript<'a> {
     pub word_count: i32,
     pub turns: &'a [Turn],
     pub warnings: &'a [String],
+    pub metadata: &'a Metadata,
     pub created_by: Option<UserId>,
 }
 
@@ -128,8 +131,8 @@ pub async fn insert_transcript(
     let id = TranscriptId::new();
     sqlx::query!(
         r#"insert into transcripts (id, project_id, participant_id, title, file_name, source_kind, encoding, text,
-                                    sha256, char_count, word_count, turns, warnings, created_by)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
+                                    sha256, char_count, word_count, turns, warnings, metadata, created_by)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"#,
         id as TranscriptId,
         project_id as ProjectId,
         new.participant_id as Option<ParticipantId>,
@@ -143,6 +146,7 @@ pub async fn insert_transcript(
         new.word_count,
         Json(new.turns) as _,
         Json(new.warnings) as _,
+        Json(new.metadata) as _,
         new.created_by as Option<UserId>
     )
     .execute(conn)
@@ -156,6 +160,8 @@ pub struct TextChange<'a> {
     pub char_count: i32,
     pub word_count: i32,
     pub turns: &'a [Turn],
+    /// The metadata fitted to the new text (comment spans no longer apply).
+    pub metadata: &'a Metadata,
 }
 
 /// False when `version` is stale.
@@ -168,22 +174,23 @@ pub async fn update_transcript(
     text: Option<TextChange<'_>>,
     version: i32,
 ) -> Result<bool, AppError> {
-    let (new_text, sha, chars, words, turns) = match &text {
+    let (new_text, sha, chars, words, turns, metadata) = match &text {
         Some(t) => (
             Some(t.text),
             Some(t.sha256),
             Some(t.char_count),
             Some(t.word_count),
             Some(Json(t.turns)),
+            Some(Json(t.metadata)),
         ),
-        None => (None, None, None, None, None),
+        None => (None, None, None, None, None, None),
     };
     let done = sqlx::query!(
         r#"update transcripts
               set title = $3, participant_id = $4,
                   text = coalesce($5, text), sha256 = coalesce($6, sha256),
                   char_count = coalesce($7, char_count), word_count = coalesce($8, word_count),
-                  turns = coalesce($9, turns),
+                  turns = coalesce($9, turns), metadata = coalesce($11, metadata),
                   updated_at = now(), version = version + 1
             where project_id = $1 and id = $2 and version = $10 and deleted_at is null"#,
         project_id as ProjectId,
@@ -195,7 +202,8 @@ pub async fn update_transcript(
         chars,
         words,
         turns as _,
-        version
+        version,
+        metadata as _
     )
     .execute(conn)
     .await;

@@ -91,13 +91,14 @@ mod tests {
                 end: 11,
                 label_end: Some(3),
                 start_ms: Some(61_000),
+                ..Turn::default()
             },
             Turn {
                 speaker: Some("P01".into()),
                 start: 12,
                 end: 26,
                 label_end: Some(17),
-                start_ms: None,
+                ..Turn::default()
             },
         ];
         let views = lines(text, &turns);

@@ -445,11 +445,37 @@ async fn files_are_imported_one_by_one_in_the_browser_with_a_result_for_each() {
         .await
         .click()
         .await
+        .expect("previewing");
+    browser
+        .wait_until(
+            "both previews",
+            "//table[@id='import-results']//tr[contains(@class,'preview') or @class='failed'][2]",
+        )
+        .await;
+    // The good file shows its first lines and its speakers before import.
+    assert_eq!(
+        browser
+            .texts("#import-results tr.preview pre.first-lines")
+            .await,
+        ["Interviewer: Hello?\nP01: Hello, Zoë 👋."]
+    );
+    assert_eq!(
+        browser
+            .texts("#import-results tr.preview ul.speakers li")
+            .await,
+        ["Interviewer (1 turn)", "P01 (1 turn)"]
+    );
+    assert!(titles(&app).await.is_empty(), "a preview stores nothing");
+    browser
+        .element("#import-all")
+        .await
+        .click()
+        .await
         .expect("importing");
     browser
         .wait_until(
-            "both results",
-            "//table[@id='import-results']//tr[@class='ok' or @class='failed'][2]",
+            "the import",
+            "//table[@id='import-results']//tr[@class='ok']",
         )
         .await;
     let ok = browser.texts("#import-results tr.ok td:last-child").await;
@@ -478,4 +504,279 @@ async fn files_larger_than_the_general_body_limit_still_import() {
     let (status, body) = import(&project, &[("long.txt", text.into_bytes())], &[]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["files"][0]["word_count"], 600_000);
+}
+
+/// A file from tests/fixtures/import (SOURCES.md says where each comes from).
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/import/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn preview(
+    project: &TestProject<'_>,
+    files: &[(&str, Vec<u8>)],
+    fields: &[(&str, &str)],
+) -> Value {
+    let response = project
+        .owner
+        .upload(&project.api("/transcripts/preview"), "files", files, fields)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+async fn stored_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from transcripts")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_preview_decodes_legacy_encodings_by_a_guess_and_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let body = preview(
+        &project,
+        &[
+            ("gb2312.srt", fixture("gb2312.srt")),
+            ("P03.txt", fixture("hebrew-windows-1255.txt")),
+            ("utf32.srt", fixture("bom-utf-32-le.srt")),
+        ],
+        &[],
+    )
+    .await;
+    let files = body["files"].as_array().unwrap();
+    assert_eq!(files[0]["encoding"], "GBK");
+    assert_eq!(files[0]["encoding_guessed"], true);
+    assert_eq!(files[0]["first_lines"][0], "宇宙守护神 保护我们远离邪恶");
+    assert!(
+        files[0]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("looks like GBK")
+    );
+    assert_eq!(files[1]["encoding"], "windows-1255");
+    assert_eq!(
+        files[1]["first_lines"][0],
+        "מראיינת: איך התחלת לעבוד במחלקה?"
+    );
+    assert_eq!(files[1]["speakers"][1]["name"], "משתתף 3");
+    assert_eq!(files[2]["encoding"], "UTF-32LE");
+    assert_eq!(files[2]["encoding_guessed"], false);
+    assert_eq!(stored_count(&app).await, 0, "a preview stores nothing");
+
+    // Imported without a choice, a guess is never stored: the file asks.
+    let (status, body) = import(&project, &[("gb2312.srt", fixture("gb2312.srt"))], &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["files"][0]["needs_encoding"], true);
+    assert_eq!(body["files"][0]["suggested_encoding"], "GBK");
+    assert_eq!(stored_count(&app).await, 0);
+    let (status, body) = import(
+        &project,
+        &[("gb2312.srt", fixture("gb2312.srt"))],
+        &[("encoding", "gb2312")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = transcript(&project, &body["files"][0]["transcript_id"]).await;
+    assert!(stored["text"].as_str().unwrap().starts_with("宇宙守护神"));
+    assert_eq!(stored["encoding"], "GBK");
+
+    let (status, body) = import(
+        &project,
+        &[("utf32.srt", fixture("bom-utf-32-le.srt"))],
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = transcript(&project, &body["files"][0]["transcript_id"]).await;
+    assert_eq!(stored["encoding"], "UTF-32LE");
+
+    let (status, body) = import(
+        &project,
+        &[("x.txt", b"hi".to_vec())],
+        &[("encoding", "klingon")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["errors"]["encoding"][0]
+            .as_str()
+            .unwrap()
+            .contains("klingon")
+    );
+}
+
+#[tokio::test]
+async fn youtube_captions_import_with_each_cues_times_and_without_settings() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let body = preview(&project, &[("talk.vtt", fixture("youtube_dl.vtt"))], &[]).await;
+    let not_kept = body["files"][0]["not_kept"].as_array().unwrap();
+    assert!(
+        not_kept
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("cue settings")),
+        "{not_kept:?}"
+    );
+    let (status, body) = import(&project, &[("talk.vtt", fixture("youtube_dl.vtt"))], &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = transcript(&project, &body["files"][0]["transcript_id"]).await;
+    assert_eq!(
+        stored["text"],
+        "yeah\nwhat\nthis will happen is I'm telling"
+    );
+    let last = &stored["turns"][2];
+    assert_eq!(last["start_ms"], 304_080);
+    assert_eq!(last["end_ms"], 305_400);
+    assert_eq!(last["cues"][0]["start"], 10);
+    // The repeat that followed it (00:05:05.069 to .400) lengthens it.
+    assert_eq!(last["cues"][0]["end_ms"], 305_400);
+}
+
+#[tokio::test]
+async fn the_speakers_found_are_previewed_and_a_dropped_one_stays_text() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let vtt = b"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nAna: How did it start?\n\n00:00:03.000 --> 00:00:05.000\nDigo: que no.\n\n00:00:05.000 --> 00:00:07.000\nAna: Go on.\n\n00:00:07.000 --> 00:00:09.000\nDigo: que si.\n".to_vec();
+    let body = preview(&project, &[("P01.vtt", vtt.clone())], &[]).await;
+    assert_eq!(
+        body["files"][0]["speakers"],
+        json!([{ "name": "Ana", "turns": 2 }, { "name": "Digo", "turns": 2 }])
+    );
+    let body = preview(
+        &project,
+        &[("P01.vtt", vtt.clone())],
+        &[("not_speaker", "Digo")],
+    )
+    .await;
+    assert_eq!(
+        body["files"][0]["speakers"],
+        json!([{ "name": "Ana", "turns": 2 }])
+    );
+    assert_eq!(body["files"][0]["not_speakers"], json!(["Digo"]));
+    assert_eq!(body["files"][0]["first_lines"][1], "Digo: que no.");
+
+    let (status, body) = import(&project, &[("P01.vtt", vtt)], &[("not_speaker", "Digo")]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = transcript(&project, &body["files"][0]["transcript_id"]).await;
+    let speakers: Vec<&Value> = stored["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["speaker"])
+        .collect();
+    assert_eq!(
+        speakers,
+        [&json!("Ana"), &Value::Null, &json!("Ana"), &Value::Null]
+    );
+
+    // Spanish subtitles where "Digo:" opens one sentence: no speaker at all.
+    let body = preview(
+        &project,
+        &[("cable.vtt", fixture("netflix_chicas_del_cable.vtt"))],
+        &[],
+    )
+    .await;
+    assert_eq!(body["files"][0]["speakers"], json!([]));
+    assert!(
+        body["files"][0]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("'Digo:'")
+    );
+}
+
+#[tokio::test]
+async fn word_documents_keep_lists_tables_notes_comments_headers_and_footers() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let files = [
+        ("list.docx", fixture("mammoth-simple-list.docx")),
+        ("table.docx", fixture("mammoth-tables.docx")),
+        ("notes.docx", fixture("mammoth-footnotes.docx")),
+        ("comments.docx", fixture("mammoth-comments.docx")),
+        (
+            "headers.docx",
+            fixture("python-docx-hdr-header-footer.docx"),
+        ),
+        ("picture.docx", fixture("mammoth-tiny-picture.docx")),
+    ];
+    let body = preview(&project, &files, &[]).await;
+    let previews = body["files"].as_array().unwrap();
+    assert_eq!(previews[4]["headers"], json!(["Header for section-1"]));
+    assert_eq!(previews[4]["footers"], json!(["Footer for section 1"]));
+    assert_eq!(
+        previews[3]["comments"][0],
+        json!({ "author": "Michael Williamson", "text": "A tachyon walks into a bar.", "quote": "Ouch", "line": 1 })
+    );
+    assert!(
+        previews[0]["not_kept"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("formatting")
+    );
+    let picture = previews[5]["error"].as_str().unwrap();
+    assert!(picture.contains("only 1 picture"), "{picture}");
+
+    let (status, body) = import(&project, &files, &[]).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{body}");
+    assert_eq!(body["files"][5]["error"], json!(picture));
+    let mut stored = Vec::new();
+    for file in &body["files"].as_array().unwrap()[..5] {
+        stored.push(transcript(&project, &file["transcript_id"]).await);
+    }
+    assert_eq!(stored[0]["text"], "• Apple\n• Banana");
+    assert_eq!(
+        stored[1]["text"],
+        "Above\nTop left | Top right\nBottom left | Bottom right\nBelow"
+    );
+    assert_eq!(
+        stored[2]["text"],
+        "Ouch[1].[2]\n\nFootnotes\n[1] A tachyon walks into a bar.\n[2] Fin."
+    );
+    assert_eq!(
+        stored[3]["metadata"]["comments"][0]["span"],
+        json!({ "start": 0, "end": 4 })
+    );
+    assert_eq!(
+        stored[4]["metadata"]["headers"],
+        json!(["Header for section-1"])
+    );
+
+    // The transcript page shows them beside the text.
+    let page = html(
+        project
+            .owner
+            .get(&project.path(&format!(
+                "/transcripts/{}",
+                body["files"][4]["transcript_id"].as_str().unwrap()
+            )))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        select_texts(&page, "#headers-footers dd"),
+        ["Header for section-1", "Footer for section 1"]
+    );
+    let page = html(
+        project
+            .owner
+            .get(&project.path(&format!(
+                "/transcripts/{}",
+                body["files"][3]["transcript_id"].as_str().unwrap()
+            )))
+            .await,
+    )
+    .await;
+    let listed = select_texts(&page, "#document-comments li");
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed[0].starts_with("line 1 “Ouch”: A tachyon walks into a bar."),
+        "{listed:?}"
+    );
 }
