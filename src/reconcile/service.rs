@@ -213,7 +213,7 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
     .fetch_all(&mut *conn)
     .await?;
     for code in missing {
-        let agreed = sqlx::query_scalar!(
+        let agreed = sqlx::query!(
             r#"with existing as (
                    select id from agreed_codes
                     where project_id = $1 and lower(name) = lower($3) and deleted_at is null
@@ -223,7 +223,8 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
                     where not exists (select 1 from existing)
                    returning id
                )
-               select id as "id!" from existing union all select id from made"#,
+               select id as "id!", false as "made!" from existing
+               union all select id, true from made"#,
             member.project_id.0,
             AgreedCodeId::new().0,
             code.name,
@@ -235,7 +236,21 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
         )
         .fetch_one(&mut *conn)
         .await?;
-        sqlx::query!(
+        if agreed.made {
+            audit::record(
+                &mut *conn,
+                Change::new(Some(member.user.id), Action::AgreedCodeCreated)
+                    .project(member.project_id)
+                    .entity(agreed.id)
+                    .after(&serde_json::json!({
+                        "name": code.name,
+                        "mirrored_from_shared_code": code.id,
+                    })),
+            )
+            .await?;
+        }
+        let agreed = agreed.id;
+        let aligned = sqlx::query!(
             "insert into code_alignments (code_id, project_id, agreed_code_id, created_by)
              values ($1, $2, $3, $4) on conflict (code_id) do nothing",
             code.id,
@@ -244,6 +259,22 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
             member.user.id.0
         )
         .execute(&mut *conn)
+        .await?;
+        if aligned.rows_affected() == 0 {
+            continue;
+        }
+        // Every change is on the record, mirrored ones too.
+        audit::record(
+            &mut *conn,
+            Change::new(Some(member.user.id), Action::CodeAligned)
+                .project(member.project_id)
+                .entity(code.id)
+                .after(&serde_json::json!({
+                    "agreed_code_id": agreed,
+                    "agreed_code": code.name,
+                    "mirrored_from_shared_codebook": true,
+                })),
+        )
         .await?;
     }
     Ok(())

@@ -993,3 +993,34 @@ async fn a_partial_overlap_of_one_code_is_labelled_as_the_same_code() {
         ["line 1"]
     );
 }
+
+#[tokio::test]
+async fn shared_codes_mirrored_into_the_agreed_codebook_are_on_the_record() {
+    let app = TestApp::spawn().await;
+    let (project, transcript, _) = shared_study(
+        &app,
+        TWELVE_LINES,
+        &["Ana", "Ben"],
+        &[&[twelve(1)], &[twelve(1)]],
+    )
+    .await;
+    let visit = project
+        .owner
+        .get(&project.api(&format!("/transcripts/{transcript}/reconciliation")))
+        .await;
+    assert_eq!(visit.status(), StatusCode::OK);
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_events where project_id = $1 and action in ('agreed_code.created', 'code.aligned') order by id",
+    )
+    .bind(project.id.0)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["agreed_code.created", "code.aligned"]);
+    let agreed: i64 = sqlx::query_scalar("select count(*) from agreed_codes where project_id = $1")
+        .bind(project.id.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(agreed, 1, "one agreed code for the one shared code");
+}
