@@ -122,7 +122,7 @@ impl Config {
             trust_proxy: false,
             db_max_connections: 5,
             header_read_timeout_secs: 10,
-            idle_timeout_secs: 5,
+            idle_timeout_secs: 60,
             shutdown_timeout_secs: 10,
         }
     }

@@ -93,6 +93,34 @@ pub struct LiveEvent {
     pub entity_id: Option<uuid::Uuid>,
 }
 
+/// A `project_events` row as read.
+struct EventRow {
+    id: i64,
+    project_id: ProjectId,
+    kind: EventKind,
+    transcript_id: Option<TranscriptId>,
+    coder_id: Option<UserId>,
+    entity_id: Option<uuid::Uuid>,
+    xid: i64,
+}
+
+impl From<EventRow> for LiveEvent {
+    fn from(r: EventRow) -> Self {
+        LiveEvent {
+            id: r.id,
+            position: Position {
+                xid: r.xid,
+                id: r.id,
+            },
+            project_id: r.project_id,
+            kind: r.kind,
+            transcript_id: r.transcript_id,
+            coder_id: r.coder_id,
+            entity_id: r.entity_id,
+        }
+    }
+}
+
 /// Events of `project` after `after` that no running transaction can still
 /// precede, in position order, at most one page.
 pub async fn events_since(
@@ -100,7 +128,8 @@ pub async fn events_since(
     project_id: ProjectId,
     after: Position,
 ) -> Result<Vec<LiveEvent>, AppError> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        EventRow,
         r#"select id, project_id as "project_id: ProjectId", kind as "kind: EventKind",
                   transcript_id as "transcript_id: TranscriptId", coder_id as "coder_id: UserId",
                   entity_id, xid::text::bigint as "xid!"
@@ -117,21 +146,7 @@ pub async fn events_since(
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| LiveEvent {
-            id: r.id,
-            position: Position {
-                xid: r.xid,
-                id: r.id,
-            },
-            project_id: r.project_id,
-            kind: r.kind,
-            transcript_id: r.transcript_id,
-            coder_id: r.coder_id,
-            entity_id: r.entity_id,
-        })
-        .collect())
+    Ok(rows.into_iter().map(LiveEvent::from).collect())
 }
 
 /// Every project's events after `after`, for the hub; and whether later events
@@ -140,7 +155,8 @@ async fn read_all_since(
     conn: &mut PgConnection,
     after: Position,
 ) -> Result<(Vec<LiveEvent>, bool), sqlx::Error> {
-    let rows = sqlx::query!(
+    let events: Vec<LiveEvent> = sqlx::query_as!(
+        EventRow,
         r#"select id, project_id as "project_id: ProjectId", kind as "kind: EventKind",
                   transcript_id as "transcript_id: TranscriptId", coder_id as "coder_id: UserId",
                   entity_id, xid::text::bigint as "xid!"
@@ -154,22 +170,10 @@ async fn read_all_since(
         PAGE
     )
     .fetch_all(&mut *conn)
-    .await?;
-    let events: Vec<LiveEvent> = rows
-        .into_iter()
-        .map(|r| LiveEvent {
-            id: r.id,
-            position: Position {
-                xid: r.xid,
-                id: r.id,
-            },
-            project_id: r.project_id,
-            kind: r.kind,
-            transcript_id: r.transcript_id,
-            coder_id: r.coder_id,
-            entity_id: r.entity_id,
-        })
-        .collect();
+    .await?
+    .into_iter()
+    .map(LiveEvent::from)
+    .collect();
     let last = events.last().map_or(after, |e| e.position);
     let held_back = events.len() < PAGE as usize
         && sqlx::query_scalar!(

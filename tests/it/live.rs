@@ -120,6 +120,19 @@ impl Writers<'_> {
     /// Each coder, through `client` (its session on some instance), makes a
     /// code and then `each` codings, all coders at once. Answers the coding ids.
     async fn write(&self, clients: Vec<TestClient>, each: usize) -> Vec<String> {
+        let mut all = Vec::new();
+        for task in self.start_writing(clients, each) {
+            all.extend(task.await.unwrap());
+        }
+        all
+    }
+
+    /// As [`Self::write`], without waiting: one task per writer.
+    fn start_writing(
+        &self,
+        clients: Vec<TestClient>,
+        each: usize,
+    ) -> Vec<tokio::task::JoinHandle<Vec<String>>> {
         let layer = self
             .project
             .api(&format!("/transcripts/{}/codings", self.transcript));
@@ -149,11 +162,7 @@ impl Writers<'_> {
                 ids
             }));
         }
-        let mut all = Vec::new();
-        for task in tasks {
-            all.extend(task.await.unwrap());
-        }
-        all
+        tasks
     }
 }
 
@@ -224,37 +233,7 @@ async fn a_listener_that_drops_out_during_1500_writes_catches_up_on_every_one() 
     let events = w.project.api("/events");
     let mut reader = Reader::open(&w.project.owner, &events, None).await;
     let clients: Vec<TestClient> = w.coders.iter().map(|c| c.client.clone()).collect();
-    let writing = {
-        let layer = w
-            .project
-            .api(&format!("/transcripts/{}/codings", w.transcript));
-        let codes = w.project.api("/codes");
-        let mut tasks = Vec::new();
-        for (n, client) in clients.into_iter().enumerate() {
-            let (layer, codes) = (layer.clone(), codes.clone());
-            tasks.push(tokio::spawn(async move {
-                let code = Uuid::new_v4();
-                client
-                    .post_json(&codes, &json!({ "id": code, "name": format!("code {n}") }))
-                    .await;
-                let mut ids = Vec::new();
-                for i in 0..150 {
-                    let id = Uuid::new_v4();
-                    let start = (i * 7 + n) % 1500;
-                    let response = client
-                        .post_json(
-                            &layer,
-                            &json!({ "id": id, "code_id": code, "start": start, "end": start + 20 }),
-                        )
-                        .await;
-                    assert_eq!(response.status(), StatusCode::CREATED);
-                    ids.push(id.to_string());
-                }
-                ids
-            }));
-        }
-        tasks
-    };
+    let writing = w.start_writing(clients, 150);
     // Hear the first few, then go away mid-stream.
     let first = reader.until_count("coding.created", 40).await;
     let last_id = first.last().unwrap().id.clone();

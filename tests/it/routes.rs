@@ -245,6 +245,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Lead,
     ),
     (
+        "POST",
+        "/api/v1/projects/{project_id}/transcripts/preview",
+        Who::Lead,
+    ),
+    (
         "GET",
         "/api/v1/projects/{project_id}/transcripts/{transcript_id}",
         Who::Member,

@@ -151,23 +151,35 @@ impl std::ops::Deref for Browser {
 impl Browser {
     pub async fn open(app: &TestApp) -> Browser {
         let driver = driver();
-        let profile = driver
-            .root
-            .join(format!("profile-{}", uuid::Uuid::new_v4().simple()));
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("a JSON object literal")
+        // Chromium may be slow to come up on a loaded machine: a session that
+        // could not start is tried again, twice, with a fresh profile.
+        let mut attempt = 0;
+        let (client, profile) = loop {
+            attempt += 1;
+            let profile = driver
+                .root
+                .join(format!("profile-{}", uuid::Uuid::new_v4().simple()));
+            let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
+            args.push(format!("--user-data-dir={}", profile.display()));
+            let capabilities = json!({
+                "browserName": "chrome",
+                "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            });
+            let Value::Object(capabilities) = capabilities else {
+                unreachable!("a JSON object literal")
+            };
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities)
+                .connect(&format!("http://127.0.0.1:{}", driver.port))
+                .await
+            {
+                Ok(client) => break (client, profile),
+                Err(error) if attempt < 3 => {
+                    eprintln!("starting a Chromium session failed ({error}); trying again");
+                }
+                Err(error) => panic!("starting a Chromium session through chromedriver: {error:?}"),
+            }
         };
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .expect("starting a Chromium session through chromedriver");
         let session_id = client
             .session_id()
             .await

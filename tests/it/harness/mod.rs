@@ -79,6 +79,9 @@ impl TestApp {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            // Well below the server's idle timeout, so no request is sent on a
+            // connection the server is closing.
+            .pool_idle_timeout(std::time::Duration::from_secs(1))
             .build()
             .expect("client");
         TestClient {
