@@ -9,7 +9,8 @@ use crate::live::LiveHub;
 pub struct AppState {
     pub db: PgPool,
     pub config: Arc<Config>,
-    /// Appended to static URLs so browsers fetch new files after an upgrade.
+    /// The first segment of static URLs (`/static/{build_id}/…`, see
+    /// `web::assets`), so browsers fetch new files after an upgrade.
     pub build_id: Arc<str>,
     pub live: LiveHub,
 }

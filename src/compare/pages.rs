@@ -92,8 +92,12 @@ fn parse_code(value: &str, name: &str) -> Result<CodeId, AppError> {
         .map_err(|_| AppError::field(name, "Not a valid code id."))
 }
 
-fn back(member: &Member) -> Redirect {
-    Redirect::to(&format!("/projects/{}/alignment", member.project_id))
+/// Back to the alignment page, at the row acted on (`code-…`) or the suggestions.
+fn back(member: &Member, anchor: &str) -> Redirect {
+    Redirect::to(&format!(
+        "/projects/{}/alignment#{anchor}",
+        member.project_id
+    ))
 }
 
 /// A new agreed code from the ticked `code_ids` (an accepted pair, or one code kept as is).
@@ -115,7 +119,11 @@ pub async fn create_agreed(
         field(&fields, "definition"),
     )
     .await?;
-    Ok(back(&member))
+    let anchor = match codes.as_slice() {
+        [one] => format!("code-{one}"),
+        _ => "suggestions".to_owned(),
+    };
+    Ok(back(&member, &anchor))
 }
 
 pub async fn map_code(
@@ -124,11 +132,15 @@ pub async fn map_code(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Redirect, AppError> {
     let code = parse_code(field(&fields, "code_id"), "code_id")?;
-    let agreed: AgreedCodeId = field(&fields, "agreed_code_id")
-        .parse()
-        .map_err(|_| AppError::field("agreed_code_id", "Choose an agreed code."))?;
+    // No agreed code is chosen for the lead: the select starts on "Choose…".
+    let agreed: AgreedCodeId = field(&fields, "agreed_code_id").parse().map_err(|_| {
+        AppError::field(
+            "agreed_code_id",
+            "Choose the agreed code to map this code onto.",
+        )
+    })?;
     alignment::map_onto(&state, &member, code, agreed).await?;
-    Ok(back(&member))
+    Ok(back(&member, &format!("code-{code}")))
 }
 
 pub async fn unalign_code(
@@ -138,7 +150,7 @@ pub async fn unalign_code(
 ) -> Result<Redirect, AppError> {
     let code = parse_code(field(&fields, "code_id"), "code_id")?;
     alignment::unalign(&state, &member, code).await?;
-    Ok(back(&member))
+    Ok(back(&member, &format!("code-{code}")))
 }
 
 #[derive(Deserialize)]

@@ -122,6 +122,18 @@ impl ProjectShowPage {
     fn is_owner(&self) -> bool {
         self.member.role == Role::Owner
     }
+
+    /// How far the reconciliation of a transcript is, for the reopen prompt.
+    fn reconciliation_of(
+        &self,
+        transcript: &crate::db::ids::TranscriptId,
+    ) -> Option<&crate::reconcile::service::TranscriptProgress> {
+        self.reconciliation
+            .as_ref()?
+            .transcripts
+            .iter()
+            .find(|t| t.transcript_id == *transcript)
+    }
 }
 
 async fn show_page(

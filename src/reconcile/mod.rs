@@ -6,6 +6,7 @@ mod api;
 pub mod consensus;
 pub mod model;
 mod pages;
+pub mod paused;
 pub mod service;
 pub mod store;
 

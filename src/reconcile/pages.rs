@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::{Html, Redirect};
 
 use super::consensus::{self, Entry};
+use super::paused::{self, Paused};
 use super::service::{self, Progress};
 use super::store::Settings;
 use crate::coding::pages::{CodingPage, PageInfo, script_safe_json};
@@ -26,6 +27,14 @@ pub struct IndexPage {
     progress: Progress,
     settings: Settings,
     is_lead: bool,
+}
+
+impl IndexPage {
+    /// A transcript waiting for a coder to submit (again) has a read-only page.
+    fn has_paused_page(&self, reason: &str) -> bool {
+        // The reason as `compare::report` gives it.
+        self.is_lead && reason == "not every coder has submitted"
+    }
 }
 
 pub async fn show_index(
@@ -99,12 +108,37 @@ pub struct ReconcilePage {
     can_decide: bool,
 }
 
+/// The reconciliation page while a coder's layer is reopened (or not submitted
+/// yet): read-only, saying why, with the decisions made so far.
+#[derive(Template)]
+#[template(path = "reconcile/paused.html")]
+pub struct ReconcilePausedPage {
+    layout: Layout,
+    member: Member,
+    transcript_id: TranscriptId,
+    paused: Paused,
+    lines: Vec<view::LineView>,
+}
+
 pub async fn show_reconciliation(
     State(state): State<AppState>,
     member: Member,
     layout: Layout,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Html<String>, AppError> {
+    if let Some(paused) = paused::find(&state, &member, transcript_id).await? {
+        let lines = view::lines(&paused.text, &paused.turns);
+        return Ok(Html(
+            ReconcilePausedPage {
+                layout,
+                member,
+                transcript_id,
+                paused,
+                lines,
+            }
+            .render()?,
+        ));
+    }
     let data = service::load(&state, &member, transcript_id).await?;
     let lines = view::lines(&data.text, &data.turns);
     let name = |i: usize| {

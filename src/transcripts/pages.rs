@@ -209,6 +209,8 @@ pub struct TranscriptEditPage {
     participant_id: Option<ParticipantId>,
     errors: FieldErrors,
     conflict: bool,
+    /// Coded: the text is shown read-only, and the form sends none.
+    frozen: bool,
 }
 
 pub async fn edit_transcript(
@@ -224,6 +226,7 @@ pub async fn edit_transcript(
         return Err(AppError::NotFound);
     }
     let participants = participants::list_participants(&mut conn, member.project_id).await?;
+    let frozen = store::text_is_frozen(&mut conn, member.project_id, transcript_id).await?;
     let page = TranscriptEditPage {
         layout,
         member,
@@ -234,6 +237,7 @@ pub async fn edit_transcript(
         participants,
         errors: FieldErrors::new(),
         conflict: false,
+        frozen,
     };
     Ok(Html(page.render()?))
 }
@@ -243,7 +247,9 @@ pub struct EditTranscriptForm {
     title: String,
     #[serde(default)]
     participant_id: String,
-    text: String,
+    /// Absent when the text is frozen.
+    #[serde(default)]
+    text: Option<String>,
     version: i32,
 }
 
@@ -262,7 +268,7 @@ pub async fn update_transcript(
     let edit = TranscriptEdit {
         title: &form.title,
         participant_id,
-        text: Some(&form.text),
+        text: form.text.as_deref(),
         version: form.version,
     };
     let (errors, conflict) =
@@ -281,6 +287,7 @@ pub async fn update_transcript(
     let mut conn = state.db.acquire().await?;
     let transcript = store::get_transcript(&mut conn, member.project_id, transcript_id).await?;
     let participants = participants::list_participants(&mut conn, member.project_id).await?;
+    let frozen = store::text_is_frozen(&mut conn, member.project_id, transcript_id).await?;
     let status = if conflict {
         StatusCode::CONFLICT
     } else {
@@ -289,13 +296,14 @@ pub async fn update_transcript(
     let page = TranscriptEditPage {
         layout,
         member,
-        transcript,
         participants,
         title: form.title,
-        text: form.text,
+        text: form.text.unwrap_or_else(|| transcript.text.clone()),
         participant_id,
         errors,
         conflict,
+        frozen,
+        transcript,
     };
     Ok((status, Html(page.render()?)).into_response())
 }

@@ -92,6 +92,26 @@ pub async fn get_transcript(
     .ok_or(AppError::NotFound)
 }
 
+/// Whether a coding points into the transcript's text: one of a coder's layer or
+/// of the consensus layer, deleted or not (a deleted one can be restored). Then
+/// the text is frozen (invariant 1); the `transcripts_text_frozen` trigger
+/// refuses a change on the same condition.
+pub async fn text_is_frozen(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    id: TranscriptId,
+) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists (select 1 from codings where project_id = $1 and transcript_id = $2)
+               or exists (select 1 from consensus_codings where project_id = $1 and transcript_id = $2)
+               as "frozen!""#,
+        project_id as ProjectId,
+        id as TranscriptId
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
 /// The title of a live transcript holding exactly this text.
 pub async fn find_duplicate(
     conn: &mut PgConnection,

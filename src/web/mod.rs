@@ -1,5 +1,6 @@
 //! What every page shares: layers, extractors, the page layout and paths.
 
+pub mod assets;
 pub mod extract;
 pub mod layers;
 pub mod paths;
@@ -17,7 +18,8 @@ use crate::auth::session::Auth;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// What `templates/base.html` needs: the user, the CSRF token, the build id.
+/// What `templates/base.html` needs: the user, the CSRF token, the build id
+/// (static URLs are `/static/{{ layout.build_id }}/…`, see [`assets`]).
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub user: Option<AuthUser>,

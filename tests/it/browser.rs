@@ -1252,3 +1252,141 @@ async fn the_agreement_tables_statistics_fit_a_1440_pixel_wide_window() {
         );
     }
 }
+
+/// A new code of `user`'s with one coding on `phrase` of `text`, through the API.
+async fn code_by_api(
+    project: &TestProject<'_>,
+    user: &TestUser,
+    transcript: &str,
+    text: &str,
+    phrase: &str,
+    name: &str,
+) -> String {
+    let code = uuid::Uuid::new_v4().to_string();
+    let response = user
+        .post_json(&project.api("/codes"), &json!({ "id": code, "name": name }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (start, end) = span_of(text, phrase);
+    let coding = json!({ "id": uuid::Uuid::new_v4(), "code_id": code, "start": start, "end": end });
+    let response = user
+        .post_json(
+            &project.api(&format!("/transcripts/{transcript}/codings")),
+            &coding,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    code
+}
+
+async fn assignment_state(app: &TestApp, id: &str) -> String {
+    sqlx::query_scalar("select state from assignments where id = $1::uuid")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("assignment state")
+}
+
+#[tokio::test]
+async fn reopening_a_layer_asks_first_and_its_reconciliation_is_then_read_only() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let ana = project.member(Role::Coder).await;
+    let ben = project.member(Role::Coder).await;
+    let transcript = import_and_assign(&project, &[&ana, &ben]).await;
+    for (user, phrase, name) in [
+        (&ana, "The pain was worse at night.", "Night pain"),
+        (&ben, "Nothing really helped", "Helplessness"),
+    ] {
+        let code = code_by_api(&project, user, &transcript, INTERVIEW, phrase, name).await;
+        let submit = project.api(&format!("/transcripts/{transcript}/submit"));
+        assert_eq!(
+            user.post_json(&submit, &json!({})).await.status(),
+            StatusCode::OK
+        );
+        let response = project
+            .owner
+            .post_json(
+                &project.api("/agreed-codes"),
+                &json!({ "name": name, "code_ids": [code] }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let assignments: Value = project
+        .owner
+        .get(&project.api("/assignments"))
+        .await
+        .json()
+        .await
+        .expect("assignments");
+    let bens = assignments
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .find(|a| a["user_id"] == ben.id.to_string())
+        .expect("Ben's assignment")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&project.owner.email, PASSWORD).await;
+    browser.visit(&project.path("")).await;
+    let row = format!("//tr[@data-assignment-id='{bens}']");
+    browser
+        .client
+        .find(fantoccini::Locator::XPath(&format!(
+            "{row}//*[(self::summary or self::button) and starts-with(normalize-space(), 'Reopen')]"
+        )))
+        .await
+        .expect("the row's Reopen control")
+        .click()
+        .await
+        .expect("clicking Reopen");
+    // It asks first, saying what happens to the reconciliation; nothing changed yet.
+    let confirm = browser
+        .element(&format!(
+            "tr[data-assignment-id=\"{bens}\"] .reopen-confirm"
+        ))
+        .await;
+    assert!(confirm.is_displayed().await.unwrap());
+    let says = confirm.text().await.unwrap();
+    assert!(
+        says.contains("reconciliation") && says.contains("read-only") && says.contains("kept"),
+        "{says}"
+    );
+    assert_eq!(assignment_state(&app, &bens).await, "submitted");
+    confirm
+        .find(fantoccini::Locator::Css("button[type=submit]"))
+        .await
+        .expect("the confirming button")
+        .click()
+        .await
+        .expect("confirming");
+    browser
+        .wait_until(
+            "the layer reopened",
+            &format!("{row}/td[contains(@class, 'state') and normalize-space() = 'in progress']"),
+        )
+        .await;
+    assert_eq!(assignment_state(&app, &bens).await, "in_progress");
+
+    // The reconciliation page is read-only meanwhile, and says why.
+    browser
+        .visit(&project.path(&format!("/transcripts/{transcript}/reconcile")))
+        .await;
+    let notice = browser
+        .element("#paused-notice")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let ben_name = ben.email.split('@').next().unwrap();
+    assert!(
+        notice.contains(ben_name) && notice.contains("reopened"),
+        "{notice}"
+    );
+    assert!(browser.texts("#decision-buttons").await.is_empty());
+    assert_eq!(browser.texts("#reconcile-text .line").await.len(), 4);
+}

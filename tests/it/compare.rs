@@ -442,12 +442,24 @@ async fn a_lead_aligns_codes_from_the_suggestions_and_opens_the_report_in_the_br
     // The accepted pair leaves the suggestions; the other is next.
     assert_eq!(browser.texts("#suggestions tr.suggestion").await.len(), 1);
     browser.submit(first, &[("name", "cost")]).await;
+    // Each action updates the page in place: wait for it before the next.
+    browser
+        .wait_until(
+            "both pairs accepted",
+            "//body[count(.//tr[contains(@class, 'coder-code')]//td[contains(@class, 'aligned')]/strong) = 4]",
+        )
+        .await;
     let keep = format!(
         "tr.coder-code[data-code-id=\"{}\"] form[action$=\"/alignment/agreed\"]",
         s.codes["ben admin"]
     );
     browser.submit(&keep, &[]).await;
-    browser.element("#suggestions").await;
+    browser
+        .wait_until(
+            "every code aligned",
+            "//body[count(.//tr[contains(@class, 'coder-code')]//td[contains(@class, 'aligned')]/strong) = 5]",
+        )
+        .await;
     let aligned = browser.texts("tr.coder-code td.aligned strong").await;
     assert_eq!(aligned.len(), 5, "every code aligned: {aligned:?}");
 
@@ -1023,4 +1035,293 @@ async fn shared_codes_mirrored_into_the_agreed_codebook_are_on_the_record() {
         .await
         .unwrap();
     assert_eq!(agreed, 1, "one agreed code for the one shared code");
+}
+
+/// Where each coder's column and its controls sit, and whether the page
+/// scrolls sideways.
+const ALIGNMENT_LAYOUT: &str = r#"
+const box = (e) => { const r = e.getBoundingClientRect(); return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+const columns = [...document.querySelectorAll("table.coder-codes")].map((table) => ({
+  section: box(table.closest("section")),
+  table: box(table),
+  spills: [...table.querySelectorAll("td select, td button, td input:not([type=hidden])")].filter((control) => {
+    const cell = control.closest("td").getBoundingClientRect();
+    const r = control.getBoundingClientRect();
+    return r.width === 0 || r.left < cell.left - 1 || r.right > cell.right + 1;
+  }).length,
+}));
+return { columns, client_width: document.documentElement.clientWidth, scroll_width: document.documentElement.scrollWidth };
+"#;
+
+/// Scrolls the code's row to the middle of the window, marks the page (a reload
+/// would drop the mark) and answers where the row is.
+const MARK_AND_PLACE: &str = r#"
+const row = document.querySelector(`tr.coder-code[data-code-id="${arguments[0]}"]`);
+if (arguments[1]) row.scrollIntoView({ block: "center" });
+window.alignmentMark = window.alignmentMark ?? "not reloaded";
+return { top: row.getBoundingClientRect().top, scroll_y: window.scrollY };
+"#;
+
+/// Is the mark still there, where is the code's row, and where is the focus?
+const STILL_THERE: &str = r#"
+const row = document.querySelector(`tr.coder-code[data-code-id="${arguments[0]}"]`);
+return {
+  mark: window.alignmentMark ?? null,
+  top: row.getBoundingClientRect().top,
+  focus_row: document.activeElement?.closest("tr")?.dataset.codeId ?? null,
+  select_value: row.querySelector("select[name=agreed_code_id]")?.value ?? null,
+  options: row.querySelectorAll("select[name=agreed_code_id] option").length,
+};
+"#;
+
+async fn alignment_of(app: &TestApp, code: &str) -> Option<String> {
+    sqlx::query_scalar::<_, String>(
+        "select agreed_code_id::text from code_alignments where code_id = $1::uuid",
+    )
+    .bind(code)
+    .fetch_optional(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_alignment_page_holds_three_coders_maps_nothing_by_default_and_acts_in_place() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let transcript = project.import_text("first.txt", TEXT).await;
+    let coders = [
+        project.member(Role::Coder).await,
+        project.member(Role::Coder).await,
+        project.member(Role::Coder).await,
+    ];
+    let ids: Vec<_> = coders.iter().map(|c| c.id).collect();
+    let assign = json!({ "transcript_ids": [transcript], "user_ids": ids });
+    let response = project
+        .owner
+        .post_json(&project.api("/assignments"), &assign)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let names = [
+        "Infection risk for immunocompromised patients",
+        "Travel costs for families living far away",
+        "Paperwork slowing the ward nurses down",
+        "Fatigue after long night shifts on call",
+        "Trust in doctors who call back",
+        "Waiting times at the outpatient clinic",
+    ];
+    let mut codes: Vec<Vec<String>> = Vec::new();
+    for coder in &coders {
+        let mut mine = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let (start, end) = line(i % 3 + 2);
+            mine.push(code(&project, coder, &transcript, name, start + 5, end).await);
+        }
+        let submit = project.api(&format!("/transcripts/{transcript}/submit"));
+        assert_eq!(
+            coder.post_json(&submit, &json!({})).await.status(),
+            StatusCode::OK
+        );
+        codes.push(mine);
+    }
+    let mut agreed = Vec::new();
+    for (name, code) in [
+        ("Trust in doctors", &codes[0][4]),
+        ("Waiting", &codes[0][5]),
+    ] {
+        let response = project
+            .owner
+            .post_json(
+                &project.api("/agreed-codes"),
+                &json!({ "name": name, "code_ids": [code] }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        agreed.push(body["id"].as_str().unwrap().to_owned());
+    }
+
+    let browser = Browser::open(&app).await;
+    browser
+        .set_window_size(1280, 800)
+        .await
+        .expect("resizing the window");
+    browser.sign_in(&project.owner.email, PASSWORD).await;
+    browser.visit(&project.path("/alignment")).await;
+    browser.element("tr.coder-code select").await;
+
+    // Three columns that neither overlap nor spill.
+    let layout = browser
+        .execute(ALIGNMENT_LAYOUT, Vec::new())
+        .await
+        .expect("measuring the columns");
+    let columns = layout["columns"].as_array().expect("columns");
+    assert_eq!(columns.len(), 3, "{layout}");
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap();
+    for (i, a) in columns.iter().enumerate() {
+        assert!(
+            f(&a["table"], "right") <= f(&a["section"], "right") + 1.0
+                && f(&a["table"], "left") >= f(&a["section"], "left") - 1.0,
+            "column {i}'s table spills out of it: {layout}"
+        );
+        assert_eq!(a["spills"], 0, "column {i}'s controls spill: {layout}");
+        for b in &columns[i + 1..] {
+            let (a, b) = (&a["section"], &b["section"]);
+            let apart = f(a, "right") <= f(b, "left") + 1.0
+                || f(b, "right") <= f(a, "left") + 1.0
+                || f(a, "bottom") <= f(b, "top") + 1.0
+                || f(b, "bottom") <= f(a, "top") + 1.0;
+            assert!(apart, "two columns overlap: {layout}");
+        }
+    }
+    assert!(
+        f(&layout, "scroll_width") <= f(&layout, "client_width"),
+        "{layout}"
+    );
+
+    // No code is mapped by default.
+    let values = browser
+        .execute(
+            "return [...document.querySelectorAll('tr.coder-code select[name=agreed_code_id]')].map((s) => s.value);",
+            Vec::new(),
+        )
+        .await
+        .expect("reading the selects");
+    let values = values.as_array().expect("values");
+    assert_eq!(values.len(), 16, "{values:?}");
+    assert!(values.iter().all(|v| v == ""), "{values:?}");
+
+    // Map without choosing: refused in the row, nothing stored, no reload.
+    let target = codes[2][3].clone();
+    let row = format!("tr.coder-code[data-code-id=\"{target}\"]");
+    let placed = browser
+        .execute(MARK_AND_PLACE, vec![json!(target), json!(true)])
+        .await
+        .expect("placing the row");
+    assert!(placed["scroll_y"].as_f64().unwrap() > 100.0, "{placed}");
+    browser
+        .element(&format!("{row} form[action$=\"/alignment/map\"] button"))
+        .await
+        .click()
+        .await
+        .expect("clicking Map");
+    let alert = browser.element(&format!("{row} [role=alert]")).await;
+    let message = alert.text().await.unwrap();
+    assert!(
+        message.contains("Choose") && message.contains(names[3]),
+        "{message}"
+    );
+    assert_eq!(alignment_of(&app, &target).await, None);
+
+    // Mapped in place: the row stays where it was, with the focus in it.
+    let before = browser
+        .execute(MARK_AND_PLACE, vec![json!(target), json!(false)])
+        .await
+        .unwrap();
+    browser
+        .element(&format!("{row} select[name=agreed_code_id]"))
+        .await
+        .select_by_value(&agreed[0])
+        .await
+        .expect("choosing an agreed code");
+    browser
+        .element(&format!("{row} form[action$=\"/alignment/map\"] button"))
+        .await
+        .click()
+        .await
+        .expect("clicking Map");
+    let strong = browser.element(&format!("{row} td.aligned strong")).await;
+    assert_eq!(strong.text().await.unwrap(), "Trust in doctors");
+    assert_eq!(
+        alignment_of(&app, &target).await.as_deref(),
+        Some(agreed[0].as_str())
+    );
+    let after = browser
+        .execute(STILL_THERE, vec![json!(target)])
+        .await
+        .unwrap();
+    assert_eq!(after["mark"], "not reloaded", "{after}");
+    assert!(
+        (f(&after, "top") - f(&before, "top")).abs() <= 2.0,
+        "{before} → {after}"
+    );
+    assert_eq!(after["focus_row"], json!(target), "{after}");
+    assert!(
+        browser
+            .texts(&format!("{row} [role=alert]"))
+            .await
+            .iter()
+            .all(|t| t.is_empty())
+    );
+
+    // Undone in place: the choice is empty again.
+    browser
+        .element(&format!(
+            "{row} form[action$=\"/alignment/unalign\"] button"
+        ))
+        .await
+        .click()
+        .await
+        .expect("clicking undo");
+    browser
+        .element(&format!("{row} select[name=agreed_code_id]"))
+        .await;
+    assert_eq!(alignment_of(&app, &target).await, None);
+    let after = browser
+        .execute(STILL_THERE, vec![json!(target)])
+        .await
+        .unwrap();
+    assert_eq!(after["mark"], "not reloaded", "{after}");
+    assert_eq!(after["select_value"], "", "{after}");
+    assert!(
+        (f(&after, "top") - f(&before, "top")).abs() <= 2.0,
+        "{before} → {after}"
+    );
+
+    // Kept as its own agreed code in place: every other row can choose it now.
+    let other = codes[2][4].clone();
+    browser
+        .element(&format!(
+            "tr.coder-code[data-code-id=\"{other}\"] form[action$=\"/alignment/agreed\"] button"
+        ))
+        .await
+        .click()
+        .await
+        .expect("keeping a code as its own");
+    let strong = browser
+        .element(&format!(
+            "tr.coder-code[data-code-id=\"{other}\"] td.aligned strong"
+        ))
+        .await;
+    assert_eq!(strong.text().await.unwrap(), names[4]);
+    assert!(alignment_of(&app, &other).await.is_some());
+    let after = browser
+        .execute(STILL_THERE, vec![json!(target)])
+        .await
+        .unwrap();
+    assert_eq!(after["mark"], "not reloaded", "{after}");
+    assert_eq!(
+        after["options"], 4,
+        "a placeholder and three agreed codes: {after}"
+    );
+
+    // A suggested pair accepted in place.
+    let suggestions = browser.texts("#suggestions tr.suggestion").await.len();
+    assert!(suggestions > 1);
+    browser
+        .submit(
+            "#suggestions tr.suggestion:first-child .accept-form",
+            &[("name", "Accepted pair")],
+        )
+        .await;
+    browser
+        .wait_until(
+            "a suggestion fewer",
+            &format!("//body[count(.//tr[contains(@class, 'suggestion')]) < {suggestions}]"),
+        )
+        .await;
+    let after = browser
+        .execute(STILL_THERE, vec![json!(target)])
+        .await
+        .unwrap();
+    assert_eq!(after["mark"], "not reloaded", "{after}");
 }

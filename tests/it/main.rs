@@ -1,5 +1,6 @@
 //! One test binary: one link, one PostgreSQL start for the whole run.
 
+mod assets;
 mod audit;
 mod auth;
 mod browser;

@@ -9,7 +9,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::harness::{TestApp, TestProject, TestUser, short_id};
+use crate::harness::{TestApp, TestProject, TestUser, html, select_texts, short_id};
 
 const TEXT: &str = "Interviewer: What worries you about the clinic?\n\
                     P01: Infection is the big risk for these patients.\n\
@@ -1797,4 +1797,106 @@ async fn the_pages_forms_change_the_settings_and_the_consensus_codebook() {
     assert_eq!(book["Clinician trust"]["codings"], 1);
     assert_eq!(book["Trust"]["codings"], 1);
     assert_eq!(s.layer().await.len(), before.len());
+}
+
+#[tokio::test]
+async fn while_a_layer_is_reopened_the_reconciliation_page_is_read_only_with_a_notice() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let rec = s.rec(&s.project.owner).await;
+    let boundary = key(&rec, "boundary");
+    s.decided(
+        &boundary,
+        "accept_b",
+        json!({ "rationale": "Ben's boundary is tighter" }),
+    )
+    .await;
+    let rec = s.rec(&s.project.owner).await;
+    let in_force = rec["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["current"].is_null())
+        .count();
+    assert_eq!(in_force, 2, "the automatic agreement and the boundary");
+
+    let assignments = expect(
+        s.project.owner.get(&s.project.api("/assignments")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let bens = assignments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user_id"] == s.ben.id.to_string() && a["transcript_id"] == s.first.as_str())
+        .expect("Ben's assignment");
+    let reopen = s
+        .project
+        .owner
+        .post_json(
+            &s.project.api(&format!("/assignments/{}/reopen", id(bens))),
+            &json!({}),
+        )
+        .await;
+    expect(reopen, StatusCode::OK).await;
+
+    let page_path = s
+        .project
+        .path(&format!("/transcripts/{}/reconcile", s.first));
+    let ben_name = s.ben.email.split('@').next().unwrap().to_owned();
+    let absent = |page: &scraper::Html, css: &str| {
+        let selector = scraper::Selector::parse(css).unwrap();
+        page.select(&selector).next().is_none()
+    };
+    let lead = join(&s.project, "lena", Role::Lead).await;
+    for (who, user) in [("the owner", &s.project.owner), ("a lead", &lead)] {
+        let response = user.get(&page_path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{who}");
+        let page = html(response).await;
+        let notice = select_texts(&page, "#paused-notice").join(" ");
+        assert!(
+            notice.contains(&ben_name) && notice.contains("reopened"),
+            "{who}: {notice}"
+        );
+        assert!(notice.contains("submit"), "{who}: {notice}");
+        let decisions = select_texts(&page, "#decisions-so-far li");
+        assert_eq!(decisions.len(), in_force, "{who}: {decisions:?}");
+        assert!(
+            decisions
+                .iter()
+                .any(|d| d.contains("Accept B") && d.contains("Ben's boundary is tighter")),
+            "{who}: {decisions:?}"
+        );
+        // Read-only: nothing to decide, comment or type into.
+        for css in [
+            "#decision-buttons",
+            "#rationale",
+            "#comment-form",
+            "textarea",
+            "form[method=post]:not([action=\"/logout\"])",
+        ] {
+            assert!(absent(&page, css), "{who}: {css}");
+        }
+        assert_eq!(select_texts(&page, "#reconcile-text .line").len(), 6);
+    }
+    // Ben is coding again, so blind to the others' layer and what was made of
+    // it; Ana, like any coder, reads what was decided once every coder has
+    // submitted (as the consensus layer).
+    for user in [&s.ben, &s.ana] {
+        let response = user.get(&page_path).await;
+        assert_ne!(response.status(), StatusCode::OK);
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("decisions-so-far") && !body.contains("tighter"));
+    }
+    // The overview links to the read-only page.
+    let index = html(s.project.owner.get(&s.project.path("/reconcile")).await).await;
+    let link = scraper::Selector::parse(&format!("#waiting a[href=\"{page_path}\"]")).unwrap();
+    assert_eq!(index.select(&link).count(), 1);
+
+    // Once Ben submits again the page is the lead's working page once more.
+    submit(&s.project, &s.ben, &s.first).await;
+    let page = html(s.project.owner.get(&page_path).await).await;
+    assert!(absent(&page, "#paused-notice"));
+    assert!(!absent(&page, "#decision-buttons"));
 }

@@ -2,6 +2,7 @@ use std::io::Write;
 
 use concord::projects::model::Role;
 use reqwest::StatusCode;
+use scraper::Selector;
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -779,4 +780,80 @@ async fn word_documents_keep_lists_tables_notes_comments_headers_and_footers() {
         listed[0].starts_with("line 1 “Ouch”: A tachyon walks into a bar."),
         "{listed:?}"
     );
+}
+
+#[tokio::test]
+async fn a_frozen_transcripts_text_is_shown_read_only_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let text = "Interviewer: How are you?\nP01: Tired, but fine.";
+    let id = project.import_text("p01.txt", text).await;
+    let edit = project.path(&format!("/transcripts/{id}/edit"));
+    let textarea = Selector::parse("#edit-transcript-form textarea[name=text]").unwrap();
+    let page = html(project.owner.get(&edit).await).await;
+    assert_eq!(page.select(&textarea).count(), 1, "editable before coding");
+    assert!(select_texts(&page, "#frozen-note").is_empty());
+
+    let coder = project.member(Role::Coder).await;
+    let assign = json!({ "transcript_ids": [id], "user_ids": [coder.id] });
+    let response = project
+        .owner
+        .post_json(&project.api("/assignments"), &assign)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let code = uuid::Uuid::new_v4();
+    let response = coder
+        .post_json(
+            &project.api("/codes"),
+            &json!({ "id": code, "name": "fatigue" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let coding = uuid::Uuid::new_v4();
+    let response = coder
+        .post_json(
+            &project.api(&format!("/transcripts/{id}/codings")),
+            &json!({ "id": coding, "code_id": code, "start": 31, "end": 36 }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    // Coded: the text is shown as it is, with why it cannot change; even after
+    // the coding is deleted (it can be undone, so it still points into the text).
+    for deleted in [false, true] {
+        if deleted {
+            let response = coder
+                .delete(&project.api(&format!("/codings/{coding}")))
+                .await;
+            assert!(response.status().is_success(), "{}", response.status());
+        }
+        let page = html(project.owner.get(&edit).await).await;
+        assert_eq!(page.select(&textarea).count(), 0, "deleted: {deleted}");
+        let any_text_field = Selector::parse("[name=text]").unwrap();
+        assert_eq!(page.select(&any_text_field).count(), 0);
+        assert_eq!(select_texts(&page, "#frozen-text"), [text]);
+        let note = select_texts(&page, "#frozen-note").join(" ");
+        assert!(
+            note.contains("coded") && note.contains("cannot be changed"),
+            "{note}"
+        );
+    }
+
+    // Title and participant still save; the text stays as it was.
+    let response = project
+        .owner
+        .post_form(
+            &edit,
+            &[
+                ("title", "P01, first visit"),
+                ("version", "1"),
+                ("participant_id", "none"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let saved = transcript(&project, &json!(id)).await;
+    assert_eq!(saved["title"], "P01, first visit");
+    assert_eq!(saved["text"], text);
+    assert_eq!(saved["version"], 2);
 }
