@@ -72,6 +72,75 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in declaration order: to read stored action names back
+    /// and to offer them as filters.
+    pub const ALL: [Action; 59] = [
+        Self::SetupCompleted,
+        Self::SignedIn,
+        Self::SignedOut,
+        Self::PasswordChanged,
+        Self::InviteCreated,
+        Self::InviteAccepted,
+        Self::PasswordResetCreated,
+        Self::PasswordReset,
+        Self::UserDisabled,
+        Self::UserEnabled,
+        Self::ApiTokenCreated,
+        Self::ApiTokenRevoked,
+        Self::ProjectCreated,
+        Self::ProjectUpdated,
+        Self::ProjectArchived,
+        Self::ProjectUnarchived,
+        Self::MemberAdded,
+        Self::MemberRoleChanged,
+        Self::MemberRemoved,
+        Self::VariableCreated,
+        Self::ParticipantCreated,
+        Self::ParticipantUpdated,
+        Self::ParticipantsImported,
+        Self::TranscriptImported,
+        Self::TranscriptUpdated,
+        Self::TranscriptDeleted,
+        Self::TranscriptRestored,
+        Self::CodebookModeChanged,
+        Self::AssignmentCreated,
+        Self::AssignmentStarted,
+        Self::AssignmentSubmitted,
+        Self::AssignmentReopened,
+        Self::AssignmentRemoved,
+        Self::CodeCreated,
+        Self::CodeUpdated,
+        Self::CodeMerged,
+        Self::CodeDeleted,
+        Self::CodeRestored,
+        Self::CodingCreated,
+        Self::CodingUpdated,
+        Self::CodingDeleted,
+        Self::CodingRestored,
+        Self::AgreedCodeCreated,
+        Self::CodeAligned,
+        Self::CodeUnaligned,
+        Self::DecisionMade,
+        Self::DecisionsAutoAccepted,
+        Self::DiscrepancyCommented,
+        Self::ConsensusCodingCreated,
+        Self::ConsensusCodingUpdated,
+        Self::ConsensusCodingDeleted,
+        Self::ConsensusCodingRestored,
+        Self::AgreedCodeUpdated,
+        Self::AgreedCodeMerged,
+        Self::AgreedCodeSplit,
+        Self::AgreedCodeDeleted,
+        Self::AgreedCodeRestored,
+        Self::ReconciliationSettingsChanged,
+        Self::DemoCreated,
+    ];
+
+    /// The action a stored name stands for.
+    pub fn parse(name: &str) -> Option<Action> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SetupCompleted => "setup.completed",
@@ -348,10 +417,16 @@ impl Change {
 #[tracing::instrument(skip_all, fields(action = change.action.as_str()))]
 pub async fn record(conn: &mut PgConnection, change: Change) -> Result<(), AppError> {
     let kind = change.project_id.and(change.action.live_kind());
+    // A change to a transcript itself belongs to it, for the audit log's filter.
+    let transcript = change.transcript_id.or_else(|| {
+        (change.action.entity_type() == "transcript")
+            .then_some(change.entity_id.map(TranscriptId))
+            .flatten()
+    });
     sqlx::query!(
         r#"with audit as (
-               insert into audit_events (project_id, actor_id, action, entity_type, entity_id, before, after)
-               values ($1, $2, $3, $4, $5, $6, $7)
+               insert into audit_events (project_id, actor_id, action, entity_type, entity_id, before, after, transcript_id)
+               values ($1, $2, $3, $4, $5, $6, $7, $11)
            )
            insert into project_events (project_id, kind, transcript_id, coder_id, entity_id)
            select $1, $8, $9, $10, $5
@@ -366,8 +441,26 @@ pub async fn record(conn: &mut PgConnection, change: Change) -> Result<(), AppEr
         kind as Option<EventKind>,
         change.transcript_id as Option<TranscriptId>,
         change.subject_id as Option<UserId>,
+        transcript as Option<TranscriptId>,
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_listed_once_and_reads_back_from_its_name() {
+        let mut names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
+        assert_eq!(Action::parse("forged"), None);
+    }
 }

@@ -200,7 +200,7 @@ pub struct ImportRequest {
 #[derive(Serialize)]
 #[serde(untagged)]
 pub enum ImportAnswer {
-    Preview(DraftJson),
+    Preview(Box<DraftJson>),
     Imported { imported: usize },
 }
 
@@ -213,7 +213,10 @@ pub async fn submit_import(
 ) -> Result<Json<ImportAnswer>, AppError> {
     let preview = service::preview_import(&state, &member, draft_id, body.choices).await?;
     if !body.commit {
-        return Ok(Json(ImportAnswer::Preview(DraftJson { draft_id, preview })));
+        return Ok(Json(ImportAnswer::Preview(Box::new(DraftJson {
+            draft_id,
+            preview,
+        }))));
     }
     let imported = service::commit_import(&state, &member, draft_id, preview.choices).await?;
     Ok(Json(ImportAnswer::Imported { imported }))

@@ -221,32 +221,72 @@ pub struct ImportPreview {
     /// Labels that look like real names rather than pseudonyms.
     pub name_like_labels: Vec<String>,
     pub sample: Vec<Vec<String>>,
+    /// Columns that go into a variable the project has already.
+    pub matches: Vec<ColumnMatch>,
+    /// The names of the project's variables.
+    pub variables: Vec<String>,
+    /// The first rows and every row with a problem, problems by cell.
+    pub rows: Vec<PreviewRow>,
+}
+
+/// The preview shows this many rows, and every row with a problem.
+const SAMPLE_ROWS: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnMatch {
+    pub column: String,
+    pub variable: String,
+    /// The variable's name is the heading itself (ignoring case).
+    pub exact: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewRow {
+    /// The row number the researcher sees in their spreadsheet.
+    pub row: usize,
+    pub cells: Vec<PreviewCell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewCell {
+    pub text: String,
+    pub problem: Option<String>,
 }
 
 /// The mapping Concord proposes: the first column holds labels, every other
-/// column becomes a variable of the inferred type (or the existing variable of
-/// that name).
+/// column becomes a variable of the inferred type, or goes into the existing
+/// variable it names, in the same words or in others ("Experience (years)"
+/// into "Years of experience"), with that variable's type. A column of
+/// numbers with a few cells that are not is numeric, so those cells are
+/// flagged rather than the whole column read as text.
 fn suggest(table: &Table, variables: &[Variable]) -> ImportChoices {
     let label_column = table.headers.first().cloned().unwrap_or_default();
+    let headings: Vec<&str> = table.headers.iter().skip(1).map(String::as_str).collect();
+    let names: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
+    let matched = model::match_variables(&headings, &names);
     let columns = table
         .headers
         .iter()
         .enumerate()
         .skip(1)
-        .map(|(i, header)| {
-            let existing = variables
-                .iter()
-                .find(|v| v.name.to_lowercase() == header.to_lowercase());
-            let inferred = existing
-                .map(Variable::variable_type)
-                .unwrap_or_else(|| import::infer_type(&table.column(i)));
+        .zip(matched)
+        .map(|((i, header), found)| {
+            let existing = found.map(|(v, _)| &variables[v]);
+            let values = table.column(i);
+            let inferred = existing.map(Variable::variable_type).unwrap_or_else(|| {
+                match import::infer_type(&values) {
+                    VariableType::Number => VariableType::Number,
+                    _ if model::mostly_numbers(&values) => VariableType::Number,
+                    other => other,
+                }
+            });
             let allowed = match &inferred {
                 VariableType::Category(values) => values.clone(),
                 _ => Vec::new(),
             };
             ColumnChoice {
                 column: header.clone(),
-                variable: header.clone(),
+                variable: existing.map_or_else(|| header.clone(), |v| v.name.clone()),
                 kind: VariableKind::of(&inferred),
                 allowed_values: allowed,
             }
@@ -256,6 +296,49 @@ fn suggest(table: &Table, variables: &[Variable]) -> ImportChoices {
         label_column,
         columns,
     }
+}
+
+/// The columns that go into a variable the project has already.
+fn matches(choices: &ImportChoices, variables: &[Variable]) -> Vec<ColumnMatch> {
+    choices
+        .columns
+        .iter()
+        .filter(|c| c.column != choices.label_column)
+        .filter_map(|c| {
+            let existing = variables
+                .iter()
+                .find(|v| v.name.to_lowercase() == c.variable.trim().to_lowercase())?;
+            Some(ColumnMatch {
+                column: c.column.clone(),
+                variable: existing.name.clone(),
+                exact: existing.name.trim().to_lowercase() == c.column.trim().to_lowercase(),
+            })
+        })
+        .collect()
+}
+
+/// The rows shown in the preview: the first few, then every row with a
+/// problem, each cell with its problem if it has one.
+fn preview_rows(table: &Table, errors: &[RowError]) -> Vec<PreviewRow> {
+    table
+        .rows
+        .iter()
+        .zip(&table.row_numbers)
+        .enumerate()
+        .filter(|(index, (_, row))| *index < SAMPLE_ROWS || errors.iter().any(|e| e.row == **row))
+        .map(|(_, (cells, &row))| PreviewRow {
+            row,
+            cells: (0..table.headers.len())
+                .map(|i| PreviewCell {
+                    text: cells.get(i).cloned().unwrap_or_default(),
+                    problem: errors
+                        .iter()
+                        .find(|e| e.row == row && table.column_index(&e.column) == Some(i))
+                        .map(|e| e.message.clone()),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn variable_type(choice: &ColumnChoice, table: &Table) -> VariableType {
@@ -376,7 +459,10 @@ pub async fn preview_import(
         file_name: draft.file_name,
         headers: table.headers.clone(),
         row_count: table.rows.len(),
-        sample: table.rows.iter().take(5).cloned().collect(),
+        sample: table.rows.iter().take(SAMPLE_ROWS).cloned().collect(),
+        matches: matches(&choices, &variables),
+        variables: variables.iter().map(|v| v.name.clone()).collect(),
+        rows: preview_rows(&table, &errors),
         choices,
         errors,
         name_like_labels,

@@ -339,3 +339,125 @@ async fn participants_are_added_and_edited_in_the_table_page_with_checked_values
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_column_named_in_other_words_is_matched_to_the_existing_variable() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    for (name, kind) in [("Years of experience", "number"), ("Role", "text")] {
+        let created = project
+            .owner
+            .post_json(
+                &project.api("/variables"),
+                &json!({ "name": name, "kind": kind }),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED, "{name}");
+    }
+    let (status, preview) = upload(&project, "participants.csv", TABLE.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let columns = preview["choices"]["columns"].as_array().unwrap();
+    let variables: Vec<&str> = columns
+        .iter()
+        .map(|c| c["variable"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        variables,
+        ["Role", "Years of experience", "Patients in treatment"],
+        "Experience (years) is the project's Years of experience"
+    );
+    assert_eq!(columns[1]["kind"], "number");
+    assert_eq!(
+        preview["matches"],
+        json!([
+            { "column": "Role", "variable": "Role", "exact": true },
+            { "column": "Experience (years)", "variable": "Years of experience", "exact": false },
+        ])
+    );
+
+    // The page says which variable a column was matched to.
+    let response = project
+        .owner
+        .upload(
+            &project.path("/participants/import"),
+            "file",
+            &[("participants.csv", TABLE.as_bytes().to_vec())],
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let page = html(project.owner.get(&location(&response)).await).await;
+    let notes = select_texts(&page, "#mapping-form .matched");
+    assert_eq!(
+        notes,
+        ["Matches the project's variable “Years of experience”."],
+        "{notes:?}"
+    );
+
+    let done = commit(&project, &preview["draft_id"], None).await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let list = participants(&project).await;
+    let names: Vec<&str> = list["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Years of experience", "Role", "Patients in treatment"],
+        "no new variable for the same thing"
+    );
+    let p02 = list["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["label"] == "P02")
+        .unwrap()
+        .clone();
+    assert_eq!(p02["values"]["Years of experience"], "25");
+}
+
+#[tokio::test]
+async fn a_word_in_a_column_of_numbers_is_flagged_as_a_bad_number() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let table = "Participant,Years,Patients\nP01,5,30\nP02,abc,60\nP03,12,45\nP04,7,20\n";
+    let (status, preview) = upload(&project, "typo.csv", table.as_bytes().to_vec()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let years = &preview["choices"]["columns"][0];
+    assert_eq!(years["column"], "Years");
+    assert_eq!(years["kind"], "number", "one typo does not make it text");
+    assert_eq!(
+        preview["errors"],
+        json!([{ "row": 3, "column": "Years", "message": "'abc' is not a number." }])
+    );
+
+    let response = project
+        .owner
+        .upload(
+            &project.path("/participants/import"),
+            "file",
+            &[("typo.csv", table.as_bytes().to_vec())],
+            &[],
+        )
+        .await;
+    let page = html(project.owner.get(&location(&response)).await).await;
+    assert_eq!(select_texts(&page, "#preview-rows td.bad"), ["abc"]);
+    let selector = scraper::Selector::parse("#preview-rows td.bad").unwrap();
+    let title = page
+        .select(&selector)
+        .next()
+        .and_then(|td| td.value().attr("title"))
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(title, "'abc' is not a number.");
+
+    let refused = commit(&project, &preview["draft_id"], None).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let stored: i64 = sqlx::query_scalar("select count(*) from participants")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}

@@ -344,6 +344,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Lead,
     ),
     ("GET", "/projects/{project_id}/audit", Who::Owner),
+    ("GET", "/projects/{project_id}/audit.csv", Who::Owner),
     ("POST", "/projects/{project_id}/codebook-mode", Who::Lead),
     ("GET", "/projects/{project_id}/consensus", Who::Member),
     (
