@@ -630,3 +630,228 @@ async fn account_page_shows_a_new_token_once() {
     assert!(select_texts(&later, "#new-token").is_empty());
     assert_eq!(select_texts(&later, "tr.token td:first-child"), ["laptop"]);
 }
+
+/// The admin's own new project; answers its id.
+async fn own_project(admin: &crate::harness::TestUser, name: &str) -> String {
+    let created: Value = admin
+        .post_json("/api/v1/projects", &json!({ "name": name }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_invitation_names_a_project_and_role_and_accepting_it_makes_the_member() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let project = own_project(&admin, "Pain study").await;
+    let response = admin
+        .post_json(
+            "/api/v1/invites",
+            &json!({ "email": "dana@example.org", "project_id": project, "role": "coder" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let invite: Value = response.json().await.unwrap();
+    let token = invite["token"].as_str().expect("the token as a field");
+    assert!(!token.is_empty());
+    assert!(
+        invite["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/invite/{token}")),
+        "{invite}"
+    );
+    assert_eq!(invite["project_id"], project.as_str());
+    assert_eq!(invite["role"], "coder");
+
+    let dana = app.client();
+    let page = html(dana.get(&format!("/invite/{token}")).await).await;
+    assert!(
+        select_texts(&page, "#invite-project")
+            .join(" ")
+            .contains("Pain study"),
+        "the invited person sees where they are going"
+    );
+    let accepted = dana
+        .post_json(
+            &format!("/api/v1/invites/{token}/accept"),
+            &json!({ "display_name": "Dana", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let members: Value = admin
+        .get(&format!("/api/v1/projects/{project}/members"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let dana_row = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "dana@example.org")
+        .expect("Dana is a member")
+        .clone();
+    assert_eq!(dana_row["role"], "coder");
+    let added: i64 = sqlx::query_scalar(
+        "select count(*) from audit_events where action = 'member.added' and project_id = $1::uuid",
+    )
+    .bind(&project)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(added, 1, "the membership is on the project's record");
+    let projects: Value = dana.get("/api/v1/projects").await.json().await.unwrap();
+    assert_eq!(projects.as_array().unwrap().len(), 1, "{projects}");
+
+    // The form on the Users page offers the admin's own projects and the roles.
+    let page = html(admin.get("/admin/users").await).await;
+    assert_eq!(
+        select_texts(&page, "#invite-form select[name=project_id] option"),
+        ["No project", "Pain study"]
+    );
+    let shown = admin
+        .post_form(
+            "/admin/invites",
+            &[
+                ("email", "eli@example.org"),
+                ("project_id", &project),
+                ("role", "reviewer"),
+            ],
+        )
+        .await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    let page = html(shown).await;
+    assert!(!select_texts(&page, "#shown-link").is_empty());
+
+    // Only projects the admin owns, and real roles; a refused invitation leaves no link.
+    let other = app.project().await;
+    let before: i64 = sqlx::query_scalar("select count(*) from account_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for (body, field) in [
+        (
+            json!({ "email": "fay@example.org", "project_id": other.id, "role": "coder" }),
+            "project_id",
+        ),
+        (
+            json!({ "email": "fay@example.org", "project_id": project, "role": "boss" }),
+            "role",
+        ),
+        (
+            json!({ "email": "fay@example.org", "project_id": project }),
+            "role",
+        ),
+        (
+            json!({ "email": "fay@example.org", "project_id": "nonsense", "role": "coder" }),
+            "project_id",
+        ),
+    ] {
+        let refused = admin.post_json("/api/v1/invites", &body).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let problem: Value = refused.json().await.unwrap();
+        assert!(problem["errors"][field].is_array(), "{body}: {problem}");
+    }
+    let after: i64 = sqlx::query_scalar("select count(*) from account_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn pending_invitations_are_listed_and_a_withdrawn_one_no_longer_works() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let mut tokens = Vec::new();
+    for email in ["gil@example.org", "hal@example.org", "ivy@example.org"] {
+        let invite: Value = admin
+            .post_json("/api/v1/invites", &json!({ "email": email }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        tokens.push(invite["token"].as_str().unwrap().to_owned());
+    }
+    // Ivy accepts: hers is no longer pending.
+    let accepted = app
+        .client()
+        .post_json(
+            &format!("/api/v1/invites/{}/accept", tokens[2]),
+            &json!({ "display_name": "Ivy", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+
+    let pending: Value = admin.get("/api/v1/invites").await.json().await.unwrap();
+    let emails: Vec<&str> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        ["hal@example.org", "gil@example.org"],
+        "newest first"
+    );
+    let page = html(admin.get("/admin/users").await).await;
+    let rows = select_texts(&page, "#pending-invites tbody tr");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[0].contains("hal@example.org"));
+
+    // Withdraw Gil's on the page and Hal's through the API.
+    let gil = pending[1]["id"].as_str().unwrap();
+    let withdrawn = admin
+        .post_form(&format!("/admin/invites/{gil}/withdraw"), &[])
+        .await;
+    assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
+    let hal = pending[0]["id"].as_str().unwrap();
+    let withdrawn = admin.delete(&format!("/api/v1/invites/{hal}")).await;
+    assert_eq!(withdrawn.status(), StatusCode::NO_CONTENT);
+    let again = admin.delete(&format!("/api/v1/invites/{hal}")).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::NOT_FOUND,
+        "nothing pending to withdraw"
+    );
+    let pending: Value = admin.get("/api/v1/invites").await.json().await.unwrap();
+    assert_eq!(pending, json!([]));
+    for token in &tokens[..2] {
+        assert_eq!(
+            app.client().get(&format!("/invite/{token}")).await.status(),
+            StatusCode::GONE
+        );
+        let refused = app
+            .client()
+            .post_json(
+                &format!("/api/v1/invites/{token}/accept"),
+                &json!({ "display_name": "Mallory", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::GONE);
+    }
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_events where action = 'invite.withdrawn'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+
+    let someone = app.signed_in("joe@example.org", false).await;
+    assert_eq!(
+        someone.get("/api/v1/invites").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        someone
+            .delete(&format!("/api/v1/invites/{gil}"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
