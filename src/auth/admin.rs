@@ -17,7 +17,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::projects::model::Role;
 use crate::state::AppState;
 use crate::web::Layout;
-use crate::web::extract::{Form, Path};
+use crate::web::extract::{Form, Path, PublicBase};
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
@@ -87,6 +87,7 @@ pub struct InviteForm {
 pub async fn create_invite(
     State(state): State<AppState>,
     SiteAdmin(admin): SiteAdmin,
+    PublicBase(base): PublicBase,
     layout: Layout,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
@@ -96,7 +97,7 @@ pub async fn create_invite(
         project_id: &form.project_id,
         role: &form.role,
     };
-    let result = service::create_invite(&state, &admin, input).await;
+    let result = service::create_invite(&state, &admin, input, &base).await;
     let mut page = users_page(&state, &admin, layout).await?;
     match result {
         Ok(link) => {
@@ -134,10 +135,11 @@ pub async fn create_invite(
 pub async fn create_reset(
     State(state): State<AppState>,
     SiteAdmin(admin): SiteAdmin,
+    PublicBase(base): PublicBase,
     layout: Layout,
     Path(user_id): Path<UserId>,
 ) -> Result<Response, AppError> {
-    let link = service::create_password_reset(&state, &admin, user_id).await?;
+    let link = service::create_password_reset(&state, &admin, user_id, &base).await?;
     let mut page = users_page(&state, &admin, layout).await?;
     let who = page
         .users

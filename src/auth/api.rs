@@ -14,7 +14,7 @@ use super::store;
 use crate::db::ids::{AccountTokenId, ApiTokenId, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::extract::{Json, Path};
+use crate::web::extract::{Json, Path, PublicBase};
 
 #[derive(Serialize)]
 pub struct SessionJson {
@@ -251,6 +251,7 @@ pub struct InviteJson {
 pub async fn create_invite(
     State(state): State<AppState>,
     SiteAdmin(admin): SiteAdmin,
+    PublicBase(base): PublicBase,
     Json(body): Json<InviteRequest>,
 ) -> Result<(StatusCode, Json<InviteJson>), AppError> {
     let project_id = body.project_id.unwrap_or_default();
@@ -261,7 +262,7 @@ pub async fn create_invite(
         project_id: &project_id,
         role: &role,
     };
-    let link = service::create_invite(&state, &admin, input).await?;
+    let link = service::create_invite(&state, &admin, input, &base).await?;
     let named = !project_id.trim().is_empty();
     Ok((
         StatusCode::CREATED,
@@ -296,9 +297,10 @@ pub async fn withdraw_invite(
 pub async fn create_reset(
     State(state): State<AppState>,
     SiteAdmin(admin): SiteAdmin,
+    PublicBase(base): PublicBase,
     Path(user_id): Path<UserId>,
 ) -> Result<(StatusCode, Json<LinkJson>), AppError> {
-    let link = service::create_password_reset(&state, &admin, user_id).await?;
+    let link = service::create_password_reset(&state, &admin, user_id, &base).await?;
     Ok((StatusCode::CREATED, Json(link.into())))
 }
 

@@ -246,7 +246,8 @@ pub async fn change_password(
 }
 
 /// A single-use link, shown to the admin who made it. The token is the
-/// link's last segment, also given alone for scripts.
+/// link's last segment, also given alone for scripts. Links start with the
+/// base the caller gives (`web::extract::PublicBase` in a request).
 pub struct Link {
     pub id: AccountTokenId,
     pub token: String,
@@ -299,6 +300,7 @@ pub async fn create_invite(
     state: &AppState,
     admin: &AuthUser,
     input: InviteInput<'_>,
+    base_url: &str,
 ) -> Result<Link, AppError> {
     let mut errors = FieldErrors::new();
     let email = model::parse_email(&mut errors, "email", input.email);
@@ -342,7 +344,7 @@ pub async fn create_invite(
     tx.commit().await?;
     Ok(Link {
         id,
-        url: state.config.public_url(&format!("/invite/{token}")),
+        url: format!("{base_url}/invite/{token}"),
         token,
         expires_at,
     })
@@ -380,6 +382,7 @@ pub async fn create_password_reset(
     state: &AppState,
     admin: &AuthUser,
     user_id: UserId,
+    base_url: &str,
 ) -> Result<Link, AppError> {
     let mut tx = state.begin().await?;
     let user = store::get_user(&mut tx, user_id).await?;
@@ -410,7 +413,7 @@ pub async fn create_password_reset(
     tx.commit().await?;
     Ok(Link {
         id,
-        url: state.config.public_url(&format!("/reset/{token}")),
+        url: format!("{base_url}/reset/{token}"),
         token,
         expires_at,
     })

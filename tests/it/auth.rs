@@ -121,7 +121,8 @@ async fn sign_in_succeeds_with_the_right_password_and_never_says_which_part_was_
 
 #[tokio::test]
 async fn session_cookie_is_secure_when_served_over_https() {
-    let app = TestApp::spawn_with(|c| c.public_url = "https://concord.example.org".into()).await;
+    let app =
+        TestApp::spawn_with(|c| c.public_url = Some("https://concord.example.org".into())).await;
     app.create_user("ben@example.org", "Ben", false).await;
     let response = app.client().sign_in("ben@example.org", PASSWORD).await;
     let cookie = response
@@ -293,7 +294,7 @@ async fn invite_link_creates_an_account_once_and_only_before_it_expires() {
         .pop()
         .expect("the link is shown to the admin");
     let path = link
-        .strip_prefix(&app.config.public_url)
+        .strip_prefix(&app.url(""))
         .expect("absolute link")
         .to_owned();
     assert!(path.starts_with("/invite/"));
@@ -340,7 +341,7 @@ async fn invite_link_creates_an_account_once_and_only_before_it_expires() {
     let path = second["url"]
         .as_str()
         .unwrap()
-        .strip_prefix(&app.config.public_url)
+        .strip_prefix(&app.url(""))
         .unwrap()
         .to_owned();
     sqlx::query(
@@ -452,7 +453,7 @@ async fn password_reset_link_sets_a_new_password_once() {
     let path = body["url"]
         .as_str()
         .unwrap()
-        .strip_prefix(&app.config.public_url)
+        .strip_prefix(&app.url(""))
         .unwrap()
         .to_owned();
     assert!(path.starts_with("/reset/"));
@@ -854,4 +855,52 @@ async fn pending_invitations_are_listed_and_a_withdrawn_one_no_longer_works() {
             .status(),
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn without_a_public_url_links_use_the_address_the_server_is_reached_at() {
+    use clap::Parser;
+    // The settings a bare `concord --bind 127.0.0.1:0` starts with.
+    let app = TestApp::spawn_with(|config| {
+        let database_url = config.database_url.clone();
+        *config = concord::cli::Cli::try_parse_from(["concord", "--bind", "127.0.0.1:0"])
+            .expect("the command line")
+            .config;
+        config.database_url = database_url;
+    })
+    .await;
+    let admin = app.admin().await;
+    let invite: Value = admin
+        .post_json("/api/v1/invites", &json!({ "email": "kim@example.org" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = invite["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.url("/invite/")), "{url}");
+    let reset: Value = admin
+        .post_json(&format!("/api/v1/users/{}/reset", admin.id), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = reset["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.url("/reset/")), "{url}");
+
+    // Reached under another name (a proxy, a LAN address): that name.
+    let token = admin.csrf_token().await;
+    let named: Value = admin
+        .http
+        .post(app.url("/api/v1/invites"))
+        .header("host", "concord.lan:3000")
+        .header("x-csrf-token", token)
+        .json(&json!({ "email": "lee@example.org" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = named["url"].as_str().unwrap();
+    assert!(url.starts_with("http://concord.lan:3000/invite/"), "{url}");
 }

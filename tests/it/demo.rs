@@ -338,3 +338,30 @@ async fn the_setup_page_loads_the_demo_only_on_an_empty_install() {
     assert_eq!(count(&other, "select count(*) from users").await, 1);
     assert_eq!(count(&other, "select count(*) from projects").await, 0);
 }
+
+#[tokio::test]
+async fn concord_demo_prints_links_on_the_address_it_is_told_to_bind() {
+    let app = TestApp::spawn().await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .env("DATABASE_URL", &app.database_url)
+        .env_remove("CONCORD_PUBLIC_URL")
+        .env_remove("CONCORD_BIND")
+        .args(["--log", "warn", "--bind", "0.0.0.0:4181", "demo"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let project: String = sqlx::query_scalar("select id::text from projects")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        stdout.contains(&format!("(open http://127.0.0.1:4181/projects/{project})")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(":8080"), "{stdout}");
+}
