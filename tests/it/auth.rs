@@ -904,3 +904,28 @@ async fn without_a_public_url_links_use_the_address_the_server_is_reached_at() {
     let url = named["url"].as_str().unwrap();
     assert!(url.starts_with("http://concord.lan:3000/invite/"), "{url}");
 }
+
+#[tokio::test]
+async fn every_page_names_a_favicon_that_is_served() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (client, path) in [(app.client(), "/login"), (admin.client.clone(), "/")] {
+        let page = html(client.get(path).await).await;
+        let selector = scraper::Selector::parse("head link[rel=icon]").unwrap();
+        let icon = page
+            .select(&selector)
+            .next()
+            .unwrap_or_else(|| panic!("{path} names no icon"));
+        assert_eq!(icon.value().attr("type"), Some("image/svg+xml"));
+        let href = icon.value().attr("href").unwrap();
+        let served = client.get(href).await;
+        assert_eq!(served.status(), StatusCode::OK, "{href}");
+        assert_eq!(served.headers()["content-type"], "image/svg+xml");
+        let svg = served.text().await.unwrap();
+        assert!(svg.contains("<svg") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    }
+    // Browsers that ask for /favicon.ico on their own are sent to it.
+    let response = app.client().get("/favicon.ico").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert!(location(&response).starts_with("/static/favicon.svg"));
+}
