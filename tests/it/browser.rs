@@ -1303,3 +1303,27 @@ async fn the_demo_passwords_on_the_sign_in_page_stay_on_one_line() {
         }
     }
 }
+
+#[tokio::test]
+async fn participant_attributes_that_fit_the_panel_are_not_wrapped() {
+    let app = TestApp::spawn().await;
+    let state = concord::state::AppState::new(app.pool.clone(), app.config.clone());
+    let demo = concord::demo::create(&state).await.expect("the demo study");
+    let browser = Browser::open(&app).await;
+    browser
+        .sign_in("owner@demo.concord", concord::demo::PASSWORD)
+        .await;
+    for transcript in &demo.transcripts {
+        browser
+            .visit(&format!("{}/transcripts/{transcript}", demo.path))
+            .await;
+        browser.element("dl.attributes").await;
+        for css in ["dl.attributes dt", "dl.attributes dd"] {
+            for item in lines_of(&browser, css, "aside").await {
+                if item["fits"] == true {
+                    assert_eq!(item["lines"], 1, "{item}");
+                }
+            }
+        }
+    }
+}
