@@ -365,3 +365,51 @@ async fn concord_demo_prints_links_on_the_address_it_is_told_to_bind() {
     );
     assert!(!stdout.contains(":8080"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_reviewers_dashboard_leads_with_reading_the_consensus() {
+    let app = TestApp::spawn().await;
+    let summary = create(&app).await;
+    let rita = signed_in_as(&app, "rita@demo.concord").await;
+    let page = html(rita.get(&summary.path).await).await;
+    let headings = select_texts(&page, "main h2");
+    assert_eq!(
+        headings.first().map(String::as_str),
+        Some("Your review"),
+        "{headings:?}"
+    );
+    assert!(
+        !select_texts(&page, "main")
+            .join(" ")
+            .contains("No assignments yet"),
+        "a reviewer is never assigned"
+    );
+    let selector = scraper::Selector::parse("#review a").unwrap();
+    let links: Vec<String> = page
+        .select(&selector)
+        .filter_map(|a| a.value().attr("href"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        links.contains(&format!("{}/consensus", summary.path)),
+        "{links:?}"
+    );
+    let reconciled = format!(
+        "{}/transcripts/{}/consensus",
+        summary.path, summary.transcripts[0]
+    );
+    assert!(links.contains(&reconciled), "{links:?}");
+    assert_eq!(
+        rita.get(&reconciled).await.status(),
+        StatusCode::OK,
+        "each link opens for her"
+    );
+
+    // Coders still lead with their assignments.
+    let ada = signed_in_as(&app, "ada@demo.concord").await;
+    let page = html(ada.get(&summary.path).await).await;
+    assert_eq!(
+        select_texts(&page, "main h2").first().map(String::as_str),
+        Some("Your assignments")
+    );
+}
