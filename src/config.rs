@@ -10,12 +10,9 @@ pub struct Config {
     pub bind: SocketAddr,
 
     /// The URL users reach Concord at; used in invitation links and to mark cookies Secure.
-    #[arg(
-        long,
-        env = "CONCORD_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    pub public_url: String,
+    /// Without it, links use the address each request came to (its Host), else --bind.
+    #[arg(long, env = "CONCORD_PUBLIC_URL")]
+    pub public_url: Option<String>,
 
     /// PostgreSQL server to use. Without it Concord runs its own private cluster under --data-dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -105,7 +102,7 @@ impl Config {
     pub fn for_tests(database_url: String) -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            public_url: "http://127.0.0.1".into(),
+            public_url: None,
             database_url: Some(database_url),
             data_dir: PathBuf::from("./concord-data"),
             static_dir: PathBuf::from(default_static_dir()),
@@ -128,7 +125,9 @@ impl Config {
     }
 
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.starts_with("https://")
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 
     pub fn server_timeouts(&self) -> crate::web::server::Timeouts {
@@ -140,7 +139,77 @@ impl Config {
         }
     }
 
+    /// Where users reach Concord, for links made outside a request (the
+    /// command line): --public-url, else the address to bind, with a wildcard
+    /// address (`0.0.0.0`, `::`) shown as this machine's loopback.
+    pub fn base_url(&self) -> String {
+        self.base_url_for(None)
+    }
+
+    /// Where users reach Concord, for links made in a request: --public-url,
+    /// else the host (and port) the request was sent to, else [`Self::base_url`].
+    pub fn base_url_for(&self, host: Option<&str>) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        if let Some(host) = host.filter(|h| is_host(h)) {
+            return format!("http://{host}");
+        }
+        let mut bind = self.bind;
+        if bind.ip().is_unspecified() {
+            bind.set_ip(match bind.ip() {
+                std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{bind}")
+    }
+
+    /// An absolute URL of a path, for links made outside a request.
     pub fn public_url(&self, path: &str) -> String {
-        format!("{}{}", self.public_url.trim_end_matches('/'), path)
+        format!("{}{}", self.base_url(), path)
+    }
+}
+
+/// A Host header worth putting in a link: a name or address and a port,
+/// nothing that could end the authority or start a path.
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_use_the_public_url_else_the_request_host_else_the_bound_address() {
+        let mut config = Config::for_tests(String::new());
+        config.bind = "0.0.0.0:3000".parse().unwrap();
+        assert_eq!(config.base_url(), "http://127.0.0.1:3000");
+        assert_eq!(
+            config.base_url_for(Some("lab.example:3000")),
+            "http://lab.example:3000"
+        );
+        assert_eq!(
+            config.base_url_for(Some("evil.example/x?")),
+            "http://127.0.0.1:3000"
+        );
+        config.bind = "[::]:3000".parse().unwrap();
+        assert_eq!(config.base_url(), "http://[::1]:3000");
+        config.bind = "192.168.1.20:8000".parse().unwrap();
+        assert_eq!(
+            config.public_url("/invite/x"),
+            "http://192.168.1.20:8000/invite/x"
+        );
+        config.public_url = Some("https://concord.example.org/".into());
+        assert_eq!(
+            config.base_url_for(Some("other:1")),
+            "https://concord.example.org"
+        );
+        assert!(config.secure_cookies());
     }
 }

@@ -70,6 +70,11 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(healthz))
+        // For browsers that ask for it without reading the page's icon link.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::response::Redirect::permanent("/static/favicon.svg") }),
+        )
         .nest_service("/static", static_files)
         .merge(features)
         .layer(

@@ -16,6 +16,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime};
 
+use crate::coding::blinding::Viewer;
 use crate::db::audit::Action;
 use crate::db::ids::{ProjectId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
@@ -233,6 +234,18 @@ async fn readable(
         .collect())
 }
 
+/// Owners read the log, but not while they are still coding a transcript of
+/// the project: it names every coder's codes and codings (invariant 3).
+async fn require_reader(conn: &mut sqlx::PgConnection, member: &Member) -> Result<(), AppError> {
+    member.require(&[Role::Owner])?;
+    if Viewer::load(conn, member).await?.is_blind_anywhere() {
+        return Err(AppError::State(
+            "You are still coding a transcript of this project: the audit log, which records everyone's codes and codings, opens once you have submitted it.".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 pub struct AuditPage {
     page: i64,
@@ -245,7 +258,7 @@ async fn load(
     member: &Member,
     query: &AuditQuery,
 ) -> Result<AuditPage, AppError> {
-    member.require(&[Role::Owner])?;
+    require_reader(conn, member).await?;
     let page = query.page;
     if !(1..=1_000_000).contains(&page) {
         return Err(AppError::field("page", "Pages are numbered from 1."));
@@ -435,8 +448,8 @@ pub async fn download_audit_csv(
     member: Member,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    member.require(&[Role::Owner])?;
     let mut conn = state.db.acquire().await?;
+    require_reader(&mut conn, &member).await?;
     let filter = parse_filter(&mut conn, member.project_id, &query).await?;
     drop(conn);
     let chunks = CsvChunks {

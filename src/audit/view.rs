@@ -22,6 +22,7 @@ pub fn label(action: Action) -> &'static str {
         Action::SignedOut => "Signed out",
         Action::PasswordChanged => "Changed their password",
         Action::InviteCreated => "Created an invitation",
+        Action::InviteWithdrawn => "Withdrew an invitation",
         Action::InviteAccepted => "Accepted an invitation",
         Action::PasswordResetCreated => "Created a password-reset link",
         Action::PasswordReset => "Reset their password",
@@ -112,7 +113,8 @@ pub fn kinds() -> Vec<(&'static str, String, Vec<Action>)> {
     out
 }
 
-/// Whether a project's log can hold the action (account actions have no project).
+/// Whether a project's log can hold the action (account actions have no
+/// project; invitations do when they name one).
 fn in_projects(action: Action) -> bool {
     !matches!(
         action,
@@ -120,7 +122,6 @@ fn in_projects(action: Action) -> bool {
             | Action::SignedIn
             | Action::SignedOut
             | Action::PasswordChanged
-            | Action::InviteCreated
             | Action::InviteAccepted
             | Action::PasswordResetCreated
             | Action::PasswordReset

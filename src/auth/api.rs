@@ -11,10 +11,10 @@ use super::pages::{clear_session_cookie, signed_in_redirect};
 use super::service::{self, AcceptInviteInput, ChangePasswordInput, NewSession, SetupInput};
 use super::session::{Auth, CurrentUser, SiteAdmin};
 use super::store;
-use crate::db::ids::{ApiTokenId, UserId};
+use crate::db::ids::{AccountTokenId, ApiTokenId, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::extract::{Json, Path};
+use crate::web::extract::{Json, Path, PublicBase};
 
 #[derive(Serialize)]
 pub struct SessionJson {
@@ -209,48 +209,99 @@ pub struct InviteRequest {
     email: String,
     #[serde(default)]
     admin: bool,
+    /// A project the admin owns, which the invited person joins on accepting.
+    #[serde(default)]
+    project_id: Option<String>,
+    /// Their role in it.
+    #[serde(default)]
+    role: Option<String>,
 }
 
 #[derive(Serialize)]
 pub struct LinkJson {
-    url: String,
-    /// For `POST /api/v1/invites/{token}/accept` or `/api/v1/resets/{token}`,
-    /// whatever host `url` names.
+    id: AccountTokenId,
+    /// The link's secret part, as it appears at the end of `url`.
     token: String,
+    url: String,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
+}
+
+impl From<service::Link> for LinkJson {
+    fn from(link: service::Link) -> Self {
+        Self {
+            id: link.id,
+            token: link.token,
+            url: link.url,
+            expires_at: link.expires_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct InviteJson {
+    #[serde(flatten)]
+    link: LinkJson,
+    email: String,
+    admin: bool,
+    project_id: Option<String>,
+    role: Option<String>,
 }
 
 pub async fn create_invite(
     State(state): State<AppState>,
     SiteAdmin(admin): SiteAdmin,
+    PublicBase(base): PublicBase,
     Json(body): Json<InviteRequest>,
-) -> Result<(StatusCode, Json<LinkJson>), AppError> {
-    let link = service::create_invite(&state, &admin, &body.email, body.admin).await?;
+) -> Result<(StatusCode, Json<InviteJson>), AppError> {
+    let project_id = body.project_id.unwrap_or_default();
+    let role = body.role.unwrap_or_default();
+    let input = service::InviteInput {
+        email: &body.email,
+        grant_admin: body.admin,
+        project_id: &project_id,
+        role: &role,
+    };
+    let link = service::create_invite(&state, &admin, input, &base).await?;
+    let named = !project_id.trim().is_empty();
     Ok((
         StatusCode::CREATED,
-        Json(LinkJson {
-            url: link.url,
-            token: link.token,
-            expires_at: link.expires_at,
+        Json(InviteJson {
+            link: link.into(),
+            email: body.email.trim().to_owned(),
+            admin: body.admin,
+            project_id: named.then(|| project_id.trim().to_owned()),
+            role: named.then(|| role.trim().to_owned()),
         }),
     ))
+}
+
+/// Pending invitations, newest first.
+pub async fn list_invites(
+    State(state): State<AppState>,
+    _: SiteAdmin,
+) -> Result<Json<Vec<store::PendingInvite>>, AppError> {
+    Ok(Json(service::pending_invites(&state).await?))
+}
+
+/// Withdraws a pending invitation: 204, or 404 when none is pending with that id.
+pub async fn withdraw_invite(
+    State(state): State<AppState>,
+    SiteAdmin(admin): SiteAdmin,
+    Path(invite_id): Path<AccountTokenId>,
+) -> Result<StatusCode, AppError> {
+    service::withdraw_invite(&state, &admin, invite_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn create_reset(
     State(state): State<AppState>,
     SiteAdmin(admin): SiteAdmin,
+    PublicBase(base): PublicBase,
     Path(user_id): Path<UserId>,
 ) -> Result<(StatusCode, Json<LinkJson>), AppError> {
-    let link = service::create_password_reset(&state, &admin, user_id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(LinkJson {
-            url: link.url,
-            token: link.token,
-            expires_at: link.expires_at,
-        }),
-    ))
+    let link = service::create_password_reset(&state, &admin, user_id, &base).await?;
+    Ok((StatusCode::CREATED, Json(link.into())))
 }
 
 #[derive(Deserialize)]

@@ -38,6 +38,10 @@ pub fn routes() -> Routes {
         )
         .route("/admin/users", get(admin::list_users))
         .route("/admin/invites", post(admin::create_invite))
+        .route(
+            "/admin/invites/{invite_id}/withdraw",
+            post(admin::withdraw_invite),
+        )
         .route("/admin/users/{user_id}/reset", post(admin::create_reset))
         .route("/admin/users/{user_id}/disable", post(admin::disable_user))
         .route("/admin/users/{user_id}/enable", post(admin::enable_user))
@@ -58,10 +62,19 @@ pub fn routes() -> Routes {
             "/api/v1/tokens/{token_id}",
             axum::routing::delete(api::revoke_token),
         )
-        .route("/api/v1/invites/{token}/accept", post(api::accept_invite))
+        // `{invite}` is the token here and the id below: the router wants one
+        // name for one position.
+        .route("/api/v1/invites/{invite}/accept", post(api::accept_invite))
         .route("/api/v1/resets/{token}", post(api::use_reset))
         .route("/api/v1/users", get(api::list_users))
-        .route("/api/v1/invites", post(api::create_invite))
+        .route(
+            "/api/v1/invites",
+            get(api::list_invites).post(api::create_invite),
+        )
+        .route(
+            "/api/v1/invites/{invite}",
+            axum::routing::delete(api::withdraw_invite),
+        )
         .route("/api/v1/users/{user_id}", patch(api::update_user))
         .route("/api/v1/users/{user_id}/reset", post(api::create_reset))
 }

@@ -383,6 +383,7 @@ pub async fn revoke_api_token(
 pub struct InvitePage {
     layout: Layout,
     email: String,
+    project: Option<(String, Role)>,
     display_name: String,
     errors: FieldErrors,
     min_password: usize,
@@ -400,10 +401,11 @@ pub async fn show_invite(
     layout: Layout,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let email = service::invite_email(&state, &token).await?;
+    let invite = service::invite_info(&state, &token).await?;
     let page = InvitePage {
         layout,
-        email,
+        email: invite.email,
+        project: invite.project,
         display_name: String::new(),
         errors: FieldErrors::new(),
         min_password: MIN_PASSWORD_CHARS,
@@ -427,10 +429,11 @@ pub async fn accept_invite(
         Ok(session) => Ok(signed_in_redirect(&session, "/", &state.config)),
         Err(error) => {
             let errors = form_errors(error)?;
-            let email = service::invite_email(&state, &token).await?;
+            let invite = service::invite_info(&state, &token).await?;
             let page = InvitePage {
                 layout,
-                email,
+                email: invite.email,
+                project: invite.project,
                 display_name: form.display_name,
                 errors,
                 min_password: MIN_PASSWORD_CHARS,

@@ -11,8 +11,9 @@ use super::secrets::{hash_token, random_token};
 use super::session::{Auth, Credential, session_expiry};
 use super::store::{self, NewAccountToken};
 use crate::db::audit::{self, Action, Change};
-use crate::db::ids::{ApiTokenId, UserId};
+use crate::db::ids::{AccountTokenId, ApiTokenId, ProjectId, UserId};
 use crate::error::{AppError, FieldErrors};
+use crate::projects::model::Role;
 use crate::state::AppState;
 
 /// A session just made: the raw token goes into the cookie and nowhere else.
@@ -258,24 +259,68 @@ pub async fn change_password(
     Ok(())
 }
 
-/// A single-use link, shown to the admin who made it.
+/// A single-use link, shown to the admin who made it. The token is the
+/// link's last segment, also given alone for scripts. Links start with the
+/// base the caller gives (`web::extract::PublicBase` in a request).
 pub struct Link {
-    pub url: String,
-    /// The link's secret, as in its URL, for clients that build their own.
+    pub id: AccountTokenId,
     pub token: String,
+    pub url: String,
     pub expires_at: OffsetDateTime,
+}
+
+/// What an admin asks for: an account for `email`, optionally a site admin,
+/// optionally a member of a project they own, with a role there.
+pub struct InviteInput<'a> {
+    pub email: &'a str,
+    pub grant_admin: bool,
+    /// A project id as sent; empty for none.
+    pub project_id: &'a str,
+    /// A role as sent; read only with a project.
+    pub role: &'a str,
+}
+
+/// The project an invitation names: one the admin owns and that is not
+/// archived, with a real role.
+async fn invited_project(
+    conn: &mut sqlx::PgConnection,
+    admin: &AuthUser,
+    errors: &mut FieldErrors,
+    input: &InviteInput<'_>,
+) -> Result<Option<(ProjectId, Role)>, AppError> {
+    let project = input.project_id.trim();
+    if project.is_empty() {
+        return Ok(None);
+    }
+    let owned = store::list_owned_projects(conn, admin.id).await?;
+    let project = match project.parse::<ProjectId>() {
+        Ok(id) if owned.iter().any(|(p, _)| *p == id) => Some(id),
+        _ => {
+            errors.add("project_id", "Choose one of your own projects, or none.");
+            None
+        }
+    };
+    let role = Role::parse(input.role.trim());
+    if role.is_none() {
+        errors.add(
+            "role",
+            "Choose the role they get: owner, lead, coder or reviewer.",
+        );
+    }
+    Ok(project.zip(role))
 }
 
 pub async fn create_invite(
     state: &AppState,
     admin: &AuthUser,
-    email: &str,
-    grant_admin: bool,
+    input: InviteInput<'_>,
+    base_url: &str,
 ) -> Result<Link, AppError> {
     let mut errors = FieldErrors::new();
-    let email = model::parse_email(&mut errors, "email", email);
-    errors.into_result()?;
+    let email = model::parse_email(&mut errors, "email", input.email);
     let mut tx = state.begin().await?;
+    let project = invited_project(&mut tx, admin, &mut errors, &input).await?;
+    errors.into_result()?;
     if store::find_user_by_email(&mut tx, &email).await?.is_some() {
         return Err(AppError::field(
             "email",
@@ -291,31 +336,67 @@ pub async fn create_invite(
             kind: INVITE,
             email: Some(&email),
             user_id: None,
-            grant_admin,
+            grant_admin: input.grant_admin,
+            project,
             created_by: admin.id,
             expires_at,
         },
     )
     .await?;
-    audit::record(
-        &mut tx,
-        Change::new(Some(admin.id), Action::InviteCreated)
-            .entity(id.0)
-            .after(&serde_json::json!({ "email": email, "admin": grant_admin })),
-    )
-    .await?;
+    let mut change = Change::new(Some(admin.id), Action::InviteCreated)
+        .entity(id.0)
+        .after(&serde_json::json!({
+            "email": email,
+            "admin": input.grant_admin,
+            "project_id": project.map(|(p, _)| p),
+            "role": project.map(|(_, r)| r),
+        }));
+    if let Some((project_id, _)) = project {
+        change = change.project(project_id);
+    }
+    audit::record(&mut tx, change).await?;
     tx.commit().await?;
     Ok(Link {
-        url: state.config.public_url(&format!("/invite/{token}")),
+        id,
+        url: format!("{base_url}/invite/{token}"),
         token,
         expires_at,
     })
+}
+
+/// Invitations not yet used, withdrawn or expired, newest first.
+pub async fn pending_invites(state: &AppState) -> Result<Vec<store::PendingInvite>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    store::list_pending_invites(&mut conn).await
+}
+
+/// Withdraws a pending invitation: its link stops working. `NotFound` when
+/// there is no pending invitation with that id.
+pub async fn withdraw_invite(
+    state: &AppState,
+    admin: &AuthUser,
+    id: AccountTokenId,
+) -> Result<(), AppError> {
+    let mut tx = state.begin().await?;
+    let withdrawn = store::withdraw_invite(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut change = Change::new(Some(admin.id), Action::InviteWithdrawn)
+        .entity(id.0)
+        .before(&withdrawn);
+    if let Some(project_id) = withdrawn.project_id {
+        change = change.project(project_id);
+    }
+    audit::record(&mut tx, change).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn create_password_reset(
     state: &AppState,
     admin: &AuthUser,
     user_id: UserId,
+    base_url: &str,
 ) -> Result<Link, AppError> {
     let mut tx = state.begin().await?;
     let user = store::get_user(&mut tx, user_id).await?;
@@ -330,6 +411,7 @@ pub async fn create_password_reset(
             email: None,
             user_id: Some(user.id),
             grant_admin: false,
+            project: None,
             created_by: admin.id,
             expires_at,
         },
@@ -344,7 +426,8 @@ pub async fn create_password_reset(
     .await?;
     tx.commit().await?;
     Ok(Link {
-        url: state.config.public_url(&format!("/reset/{token}")),
+        id,
+        url: format!("{base_url}/reset/{token}"),
         token,
         expires_at,
     })
@@ -371,12 +454,28 @@ async fn open_account_token(
         .ok_or_else(link_gone)
 }
 
-/// The email an open invitation is for, to show on its page.
-pub async fn invite_email(state: &AppState, token: &str) -> Result<String, AppError> {
+/// What an open invitation is for, to show on its page.
+pub struct InviteInfo {
+    pub email: String,
+    /// The project it adds its person to, by name, and their role there.
+    pub project: Option<(String, Role)>,
+}
+
+pub async fn invite_info(state: &AppState, token: &str) -> Result<InviteInfo, AppError> {
     let mut tx = state.begin().await?;
     let invite = open_account_token(&mut tx, token, INVITE).await?;
+    let project = match (
+        invite.project_id,
+        invite.role.as_deref().and_then(Role::parse),
+    ) {
+        (Some(id), Some(role)) => store::project_name(&mut tx, id).await?.map(|n| (n, role)),
+        _ => None,
+    };
     tx.rollback().await?;
-    invite.email.ok_or_else(link_gone)
+    Ok(InviteInfo {
+        email: invite.email.ok_or_else(link_gone)?,
+        project,
+    })
 }
 
 pub async fn check_reset(state: &AppState, token: &str) -> Result<(), AppError> {
@@ -420,6 +519,12 @@ pub async fn accept_invite(
             .after(&user),
     )
     .await?;
+    if let (Some(project_id), Some(role)) = (
+        invite.project_id,
+        invite.role.as_deref().and_then(Role::parse),
+    ) {
+        crate::projects::service::add_invited_member(&mut tx, project_id, user.id, role).await?;
+    }
     let session = create_session(&mut tx, state, auth_user(&user)).await?;
     tx.commit().await?;
     Ok(session)

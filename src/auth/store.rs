@@ -1,11 +1,13 @@
 //! Every SQL query of accounts, sessions and tokens.
 
+use serde::Serialize;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::model::{ApiToken, AuthUser, User};
-use crate::db::ids::{AccountTokenId, ApiTokenId, UserId};
+use crate::db::ids::{AccountTokenId, ApiTokenId, ProjectId, UserId};
 use crate::error::AppError;
+use crate::projects::model::Role;
 
 pub struct UserWithHash {
     pub user: AuthUser,
@@ -351,6 +353,9 @@ pub struct AccountToken {
     pub email: Option<String>,
     pub user_id: Option<UserId>,
     pub grant_admin: bool,
+    /// The project an invitation adds its person to, with their role there.
+    pub project_id: Option<ProjectId>,
+    pub role: Option<String>,
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
@@ -362,6 +367,7 @@ pub struct NewAccountToken<'a> {
     pub email: Option<&'a str>,
     pub user_id: Option<UserId>,
     pub grant_admin: bool,
+    pub project: Option<(ProjectId, Role)>,
     pub created_by: UserId,
     pub expires_at: OffsetDateTime,
 }
@@ -372,8 +378,9 @@ pub async fn insert_account_token(
 ) -> Result<AccountTokenId, AppError> {
     let id = AccountTokenId::new();
     sqlx::query!(
-        r#"insert into account_tokens (id, token_hash, kind, email, user_id, grant_admin, created_by, expires_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        r#"insert into account_tokens (id, token_hash, kind, email, user_id, grant_admin, created_by, expires_at,
+                                       project_id, role)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
         id as AccountTokenId,
         new.token_hash,
         new.kind,
@@ -381,11 +388,101 @@ pub async fn insert_account_token(
         new.user_id as Option<UserId>,
         new.grant_admin,
         new.created_by as UserId,
-        new.expires_at
+        new.expires_at,
+        new.project.map(|(p, _)| p) as Option<ProjectId>,
+        new.project.map(|(_, r)| r.as_str()),
     )
     .execute(conn)
     .await?;
     Ok(id)
+}
+
+/// An invitation not yet used, withdrawn or expired, as the admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingInvite {
+    pub id: AccountTokenId,
+    pub email: String,
+    pub admin: bool,
+    pub project_id: Option<ProjectId>,
+    pub project_name: Option<String>,
+    pub role: Option<String>,
+    pub created_by_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Newest first.
+pub async fn list_pending_invites(conn: &mut PgConnection) -> Result<Vec<PendingInvite>, AppError> {
+    Ok(sqlx::query_as!(
+        PendingInvite,
+        r#"select t.id as "id: AccountTokenId", t.email as "email!", t.grant_admin as admin,
+                  t.project_id as "project_id: ProjectId", p.name as "project_name?", t.role,
+                  u.display_name as created_by_name, t.created_at, t.expires_at
+             from account_tokens t
+             join users u on u.id = t.created_by
+             left join projects p on p.id = t.project_id
+            where t.kind = 'invite' and t.used_at is null and t.revoked_at is null and t.expires_at > now()
+            order by t.created_at desc, t.id desc"#
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Withdraws a pending invitation; `None` when there is none with that id.
+pub async fn withdraw_invite(
+    conn: &mut PgConnection,
+    id: AccountTokenId,
+) -> Result<Option<PendingInvite>, AppError> {
+    Ok(sqlx::query_as!(
+        PendingInvite,
+        r#"with withdrawn as (
+               update account_tokens
+                  set revoked_at = now()
+                where id = $1 and kind = 'invite' and used_at is null and revoked_at is null
+                  and expires_at > now()
+            returning id, email, grant_admin, project_id, role, created_by, created_at, expires_at
+           )
+           select w.id as "id: AccountTokenId", w.email as "email!", w.grant_admin as admin,
+                  w.project_id as "project_id: ProjectId", p.name as "project_name?", w.role,
+                  u.display_name as created_by_name, w.created_at, w.expires_at
+             from withdrawn w
+             join users u on u.id = w.created_by
+             left join projects p on p.id = w.project_id"#,
+        id as AccountTokenId
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The projects a user owns (active ones), for naming one in an invitation.
+pub async fn list_owned_projects(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<Vec<(ProjectId, String)>, AppError> {
+    let rows = sqlx::query!(
+        r#"select p.id as "id: ProjectId", p.name
+             from projects p
+             join project_members m on m.project_id = p.id
+            where m.user_id = $1 and m.role = 'owner' and p.archived_at is null
+            order by lower(p.name), p.id"#,
+        user_id as UserId
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+pub async fn project_name(
+    conn: &mut PgConnection,
+    id: ProjectId,
+) -> Result<Option<String>, AppError> {
+    Ok(
+        sqlx::query_scalar!("select name from projects where id = $1", id as ProjectId)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Locks the row, so two uses of one link cannot both succeed.
@@ -396,7 +493,7 @@ pub async fn find_account_token_for_update(
     Ok(sqlx::query_as!(
         AccountToken,
         r#"select id as "id: AccountTokenId", kind, email, user_id as "user_id: UserId", grant_admin,
-                  expires_at, used_at, revoked_at
+                  project_id as "project_id: ProjectId", role, expires_at, used_at, revoked_at
              from account_tokens
             where token_hash = $1
               for update"#,

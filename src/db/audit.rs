@@ -15,6 +15,7 @@ pub enum Action {
     SignedOut,
     PasswordChanged,
     InviteCreated,
+    InviteWithdrawn,
     InviteAccepted,
     PasswordResetCreated,
     PasswordReset,
@@ -74,12 +75,13 @@ pub enum Action {
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 59] = [
+    pub const ALL: [Action; 60] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
         Self::PasswordChanged,
         Self::InviteCreated,
+        Self::InviteWithdrawn,
         Self::InviteAccepted,
         Self::PasswordResetCreated,
         Self::PasswordReset,
@@ -148,6 +150,7 @@ impl Action {
             Self::SignedOut => "session.signed_out",
             Self::PasswordChanged => "user.password_changed",
             Self::InviteCreated => "invite.created",
+            Self::InviteWithdrawn => "invite.withdrawn",
             Self::InviteAccepted => "invite.accepted",
             Self::PasswordResetCreated => "password_reset.created",
             Self::PasswordReset => "password_reset.used",
@@ -213,6 +216,7 @@ impl Action {
             Self::SignedOut => "user",
             Self::PasswordChanged => "user",
             Self::InviteCreated => "invite",
+            Self::InviteWithdrawn => "invite",
             Self::InviteAccepted => "user",
             Self::PasswordResetCreated => "user",
             Self::PasswordReset => "user",
@@ -314,6 +318,7 @@ impl Action {
             | Self::SignedOut
             | Self::PasswordChanged
             | Self::InviteCreated
+            | Self::InviteWithdrawn
             | Self::InviteAccepted
             | Self::PasswordResetCreated
             | Self::PasswordReset

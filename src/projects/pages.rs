@@ -106,6 +106,13 @@ pub struct ProjectShowPage {
     assignments: Vec<AssignmentProgress>,
     /// Discrepancies resolved, for leads.
     reconciliation: Option<crate::reconcile::service::Progress>,
+    /// What a reviewer reads: the consensus layers and the agreed codes' count.
+    review: Option<Review>,
+}
+
+pub struct Review {
+    layers: Vec<store::ConsensusLayer>,
+    agreed_codes: i64,
 }
 
 impl ProjectShowPage {
@@ -134,6 +141,12 @@ impl ProjectShowPage {
             .iter()
             .find(|t| t.transcript_id == *transcript)
     }
+
+    /// Reviewers are never assigned, so their page leads with what they read;
+    /// one who was a coder before still sees their assignments.
+    fn shows_assignments(&self) -> bool {
+        self.member.role != Role::Reviewer || !self.assignments.is_empty()
+    }
 }
 
 async fn show_page(
@@ -151,6 +164,14 @@ async fn show_page(
         Vec::new()
     };
     let can_manage = can_manage && member.project.archived_at.is_none();
+    let review = if member.role == Role::Reviewer {
+        Some(Review {
+            layers: store::list_consensus_layers(&mut conn, member.project_id).await?,
+            agreed_codes: store::count_agreed_codes(&mut conn, member.project_id).await?,
+        })
+    } else {
+        None
+    };
     drop(conn);
     let assignments = crate::assignments::service::list_with_progress(state, &member).await?;
     let reconciliation = if member.require(&[Role::Lead]).is_ok() {
@@ -160,6 +181,7 @@ async fn show_page(
     };
     Ok(ProjectShowPage {
         reconciliation,
+        review,
         layout,
         member,
         members,

@@ -5,7 +5,7 @@ use super::model::{self, MemberRow, Project, Role};
 use super::store;
 use crate::auth::model::AuthUser;
 use crate::db::audit::{self, Action, Change};
-use crate::db::ids::UserId;
+use crate::db::ids::{ProjectId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
 
@@ -131,6 +131,30 @@ pub async fn add_member(
     .await?;
     tx.commit().await?;
     Ok(added)
+}
+
+/// Makes the person who just accepted an invitation a member of the project
+/// it named, in the caller's transaction (the one that makes their account).
+/// The invitation was the owner's choice; the new member is the actor.
+pub async fn add_invited_member(
+    conn: &mut sqlx::PgConnection,
+    project_id: ProjectId,
+    user_id: UserId,
+    role: Role,
+) -> Result<(), AppError> {
+    if !store::insert_member(conn, project_id, user_id, role).await? {
+        return Ok(());
+    }
+    let added = store::get_member(conn, project_id, user_id).await?;
+    audit::record(
+        conn,
+        Change::new(Some(user_id), Action::MemberAdded)
+            .project(project_id)
+            .entity(user_id.0)
+            .subject(user_id)
+            .after(&added),
+    )
+    .await
 }
 
 fn last_owner() -> AppError {

@@ -4,7 +4,7 @@ use anyhow::anyhow;
 use sqlx::PgConnection;
 
 use super::model::{CodebookMode, MemberRow, Project, ProjectSummary, Role};
-use crate::db::ids::{ProjectId, UserId};
+use crate::db::ids::{ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
 
 fn role(text: &str) -> Result<Role, AppError> {
@@ -320,4 +320,47 @@ pub async fn set_codebook_mode(
     .fetch_optional(conn)
     .await?
     .ok_or(AppError::NotFound)
+}
+
+/// A transcript whose consensus layer holds codings: what a reviewer reads.
+pub struct ConsensusLayer {
+    pub transcript_id: TranscriptId,
+    pub title: String,
+    pub participant: Option<String>,
+    pub codings: i64,
+}
+
+/// Every transcript with a consensus coding, by title.
+pub async fn list_consensus_layers(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<ConsensusLayer>, AppError> {
+    Ok(sqlx::query_as!(
+        ConsensusLayer,
+        r#"select t.id as "transcript_id: TranscriptId", t.title, p.label as "participant?",
+                  count(*) as "codings!"
+             from consensus_codings c
+             join transcripts t on t.id = c.transcript_id
+             left join participants p on p.id = t.participant_id
+            where c.project_id = $1 and c.deleted_at is null and t.deleted_at is null
+            group by t.id, t.title, p.label
+            order by lower(t.title), t.id"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// How many agreed codes the project's consensus codebook holds.
+pub async fn count_agreed_codes(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from agreed_codes
+            where project_id = $1 and deleted_at is null and merged_into is null"#,
+        project_id as ProjectId
+    )
+    .fetch_one(conn)
+    .await?)
 }

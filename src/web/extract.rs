@@ -175,6 +175,27 @@ where
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct Path<T>(pub T);
 
+/// The base of absolute links made for this request (invitations, resets):
+/// `--public-url`, else the host the request was sent to, else `--bind`.
+#[derive(Debug, Clone)]
+pub struct PublicBase(pub String);
+
+impl FromRequestParts<crate::state::AppState> for PublicBase {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+        Ok(Self(state.config.base_url_for(host)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -499,3 +499,79 @@ async fn the_audit_log_is_filtered_by_person_kind_transcript_and_date_and_downlo
     assert_eq!(coder.status(), StatusCode::FORBIDDEN);
     let _ = &c.code;
 }
+
+#[tokio::test]
+async fn an_owner_still_coding_a_transcript_reads_the_log_only_after_submitting() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let transcript = project
+        .import_text("Interview one.txt", "P01: The pump frightened me at first.")
+        .await;
+    let ana = project.member(Role::Coder).await;
+    let assigned = project
+        .owner
+        .post_json(
+            &project.api("/assignments"),
+            &json!({ "transcript_ids": [transcript], "user_ids": [ana.id, project.owner.id] }),
+        )
+        .await;
+    assert_eq!(assigned.status(), StatusCode::CREATED);
+    let code = uuid::Uuid::new_v4().to_string();
+    ana.post_json(
+        &project.api("/codes"),
+        &json!({ "id": code, "name": "Fear of the device" }),
+    )
+    .await;
+    let coded = ana
+        .post_json(
+            &project.api(&format!("/transcripts/{transcript}/codings")),
+            &json!({ "id": uuid::Uuid::new_v4(), "code_id": code, "start": 5, "end": 20 }),
+        )
+        .await;
+    assert_eq!(coded.status(), StatusCode::CREATED);
+    let submitted = ana
+        .post_json(
+            &project.api(&format!("/transcripts/{transcript}/submit")),
+            &json!({}),
+        )
+        .await;
+    assert!(submitted.status().is_success(), "{}", submitted.status());
+
+    for path in [
+        project.path("/audit"),
+        project.path("/audit.csv"),
+        project.api("/audit"),
+    ] {
+        let response = project.owner.get(&path).await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("Fear of the device"), "{path}: {body}");
+    }
+
+    let mine = uuid::Uuid::new_v4().to_string();
+    project
+        .owner
+        .post_json(
+            &project.api("/codes"),
+            &json!({ "id": mine, "name": "Mine" }),
+        )
+        .await;
+    project
+        .owner
+        .post_json(
+            &project.api(&format!("/transcripts/{transcript}/codings")),
+            &json!({ "id": uuid::Uuid::new_v4(), "code_id": mine, "start": 0, "end": 3 }),
+        )
+        .await;
+    let submitted = project
+        .owner
+        .post_json(
+            &project.api(&format!("/transcripts/{transcript}/submit")),
+            &json!({}),
+        )
+        .await;
+    assert!(submitted.status().is_success(), "{}", submitted.status());
+    let page = project.owner.get(&project.path("/audit")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Fear of the device"));
+}

@@ -121,7 +121,8 @@ async fn sign_in_succeeds_with_the_right_password_and_never_says_which_part_was_
 
 #[tokio::test]
 async fn session_cookie_is_secure_when_served_over_https() {
-    let app = TestApp::spawn_with(|c| c.public_url = "https://concord.example.org".into()).await;
+    let app =
+        TestApp::spawn_with(|c| c.public_url = Some("https://concord.example.org".into())).await;
     app.create_user("ben@example.org", "Ben", false).await;
     let response = app.client().sign_in("ben@example.org", PASSWORD).await;
     let cookie = response
@@ -293,7 +294,7 @@ async fn invite_link_creates_an_account_once_and_only_before_it_expires() {
         .pop()
         .expect("the link is shown to the admin");
     let path = link
-        .strip_prefix(&app.config.public_url)
+        .strip_prefix(&app.url(""))
         .expect("absolute link")
         .to_owned();
     assert!(path.starts_with("/invite/"));
@@ -340,7 +341,7 @@ async fn invite_link_creates_an_account_once_and_only_before_it_expires() {
     let path = second["url"]
         .as_str()
         .unwrap()
-        .strip_prefix(&app.config.public_url)
+        .strip_prefix(&app.url(""))
         .unwrap()
         .to_owned();
     sqlx::query(
@@ -452,7 +453,7 @@ async fn password_reset_link_sets_a_new_password_once() {
     let path = body["url"]
         .as_str()
         .unwrap()
-        .strip_prefix(&app.config.public_url)
+        .strip_prefix(&app.url(""))
         .unwrap()
         .to_owned();
     assert!(path.starts_with("/reset/"));
@@ -686,22 +687,50 @@ async fn parallel_wrong_passwords_for_one_account_cannot_all_be_checked_against_
     assert_eq!(address, limit as i64, "only the wrong passwords count");
 }
 
+/// The admin's own new project; answers its id.
+async fn own_project(admin: &crate::harness::TestUser, name: &str) -> String {
+    let created: Value = admin
+        .post_json("/api/v1/projects", &json!({ "name": name }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn invitations_and_reset_links_give_their_token_as_a_field() {
-    let app = TestApp::spawn_with(|c| c.public_url = "http://concord.example.org/".into()).await;
+async fn an_invitation_names_a_project_and_role_and_accepting_it_makes_the_member() {
+    let app = TestApp::spawn().await;
     let admin = app.admin().await;
+    let project = own_project(&admin, "Pain study").await;
     let response = admin
-        .post_json("/api/v1/invites", &json!({ "email": "dana@example.org" }))
+        .post_json(
+            "/api/v1/invites",
+            &json!({ "email": "dana@example.org", "project_id": project, "role": "coder" }),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let invite: Value = response.json().await.unwrap();
-    let token = invite["token"].as_str().expect("token field");
-    assert_eq!(
-        invite["url"],
-        format!("http://concord.example.org/invite/{token}")
+    let token = invite["token"].as_str().expect("the token as a field");
+    assert!(!token.is_empty());
+    assert!(
+        invite["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/invite/{token}")),
+        "{invite}"
     );
+    assert_eq!(invite["project_id"], project.as_str());
+    assert_eq!(invite["role"], "coder");
 
     let dana = app.client();
+    let page = html(dana.get(&format!("/invite/{token}")).await).await;
+    assert!(
+        select_texts(&page, "#invite-project")
+            .join(" ")
+            .contains("Pain study"),
+        "the invited person sees where they are going"
+    );
     let accepted = dana
         .post_json(
             &format!("/api/v1/invites/{token}/accept"),
@@ -709,24 +738,251 @@ async fn invitations_and_reset_links_give_their_token_as_a_field() {
         )
         .await;
     assert_eq!(accepted.status(), StatusCode::CREATED);
-    let session: Value = accepted.json().await.unwrap();
-    assert_eq!(session["user"]["email"], "dana@example.org");
-
-    let dana_id = session["user"]["id"].as_str().unwrap().to_owned();
-    let reset: Value = admin
-        .post_json(&format!("/api/v1/users/{dana_id}/reset"), &json!({}))
+    let members: Value = admin
+        .get(&format!("/api/v1/projects/{project}/members"))
         .await
         .json()
         .await
         .unwrap();
-    let token = reset["token"].as_str().expect("token field");
-    assert!(reset["url"].as_str().unwrap().ends_with(token));
-    let used = app
-        .client()
-        .post_json(
-            &format!("/api/v1/resets/{token}"),
-            &json!({ "password": "another long password" }),
+    let dana_row = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "dana@example.org")
+        .expect("Dana is a member")
+        .clone();
+    assert_eq!(dana_row["role"], "coder");
+    let added: i64 = sqlx::query_scalar(
+        "select count(*) from audit_events where action = 'member.added' and project_id = $1::uuid",
+    )
+    .bind(&project)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(added, 1, "the membership is on the project's record");
+    let projects: Value = dana.get("/api/v1/projects").await.json().await.unwrap();
+    assert_eq!(projects.as_array().unwrap().len(), 1, "{projects}");
+
+    // The form on the Users page offers the admin's own projects and the roles.
+    let page = html(admin.get("/admin/users").await).await;
+    assert_eq!(
+        select_texts(&page, "#invite-form select[name=project_id] option"),
+        ["No project", "Pain study"]
+    );
+    let shown = admin
+        .post_form(
+            "/admin/invites",
+            &[
+                ("email", "eli@example.org"),
+                ("project_id", &project),
+                ("role", "reviewer"),
+            ],
         )
         .await;
-    assert_eq!(used.status(), StatusCode::NO_CONTENT);
+    assert_eq!(shown.status(), StatusCode::OK);
+    let page = html(shown).await;
+    assert!(!select_texts(&page, "#shown-link").is_empty());
+
+    // Only projects the admin owns, and real roles; a refused invitation leaves no link.
+    let other = app.project().await;
+    let before: i64 = sqlx::query_scalar("select count(*) from account_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for (body, field) in [
+        (
+            json!({ "email": "fay@example.org", "project_id": other.id, "role": "coder" }),
+            "project_id",
+        ),
+        (
+            json!({ "email": "fay@example.org", "project_id": project, "role": "boss" }),
+            "role",
+        ),
+        (
+            json!({ "email": "fay@example.org", "project_id": project }),
+            "role",
+        ),
+        (
+            json!({ "email": "fay@example.org", "project_id": "nonsense", "role": "coder" }),
+            "project_id",
+        ),
+    ] {
+        let refused = admin.post_json("/api/v1/invites", &body).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let problem: Value = refused.json().await.unwrap();
+        assert!(problem["errors"][field].is_array(), "{body}: {problem}");
+    }
+    let after: i64 = sqlx::query_scalar("select count(*) from account_tokens")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn pending_invitations_are_listed_and_a_withdrawn_one_no_longer_works() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let mut tokens = Vec::new();
+    for email in ["gil@example.org", "hal@example.org", "ivy@example.org"] {
+        let invite: Value = admin
+            .post_json("/api/v1/invites", &json!({ "email": email }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        tokens.push(invite["token"].as_str().unwrap().to_owned());
+    }
+    // Ivy accepts: hers is no longer pending.
+    let accepted = app
+        .client()
+        .post_json(
+            &format!("/api/v1/invites/{}/accept", tokens[2]),
+            &json!({ "display_name": "Ivy", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+
+    let pending: Value = admin.get("/api/v1/invites").await.json().await.unwrap();
+    let emails: Vec<&str> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        ["hal@example.org", "gil@example.org"],
+        "newest first"
+    );
+    let page = html(admin.get("/admin/users").await).await;
+    let rows = select_texts(&page, "#pending-invites tbody tr");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[0].contains("hal@example.org"));
+
+    // Withdraw Gil's on the page and Hal's through the API.
+    let gil = pending[1]["id"].as_str().unwrap();
+    let withdrawn = admin
+        .post_form(&format!("/admin/invites/{gil}/withdraw"), &[])
+        .await;
+    assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
+    let hal = pending[0]["id"].as_str().unwrap();
+    let withdrawn = admin.delete(&format!("/api/v1/invites/{hal}")).await;
+    assert_eq!(withdrawn.status(), StatusCode::NO_CONTENT);
+    let again = admin.delete(&format!("/api/v1/invites/{hal}")).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::NOT_FOUND,
+        "nothing pending to withdraw"
+    );
+    let pending: Value = admin.get("/api/v1/invites").await.json().await.unwrap();
+    assert_eq!(pending, json!([]));
+    for token in &tokens[..2] {
+        assert_eq!(
+            app.client().get(&format!("/invite/{token}")).await.status(),
+            StatusCode::GONE
+        );
+        let refused = app
+            .client()
+            .post_json(
+                &format!("/api/v1/invites/{token}/accept"),
+                &json!({ "display_name": "Mallory", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::GONE);
+    }
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_events where action = 'invite.withdrawn'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+
+    let someone = app.signed_in("joe@example.org", false).await;
+    assert_eq!(
+        someone.get("/api/v1/invites").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        someone
+            .delete(&format!("/api/v1/invites/{gil}"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn without_a_public_url_links_use_the_address_the_server_is_reached_at() {
+    use clap::Parser;
+    // The settings a bare `concord --bind 127.0.0.1:0` starts with.
+    let app = TestApp::spawn_with(|config| {
+        let database_url = config.database_url.clone();
+        *config = concord::cli::Cli::try_parse_from(["concord", "--bind", "127.0.0.1:0"])
+            .expect("the command line")
+            .config;
+        config.database_url = database_url;
+    })
+    .await;
+    let admin = app.admin().await;
+    let invite: Value = admin
+        .post_json("/api/v1/invites", &json!({ "email": "kim@example.org" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = invite["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.url("/invite/")), "{url}");
+    let reset: Value = admin
+        .post_json(&format!("/api/v1/users/{}/reset", admin.id), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = reset["url"].as_str().unwrap();
+    assert!(url.starts_with(&app.url("/reset/")), "{url}");
+    let reset_token = reset["token"].as_str().expect("the token as a field");
+    assert!(url.ends_with(&format!("/reset/{reset_token}")), "{url}");
+
+    // Reached under another name (a proxy, a LAN address): that name.
+    let token = admin.csrf_token().await;
+    let named: Value = admin
+        .http
+        .post(app.url("/api/v1/invites"))
+        .header("host", "concord.lan:3000")
+        .header("x-csrf-token", token)
+        .json(&json!({ "email": "lee@example.org" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = named["url"].as_str().unwrap();
+    assert!(url.starts_with("http://concord.lan:3000/invite/"), "{url}");
+}
+
+#[tokio::test]
+async fn every_page_names_a_favicon_that_is_served() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (client, path) in [(app.client(), "/login"), (admin.client.clone(), "/")] {
+        let page = html(client.get(path).await).await;
+        let selector = scraper::Selector::parse("head link[rel=icon]").unwrap();
+        let icon = page
+            .select(&selector)
+            .next()
+            .unwrap_or_else(|| panic!("{path} names no icon"));
+        assert_eq!(icon.value().attr("type"), Some("image/svg+xml"));
+        let href = icon.value().attr("href").unwrap();
+        let served = client.get(href).await;
+        assert_eq!(served.status(), StatusCode::OK, "{href}");
+        assert_eq!(served.headers()["content-type"], "image/svg+xml");
+        let svg = served.text().await.unwrap();
+        assert!(svg.contains("<svg") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    }
+    // Browsers that ask for /favicon.ico on their own are sent to it.
+    let response = app.client().get("/favicon.ico").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert!(location(&response).starts_with("/static/favicon.svg"));
 }

@@ -1390,3 +1390,78 @@ async fn reopening_a_layer_asks_first_and_its_reconciliation_is_then_read_only()
     assert!(browser.texts("#decision-buttons").await.is_empty());
     assert_eq!(browser.texts("#reconcile-text .line").await.len(), 4);
 }
+
+/// For every element matching `arguments[0]`: its text, the number of lines it
+/// is laid out on, and whether its text would fit on one line of its container
+/// (`arguments[1]`, the closest ancestor matching it).
+const LINES: &str = r##"
+const [css, container] = arguments;
+return [...document.querySelectorAll(css)].map((el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+  const probe = document.createElement("span");
+  probe.style.whiteSpace = "nowrap";
+  probe.style.font = getComputedStyle(el).font;
+  probe.textContent = el.textContent;
+  document.body.appendChild(probe);
+  const natural = probe.getBoundingClientRect().width;
+  probe.remove();
+  const box = el.closest(container);
+  const room = box.clientWidth - parseFloat(getComputedStyle(box).paddingLeft) - parseFloat(getComputedStyle(box).paddingRight);
+  return { text: el.textContent.trim(), lines: tops.size, fits: natural <= room };
+});
+"##;
+
+async fn lines_of(browser: &Browser, css: &str, container: &str) -> Vec<Value> {
+    let measured = browser
+        .execute(LINES, vec![json!(css), json!(container)])
+        .await
+        .expect("measuring lines");
+    let rows = measured.as_array().expect("a list").clone();
+    assert!(!rows.is_empty(), "nothing matches {css}");
+    rows
+}
+
+#[tokio::test]
+async fn the_demo_passwords_on_the_sign_in_page_stay_on_one_line() {
+    let app = TestApp::spawn().await;
+    let state = concord::state::AppState::new(app.pool.clone(), app.config.clone());
+    concord::demo::create(&state).await.expect("the demo study");
+    let browser = Browser::open(&app).await;
+    for width in [1280, 800] {
+        browser
+            .set_window_size(width, 900)
+            .await
+            .expect("resizing the window");
+        browser.visit("/login").await;
+        browser.element(".demo-accounts").await;
+        for cell in lines_of(&browser, ".demo-accounts td code", ".demo-accounts").await {
+            assert_eq!(cell["lines"], 1, "at {width} px: {cell}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn participant_attributes_that_fit_the_panel_are_not_wrapped() {
+    let app = TestApp::spawn().await;
+    let state = concord::state::AppState::new(app.pool.clone(), app.config.clone());
+    let demo = concord::demo::create(&state).await.expect("the demo study");
+    let browser = Browser::open(&app).await;
+    browser
+        .sign_in("owner@demo.concord", concord::demo::PASSWORD)
+        .await;
+    for transcript in &demo.transcripts {
+        browser
+            .visit(&format!("{}/transcripts/{transcript}", demo.path))
+            .await;
+        browser.element("dl.attributes").await;
+        for css in ["dl.attributes dt", "dl.attributes dd"] {
+            for item in lines_of(&browser, css, "aside").await {
+                if item["fits"] == true {
+                    assert_eq!(item["lines"], 1, "{item}");
+                }
+            }
+        }
+    }
+}

@@ -338,3 +338,78 @@ async fn the_setup_page_loads_the_demo_only_on_an_empty_install() {
     assert_eq!(count(&other, "select count(*) from users").await, 1);
     assert_eq!(count(&other, "select count(*) from projects").await, 0);
 }
+
+#[tokio::test]
+async fn concord_demo_prints_links_on_the_address_it_is_told_to_bind() {
+    let app = TestApp::spawn().await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+        .env("DATABASE_URL", &app.database_url)
+        .env_remove("CONCORD_PUBLIC_URL")
+        .env_remove("CONCORD_BIND")
+        .args(["--log", "warn", "--bind", "0.0.0.0:4181", "demo"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let project: String = sqlx::query_scalar("select id::text from projects")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        stdout.contains(&format!("(open http://127.0.0.1:4181/projects/{project})")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(":8080"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_reviewers_dashboard_leads_with_reading_the_consensus() {
+    let app = TestApp::spawn().await;
+    let summary = create(&app).await;
+    let rita = signed_in_as(&app, "rita@demo.concord").await;
+    let page = html(rita.get(&summary.path).await).await;
+    let headings = select_texts(&page, "main h2");
+    assert_eq!(
+        headings.first().map(String::as_str),
+        Some("Your review"),
+        "{headings:?}"
+    );
+    assert!(
+        !select_texts(&page, "main")
+            .join(" ")
+            .contains("No assignments yet"),
+        "a reviewer is never assigned"
+    );
+    let selector = scraper::Selector::parse("#review a").unwrap();
+    let links: Vec<String> = page
+        .select(&selector)
+        .filter_map(|a| a.value().attr("href"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        links.contains(&format!("{}/consensus", summary.path)),
+        "{links:?}"
+    );
+    let reconciled = format!(
+        "{}/transcripts/{}/consensus",
+        summary.path, summary.transcripts[0]
+    );
+    assert!(links.contains(&reconciled), "{links:?}");
+    assert_eq!(
+        rita.get(&reconciled).await.status(),
+        StatusCode::OK,
+        "each link opens for her"
+    );
+
+    // Coders still lead with their assignments.
+    let ada = signed_in_as(&app, "ada@demo.concord").await;
+    let page = html(ada.get(&summary.path).await).await;
+    assert_eq!(
+        select_texts(&page, "main h2").first().map(String::as_str),
+        Some("Your assignments")
+    );
+}
