@@ -76,6 +76,15 @@ pub fn label(action: Action) -> &'static str {
         Action::AgreedCodeDeleted => "Deleted an agreed code",
         Action::AgreedCodeRestored => "Restored an agreed code",
         Action::ReconciliationSettingsChanged => "Changed the reconciliation settings",
+        Action::ThemeNodeCreated => "Created a theme",
+        Action::ThemeNodeUpdated => "Edited a theme",
+        Action::ThemeNodeMoved => "Moved a theme",
+        Action::ThemeNodeMerged => "Merged two themes",
+        Action::ThemeNodeSplit => "Split a theme",
+        Action::ThemeNodeDeleted => "Deleted a theme",
+        Action::ThemeNodeRestored => "Restored a theme",
+        Action::CodesPlaced => "Placed agreed codes under a theme",
+        Action::CodesUnplaced => "Took agreed codes out of the themes",
         Action::DemoCreated => "Created the demo study",
     }
 }

@@ -27,6 +27,12 @@ pub struct Viewer {
 #[derive(Debug, Clone, Copy)]
 pub struct AllCodebooks(());
 
+/// Proof that the viewer may read the agreed codebook and what is built on it
+/// (the theme hierarchy, its counts and quotes): only [`Viewer::agreed_codebook`]
+/// makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct AgreedCodebook(());
+
 /// Proof that the viewer may read every coder's layer of these transcripts.
 #[derive(Debug, Clone)]
 pub struct LayersOf(Vec<TranscriptId>);
@@ -174,6 +180,18 @@ impl Viewer {
         self.blinded_on.is_empty()
     }
 
+    /// The agreed codebook and the theme hierarchy, or why not: a member still
+    /// coding any transcript of the project would have their reading biased.
+    pub fn agreed_codebook(&self) -> Result<AgreedCodebook, AppError> {
+        if self.can_see_agreed_codebook() {
+            Ok(AgreedCodebook(()))
+        } else {
+            Err(AppError::State(
+                "The agreed codebook and the themes open once you have submitted every transcript you are coding.".into(),
+            ))
+        }
+    }
+
     /// Who sees a live event. One arm per kind and no default arm: a new kind
     /// does not compile until it is decided here.
     pub fn can_see(&self, event: &LiveEvent) -> bool {
@@ -210,7 +228,8 @@ impl Viewer {
             | EventKind::ConsensusCodeMerged
             | EventKind::ConsensusCodeSplit
             | EventKind::ConsensusCodeDeleted
-            | EventKind::ConsensusCodeRestored => self.can_see_agreed_codebook(),
+            | EventKind::ConsensusCodeRestored
+            | EventKind::ThemeChanged => self.can_see_agreed_codebook(),
         }
     }
 }

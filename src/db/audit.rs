@@ -69,13 +69,22 @@ pub enum Action {
     AgreedCodeDeleted,
     AgreedCodeRestored,
     ReconciliationSettingsChanged,
+    ThemeNodeCreated,
+    ThemeNodeUpdated,
+    ThemeNodeMoved,
+    ThemeNodeMerged,
+    ThemeNodeSplit,
+    ThemeNodeDeleted,
+    ThemeNodeRestored,
+    CodesPlaced,
+    CodesUnplaced,
     DemoCreated,
 }
 
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 60] = [
+    pub const ALL: [Action; 69] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -135,6 +144,15 @@ impl Action {
         Self::AgreedCodeDeleted,
         Self::AgreedCodeRestored,
         Self::ReconciliationSettingsChanged,
+        Self::ThemeNodeCreated,
+        Self::ThemeNodeUpdated,
+        Self::ThemeNodeMoved,
+        Self::ThemeNodeMerged,
+        Self::ThemeNodeSplit,
+        Self::ThemeNodeDeleted,
+        Self::ThemeNodeRestored,
+        Self::CodesPlaced,
+        Self::CodesUnplaced,
         Self::DemoCreated,
     ];
 
@@ -204,6 +222,15 @@ impl Action {
             Self::AgreedCodeDeleted => "agreed_code.deleted",
             Self::AgreedCodeRestored => "agreed_code.restored",
             Self::ReconciliationSettingsChanged => "project.reconciliation_settings_changed",
+            Self::ThemeNodeCreated => "theme_node.created",
+            Self::ThemeNodeUpdated => "theme_node.updated",
+            Self::ThemeNodeMoved => "theme_node.moved",
+            Self::ThemeNodeMerged => "theme_node.merged",
+            Self::ThemeNodeSplit => "theme_node.split",
+            Self::ThemeNodeDeleted => "theme_node.deleted",
+            Self::ThemeNodeRestored => "theme_node.restored",
+            Self::CodesPlaced => "theme.codes_placed",
+            Self::CodesUnplaced => "theme.codes_unplaced",
             Self::DemoCreated => "demo.created",
         }
     }
@@ -270,6 +297,15 @@ impl Action {
             Self::AgreedCodeDeleted => "agreed_code",
             Self::AgreedCodeRestored => "agreed_code",
             Self::ReconciliationSettingsChanged => "project",
+            Self::ThemeNodeCreated => "theme_node",
+            Self::ThemeNodeUpdated => "theme_node",
+            Self::ThemeNodeMoved => "theme_node",
+            Self::ThemeNodeMerged => "theme_node",
+            Self::ThemeNodeSplit => "theme_node",
+            Self::ThemeNodeDeleted => "theme_node",
+            Self::ThemeNodeRestored => "theme_node",
+            Self::CodesPlaced => "agreed_code",
+            Self::CodesUnplaced => "agreed_code",
             Self::DemoCreated => "project",
         }
     }
@@ -312,6 +348,15 @@ impl Action {
             Self::AgreedCodeSplit => Some(EventKind::ConsensusCodeSplit),
             Self::AgreedCodeDeleted => Some(EventKind::ConsensusCodeDeleted),
             Self::AgreedCodeRestored => Some(EventKind::ConsensusCodeRestored),
+            Self::ThemeNodeCreated => Some(EventKind::ThemeChanged),
+            Self::ThemeNodeUpdated => Some(EventKind::ThemeChanged),
+            Self::ThemeNodeMoved => Some(EventKind::ThemeChanged),
+            Self::ThemeNodeMerged => Some(EventKind::ThemeChanged),
+            Self::ThemeNodeSplit => Some(EventKind::ThemeChanged),
+            Self::ThemeNodeDeleted => Some(EventKind::ThemeChanged),
+            Self::ThemeNodeRestored => Some(EventKind::ThemeChanged),
+            Self::CodesPlaced => Some(EventKind::ThemeChanged),
+            Self::CodesUnplaced => Some(EventKind::ThemeChanged),
             Self::SetupCompleted
             | Self::UserDisabled
             | Self::SignedIn

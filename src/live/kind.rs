@@ -52,6 +52,7 @@ event_kinds! {
     ConsensusCodeSplit => "consensus.code.split",
     ConsensusCodeDeleted => "consensus.code.deleted",
     ConsensusCodeRestored => "consensus.code.restored",
+    ThemeChanged => "theme.changed",
 }
 
 #[cfg(test)]
@@ -60,8 +61,11 @@ mod tests {
 
     #[test]
     fn every_kind_is_a_value_of_the_database_enum() {
-        let migration =
-            include_str!("../../migrations/20261201100000_live_event_kinds_and_positions.sql");
+        let migration = [
+            include_str!("../../migrations/20261201100000_live_event_kinds_and_positions.sql"),
+            include_str!("../../migrations/20261203100000_create_theme_hierarchy.sql"),
+        ]
+        .concat();
         for kind in EventKind::ALL {
             assert!(
                 migration.contains(&format!("'{}'", kind.as_str())),
