@@ -18,4 +18,5 @@ mod projects;
 mod reconcile;
 mod routes;
 mod server;
+mod themes;
 mod transcripts;
