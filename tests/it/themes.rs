@@ -839,3 +839,172 @@ async fn a_member_still_coding_sees_no_hierarchy_and_reviewers_only_read() {
     // So does Ben, who has submitted everything too.
     s.hierarchy(&s.ben).await;
 }
+
+/// Drags the element matching `from` onto the one matching `to`, with the
+/// events a browser sends for a mouse drag (dragstart, dragover, drop).
+const DRAG: &str = r#"
+const [from, to] = arguments;
+const source = document.querySelector(from);
+const target = document.querySelector(to);
+const data = new DataTransfer();
+source.dispatchEvent(new DragEvent("dragstart", { bubbles: true, dataTransfer: data }));
+target.dispatchEvent(new DragEvent("dragover", { bubbles: true, cancelable: true, dataTransfer: data }));
+target.dispatchEvent(new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: data }));
+source.dispatchEvent(new DragEvent("dragend", { bubbles: true, dataTransfer: data }));
+"#;
+
+#[tokio::test]
+async fn in_the_browser_a_lead_drags_a_code_moves_a_subcategory_by_keys_and_follows_a_quote_down() {
+    use crate::harness::PASSWORD;
+    use crate::harness::browser::Browser;
+    use fantoccini::Locator;
+    use fantoccini::key::Key;
+
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let theme = s.node(json!({ "name": "Barriers & benefits" })).await;
+    let other = s.node(json!({ "name": "Education" })).await;
+    let sub = s
+        .node(json!({ "name": "Complications", "parent_id": theme["id"] }))
+        .await;
+    let (theme_id, sub_id) = (theme["id"].as_str().unwrap(), sub["id"].as_str().unwrap());
+    let infection = &s.agreed["Infection"];
+
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&s.project.owner.email, PASSWORD).await;
+    browser.visit(&s.project.path("/themes")).await;
+    browser
+        .wait_until(
+            "the unplaced codes",
+            "//*[@id='unplaced-heading' and normalize-space() = 'Unplaced: 5 of 5']",
+        )
+        .await;
+
+    // Drag Infection from the unplaced list onto Complications.
+    browser
+        .execute(
+            DRAG,
+            vec![
+                json!(format!("li.theme-code[data-code='{infection}']")),
+                json!(format!(".node-head[data-node='{sub_id}']")),
+            ],
+        )
+        .await
+        .expect("dragging");
+    browser
+        .wait_until(
+            "Infection under Complications",
+            &format!("//ul[@data-node='{sub_id}']/li[@data-code='{infection}']"),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the counts rolled up",
+            &format!(
+                "//*[@data-node='{theme_id}' and contains(@class, 'node-head')]//a[starts-with(normalize-space(), 'n = 2 of 2 participants')]"
+            ),
+        )
+        .await;
+    let h = s.hierarchy(&s.project.owner).await;
+    let placed = h["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == infection.as_str())
+        .unwrap();
+    assert_eq!(placed["node_id"], sub["id"]);
+
+    // Move Complications under Education by keys: Alt+Left outdents it to the
+    // top level (after its old theme), Alt+Down moves it below Education,
+    // Alt+Right indents it under the theme above, Education.
+    let head = browser
+        .element(&format!(".node-head[data-node='{sub_id}']"))
+        .await;
+    head.send_keys(&format!(
+        "{}{}{}",
+        char::from(Key::Alt),
+        char::from(Key::Left),
+        char::from(Key::Null)
+    ))
+    .await
+    .expect("Alt+Left");
+    browser
+        .wait_until(
+            "Complications at the top level",
+            &format!("//ul[@id='theme-tree']/li[@data-node='{sub_id}']"),
+        )
+        .await;
+    let head = browser
+        .element(&format!(".node-head[data-node='{sub_id}']"))
+        .await;
+    head.send_keys(&format!(
+        "{}{}{}",
+        char::from(Key::Alt),
+        char::from(Key::Down),
+        char::from(Key::Null)
+    ))
+    .await
+    .expect("Alt+Down");
+    browser
+        .wait_until(
+            "Complications after Education",
+            &format!("//ul[@id='theme-tree']/li[last()][@data-node='{sub_id}']"),
+        )
+        .await;
+    let head = browser
+        .element(&format!(".node-head[data-node='{sub_id}']"))
+        .await;
+    head.send_keys(&format!(
+        "{}{}{}",
+        char::from(Key::Alt),
+        char::from(Key::Right),
+        char::from(Key::Null)
+    ))
+    .await
+    .expect("Alt+Right");
+    let other_id = other["id"].as_str().unwrap();
+    browser
+        .wait_until(
+            "Complications under Education",
+            &format!("//li[@data-node='{other_id}']/ul[contains(@class, 'theme-children')]/li[@data-node='{sub_id}']"),
+        )
+        .await;
+    let h = s.hierarchy(&s.project.owner).await;
+    assert_eq!(node_of(&h, "Complications")["parent_id"], other["id"]);
+
+    // Quotes of Education, filtered to nurses, then down to the coders' spans.
+    browser
+        .visit(&s.project.path(&format!("/themes/quotes?node={other_id}")))
+        .await;
+    assert_eq!(browser.texts(".quote-column .quote").await.len(), 2);
+    browser
+        .submit("#quote-filters", &[("where", "Role=Nurse")])
+        .await;
+    browser
+        .wait_until(
+            "one nurse's quote",
+            "//*[contains(@class, 'quote-count') and normalize-space() = '1 of 2 quotes']",
+        )
+        .await;
+    assert_eq!(browser.texts(".quote .participant").await, ["P01"]);
+    browser
+        .find(Locator::Css(".quote a.trace-link"))
+        .await
+        .expect("the trace link")
+        .click()
+        .await
+        .expect("following it");
+    browser.element("#trace").await;
+    assert_eq!(
+        browser.texts(".trace-path a").await,
+        ["Education", "Complications"]
+    );
+    let originals = browser.texts(".original").await;
+    assert_eq!(originals.len(), 2, "{originals:?}");
+    assert!(
+        originals
+            .iter()
+            .all(|o| o.contains("infection") && o.contains("Infection is the big risk")),
+        "{originals:?}"
+    );
+}
