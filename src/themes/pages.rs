@@ -63,6 +63,7 @@ pub struct QuotesPage {
     hierarchy: service::Hierarchy,
     columns: Vec<Column>,
     variables: Vec<String>,
+    can_edit: bool,
 }
 
 impl QuotesPage {
@@ -115,6 +116,7 @@ pub async fn quotes(
     }
     let mut conn = state.db.acquire().await?;
     let reader = Reader::of(&mut conn, &member).await?;
+    let can_edit = Editor::of(&mut conn, &member).await.is_ok();
     let hierarchy = service::hierarchy(&mut conn, reader).await?;
     let mut columns = Vec::new();
     let mut specs = vec![first.clone()];
@@ -178,6 +180,7 @@ pub async fn quotes(
             hierarchy,
             columns,
             variables,
+            can_edit,
         }
         .render()?,
     ))

@@ -942,6 +942,8 @@ pub struct Quote {
     pub end: i32,
     pub text: String,
     pub memo: String,
+    /// The consensus coding's version, for recoding it.
+    pub version: i32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1060,6 +1062,7 @@ pub async fn quotes(
                 end: row.end_offset,
                 text,
                 memo: row.memo.clone(),
+                version: row.version,
             });
         }
     }

@@ -421,6 +421,7 @@ pub struct QuoteRow {
     pub start_offset: i32,
     pub end_offset: i32,
     pub memo: String,
+    pub version: i32,
 }
 
 /// The live consensus codings of these codes, in transcript order.
@@ -435,7 +436,7 @@ pub async fn quotes_of(
         QuoteRow,
         r#"select cc.id as "id: ConsensusCodingId", cc.transcript_id as "transcript_id: TranscriptId",
                   cc.agreed_code_id as "agreed_code_id: AgreedCodeId",
-                  cc.start_offset, cc.end_offset, cc.memo
+                  cc.start_offset, cc.end_offset, cc.memo, cc.version
              from consensus_codings cc
              join transcripts t on t.id = cc.transcript_id and t.deleted_at is null
             where cc.project_id = $1 and cc.deleted_at is null and cc.agreed_code_id = any($2)

@@ -1007,4 +1007,39 @@ async fn in_the_browser_a_lead_drags_a_code_moves_a_subcategory_by_keys_and_foll
             .all(|o| o.contains("infection") && o.contains("Infection is the big risk")),
         "{originals:?}"
     );
+
+    // From the quote list, recode one quote as Training (unplaced): a
+    // recorded consensus edit, and the quote leaves Education.
+    browser
+        .visit(&s.project.path(&format!("/themes/quotes?node={other_id}")))
+        .await;
+    let training = &s.agreed["Training"];
+    browser
+        .execute(
+            "document.getElementById('recode-to').value = arguments[0];",
+            vec![json!(training)],
+        )
+        .await
+        .expect("choosing the code");
+    browser
+        .find(Locator::Css(".quote button.recode"))
+        .await
+        .expect("a Recode button")
+        .click()
+        .await
+        .expect("recoding");
+    browser
+        .wait_until(
+            "one quote left under Education",
+            "//*[contains(@class, 'quote-count') and normalize-space() = '1 of 1 quotes']",
+        )
+        .await;
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(*) from audit_events where action = 'consensus_coding.updated' and project_id = $1",
+    )
+    .bind(s.project.id.0)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 1);
 }
