@@ -53,6 +53,41 @@ impl Member {
         )
     }
 
+    /// A user's membership, outside any request (the command line, the demo,
+    /// benchmarks): acting as `user` from this machine.
+    pub async fn of_user(
+        conn: &mut sqlx::PgConnection,
+        project_id: ProjectId,
+        user: crate::db::ids::UserId,
+    ) -> Result<Member, AppError> {
+        use crate::auth::model::AuthUser;
+        use crate::auth::session::{Auth, Credential};
+        let (project, role) = store::find_membership(conn, project_id, user)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let row = crate::auth::store::get_user(conn, user).await?;
+        let auth_user = AuthUser {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            is_admin: row.is_admin,
+        };
+        Ok(Member {
+            user: CurrentUser {
+                user: auth_user.clone(),
+                auth: Auth {
+                    user: Some(auth_user),
+                    credential: Credential::Anonymous,
+                    csrf_token: String::new(),
+                    client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+                },
+            },
+            project_id,
+            project,
+            role,
+        })
+    }
+
     /// Archived projects are read-only until unarchived.
     pub fn require_active(&self) -> Result<(), AppError> {
         if self.project.archived_at.is_some() {

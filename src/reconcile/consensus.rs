@@ -651,6 +651,9 @@ pub async fn merge_code(
         .map_err(|_| AppError::field("into", "Choose a code of the agreed codebook."))?;
     let moved = store::move_consensus(&mut tx, id, into, None).await?;
     let realigned = store::move_alignments(&mut tx, id, into, None).await?;
+    let theme =
+        crate::themes::store::follow_code(&mut tx, member.project_id, id, into, member.user.id)
+            .await?;
     let mut after = before.clone();
     after.deleted = true;
     after.merged_into = Some(into);
@@ -664,7 +667,7 @@ pub async fn merge_code(
         Action::AgreedCodeMerged,
         None,
         id.0,
-        (Some(json(&before)), serde_json::json!({ "code": after, "into": target, "consensus_codings_moved": moved, "coder_codes_realigned": realigned })),
+        (Some(json(&before)), serde_json::json!({ "code": after, "into": target, "consensus_codings_moved": moved, "coder_codes_realigned": realigned, "placed_under_theme": theme })),
     )
     .await?;
     tx.commit().await?;
@@ -768,6 +771,14 @@ pub async fn split_code(
     if !coder_ids.is_empty() {
         store::move_alignments(&mut tx, id, new_code.id, Some(&coder_ids)).await?;
     }
+    let theme = crate::themes::store::follow_code(
+        &mut tx,
+        member.project_id,
+        id,
+        new_code.id,
+        member.user.id,
+    )
+    .await?;
     let mut code = before.clone();
     if code
         .example_coding_id
@@ -784,7 +795,7 @@ pub async fn split_code(
         Action::AgreedCodeSplit,
         None,
         id.0,
-        (Some(json(&before)), serde_json::json!({ "code": code, "new_code": new_code, "consensus_codings_moved": request.codings, "coder_codes_moved": request.coder_codes })),
+        (Some(json(&before)), serde_json::json!({ "code": code, "new_code": new_code, "consensus_codings_moved": request.codings, "coder_codes_moved": request.coder_codes, "placed_under_theme": theme })),
     )
     .await?;
     tx.commit().await?;

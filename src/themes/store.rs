@@ -512,3 +512,30 @@ pub async fn examples(
         })
         .collect())
 }
+
+/// After a merge (`from` into `to`) or a split (`to` split off `from`) of agreed
+/// codes: `to`, if unplaced, takes `from`'s place in the hierarchy, so the
+/// consensus codings that moved stay under their theme. Answers the node.
+pub async fn follow_code(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    from: AgreedCodeId,
+    to: AgreedCodeId,
+    by: UserId,
+) -> Result<Option<ThemeNodeId>, AppError> {
+    lock(conn, project_id).await?;
+    Ok(sqlx::query_scalar!(
+        r#"insert into theme_placements (agreed_code_id, project_id, node_id, position, placed_by)
+           select $3, p.project_id, p.node_id, p.position, $4
+             from theme_placements p
+            where p.project_id = $1 and p.agreed_code_id = $2
+           on conflict (agreed_code_id) do nothing
+           returning node_id as "node_id: ThemeNodeId""#,
+        project_id as ProjectId,
+        from as AgreedCodeId,
+        to as AgreedCodeId,
+        by as UserId
+    )
+    .fetch_optional(conn)
+    .await?)
+}

@@ -605,6 +605,69 @@ async fn delete_restore_merge_and_split_keep_every_code_accounted_for() {
     let h = s.hierarchy(owner).await;
     assert_eq!(h["unplaced"], 2);
     assert_eq!(node_of(&h, "Money")["own_codes"], 2);
+
+    // Agreed codes merged or split in the consensus codebook keep their
+    // consensus codings under the theme: Training (under Money) merged into
+    // the unplaced Unused puts Unused where Training was; a code split off
+    // Infection sits beside it under Risks.
+    expect(
+        owner
+            .post_json(
+                &s.project
+                    .api(&format!("/consensus/codes/{}/merge", s.agreed["Training"])),
+                &json!({ "into": s.agreed["Unused"] }),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let h = s.hierarchy(owner).await;
+    let code = |name: &str| {
+        h["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(code("Unused")["node_id"], money["id"]);
+    assert_eq!(code("Unused")["counts"]["codings"], 1);
+    assert_eq!(code("Training"), Value::Null, "merged away");
+    assert_eq!(node_of(&h, "Money")["own_codes"], 2);
+    assert_eq!(h["unplaced"], 1, "Guidelines");
+    let quotes = expect(
+        owner
+            .get(
+                &s.project
+                    .api(&format!("/themes/quotes?code={}", s.agreed["Infection"])),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let first = quotes["quotes"][0]["coding_id"].clone();
+    let split = expect(
+        owner
+            .post_json(
+                &s.project
+                    .api(&format!("/consensus/codes/{}/split", s.agreed["Infection"])),
+                &json!({ "name": "Infection risk", "codings": [first] }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let h = s.hierarchy(owner).await;
+    let new = h["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Infection risk")
+        .expect("the new code")
+        .clone();
+    assert_eq!(new["node_id"], sub["id"], "{split}");
+    assert_eq!(node_of(&h, "Risks")["counts"]["codings"], 2);
 }
 
 #[tokio::test]
