@@ -21,19 +21,19 @@ fn transcript_text() -> String {
 }
 
 /// One server-sent event: its id line and its JSON data.
-struct Sse {
-    id: String,
-    data: Value,
+pub struct Sse {
+    pub id: String,
+    pub data: Value,
 }
 
 /// Reads a stream's events; `next` waits a bounded time for the next one.
-struct Reader {
+pub struct Reader {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl Reader {
-    async fn open(client: &TestClient, path: &str, last_event_id: Option<&str>) -> Reader {
+    pub async fn open(client: &TestClient, path: &str, last_event_id: Option<&str>) -> Reader {
         let mut request = client.http.get(client.url(path));
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
@@ -47,7 +47,7 @@ impl Reader {
     }
 
     /// The next event, or None when the stream ended.
-    async fn next(&mut self) -> Option<Sse> {
+    pub async fn next(&mut self) -> Option<Sse> {
         tokio::time::timeout(Duration::from_secs(60), async {
             loop {
                 while let Some(end) = self.buffer.find("\n\n") {
@@ -72,7 +72,7 @@ impl Reader {
     }
 
     /// Events until `count` of kind `kind` have come; all events in order.
-    async fn until_count(&mut self, kind: &str, count: usize) -> Vec<Sse> {
+    pub async fn until_count(&mut self, kind: &str, count: usize) -> Vec<Sse> {
         let mut seen = Vec::new();
         let mut matching = 0;
         while matching < count {

@@ -903,6 +903,65 @@ async fn a_member_still_coding_sees_no_hierarchy_and_reviewers_only_read() {
     s.hierarchy(&s.ben).await;
 }
 
+#[tokio::test]
+async fn a_second_lead_hears_of_each_change_live_and_a_blind_coder_does_not() {
+    use crate::live::Reader as Stream;
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let lead = s.project.member(Role::Lead).await;
+    let cleo = s.project.member(Role::Coder).await;
+    let more = s
+        .project
+        .import_text("P03.txt", "P03: A third interview.")
+        .await;
+    expect(
+        s.project
+            .owner
+            .post_json(
+                &s.project.api("/assignments"),
+                &json!({ "transcript_ids": [more], "user_ids": [cleo.id] }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let events = s.project.api("/events");
+    let mut second = Stream::open(&lead.client, &events, None).await;
+    let mut blind = Stream::open(&cleo.client, &events, None).await;
+    let theme = s.node(json!({ "name": "Education" })).await;
+    expect(s.place(&["Training"], &theme["id"]).await, StatusCode::OK).await;
+    let heard = second.until_count("theme.changed", 2).await;
+    let entities: Vec<&Value> = heard
+        .iter()
+        .filter(|e| e.data["kind"] == "theme.changed")
+        .map(|e| &e.data)
+        .collect();
+    assert_eq!(entities.len(), 2);
+    // Something Cleo may see comes after: nothing of the themes came before it.
+    let project = expect(
+        s.project.owner.get(&s.project.api("")).await,
+        StatusCode::OK,
+    )
+    .await;
+    expect(
+        s.project
+            .owner
+            .patch_json(
+                &s.project.api(""),
+                &json!({ "description": "Phase 2 under way", "version": project["version"] }),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let seen = blind.until_count("project.updated", 1).await;
+    assert!(
+        seen.iter().all(|e| e.data["kind"] != "theme.changed"),
+        "{:?}",
+        seen.iter().map(|e| &e.data).collect::<Vec<_>>()
+    );
+}
+
 /// Drags the element matching `from` onto the one matching `to`, with the
 /// events a browser sends for a mouse drag (dragstart, dragover, drop).
 const DRAG: &str = r#"
