@@ -158,7 +158,7 @@ async fn generate(pool: &PgPool) -> anyhow::Result<Study> {
         let transcript = uuid::Uuid::now_v7();
         sqlx::query(
             "insert into transcripts (id, project_id, title, file_name, source_kind, text, sha256, char_count, word_count, participant_id)
-             values ($1, $2, $3, 'bench.txt', 'text', $4, '', $5, $6, $7)",
+             values ($1, $2, $3, 'bench.txt', 'txt', $4, '', $5, $6, $7)",
         )
         .bind(transcript)
         .bind(project.0)

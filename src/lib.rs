@@ -17,6 +17,7 @@ pub mod live;
 pub mod participants;
 pub mod projects;
 pub mod reconcile;
+pub mod review;
 pub mod state;
 pub mod themes;
 pub mod transcripts;
@@ -53,6 +54,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(compare::routes())
         .merge(reconcile::routes())
         .merge(themes::routes())
+        .merge(review::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
 }

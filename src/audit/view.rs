@@ -85,6 +85,11 @@ pub fn label(action: Action) -> &'static str {
         Action::ThemeNodeRestored => "Restored a theme",
         Action::CodesPlaced => "Placed agreed codes under a theme",
         Action::CodesUnplaced => "Took agreed codes out of the themes",
+        Action::ReviewRoundPublished => "Published a review round",
+        Action::ReviewRoundClosed => "Closed a review round",
+        Action::ReviewCommented => "Commented on the themes",
+        Action::ReviewCommentAnswered => "Answered a review comment",
+        Action::ReviewSignedOff => "Signed off a review round",
         Action::DemoCreated => "Created the demo study",
     }
 }

@@ -230,6 +230,8 @@ impl Viewer {
             | EventKind::ConsensusCodeDeleted
             | EventKind::ConsensusCodeRestored
             | EventKind::ThemeChanged => self.can_see_agreed_codebook(),
+            // Review rounds are between the leads and the reviewers.
+            EventKind::ReviewChanged => lead || self.role == Role::Reviewer,
         }
     }
 }

@@ -78,13 +78,18 @@ pub enum Action {
     ThemeNodeRestored,
     CodesPlaced,
     CodesUnplaced,
+    ReviewRoundPublished,
+    ReviewRoundClosed,
+    ReviewCommented,
+    ReviewCommentAnswered,
+    ReviewSignedOff,
     DemoCreated,
 }
 
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 69] = [
+    pub const ALL: [Action; 74] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -153,6 +158,11 @@ impl Action {
         Self::ThemeNodeRestored,
         Self::CodesPlaced,
         Self::CodesUnplaced,
+        Self::ReviewRoundPublished,
+        Self::ReviewRoundClosed,
+        Self::ReviewCommented,
+        Self::ReviewCommentAnswered,
+        Self::ReviewSignedOff,
         Self::DemoCreated,
     ];
 
@@ -231,6 +241,11 @@ impl Action {
             Self::ThemeNodeRestored => "theme_node.restored",
             Self::CodesPlaced => "theme.codes_placed",
             Self::CodesUnplaced => "theme.codes_unplaced",
+            Self::ReviewRoundPublished => "review_round.published",
+            Self::ReviewRoundClosed => "review_round.closed",
+            Self::ReviewCommented => "review.commented",
+            Self::ReviewCommentAnswered => "review.comment_answered",
+            Self::ReviewSignedOff => "review.signed_off",
             Self::DemoCreated => "demo.created",
         }
     }
@@ -306,6 +321,11 @@ impl Action {
             Self::ThemeNodeRestored => "theme_node",
             Self::CodesPlaced => "agreed_code",
             Self::CodesUnplaced => "agreed_code",
+            Self::ReviewRoundPublished => "review_round",
+            Self::ReviewRoundClosed => "review_round",
+            Self::ReviewCommented => "review_comment",
+            Self::ReviewCommentAnswered => "review_comment",
+            Self::ReviewSignedOff => "review_round",
             Self::DemoCreated => "project",
         }
     }
@@ -357,6 +377,11 @@ impl Action {
             Self::ThemeNodeRestored => Some(EventKind::ThemeChanged),
             Self::CodesPlaced => Some(EventKind::ThemeChanged),
             Self::CodesUnplaced => Some(EventKind::ThemeChanged),
+            Self::ReviewRoundPublished => Some(EventKind::ReviewChanged),
+            Self::ReviewRoundClosed => Some(EventKind::ReviewChanged),
+            Self::ReviewCommented => Some(EventKind::ReviewChanged),
+            Self::ReviewCommentAnswered => Some(EventKind::ReviewChanged),
+            Self::ReviewSignedOff => Some(EventKind::ReviewChanged),
             Self::SetupCompleted
             | Self::UserDisabled
             | Self::SignedIn

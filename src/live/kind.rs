@@ -53,6 +53,7 @@ event_kinds! {
     ConsensusCodeDeleted => "consensus.code.deleted",
     ConsensusCodeRestored => "consensus.code.restored",
     ThemeChanged => "theme.changed",
+    ReviewChanged => "review.changed",
 }
 
 #[cfg(test)]
@@ -64,6 +65,7 @@ mod tests {
         let migration = [
             include_str!("../../migrations/20261201100000_live_event_kinds_and_positions.sql"),
             include_str!("../../migrations/20261203100000_create_theme_hierarchy.sql"),
+            include_str!("../../migrations/20261203110000_create_review_rounds.sql"),
         ]
         .concat();
         for kind in EventKind::ALL {

@@ -41,7 +41,7 @@ pub struct CodeUse {
 }
 
 /// Codings, transcripts and participants under a code or a node.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Counts {
     pub codes: usize,
     pub codings: i64,

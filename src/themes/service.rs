@@ -1123,7 +1123,7 @@ mod tests {
             [
                 (1, "Ünö".to_owned()),
                 (2, "second".to_owned()),
-                (3, "hird ".to_owned())
+                (3, "third".to_owned())
             ]
         );
         assert_eq!(

@@ -16,6 +16,7 @@ mod live;
 mod participants;
 mod projects;
 mod reconcile;
+mod review;
 mod routes;
 mod server;
 mod themes;

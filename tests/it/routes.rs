@@ -32,12 +32,76 @@ enum Who {
     Lead,
     /// Owners.
     Owner,
+    /// Owners, leads and reviewers (member checking).
+    Reviewing,
     /// Whoever is assigned to code the transcript (their own layer).
     Assigned,
 }
 
 /// (method, path, who passes its role check).
 const EXPECTED: &[(&str, &str, Who)] = &[
+    ("GET", "/projects/{project_id}/review", Who::Reviewing),
+    ("POST", "/projects/{project_id}/review", Who::Lead),
+    (
+        "GET",
+        "/projects/{project_id}/review/{round_id}",
+        Who::Reviewing,
+    ),
+    (
+        "POST",
+        "/projects/{project_id}/review/{round_id}/comments",
+        Who::Reviewing,
+    ),
+    (
+        "POST",
+        "/projects/{project_id}/review/{round_id}/comments/{comment_id}",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/projects/{project_id}/review/{round_id}/signoff",
+        Who::Reviewing,
+    ),
+    (
+        "POST",
+        "/projects/{project_id}/review/{round_id}/close",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/review-rounds",
+        Who::Reviewing,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/review-rounds",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/review-rounds/{round_id}",
+        Who::Reviewing,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/review-rounds/{round_id}/comments",
+        Who::Reviewing,
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{project_id}/review-rounds/{round_id}/comments/{comment_id}",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/review-rounds/{round_id}/signoff",
+        Who::Reviewing,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/review-rounds/{round_id}/close",
+        Who::Lead,
+    ),
     ("GET", "/projects/{project_id}/themes", Who::Member),
     ("GET", "/projects/{project_id}/themes/quotes", Who::Member),
     (
@@ -647,6 +711,8 @@ async fn fixture(app: &TestApp) -> Fixture<'_> {
     );
     ids.insert("draft_id", Uuid::new_v4().to_string());
     ids.insert("node_id", Uuid::new_v4().to_string());
+    ids.insert("round_id", Uuid::new_v4().to_string());
+    ids.insert("comment_id", Uuid::new_v4().to_string());
     Fixture {
         project,
         transcript,
@@ -702,6 +768,7 @@ fn allowed(who: Who, role: Role, assigned: bool) -> bool {
         Who::Coder => role != Role::Reviewer,
         Who::Lead => matches!(role, Role::Lead | Role::Owner),
         Who::Owner => role == Role::Owner,
+        Who::Reviewing => matches!(role, Role::Lead | Role::Owner | Role::Reviewer),
     }
 }
 
