@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod exports;
 pub mod import;
 pub mod layers;
 pub mod live;
@@ -51,6 +52,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(coding::routes())
         .merge(compare::routes())
         .merge(reconcile::routes())
+        .merge(exports::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
 }

@@ -85,6 +85,7 @@ pub fn label(action: Action) -> &'static str {
         Action::ThemeNodeRestored => "Restored a theme",
         Action::CodesPlaced => "Placed agreed codes under a theme",
         Action::CodesUnplaced => "Took agreed codes out of the themes",
+        Action::ExportMade => "Made an export",
         Action::DemoCreated => "Created the demo study",
     }
 }

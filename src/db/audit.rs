@@ -78,13 +78,14 @@ pub enum Action {
     ThemeNodeRestored,
     CodesPlaced,
     CodesUnplaced,
+    ExportMade,
     DemoCreated,
 }
 
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 69] = [
+    pub const ALL: [Action; 70] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -153,6 +154,7 @@ impl Action {
         Self::ThemeNodeRestored,
         Self::CodesPlaced,
         Self::CodesUnplaced,
+        Self::ExportMade,
         Self::DemoCreated,
     ];
 
@@ -231,6 +233,7 @@ impl Action {
             Self::ThemeNodeRestored => "theme_node.restored",
             Self::CodesPlaced => "theme.codes_placed",
             Self::CodesUnplaced => "theme.codes_unplaced",
+            Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
         }
     }
@@ -306,6 +309,7 @@ impl Action {
             Self::ThemeNodeRestored => "theme_node",
             Self::CodesPlaced => "agreed_code",
             Self::CodesUnplaced => "agreed_code",
+            Self::ExportMade => "export",
             Self::DemoCreated => "project",
         }
     }
@@ -383,6 +387,7 @@ impl Action {
             | Self::CodeAligned
             | Self::CodeUnaligned
             | Self::ReconciliationSettingsChanged
+            | Self::ExportMade
             | Self::DemoCreated => None,
         }
     }
