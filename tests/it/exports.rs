@@ -979,3 +979,142 @@ async fn concord_export_writes_the_same_file_as_the_page_as_the_projects_owner()
     assert!(!dir.join("bad.csv").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Export events recorded for the project so far: (export, with coder layers).
+async fn exports_made(app: &TestApp, demo: &Demo) -> Vec<(String, bool)> {
+    sqlx::query_as(
+        "select after->>'export', (after->>'coder_layers')::boolean from audit_events where project_id = $1 and action = 'export.made' order by id",
+    )
+    .bind(demo.summary.project_id.0)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// Waits (a few seconds at most) until `n` exports are recorded.
+async fn wait_for_exports(app: &TestApp, demo: &Demo, n: usize) -> Vec<(String, bool)> {
+    for _ in 0..100 {
+        let made = exports_made(app, demo).await;
+        if made.len() >= n {
+            return made;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{n} exports were not recorded: {:?}",
+        exports_made(app, demo).await
+    )
+}
+
+/// The file once the browser has finished saving it (a few seconds at most).
+async fn wait_for_file(path: &std::path::Path) -> Vec<u8> {
+    for _ in 0..100 {
+        // Chromium writes `name.crdownload` and renames it when done.
+        if let Ok(bytes) = std::fs::read(path) {
+            return bytes;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} was not downloaded", path.display())
+}
+
+const FETCH: &str = r#"
+const [url, done] = arguments;
+fetch(url).then(r => r.text().then(t => done([r.status, r.headers.get('content-disposition'), t])));
+"#;
+
+#[tokio::test]
+async fn the_exports_page_downloads_in_the_browser() {
+    use crate::harness::browser::Browser;
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let browser = Browser::open(&app).await;
+    browser.sign_in("owner@demo.concord", demo::PASSWORD).await;
+    browser.visit(&demo.summary.path).await;
+    browser
+        .element(".tabs a[href$=\"/exports\"]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.element("#exports").await;
+    assert_eq!(browser.path().await, demo.path("/exports"));
+
+    // The codebook link downloads the file and the page stays as it is.
+    let link = "tr[data-export=\"codebook-csv\"] a.download";
+    browser.element(link).await.click().await.unwrap();
+    assert_eq!(
+        wait_for_exports(&app, &demo, 1).await,
+        [("codebook-csv".to_owned(), false)]
+    );
+    assert_eq!(browser.path().await, demo.path("/exports"));
+    assert!(
+        browser
+            .element("#exports")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    let name = format!(
+        "{}-codebook-{}.csv",
+        concord::exports::model::slug(&demo.summary.project_name),
+        today()
+    );
+    let saved = wait_for_file(&browser.downloads().join(&name)).await;
+    let (headers, rows) = csv_rows(&saved);
+    assert_eq!(headers[0], "agreed_code");
+    assert_eq!(rows.len(), codebook(&demo).await.len());
+
+    // The coded segments with every coder layer: tick, then download.
+    let form = "tr[data-export=\"segments-csv\"] form";
+    browser
+        .element(&format!("{form} input[name=coders]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .element(&format!("{form} button.download"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_exports(&app, &demo, 2).await[1],
+        ("segments-csv".to_owned(), true)
+    );
+    let name = name.replace("-codebook-", "-coded-segments-");
+    let saved = wait_for_file(&browser.downloads().join(&name)).await;
+    let (_, rows) = csv_rows(&saved);
+    assert!(rows.iter().any(|r| r["layer"] == "consensus"));
+    assert!(
+        rows.iter().any(|r| r["layer"] != "consensus"),
+        "with the coder layers"
+    );
+
+    // What the link gives the browser is the codebook, named for the project and day.
+    let href = browser.attrs(link, "href").await.remove(0);
+    let got = browser
+        .execute_async(FETCH, vec![json!(href)])
+        .await
+        .unwrap();
+    assert_eq!(got[0], 200);
+    assert!(
+        got[1]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("-codebook-{}.csv\"", today())),
+        "{got}"
+    );
+    let (headers, rows) = csv_rows(got[2].as_str().unwrap().as_bytes());
+    assert_eq!(headers[0], "agreed_code");
+    assert_eq!(rows.len(), codebook(&demo).await.len());
+
+    // The page lists what was made, newest first.
+    browser.visit(&demo.path("/exports")).await;
+    assert_eq!(
+        browser.texts("#recent-exports td.what").await,
+        ["Codebook", "Coded segments", "Codebook"]
+    );
+}
