@@ -17,6 +17,8 @@ create table theme_nodes (
     updated_at timestamptz not null default now(),
     version integer not null default 1,
     deleted_at timestamptz,
+    -- What a delete took out (its codes and child nodes), for its restore.
+    removed_contents jsonb,
     constraint theme_nodes_project_id_id_key unique (project_id, id),
     constraint theme_nodes_parent_same_project
         foreign key (project_id, parent_id) references theme_nodes (project_id, id),

@@ -19,6 +19,7 @@ pub mod participants;
 pub mod projects;
 pub mod reconcile;
 pub mod state;
+pub mod themes;
 pub mod transcripts;
 pub mod web;
 
@@ -52,6 +53,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(coding::routes())
         .merge(compare::routes())
         .merge(reconcile::routes())
+        .merge(themes::routes())
         .merge(exports::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))

@@ -51,4 +51,5 @@ decl_id!(
     DecisionId,
     ConsensusCodingId,
     CommentId,
+    ThemeNodeId,
 );

@@ -34,7 +34,7 @@ pub async fn write(
 ) -> Result<(), AppError> {
     let entries = consensus::codebook(state, member).await?;
     let mut conn = state.db.acquire().await?;
-    let paths = store::code_paths(&mut conn, member.project_id, proof).await?;
+    let paths = crate::themes::store::code_paths(&mut conn, member.project_id, proof).await?;
     let of = store::count_reconciled_participants(&mut conn, member.project_id, proof).await?;
     drop(conn);
     // Placed codes first, in the order of their paths; unplaced ones after.

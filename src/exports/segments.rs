@@ -47,7 +47,7 @@ pub async fn write(
     let mut conn = state.db.acquire().await?;
     let variables = store::list_variables(&mut conn, project).await?;
     let values = store::participant_values(&mut conn, project).await?;
-    let paths = store::code_paths(&mut conn, project, proof).await?;
+    let paths = crate::themes::store::code_paths(&mut conn, project, proof).await?;
     let transcripts = store::list_transcripts(&mut conn, project).await?;
     let layers = if coder_layers {
         viewer.layers_of(transcripts.iter().map(|t| t.id))

@@ -15,36 +15,6 @@ use crate::db::ids::{
 use crate::error::AppError;
 use crate::import::Turn;
 
-/// Each placed agreed code's path of live theme nodes, from the top theme
-/// down. The same as `themes::store::code_paths` (being written in main):
-/// switch to it when it lands.
-pub async fn code_paths(
-    conn: &mut PgConnection,
-    project_id: ProjectId,
-    _: AgreedCodebook,
-) -> Result<HashMap<AgreedCodeId, Vec<String>>, AppError> {
-    let rows = sqlx::query!(
-        r#"with recursive up (code_id, parent_id, name, depth) as (
-               select p.agreed_code_id, n.parent_id, n.name, 0
-                 from theme_placements p
-                 join theme_nodes n on n.id = p.node_id and n.deleted_at is null
-                where p.project_id = $1
-               union all
-               select up.code_id, n.parent_id, n.name, up.depth + 1
-                 from up
-                 join theme_nodes n on n.id = up.parent_id and n.deleted_at is null
-           )
-           select code_id as "code_id!: AgreedCodeId",
-                  array_agg(name order by depth desc) as "path!: Vec<String>"
-             from up
-            group by code_id"#,
-        project_id as ProjectId
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.code_id, r.path)).collect())
-}
-
 /// The project's live variables, in their order: one column each.
 pub async fn list_variables(
     conn: &mut PgConnection,

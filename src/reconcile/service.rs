@@ -523,7 +523,7 @@ pub struct DecideRequest {
     pub supersedes: Option<Option<DecisionId>>,
 }
 
-mod double_option {
+pub mod double_option {
     use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>

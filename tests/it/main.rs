@@ -19,4 +19,5 @@ mod projects;
 mod reconcile;
 mod routes;
 mod server;
+mod themes;
 mod transcripts;

@@ -38,6 +38,69 @@ enum Who {
 
 /// (method, path, who passes its role check).
 const EXPECTED: &[(&str, &str, Who)] = &[
+    ("GET", "/projects/{project_id}/themes", Who::Member),
+    ("GET", "/projects/{project_id}/themes/quotes", Who::Member),
+    (
+        "GET",
+        "/projects/{project_id}/themes/trace/{coding_id}",
+        Who::Member,
+    ),
+    ("GET", "/api/v1/projects/{project_id}/themes", Who::Member),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/themes/nodes",
+        Who::Lead,
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{project_id}/themes/nodes/{node_id}",
+        Who::Lead,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project_id}/themes/nodes/{node_id}",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/themes/nodes/{node_id}/move",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/themes/nodes/{node_id}/merge",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/themes/nodes/{node_id}/split",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/themes/nodes/{node_id}/restore",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/themes/placements",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/themes/quotes",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/themes/trace/consensus/{coding_id}",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/themes/trace/codings/{coding_id}",
+        Who::Member,
+    ),
     ("GET", "/api/v1/projects/{project_id}", Who::Member),
     ("PATCH", "/api/v1/projects/{project_id}", Who::Owner),
     (
@@ -620,6 +683,7 @@ async fn fixture(app: &TestApp) -> Fixture<'_> {
         participant["id"].as_str().unwrap_or_default().to_owned(),
     );
     ids.insert("draft_id", Uuid::new_v4().to_string());
+    ids.insert("node_id", Uuid::new_v4().to_string());
     Fixture {
         project,
         transcript,
