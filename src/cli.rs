@@ -1,4 +1,4 @@
-//! The `concord` command: serve (the default), migrate, create-admin, demo, import.
+//! The `concord` command: serve (the default), migrate, create-admin, demo, import, export.
 
 use std::io::BufRead;
 
@@ -58,6 +58,20 @@ pub enum Command {
         encoding: Option<String>,
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+    /// Write one export of a project to a file, as the project's owner.
+    Export {
+        /// The project's id (shown in its URL).
+        #[arg(long)]
+        project: crate::db::ids::ProjectId,
+        /// segments-csv, segments-xlsx, codebook-csv, codebook-xlsx, ledger-csv, agreement-xlsx or audit-csv.
+        #[arg(long, value_parser = crate::exports::cli::parse_kind)]
+        format: crate::exports::model::ExportKind,
+        /// Coded segments: also every coder's coding, not only the consensus layer.
+        #[arg(long)]
+        coders: bool,
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -185,6 +199,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &files,
             )
             .await;
+            database.close().await?;
+            result
+        }
+        Command::Export {
+            project,
+            format,
+            coders,
+            out,
+        } => {
+            let database = Database::open(&config).await?;
+            let state = AppState::new(database.pool.clone(), config.clone());
+            let result = crate::exports::cli::run(&state, project, format, coders, &out).await;
+            state.live.close();
             database.close().await?;
             result
         }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod exports;
 pub mod import;
 pub mod layers;
 pub mod live;
@@ -55,6 +56,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(reconcile::routes())
         .merge(themes::routes())
         .merge(review::routes())
+        .merge(exports::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
 }

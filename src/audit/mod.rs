@@ -448,31 +448,7 @@ pub async fn download_audit_csv(
     member: Member,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let mut conn = state.db.acquire().await?;
-    require_reader(&mut conn, &member).await?;
-    let filter = parse_filter(&mut conn, member.project_id, &query).await?;
-    drop(conn);
-    let chunks = CsvChunks {
-        state,
-        project_id: member.project_id,
-        filter,
-        before_id: None,
-        started: false,
-        done: false,
-    };
-    let stream = futures_util::stream::try_unfold(chunks, |mut chunks| async move {
-        match chunks.next().await {
-            Ok(Some(bytes)) => Ok(Some((bytes, chunks))),
-            Ok(None) => Ok(None),
-            Err(error) => {
-                // The status is sent already: the download ends short, and says so here.
-                tracing::error!(%error, "audit CSV cut short");
-                Err(std::io::Error::other(
-                    "the audit CSV could not be read to the end",
-                ))
-            }
-        }
-    });
+    let stream = csv_stream(state, &member, &query).await?;
     let today = OffsetDateTime::now_utc().date();
     let disposition = format!(
         "attachment; filename=\"audit-{}-{today}.csv\"",
@@ -486,4 +462,44 @@ pub async fn download_audit_csv(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// The CSV's chunks, once the member may read the log and the filters are
+/// good (the Exports page and `concord export` stream it too).
+pub async fn csv_stream(
+    state: AppState,
+    member: &Member,
+    query: &AuditQuery,
+) -> Result<
+    impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static,
+    AppError,
+> {
+    let mut conn = state.db.acquire().await?;
+    require_reader(&mut conn, member).await?;
+    let filter = parse_filter(&mut conn, member.project_id, query).await?;
+    drop(conn);
+    let chunks = CsvChunks {
+        state,
+        project_id: member.project_id,
+        filter,
+        before_id: None,
+        started: false,
+        done: false,
+    };
+    Ok(futures_util::stream::try_unfold(
+        chunks,
+        |mut chunks| async move {
+            match chunks.next().await {
+                Ok(Some(bytes)) => Ok(Some((bytes, chunks))),
+                Ok(None) => Ok(None),
+                Err(error) => {
+                    // The status is sent already: the download ends short, and says so here.
+                    tracing::error!(%error, "audit CSV cut short");
+                    Err(std::io::Error::other(
+                        "the audit CSV could not be read to the end",
+                    ))
+                }
+            }
+        },
+    ))
 }

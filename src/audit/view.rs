@@ -90,6 +90,7 @@ pub fn label(action: Action) -> &'static str {
         Action::ReviewCommented => "Commented on the themes",
         Action::ReviewCommentAnswered => "Answered a review comment",
         Action::ReviewSignedOff => "Signed off a review round",
+        Action::ExportMade => "Made an export",
         Action::DemoCreated => "Created the demo study",
     }
 }

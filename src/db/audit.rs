@@ -83,13 +83,14 @@ pub enum Action {
     ReviewCommented,
     ReviewCommentAnswered,
     ReviewSignedOff,
+    ExportMade,
     DemoCreated,
 }
 
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 74] = [
+    pub const ALL: [Action; 75] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -163,6 +164,7 @@ impl Action {
         Self::ReviewCommented,
         Self::ReviewCommentAnswered,
         Self::ReviewSignedOff,
+        Self::ExportMade,
         Self::DemoCreated,
     ];
 
@@ -246,6 +248,7 @@ impl Action {
             Self::ReviewCommented => "review.commented",
             Self::ReviewCommentAnswered => "review.comment_answered",
             Self::ReviewSignedOff => "review.signed_off",
+            Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
         }
     }
@@ -326,6 +329,7 @@ impl Action {
             Self::ReviewCommented => "review_comment",
             Self::ReviewCommentAnswered => "review_comment",
             Self::ReviewSignedOff => "review_round",
+            Self::ExportMade => "export",
             Self::DemoCreated => "project",
         }
     }
@@ -408,6 +412,7 @@ impl Action {
             | Self::CodeAligned
             | Self::CodeUnaligned
             | Self::ReconciliationSettingsChanged
+            | Self::ExportMade
             | Self::DemoCreated => None,
         }
     }

@@ -9,6 +9,7 @@ mod compare;
 mod demo;
 mod embedded;
 mod errors;
+mod exports;
 mod harness;
 mod input;
 mod lifecycle;

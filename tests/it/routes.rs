@@ -314,6 +314,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Lead,
     ),
     ("GET", "/api/v1/projects/{project_id}/events", Who::Member),
+    ("GET", "/api/v1/projects/{project_id}/exports", Who::Member),
     ("GET", "/api/v1/projects/{project_id}/members", Who::Member),
     ("POST", "/api/v1/projects/{project_id}/members", Who::Owner),
     (
@@ -473,6 +474,42 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/projects/{project_id}/audit", Who::Owner),
     ("GET", "/projects/{project_id}/audit.csv", Who::Owner),
     ("POST", "/projects/{project_id}/codebook-mode", Who::Lead),
+    ("GET", "/projects/{project_id}/exports", Who::Member),
+    (
+        "GET",
+        "/projects/{project_id}/exports/agreement.xlsx",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/audit.csv",
+        Who::Owner,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/codebook.csv",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/codebook.xlsx",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/ledger.csv",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/segments.csv",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/segments.xlsx",
+        Who::Lead,
+    ),
     ("GET", "/projects/{project_id}/consensus", Who::Member),
     (
         "POST",

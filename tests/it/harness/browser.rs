@@ -161,9 +161,18 @@ impl Browser {
                 .join(format!("profile-{}", uuid::Uuid::new_v4().simple()));
             let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| f.to_string()).collect();
             args.push(format!("--user-data-dir={}", profile.display()));
+            // Downloads go into the profile, removed with it, not the home folder.
+            let downloads = profile.join("downloads");
             let capabilities = json!({
                 "browserName": "chrome",
-                "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": args,
+                    "prefs": {
+                        "download.default_directory": downloads,
+                        "download.prompt_for_download": false,
+                    },
+                },
             });
             let Value::Object(capabilities) = capabilities else {
                 unreachable!("a JSON object literal")
@@ -191,6 +200,11 @@ impl Browser {
             session_id,
             profile,
         }
+    }
+
+    /// Where this browser saves the files it downloads.
+    pub fn downloads(&self) -> PathBuf {
+        self.profile.join("downloads")
     }
 
     /// Loads a page of the app; WebDriver returns once it has loaded.

@@ -1,0 +1,56 @@
+//! Exports for the end of a study: coded segments, the codebook, the
+//! decision ledger, the agreement report and the audit log, as CSV or XLSX,
+//! streamed as they are written. The Exports page lists them with what the
+//! member may make; `concord export` makes them from the command line.
+
+mod agreement;
+pub mod cli;
+mod codebook;
+mod ledger;
+pub mod model;
+mod pages;
+mod segments;
+pub mod service;
+mod sink;
+mod store;
+
+use axum::routing::get;
+
+use crate::web::routes::Routes;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .route("/projects/{project_id}/exports", get(pages::show_exports))
+        .route(
+            "/projects/{project_id}/exports/segments.csv",
+            get(pages::segments_csv),
+        )
+        .route(
+            "/projects/{project_id}/exports/segments.xlsx",
+            get(pages::segments_xlsx),
+        )
+        .route(
+            "/projects/{project_id}/exports/codebook.csv",
+            get(pages::codebook_csv),
+        )
+        .route(
+            "/projects/{project_id}/exports/codebook.xlsx",
+            get(pages::codebook_xlsx),
+        )
+        .route(
+            "/projects/{project_id}/exports/ledger.csv",
+            get(pages::ledger_csv),
+        )
+        .route(
+            "/projects/{project_id}/exports/agreement.xlsx",
+            get(pages::agreement_xlsx),
+        )
+        .route(
+            "/projects/{project_id}/exports/audit.csv",
+            get(pages::audit_csv),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/exports",
+            get(pages::list_exports),
+        )
+}

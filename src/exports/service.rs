@@ -1,0 +1,226 @@
+//! Starting an export: who may make it, its audit row, and the task that
+//! writes it into a channel the response body (or `concord export`) reads.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+use super::model::{self, ExportKind, Needs};
+use super::sink::{Chunk, Progress, Sink};
+use super::{agreement, codebook, ledger, segments, store};
+use crate::audit::AuditQuery;
+use crate::auth::model::AuthUser;
+use crate::auth::session::{Auth, Credential, CurrentUser};
+use crate::coding::blinding::{AgreedCodebook, Viewer};
+use crate::db::audit::{self, Action, Change};
+use crate::db::ids::ProjectId;
+use crate::error::AppError;
+use crate::projects::member::Member;
+use crate::projects::model::Role;
+use crate::state::AppState;
+
+/// Chunks waiting for a slow reader; the writer pauses beyond them.
+const QUEUED_CHUNKS: usize = 8;
+
+/// What the exporter chose besides the export itself.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Options {
+    /// Coded segments: also every coding of each coder layer the exporter may see.
+    pub coder_layers: bool,
+    /// Audit log: the filters of the audit page.
+    #[serde(skip)]
+    pub audit: AuditQuery,
+}
+
+/// An export under way: its file's name and type, and its bytes as they come.
+pub struct Download {
+    pub kind: ExportKind,
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub chunks: mpsc::Receiver<Chunk>,
+    pub progress: Arc<Progress>,
+}
+
+impl Download {
+    /// `attachment; filename="…"` (the name is plain ASCII, see [`model::slug`]).
+    pub fn disposition(&self) -> String {
+        format!("attachment; filename=\"{}\"", self.file_name)
+    }
+}
+
+/// Whether `member` may make `kind`, or why not; the agreed-codebook proof
+/// when the export needs one.
+pub fn check(
+    member: &Member,
+    viewer: &Viewer,
+    kind: ExportKind,
+) -> Result<Option<AgreedCodebook>, AppError> {
+    member.require(kind.roles())?;
+    match kind.needs() {
+        Needs::AgreedCodebook => Ok(Some(viewer.agreed_codebook()?)),
+        Needs::AuditLog => {
+            if viewer.is_blind_anywhere() {
+                return Err(AppError::State(
+                    "You are still coding a transcript of this project: the audit log, which records everyone's codes and codings, opens once you have submitted it.".into(),
+                ));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Checks the member's right to the export, records it on the audit log and
+/// starts writing it. Refusals come back as errors before any byte is sent.
+#[tracing::instrument(skip_all, fields(project_id = %member.project_id, export = kind.as_str()))]
+pub async fn start(
+    state: &AppState,
+    member: &Member,
+    kind: ExportKind,
+    options: Options,
+) -> Result<Download, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let viewer = Viewer::load(&mut conn, member).await?;
+    drop(conn);
+    let proof = check(member, &viewer, kind)?;
+    let options = Options {
+        coder_layers: options.coder_layers && kind.takes_coder_layers(),
+        ..options
+    };
+    let file_name = model::file_name(&member.project.name, kind, OffsetDateTime::now_utc().date());
+    let (tx, chunks) = mpsc::channel(QUEUED_CHUNKS);
+    let progress = Arc::new(Progress::default());
+    // The audit log's own filters are checked before anything is recorded.
+    let audit_stream = match kind {
+        ExportKind::AuditCsv => Some(Box::pin(
+            crate::audit::csv_stream(state.clone(), member, &options.audit).await?,
+        )),
+        _ => None,
+    };
+
+    let mut tx_audit = state.begin().await?;
+    audit::record(
+        &mut tx_audit,
+        Change::new(Some(member.user.id), Action::ExportMade)
+            .project(member.project_id)
+            .entity(uuid::Uuid::now_v7())
+            .after(&serde_json::json!({
+                "export": kind.as_str(),
+                "name": file_name,
+                "coder_layers": options.coder_layers,
+            })),
+    )
+    .await?;
+    tx_audit.commit().await?;
+
+    let download = Download {
+        kind,
+        file_name,
+        content_type: kind.format().content_type(),
+        chunks,
+        progress: progress.clone(),
+    };
+    if let Some(mut stream) = audit_stream {
+        tokio::spawn(async move {
+            while let Some(chunk) = stream.next().await {
+                if let Ok(bytes) = &chunk {
+                    progress
+                        .bytes
+                        .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+                if tx.send(chunk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        return Ok(download);
+    }
+    let state = state.clone();
+    let member = member.clone();
+    tokio::spawn(async move {
+        let mut sink = match kind.format() {
+            model::Format::Csv => Sink::csv(tx.clone(), progress),
+            model::Format::Xlsx => Sink::xlsx(tx.clone(), progress),
+        };
+        let written = async {
+            let proof = proof.ok_or(AppError::Forbidden)?;
+            match kind {
+                ExportKind::SegmentsCsv | ExportKind::SegmentsXlsx => {
+                    segments::write(
+                        &state,
+                        &member,
+                        &viewer,
+                        proof,
+                        options.coder_layers,
+                        &mut sink,
+                    )
+                    .await?
+                }
+                ExportKind::CodebookCsv | ExportKind::CodebookXlsx => {
+                    codebook::write(&state, &member, proof, &mut sink).await?
+                }
+                ExportKind::LedgerCsv => {
+                    ledger::write(&state, &member, &viewer, proof, &mut sink).await?
+                }
+                ExportKind::AgreementXlsx => agreement::write(&state, &member, &mut sink).await?,
+                ExportKind::AuditCsv => unreachable_audit()?,
+            }
+            sink.finish().await
+        }
+        .await;
+        if let Err(error) = written {
+            // The status is sent already: the download ends short, and says so here.
+            tracing::error!(%error, export = kind.as_str(), "export cut short");
+            let _ = tx
+                .send(Err(std::io::Error::other(format!(
+                    "the {} export could not be finished",
+                    kind.as_str()
+                ))))
+                .await;
+        }
+    });
+    Ok(download)
+}
+
+/// The audit log is streamed by the audit module, above.
+fn unreachable_audit() -> Result<(), AppError> {
+    Err(AppError::Internal(anyhow::anyhow!(
+        "the audit log is streamed by its module"
+    )))
+}
+
+/// The project's first owner as a member, as `concord export` acts.
+pub async fn owner_member(state: &AppState, project: ProjectId) -> Result<Member, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let owner = store::find_owner(&mut conn, project)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (found, role) = crate::projects::store::find_membership(&mut conn, project, owner)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let row = crate::auth::store::get_user(&mut conn, owner).await?;
+    let user = AuthUser {
+        id: row.id,
+        email: row.email,
+        display_name: row.display_name,
+        is_admin: row.is_admin,
+    };
+    debug_assert_eq!(role, Role::Owner);
+    Ok(Member {
+        user: CurrentUser {
+            user: user.clone(),
+            auth: Auth {
+                user: Some(user),
+                credential: Credential::Anonymous,
+                csrf_token: String::new(),
+                client_ip: IpAddr::from([127, 0, 0, 1]),
+            },
+        },
+        project_id: project,
+        project: found,
+        role,
+    })
+}

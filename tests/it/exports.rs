@@ -1,0 +1,1120 @@
+//! Exports: every file is opened and read back (CSV parsed, XLSX with
+//! calamine) and compared with what the API says; roles and members still
+//! coding are refused; a layer someone is blind to never appears.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use concord::demo::{self, DemoSummary};
+use concord::state::AppState;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::harness::{TestApp, TestClient, html, select_texts};
+
+const CANARY_CODE: &str = "canary-code-of-ben";
+const CANARY_MEMO: &str = "canary-memo-of-ben";
+
+const EXPORTS: [&str; 7] = [
+    "segments.csv",
+    "segments.xlsx",
+    "codebook.csv",
+    "codebook.xlsx",
+    "ledger.csv",
+    "agreement.xlsx",
+    "audit.csv",
+];
+
+struct Demo {
+    summary: DemoSummary,
+    owner: TestClient,
+    lead: TestClient,
+    ada: TestClient,
+    ben: TestClient,
+    rita: TestClient,
+}
+
+impl Demo {
+    fn path(&self, rest: &str) -> String {
+        format!("{}{rest}", self.summary.path)
+    }
+
+    fn api(&self, rest: &str) -> String {
+        format!("/api/v1/projects/{}{rest}", self.summary.project_id)
+    }
+}
+
+async fn signed_in_as(app: &TestApp, email: &str) -> TestClient {
+    let client = app.client();
+    let response = client.sign_in(email, demo::PASSWORD).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in of {email}"
+    );
+    client
+}
+
+async fn demo_study(app: &TestApp) -> Demo {
+    let state = AppState::new(app.pool.clone(), app.config.clone());
+    let summary = demo::create(&state).await.expect("demo study");
+    Demo {
+        summary,
+        owner: signed_in_as(app, "owner@demo.concord").await,
+        lead: signed_in_as(app, "lead@demo.concord").await,
+        ada: signed_in_as(app, "ada@demo.concord").await,
+        ben: signed_in_as(app, "ben@demo.concord").await,
+        rita: signed_in_as(app, "rita@demo.concord").await,
+    }
+}
+
+async fn get_json(client: &TestClient, path: &str) -> Value {
+    let response = client.get(path).await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{path}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+struct File {
+    status: StatusCode,
+    disposition: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+async fn download(client: &TestClient, path: &str) -> File {
+    let response = client.get(path).await;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (disposition, content_type) = (header("content-disposition"), header("content-type"));
+    File {
+        status: response.status(),
+        disposition,
+        content_type,
+        bytes: response.bytes().await.expect("body").to_vec(),
+    }
+}
+
+/// Downloads an export that must succeed.
+async fn export(client: &TestClient, path: &str) -> File {
+    let file = download(client, path).await;
+    assert_eq!(
+        file.status,
+        StatusCode::OK,
+        "{path}: {}",
+        String::from_utf8_lossy(&file.bytes)
+    );
+    file
+}
+
+/// The CSV's rows, each by column name, and the column names in order.
+fn csv_rows(bytes: &[u8]) -> (Vec<String>, Vec<HashMap<String, String>>) {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    (headers, rows)
+}
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(n) => n.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => format!("{f}"),
+        other => other.to_string(),
+    }
+}
+
+fn xlsx_sheets(bytes: &[u8]) -> Vec<String> {
+    let workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("an XLSX");
+    workbook.sheet_names()
+}
+
+/// Every row of a sheet, heading row first, as text.
+fn xlsx_rows(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("an XLSX");
+    let range = workbook.worksheet_range(sheet).expect("the sheet");
+    range
+        .rows()
+        .map(|r| r.iter().map(cell_text).collect())
+        .collect()
+}
+
+fn xlsx_numbers(bytes: &[u8], sheet: &str) -> Vec<Vec<Data>> {
+    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("an XLSX");
+    let range = workbook.worksheet_range(sheet).expect("the sheet");
+    range.rows().map(<[Data]>::to_vec).collect()
+}
+
+/// The CSV's rows as lists in column order, to compare with a sheet.
+fn csv_lists(bytes: &[u8]) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes);
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Places the agreed code `code` under "Burden of care" > "Money" (the theme
+/// hierarchy's tables, as its service in main writes them).
+async fn place(app: &TestApp, demo: &Demo, code: &str) {
+    let project = demo.summary.project_id.0;
+    let by: Uuid = sqlx::query_scalar("select id from users where email = 'lead@demo.concord'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (top, sub) = (Uuid::now_v7(), Uuid::now_v7());
+    for (id, parent, name) in [(top, None, "Burden of care"), (sub, Some(top), "Money")] {
+        sqlx::query(
+            "insert into theme_nodes (id, project_id, parent_id, name, color, created_by) values ($1, $2, $3, $4, '#888888', $5)",
+        )
+        .bind(id)
+        .bind(project)
+        .bind(parent)
+        .bind(name)
+        .bind(by)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    // A deleted node is not on any path.
+    sqlx::query(
+        "insert into theme_nodes (id, project_id, name, color, created_by, deleted_at) values ($1, $2, 'Gone', '#888888', $3, now())",
+    )
+    .bind(Uuid::now_v7())
+    .bind(project)
+    .bind(by)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into theme_placements (agreed_code_id, project_id, node_id, placed_by) values ($1, $2, $3, $4)",
+    )
+    .bind(code.parse::<Uuid>().unwrap())
+    .bind(project)
+    .bind(sub)
+    .bind(by)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// The demo's consensus codebook, as its API gives it.
+async fn codebook(demo: &Demo) -> Vec<Value> {
+    get_json(&demo.owner, &demo.api("/consensus/codebook"))
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn today() -> String {
+    time::OffsetDateTime::now_utc().date().to_string()
+}
+
+#[tokio::test]
+async fn coded_segments_hold_every_consensus_coding_with_its_transcript_participant_and_theme() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let codes = codebook(&demo).await;
+    let placed = codes
+        .iter()
+        .find(|c| c["codings"].as_i64() > Some(0))
+        .expect("a code in use");
+    let placed_id = placed["id"].as_str().unwrap().to_owned();
+    place(&app, &demo, &placed_id).await;
+    let code_names: HashMap<String, String> = codes
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+
+    let file = export(&demo.owner, &demo.path("/exports/segments.csv")).await;
+    assert!(
+        file.content_type.starts_with("text/csv"),
+        "{}",
+        file.content_type
+    );
+    assert_eq!(
+        file.disposition,
+        format!(
+            "attachment; filename=\"{}-coded-segments-{}.csv\"",
+            concord::exports::model::slug(&demo.summary.project_name),
+            today()
+        )
+    );
+    let (headers, rows) = csv_rows(&file.bytes);
+
+    // Every participant attribute is a column, between participant and speaker.
+    let variables = get_json(&demo.owner, &demo.api("/variables")).await;
+    let variables = variables.as_array().unwrap();
+    assert!(variables.len() >= 3, "the demo has attributes");
+    let participant_at = headers.iter().position(|h| h == "participant").unwrap();
+    let speaker_at = headers.iter().position(|h| h == "speaker").unwrap();
+    let mut attribute_columns: Vec<&str> = headers[participant_at + 1..speaker_at]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let mut names: Vec<&str> = variables
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    attribute_columns.sort_unstable();
+    names.sort_unstable();
+    assert_eq!(attribute_columns, names);
+    let participants = get_json(&demo.owner, &demo.api("/participants")).await;
+    let participants: HashMap<&str, &Value> = participants["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["label"].as_str().unwrap(), p))
+        .collect();
+
+    // The rows are exactly the consensus layers, as the API lists them.
+    let mut expected = Vec::new();
+    let mut texts = HashMap::new();
+    for t in &demo.summary.transcripts {
+        let transcript = get_json(&demo.owner, &demo.api(&format!("/transcripts/{t}"))).await;
+        let layer = get_json(
+            &demo.owner,
+            &demo.api(&format!("/consensus/transcripts/{t}/codings")),
+        )
+        .await;
+        for c in layer.as_array().unwrap() {
+            expected.push((
+                t.to_string(),
+                code_names[c["code_id"].as_str().unwrap()].clone(),
+                c["start"].as_i64().unwrap(),
+                c["end"].as_i64().unwrap(),
+                c["id"].as_str().unwrap().to_owned(),
+            ));
+        }
+        texts.insert(t.to_string(), transcript);
+    }
+    assert!(expected.len() > 5, "the demo has a consensus layer");
+    let mut got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r["layer"], "consensus");
+            (
+                r["transcript_id"].clone(),
+                r["agreed_code"].clone(),
+                r["start"].parse::<i64>().unwrap(),
+                r["end"].parse::<i64>().unwrap(),
+                r["coding_id"].clone(),
+            )
+        })
+        .collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+
+    for r in &rows {
+        let t = &texts[&r["transcript_id"]];
+        assert_eq!(r["transcript"], t["title"].as_str().unwrap());
+        let text: Vec<char> = t["text"].as_str().unwrap().chars().collect();
+        let (start, end): (usize, usize) = (r["start"].parse().unwrap(), r["end"].parse().unwrap());
+        assert_eq!(r["text"], text[start..end].iter().collect::<String>());
+        // The line holding the start, as the API numbers lines.
+        let line = t["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|l| {
+                l["start"].as_u64().unwrap() as usize <= start
+                    && start <= l["end"].as_u64().unwrap() as usize
+            })
+            .unwrap()
+            + 1;
+        assert_eq!(r["line"], line.to_string());
+        let turn = t["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|turn| {
+                turn["start"].as_u64().unwrap() as usize <= start
+                    && start < turn["end"].as_u64().unwrap() as usize
+            })
+            .expect("a turn");
+        assert_eq!(r["speaker"], turn["speaker"].as_str().unwrap_or_default());
+        let label = t["participant_label"].as_str().unwrap();
+        assert_eq!(r["participant"], label);
+        for v in variables {
+            let name = v["name"].as_str().unwrap();
+            let value = participants[label]["values"][name]
+                .as_str()
+                .unwrap_or_default();
+            assert_eq!(r[name], value, "{name} of {label}");
+        }
+        let path = if r["agreed_code"] == code_names[&placed_id] {
+            "Burden of care > Money"
+        } else {
+            ""
+        };
+        assert_eq!(r["theme_path"], path);
+        assert_eq!(r["coder_code"], "");
+    }
+
+    // The workbook holds the same rows, numbers as numbers.
+    let xlsx = export(&demo.owner, &demo.path("/exports/segments.xlsx")).await;
+    assert!(
+        xlsx.disposition
+            .ends_with(&format!("-coded-segments-{}.xlsx\"", today()))
+    );
+    assert_eq!(xlsx_sheets(&xlsx.bytes), ["Coded segments"]);
+    assert_eq!(
+        xlsx_rows(&xlsx.bytes, "Coded segments"),
+        csv_lists(&file.bytes)
+    );
+    let numbers = xlsx_numbers(&xlsx.bytes, "Coded segments");
+    let start = headers.iter().position(|h| h == "start").unwrap();
+    assert!(matches!(numbers[1][start], Data::Float(_) | Data::Int(_)));
+
+    // With every coder layer: each coder's codings too, under their names,
+    // with their own code and the agreed code it is aligned to.
+    let with = export(&demo.owner, &demo.path("/exports/segments.csv?coders=1")).await;
+    let (_, all) = csv_rows(&with.bytes);
+    let coder_rows: Vec<_> = all.iter().filter(|r| r["layer"] != "consensus").collect();
+    let in_db: i64 = sqlx::query_scalar(
+        "select count(*) from codings c join codes k on k.id = c.code_id where c.project_id = $1 and c.deleted_at is null and k.deleted_at is null",
+    )
+    .bind(demo.summary.project_id.0)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(coder_rows.len() as i64, in_db);
+    assert_eq!(all.len() - coder_rows.len(), rows.len());
+    let mut layers: Vec<&str> = coder_rows.iter().map(|r| r["layer"].as_str()).collect();
+    layers.sort_unstable();
+    layers.dedup();
+    assert_eq!(layers.len(), 2, "{layers:?}");
+    assert!(coder_rows.iter().all(|r| !r["coder_code"].is_empty()));
+    assert!(coder_rows.iter().any(|r| !r["agreed_code"].is_empty()));
+    // A bad option is refused and records nothing.
+    let before = app.audit_count(Some(demo.summary.project_id)).await;
+    let bad = download(
+        &demo.owner,
+        &demo.path("/exports/segments.csv?coders=maybe"),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.audit_count(Some(demo.summary.project_id)).await, before);
+}
+
+#[tokio::test]
+async fn the_codebook_has_the_counts_of_the_consensus_codebook_and_n_of_n_participants() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let codes = codebook(&demo).await;
+    let placed = codes[0]["id"].as_str().unwrap().to_owned();
+    place(&app, &demo, &placed).await;
+    let reconciled: i64 = sqlx::query_scalar(
+        "select count(distinct t.participant_id) from transcripts t where t.project_id = $1 and t.participant_id is not null
+           and (exists (select 1 from decisions d where d.transcript_id = t.id)
+                or exists (select 1 from consensus_codings c where c.transcript_id = t.id and c.deleted_at is null))",
+    )
+    .bind(demo.summary.project_id.0)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(reconciled >= 1);
+
+    for client in [&demo.owner, &demo.rita, &demo.ada] {
+        let file = export(client, &demo.path("/exports/codebook.csv")).await;
+        assert!(
+            file.disposition
+                .contains(&format!("-codebook-{}.csv", today()))
+        );
+        let (_, rows) = csv_rows(&file.bytes);
+        assert_eq!(rows.len(), codes.len());
+        assert_eq!(rows[0]["agreed_code_id"], placed, "placed codes come first");
+        assert_eq!(rows[0]["theme_path"], "Burden of care > Money");
+        for code in &codes {
+            let id = code["id"].as_str().unwrap();
+            let row = rows
+                .iter()
+                .find(|r| r["agreed_code_id"] == id)
+                .expect("every agreed code");
+            for field in ["name", "definition", "inclusion", "exclusion", "example"] {
+                let column = if field == "name" {
+                    "agreed_code"
+                } else {
+                    field
+                };
+                assert_eq!(row[column], code[field].as_str().unwrap(), "{field}");
+            }
+            for field in ["codings", "transcripts", "participants"] {
+                assert_eq!(row[field], code[field].to_string(), "{field} of {id}");
+            }
+            assert_eq!(
+                row["participants_of"],
+                format!("{} of {reconciled}", code["participants"])
+            );
+            let aligned: Vec<String> = code["coder_codes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c["coder"].as_str().unwrap(),
+                        c["name"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            assert_eq!(row["coder_codes"], aligned.join("; "));
+            if id != placed {
+                assert_eq!(row["theme_path"], "");
+            }
+        }
+        let xlsx = export(client, &demo.path("/exports/codebook.xlsx")).await;
+        assert_eq!(xlsx_rows(&xlsx.bytes, "Codebook"), csv_lists(&file.bytes));
+    }
+}
+
+#[tokio::test]
+async fn the_ledger_lists_every_decision_with_its_sides_and_superseded_history() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let first = demo.summary.transcripts[0];
+    let rec = get_json(
+        &demo.lead,
+        &demo.api(&format!("/transcripts/{first}/reconciliation")),
+    )
+    .await;
+    // Change of mind on one decided discrepancy: the old decision stays as history.
+    let decided = rec["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| !i["current"].is_null() && i["discrepancy"]["kind"] == "only_a")
+        .expect("a decided discrepancy");
+    let key = decided["key"].as_str().unwrap();
+    let old = decided["current"]["id"].as_str().unwrap().to_owned();
+    let response = demo
+        .lead
+        .post_json(
+            &demo.api(&format!("/transcripts/{first}/decisions")),
+            &json!({ "key": key, "kind": "reject", "supersedes": old, "rationale": "Background only, on second reading" }),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{}",
+        response.text().await.unwrap()
+    );
+
+    let file = export(&demo.owner, &demo.path("/exports/ledger.csv")).await;
+    assert!(
+        file.disposition
+            .contains(&format!("-decision-ledger-{}.csv", today()))
+    );
+    let (_, rows) = csv_rows(&file.bytes);
+    let decisions: Vec<(Uuid, String, String, bool)> =
+        sqlx::query_as("select id, kind, rationale, auto from decisions where project_id = $1")
+            .bind(demo.summary.project_id.0)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), decisions.len());
+    for (id, kind, rationale, auto) in &decisions {
+        let row = rows
+            .iter()
+            .find(|r| r["decision_id"] == id.to_string())
+            .expect("every decision");
+        assert_eq!(&row["decision"], kind);
+        assert_eq!(&row["rationale"], rationale);
+        assert_eq!(row["automatic"], if *auto { "yes" } else { "no" });
+    }
+    let chain: Vec<_> = rows
+        .iter()
+        .filter(|r| r["discrepancy_key"] == key)
+        .collect();
+    assert_eq!(chain.len(), 2, "{chain:?}");
+    assert_eq!(chain[0]["decision_id"], old);
+    assert_eq!(chain[0]["status"], "superseded");
+    assert_eq!(chain[1]["status"], "in force");
+    assert_eq!(chain[1]["supersedes"], old);
+    assert_eq!(chain[1]["decision"], "reject");
+    assert_eq!(chain[1]["discrepancy"], "only_a");
+    let side = &decided["discrepancy"]["a"];
+    assert_eq!(chain[1]["a_code"], side["code_name"].as_str().unwrap());
+    assert_eq!(chain[1]["a_start"], side["start"].to_string());
+    assert_eq!(chain[1]["a_end"], side["end"].to_string());
+    assert_eq!(chain[1]["b_code"], "");
+    assert_eq!(chain[1]["line"], decided["line"].to_string());
+    let coders: Vec<String> = rec["coders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(chain[1]["coder_a"], coders[0]);
+    assert_eq!(chain[1]["coder_b"], coders[1]);
+    let lead_name: String =
+        sqlx::query_scalar("select display_name from users where email = 'lead@demo.concord'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(chain[1]["decided_by"], lead_name);
+    // Rows of one discrepancy stay together.
+    let at: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r["discrepancy_key"] == key)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at[1], at[0] + 1);
+}
+
+/// A statistic of the agreement JSON as the sheet holds it.
+fn stat_cell(stat: &Value) -> String {
+    match stat["value"].as_f64() {
+        Some(v) => format!("{v}"),
+        None => format!(
+            "undefined: {}",
+            stat["undefined_reason"].as_str().unwrap().replace('_', " ")
+        ),
+    }
+}
+
+#[tokio::test]
+async fn the_agreement_workbook_has_a_sheet_per_level_with_the_reports_figures() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let file = export(&demo.lead, &demo.path("/exports/agreement.xlsx")).await;
+    assert!(
+        file.disposition
+            .contains(&format!("-agreement-{}.xlsx", today()))
+    );
+    assert_eq!(
+        xlsx_sheets(&file.bytes),
+        [
+            "About",
+            "Line",
+            "Sentence",
+            "Paragraph",
+            "Speaker turn",
+            "Character"
+        ]
+    );
+    let about = xlsx_rows(&file.bytes, "About");
+    let line = get_json(&demo.lead, &demo.api("/agreement?level=line")).await;
+    let compared = line["included"].as_array().unwrap().len();
+    assert!(
+        about
+            .iter()
+            .any(|r| r[0] == "transcripts compared" && r[1] == compared.to_string())
+    );
+    for (level, sheet) in [
+        ("line", "Line"),
+        ("sentence", "Sentence"),
+        ("paragraph", "Paragraph"),
+        ("turn", "Speaker turn"),
+        ("character", "Character"),
+    ] {
+        let json = get_json(&demo.lead, &demo.api(&format!("/agreement?level={level}"))).await;
+        let rows = xlsx_rows(&file.bytes, sheet);
+        let headings = &rows[0];
+        let col = |name: &str| {
+            headings
+                .iter()
+                .position(|h| h == name)
+                .unwrap_or_else(|| panic!("{name} in {headings:?}"))
+        };
+        let table = &json["report"]["units"]["overall"];
+        let per_code = table["per_code"].as_array().unwrap();
+        assert_eq!(rows.len(), 2 + per_code.len(), "{sheet}");
+        let same = |cell: &str, stat: &Value, what: &str| match stat["value"].as_f64() {
+            Some(v) => {
+                let got: f64 = cell.parse().unwrap_or_else(|_| panic!("{what}: {cell}"));
+                assert!((got - v).abs() < 1e-12, "{sheet} {what}: {got} vs {v}");
+            }
+            None => assert_eq!(cell, stat_cell(stat), "{sheet} {what}"),
+        };
+        let check = |row: &Vec<String>, entry: &Value| {
+            let counts = &entry["counts"];
+            let co = &entry["coefficients"];
+            assert_eq!(
+                row[col("units_compared")],
+                counts["pairable_units"].to_string()
+            );
+            assert_eq!(row[col("both")], counts["table"]["both"].to_string());
+            assert_eq!(row[col("only_a")], counts["table"]["only_a"].to_string());
+            same(
+                &row[col("percent_agreement")],
+                &co["percent_agreement"],
+                "percent_agreement",
+            );
+            same(&row[col("cohen_kappa")], &co["cohen_kappa"], "cohen_kappa");
+            same(
+                &row[col("krippendorff_alpha")],
+                &co["krippendorff_alpha_nominal"],
+                "krippendorff_alpha",
+            );
+            same(&row[col("gwet_ac1")], &co["gwet_ac1"], "gwet_ac1");
+            same(
+                &row[col("brennan_prediger")],
+                &co["brennan_prediger"],
+                "brennan_prediger",
+            );
+        };
+        assert_eq!(rows[1][0], "(pooled)");
+        check(&rows[1], &table["pooled"]);
+        let warning = table["warning"]["reason"].as_str().unwrap_or_default();
+        assert_eq!(rows[1][col("unit_warning")], warning);
+        for (i, entry) in per_code.iter().enumerate() {
+            let name = json["codes"][entry["code"].as_u64().unwrap() as usize]["name"]
+                .as_str()
+                .unwrap();
+            let row = &rows[2 + i];
+            assert_eq!(row[0], name);
+            check(row, entry);
+            let u = json["report"]["unitized"]["overall"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["code"] == entry["code"])
+                .unwrap();
+            same(
+                &row[col("binary_u_alpha")],
+                &u["binary_u_alpha"],
+                "binary_u_alpha",
+            );
+        }
+    }
+}
+
+/// Ben codes a new transcript with the canary and submits; Ada and the lead
+/// are assigned too and have not submitted, so both are blind to his layer.
+async fn blind_transcript(app: &TestApp, demo: &Demo) -> String {
+    let response = demo
+        .owner
+        .upload(
+            &demo.api("/transcripts"),
+            "files",
+            &[(
+                "late.txt",
+                b"P09: A late interview about money.\nP09: And waiting.".to_vec(),
+            )],
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let transcript = body["files"][0]["transcript_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select id from users where email in ('ada@demo.concord', 'ben@demo.concord', 'lead@demo.concord') order by email",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let response = demo
+        .owner
+        .post_json(
+            &demo.api("/assignments"),
+            &json!({ "transcript_ids": [transcript], "user_ids": ids }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let code = Uuid::new_v4();
+    let response = demo
+        .ben
+        .post_json(
+            &demo.api("/codes"),
+            &json!({ "id": code, "name": CANARY_CODE }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = demo
+        .ben
+        .post_json(
+            &demo.api(&format!("/transcripts/{transcript}/codings")),
+            &json!({ "id": Uuid::new_v4(), "code_id": code, "start": 5, "end": 20, "memo": CANARY_MEMO }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = demo
+        .ben
+        .post_json(
+            &demo.api(&format!("/transcripts/{transcript}/submit")),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    transcript
+}
+
+#[tokio::test]
+async fn each_role_gets_the_exports_it_may_read_and_no_one_blind_gets_any() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    // Before anyone is blind: (export, owner, lead, coder, reviewer).
+    let ok = StatusCode::OK;
+    let no = StatusCode::FORBIDDEN;
+    let table: [(&str, [StatusCode; 4]); 7] = [
+        ("segments.csv", [ok, ok, no, no]),
+        ("segments.xlsx", [ok, ok, no, no]),
+        ("codebook.csv", [ok, ok, ok, ok]),
+        ("codebook.xlsx", [ok, ok, ok, ok]),
+        ("ledger.csv", [ok, ok, no, no]),
+        ("agreement.xlsx", [ok, ok, no, no]),
+        ("audit.csv", [ok, no, no, no]),
+    ];
+    for (name, statuses) in table {
+        for (who, client, status) in [
+            ("owner", &demo.owner, statuses[0]),
+            ("lead", &demo.lead, statuses[1]),
+            ("coder", &demo.ada, statuses[2]),
+            ("reviewer", &demo.rita, statuses[3]),
+        ] {
+            let before = app.audit_count(Some(demo.summary.project_id)).await;
+            let file = download(client, &demo.path(&format!("/exports/{name}"))).await;
+            assert_eq!(file.status, status, "{who}: {name}");
+            let after = app.audit_count(Some(demo.summary.project_id)).await;
+            assert_eq!(
+                after - before,
+                i64::from(status == ok),
+                "{who}: {name} audited"
+            );
+        }
+    }
+
+    let transcript = blind_transcript(&app, &demo).await;
+    // Ada and the lead are still coding: no export at all, and never the canary.
+    for (who, client) in [
+        ("coder still coding", &demo.ada),
+        ("lead still coding", &demo.lead),
+    ] {
+        for name in EXPORTS {
+            for query in ["", "?coders=1"] {
+                let file = download(client, &demo.path(&format!("/exports/{name}{query}"))).await;
+                assert!(
+                    matches!(file.status, StatusCode::FORBIDDEN | StatusCode::CONFLICT),
+                    "{who}: {name}: {}",
+                    file.status
+                );
+                let body = String::from_utf8_lossy(&file.bytes);
+                assert!(
+                    !body.contains(CANARY_CODE) && !body.contains(CANARY_MEMO),
+                    "{who}: {name}"
+                );
+            }
+        }
+        let page = html(client.get(&demo.path("/exports")).await).await;
+        assert_eq!(
+            select_texts(&page, "#exports a.download, #exports button.download").len(),
+            0,
+            "{who} is offered no download"
+        );
+        assert!(
+            select_texts(&page, "#exports .unavailable")
+                .iter()
+                .any(|r| r.contains("submitted every transcript")),
+            "{who} is told why"
+        );
+    }
+    // Ben has submitted everything: he reads the codebook, which holds no coder layer.
+    let file = export(&demo.ben, &demo.path("/exports/codebook.csv")).await;
+    assert!(!String::from_utf8_lossy(&file.bytes).contains(CANARY_MEMO));
+    // The owner is blind to nothing: his layer is there with every coder layer.
+    let file = export(&demo.owner, &demo.path("/exports/segments.csv?coders=1")).await;
+    let (_, rows) = csv_rows(&file.bytes);
+    let canary: Vec<_> = rows.iter().filter(|r| r["memo"] == CANARY_MEMO).collect();
+    assert_eq!(canary.len(), 1, "the check can fail");
+    assert_eq!(canary[0]["transcript_id"], transcript);
+    assert_eq!(canary[0]["coder_code"], CANARY_CODE);
+    // Without the option, only the consensus layer.
+    let file = export(&demo.owner, &demo.path("/exports/segments.csv")).await;
+    assert!(!String::from_utf8_lossy(&file.bytes).contains(CANARY_MEMO));
+}
+
+#[tokio::test]
+async fn the_exports_page_lists_what_each_member_may_make_and_owners_see_who_made_what() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let home = html(demo.rita.get(&demo.summary.path).await).await;
+    let selector = scraper::Selector::parse(".tabs a").unwrap();
+    assert!(
+        home.select(&selector)
+            .any(|a| a.value().attr("href") == Some(demo.path("/exports").as_str())),
+        "the project page links to the Exports page"
+    );
+    let page = html(demo.owner.get(&demo.path("/exports")).await).await;
+    assert_eq!(
+        select_texts(&page, "#exports tr.export").len(),
+        EXPORTS.len()
+    );
+    assert_eq!(select_texts(&page, "#exports .unavailable").len(), 0);
+    assert_eq!(
+        select_texts(&page, "#recent-exports td"),
+        ["No export has been made yet."]
+    );
+    export(&demo.lead, &demo.path("/exports/ledger.csv")).await;
+    export(&demo.owner, &demo.path("/exports/codebook.xlsx")).await;
+    let page = html(demo.owner.get(&demo.path("/exports")).await).await;
+    assert_eq!(
+        select_texts(&page, "#recent-exports td.what"),
+        ["Codebook", "Decision ledger"]
+    );
+    let names: Vec<String> = sqlx::query_scalar(
+        "select display_name from users where email in ('owner@demo.concord', 'lead@demo.concord') order by email desc",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(select_texts(&page, "#recent-exports td.who"), names);
+    let files = select_texts(&page, "#recent-exports td.file");
+    assert!(
+        files[0].ends_with(&format!("-codebook-{}.xlsx", today())),
+        "{files:?}"
+    );
+
+    // Reviewers see only the codebook offered, and no list of who exported.
+    let page = html(demo.rita.get(&demo.path("/exports")).await).await;
+    assert_eq!(select_texts(&page, "#recent-exports").len(), 0);
+    let json = get_json(&demo.rita, &demo.api("/exports")).await;
+    assert!(json["recent"].is_null());
+    let available: Vec<&str> = json["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["available"] == true)
+        .map(|e| e["export"].as_str().unwrap())
+        .collect();
+    assert_eq!(available, ["codebook-csv", "codebook-xlsx"]);
+
+    // The audit log says so, in words.
+    let log = get_json(&demo.owner, &demo.api("/audit?kind=export")).await;
+    let events = log["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["action_label"], "Made an export");
+    assert_eq!(events[0]["after"]["export"], "codebook-xlsx");
+}
+
+#[tokio::test]
+async fn concord_export_writes_the_same_file_as_the_page_as_the_projects_owner() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let dir = std::env::temp_dir().join(format!("concord-export-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |format: &str, out: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+            .env("DATABASE_URL", &app.database_url)
+            .args(["--log", "warn", "export", "--project"])
+            .arg(demo.summary.project_id.to_string())
+            .args(["--format", format, "--out"])
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let mut by_format = BTreeMap::new();
+    for (format, path) in [
+        ("segments-csv", "segments.csv"),
+        ("codebook-xlsx", "codebook.xlsx"),
+        ("ledger-csv", "ledger.csv"),
+        ("audit-csv", "audit.csv"),
+    ] {
+        let out = dir.join(path);
+        let output = run(format, &out);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{format}: {stderr}");
+        assert!(stderr.contains("rows"), "{stderr}");
+        by_format.insert(format, (std::fs::read(&out).unwrap(), path));
+    }
+    let (segments, _) = &by_format["segments-csv"];
+    let page = export(&demo.owner, &demo.path("/exports/segments.csv")).await;
+    assert_eq!(segments, &page.bytes);
+    let (codebook, _) = &by_format["codebook-xlsx"];
+    let page = export(&demo.owner, &demo.path("/exports/codebook.csv")).await;
+    assert_eq!(xlsx_rows(codebook, "Codebook"), csv_lists(&page.bytes));
+    let (audit, _) = &by_format["audit-csv"];
+    let (_, rows) = csv_rows(audit);
+    assert!(
+        rows.iter()
+            .any(|r| r["action"] == "export.made" && r["who"] == "Olivia Owner")
+    );
+
+    let output = run("segments", &dir.join("bad.csv"));
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("segments-xlsx"),
+        "the error lists the formats"
+    );
+    assert!(!dir.join("bad.csv").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Export events recorded for the project so far: (export, with coder layers).
+async fn exports_made(app: &TestApp, demo: &Demo) -> Vec<(String, bool)> {
+    sqlx::query_as(
+        "select after->>'export', (after->>'coder_layers')::boolean from audit_events where project_id = $1 and action = 'export.made' order by id",
+    )
+    .bind(demo.summary.project_id.0)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// Waits (a few seconds at most) until `n` exports are recorded.
+async fn wait_for_exports(app: &TestApp, demo: &Demo, n: usize) -> Vec<(String, bool)> {
+    for _ in 0..100 {
+        let made = exports_made(app, demo).await;
+        if made.len() >= n {
+            return made;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{n} exports were not recorded: {:?}",
+        exports_made(app, demo).await
+    )
+}
+
+/// The file once the browser has finished saving it (a few seconds at most).
+async fn wait_for_file(path: &std::path::Path) -> Vec<u8> {
+    for _ in 0..100 {
+        // Chromium writes `name.crdownload` and renames it when done.
+        if let Ok(bytes) = std::fs::read(path) {
+            return bytes;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} was not downloaded", path.display())
+}
+
+const FETCH: &str = r#"
+const [url, done] = arguments;
+fetch(url).then(r => r.text().then(t => done([r.status, r.headers.get('content-disposition'), t])));
+"#;
+
+#[tokio::test]
+async fn the_exports_page_downloads_in_the_browser() {
+    use crate::harness::browser::Browser;
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let browser = Browser::open(&app).await;
+    browser.sign_in("owner@demo.concord", demo::PASSWORD).await;
+    browser.visit(&demo.summary.path).await;
+    browser
+        .element(".tabs a[href$=\"/exports\"]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.element("#exports").await;
+    assert_eq!(browser.path().await, demo.path("/exports"));
+
+    // The codebook link downloads the file and the page stays as it is.
+    let link = "tr[data-export=\"codebook-csv\"] a.download";
+    browser.element(link).await.click().await.unwrap();
+    assert_eq!(
+        wait_for_exports(&app, &demo, 1).await,
+        [("codebook-csv".to_owned(), false)]
+    );
+    assert_eq!(browser.path().await, demo.path("/exports"));
+    assert!(
+        browser
+            .element("#exports")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    let name = format!(
+        "{}-codebook-{}.csv",
+        concord::exports::model::slug(&demo.summary.project_name),
+        today()
+    );
+    let saved = wait_for_file(&browser.downloads().join(&name)).await;
+    let (headers, rows) = csv_rows(&saved);
+    assert_eq!(headers[0], "agreed_code");
+    assert_eq!(rows.len(), codebook(&demo).await.len());
+
+    // The coded segments with every coder layer: tick, then download.
+    let form = "tr[data-export=\"segments-csv\"] form";
+    browser
+        .element(&format!("{form} input[name=coders]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .element(&format!("{form} button.download"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_exports(&app, &demo, 2).await[1],
+        ("segments-csv".to_owned(), true)
+    );
+    let name = name.replace("-codebook-", "-coded-segments-");
+    let saved = wait_for_file(&browser.downloads().join(&name)).await;
+    let (_, rows) = csv_rows(&saved);
+    assert!(rows.iter().any(|r| r["layer"] == "consensus"));
+    assert!(
+        rows.iter().any(|r| r["layer"] != "consensus"),
+        "with the coder layers"
+    );
+
+    // What the link gives the browser is the codebook, named for the project and day.
+    let href = browser.attrs(link, "href").await.remove(0);
+    let got = browser
+        .execute_async(FETCH, vec![json!(href)])
+        .await
+        .unwrap();
+    assert_eq!(got[0], 200);
+    assert!(
+        got[1]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("-codebook-{}.csv\"", today())),
+        "{got}"
+    );
+    let (headers, rows) = csv_rows(got[2].as_str().unwrap().as_bytes());
+    assert_eq!(headers[0], "agreed_code");
+    assert_eq!(rows.len(), codebook(&demo).await.len());
+
+    // The page lists what was made, newest first.
+    browser.visit(&demo.path("/exports")).await;
+    assert_eq!(
+        browser.texts("#recent-exports td.what").await,
+        ["Codebook", "Coded segments", "Codebook"]
+    );
+}
