@@ -17,6 +17,7 @@ pub mod live;
 pub mod participants;
 pub mod projects;
 pub mod reconcile;
+pub mod refi;
 pub mod state;
 pub mod transcripts;
 pub mod web;

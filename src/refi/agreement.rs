@@ -1,0 +1,1 @@
+//! Agreement straight from a REFI-QDA file.
