@@ -59,6 +59,19 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Agreement and discrepancies of a REFI-QDA project (.qdpx) coded by two or more users; no server or database.
+    Agreement {
+        file: std::path::PathBuf,
+        /// Unit of the presence/absence statistics: line, sentence, paragraph, turn or character.
+        #[arg(long, default_value = "line")]
+        level: String,
+        /// The users to compare, by name or GUID (all users with codings by default).
+        #[arg(long)]
+        users: Option<String>,
+        /// table, json or csv.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
 }
 
 pub fn init_tracing(config: &Config) {
@@ -152,6 +165,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Agreement {
+            file,
+            level,
+            users,
+            format,
+        } => {
+            let options = crate::refi::ReadOptions::default();
+            let out =
+                crate::refi::agreement::run(&file, &level, users.as_deref(), &format, &options);
+            print!("{}", out.map_err(|e| anyhow::anyhow!(e))?);
+            Ok(())
+        }
         Command::Migrate => {
             let database = Database::open(&config).await?;
             tracing::info!("migrations applied");

@@ -16,6 +16,7 @@ mod live;
 mod participants;
 mod projects;
 mod reconcile;
+mod refi;
 mod routes;
 mod server;
 mod transcripts;
