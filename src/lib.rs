@@ -52,6 +52,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(coding::routes())
         .merge(compare::routes())
         .merge(reconcile::routes())
+        .merge(refi::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
 }

@@ -8,12 +8,16 @@
 //! `shared/refi-qda/` (its README), summarised in Concord's README.
 
 pub mod agreement;
+mod api;
 mod archive;
+pub mod export;
 pub mod model;
 pub mod offsets;
 mod reader;
 #[cfg(test)]
 mod reader_tests;
+mod store;
+pub mod write;
 mod xml;
 
 pub use archive::ArchiveLimits;
@@ -23,6 +27,22 @@ pub use model::{
 };
 pub use offsets::{Convention, SourceText};
 pub use reader::{ReadOptions, read};
+
+use axum::routing::get;
+
+use crate::web::routes::Routes;
+
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            "/projects/{project_id}/exports/codebook.qdc",
+            get(api::export_codebook),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/exports/codebook.qdc",
+            get(api::export_codebook),
+        )
+}
 
 /// Everything that stops a file from being read, worded for the researcher.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

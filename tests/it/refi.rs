@@ -182,3 +182,222 @@ fn agreement_of_a_two_coder_file_in_nvivo_conventions() {
     assert!(!ok && stderr.contains("Zed"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Validates `xml` against one of the REFI-QDA schemas with xmllint
+/// (Debian's libxml2-utils), answering its message when it fails.
+pub fn xmllint(xml: &[u8], schema: &str) -> Result<(), String> {
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/refi")
+        .join(schema);
+    let mut child = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(&schema)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("xmllint is installed (apt-get install libxml2-utils)");
+    child.stdin.take().unwrap().write_all(xml).unwrap();
+    let output = child.wait_with_output().unwrap();
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+#[test]
+fn the_schema_check_fails_on_an_invalid_codebook() {
+    // An empty <Codes/> is invalid, as is a colour of 8 digits (xmllint lets
+    // that one pass, so the exports check colours themselves).
+    let empty = b"<CodeBook xmlns=\"urn:QDA-XML:codebook:1.0\"><Codes/></CodeBook>";
+    assert!(xmllint(empty, "Codebook.xsd").is_err());
+    let sample = std::fs::read(samples().join("atlasti-win-23.4-codebook.qdc")).unwrap();
+    assert_eq!(xmllint(&sample, "Codebook.xsd"), Ok(()));
+}
+
+mod codebook {
+    use concord::projects::model::Role;
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+    use uuid::Uuid;
+
+    use super::xmllint;
+    use crate::harness::{TestApp, TestProject};
+
+    async fn agreed_code(project: &TestProject<'_>, name: &str, color: &str) -> Uuid {
+        let id = Uuid::new_v4();
+        let response = project
+            .owner
+            .post_json(
+                &project.api("/consensus/codes"),
+                &json!({ "id": id, "name": name, "color": color, "definition": format!("{name} as the participants mean it") }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{name}");
+        id
+    }
+
+    /// Themes as the theme hierarchy stores them: Work → Paperwork (a
+    /// subcategory) → the codes placed under it.
+    async fn theme(
+        project: &TestProject<'_>,
+        parent: Option<Uuid>,
+        name: &str,
+        position: i32,
+    ) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "insert into theme_nodes (id, project_id, parent_id, name, definition, memo, color, position, created_by)
+             values ($1, $2, $3, $4, $5, 'A memo & a note', '#336699', $6, $7)",
+        )
+        .bind(id)
+        .bind(project.id.0)
+        .bind(parent)
+        .bind(name)
+        .bind(format!("The theme {name}"))
+        .bind(position)
+        .bind(project.owner.id.0)
+        .execute(&project.app.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    async fn place(project: &TestProject<'_>, code: Uuid, node: Uuid, position: i32) {
+        sqlx::query(
+            "insert into theme_placements (agreed_code_id, project_id, node_id, position, placed_by)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(code)
+        .bind(project.id.0)
+        .bind(node)
+        .bind(position)
+        .bind(project.owner.id.0)
+        .execute(&project.app.pool)
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_agreed_codebook_exports_as_a_valid_qdc_with_themes_as_parent_codes() {
+        let app = TestApp::spawn().await;
+        let project = app.project().await;
+        let forms = agreed_code(&project, "Forms <in triplicate>", "#aa0000").await;
+        let rota = agreed_code(&project, "Night rota", "#00aa00").await;
+        let family = agreed_code(&project, "Family calls", "#0000aa").await;
+        sqlx::query(
+            "update agreed_codes set inclusion = 'Any form named', exclusion = 'E-mail', example = '\"Three copies of each\"' where id = $1",
+        )
+        .bind(forms)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        let work = theme(&project, None, "Work", 0).await;
+        let paperwork = theme(&project, Some(work), "Paperwork", 0).await;
+        place(&project, rota, work, 1).await;
+        place(&project, forms, paperwork, 0).await;
+
+        let response = project
+            .owner
+            .get(&project.path("/exports/codebook.qdc"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .ends_with("-codebook.qdc\"")
+        );
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(xmllint(&bytes, "Codebook.xsd"), Ok(()));
+
+        let read = concord::refi::read("c.qdc", &bytes, &Default::default()).unwrap();
+        let names = |codes: &[concord::refi::Code]| {
+            codes.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+        };
+        // Themes first, then the unplaced code.
+        assert_eq!(names(&read.codes), ["Work", "Family calls"]);
+        let work_code = &read.codes[0];
+        assert_eq!(work_code.guid, work);
+        assert!(!work_code.is_codable);
+        assert_eq!(work_code.color.as_deref(), Some("#336699"));
+        assert_eq!(
+            work_code.description.as_deref(),
+            Some("The theme Work\n\nMemo: A memo & a note")
+        );
+        // Subcategories before the codes placed directly under the theme.
+        assert_eq!(names(&work_code.children), ["Paperwork", "Night rota"]);
+        let forms_code = &work_code.children[0].children[0];
+        assert_eq!(forms_code.guid, forms);
+        assert!(forms_code.is_codable);
+        assert_eq!(forms_code.name, "Forms <in triplicate>");
+        assert_eq!(forms_code.color.as_deref(), Some("#aa0000"));
+        assert_eq!(
+            forms_code.description.as_deref(),
+            Some(
+                "Forms <in triplicate> as the participants mean it\n\nInclusion: Any form named\n\nExclusion: E-mail\n\nExample: \"Three copies of each\""
+            )
+        );
+        assert_eq!(read.codes[1].guid, family);
+
+        // The API twin gives the same file.
+        let api = project
+            .owner
+            .get(&project.api("/exports/codebook.qdc"))
+            .await;
+        assert_eq!(api.bytes().await.unwrap(), bytes);
+
+        // The project page links to it for owners and leads, not for coders.
+        let link = "a[href$='/exports/codebook.qdc']";
+        let page = crate::harness::html(project.owner.get(&project.path("")).await).await;
+        assert_eq!(crate::harness::select_texts(&page, link).len(), 1);
+        let coder = project.member(Role::Coder).await;
+        let page = crate::harness::html(coder.get(&project.path("")).await).await;
+        assert!(crate::harness::select_texts(&page, link).is_empty());
+        assert_eq!(
+            coder
+                .get(&project.path("/exports/codebook.qdc"))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lead_still_coding_cannot_export_the_codebook_and_an_empty_one_is_explained() {
+        let app = TestApp::spawn().await;
+        let project = app.project().await;
+        let empty = project
+            .owner
+            .get(&project.api("/exports/codebook.qdc"))
+            .await;
+        assert_eq!(empty.status(), StatusCode::CONFLICT);
+        let problem: Value = empty.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("no codes yet"),
+            "{problem}"
+        );
+
+        agreed_code(&project, "Secret", "#aa0000").await;
+        let lead = project.member(Role::Lead).await;
+        let transcript = project.import_text("P01.txt", "P01: Some words.").await;
+        let assigned = project
+            .owner
+            .post_json(
+                &project.api("/assignments"),
+                &json!({ "transcript_ids": [transcript], "user_ids": [lead.id] }),
+            )
+            .await;
+        assert_eq!(assigned.status(), StatusCode::CREATED);
+        let blind = lead.get(&project.api("/exports/codebook.qdc")).await;
+        assert_eq!(blind.status(), StatusCode::CONFLICT);
+        assert!(!blind.text().await.unwrap().contains("Secret"));
+        let owner = project
+            .owner
+            .get(&project.api("/exports/codebook.qdc"))
+            .await;
+        assert_eq!(owner.status(), StatusCode::OK);
+    }
+}

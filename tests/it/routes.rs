@@ -48,6 +48,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/projects/{project_id}/agreement", Who::Coder),
     ("GET", "/api/v1/projects/{project_id}/alignment", Who::Lead),
     (
+        "GET",
+        "/api/v1/projects/{project_id}/exports/codebook.qdc",
+        Who::Lead,
+    ),
+    (
         "PUT",
         "/api/v1/projects/{project_id}/alignment/{code_id}",
         Who::Lead,
@@ -324,6 +329,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Coder,
     ),
     ("GET", "/projects/{project_id}/alignment", Who::Lead),
+    (
+        "GET",
+        "/projects/{project_id}/exports/codebook.qdc",
+        Who::Lead,
+    ),
     ("POST", "/projects/{project_id}/alignment/agreed", Who::Lead),
     ("POST", "/projects/{project_id}/alignment/map", Who::Lead),
     (
