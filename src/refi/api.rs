@@ -66,3 +66,31 @@ pub(crate) fn file_stem(name: &str) -> String {
         stem.chars().take(80).collect()
     }
 }
+
+#[tracing::instrument(skip_all, fields(project_id = %member.project_id))]
+pub(super) async fn export_project(
+    State(state): State<AppState>,
+    member: Member,
+) -> Result<Response, AppError> {
+    member.require(&[Role::Lead])?;
+    let mut conn = state.db.acquire().await?;
+    let proof = Viewer::load(&mut conn, &member).await?.agreed_codebook()?;
+    let cursor = std::io::Cursor::new(Vec::new());
+    let bytes = export::write_qdpx(&mut conn, &member.project, member.user.id, proof, cursor)
+        .await?
+        .into_inner();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}.qdpx\"",
+                    file_stem(&member.project.name)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -116,3 +116,210 @@ pub(crate) fn hierarchy(
     );
     out
 }
+
+/// Selection GUIDs are the coding's UUID with these bits flipped, and a
+/// memo's note GUID likewise: REFI-QDA gives a selection and its coding a
+/// GUID each, Concord has one coding id, and an export must give the same
+/// GUIDs every time.
+const SELECTION_MASK: u128 = 0x5e1e_c710_0000_0000_0000_0000_0000_0000;
+const NOTE_MASK: u128 = 0x0070_e000_0000_0000_0000_0000_0000_0000;
+
+pub fn selection_guid(coding: Uuid) -> Uuid {
+    Uuid::from_u128(coding.as_u128() ^ SELECTION_MASK)
+}
+
+pub fn note_guid(coding: Uuid) -> Uuid {
+    Uuid::from_u128(coding.as_u128() ^ NOTE_MASK)
+}
+
+/// Writes the project as a `.qdpx` into `out`: every transcript as
+/// `sources/<id>.txt` (its canonical text, UTF-8 without a byte-order mark,
+/// read and written one at a time), then `project.qde` with the members as
+/// users, the agreed codebook with its themes, participants as cases with
+/// their variables, and the consensus layer as `lead`'s codings, each memo a
+/// note.
+pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
+    conn: &mut PgConnection,
+    project: &crate::projects::model::Project,
+    lead: crate::db::ids::UserId,
+    proof: AgreedCodebook,
+    out: W,
+) -> Result<W, AppError> {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+
+    let zip_error =
+        |e: zip::result::ZipError| AppError::Internal(anyhow::anyhow!("writing the archive: {e}"));
+    let io_error =
+        |e: std::io::Error| AppError::Internal(anyhow::anyhow!("writing the archive: {e}"));
+    let project_id = project.id;
+    let codes = agreed_codebook(conn, project_id, proof).await?;
+    let members = crate::projects::store::list_members(conn, project_id).await?;
+    let variables = store::list_variables(conn, project_id).await?;
+    let participants = store::list_participants(conn, project_id).await?;
+    let values = store::list_values(conn, project_id).await?;
+    let transcripts = store::list_transcripts(conn, project_id).await?;
+    let consensus = store::list_consensus(conn, project_id, proof).await?;
+
+    let mut zip = zip::ZipWriter::new(out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for t in &transcripts {
+        let text = store::transcript_text(conn, project_id, t.id).await?;
+        zip.start_file(format!("sources/{}.txt", t.id), options)
+            .map_err(zip_error)?;
+        zip.write_all(text.as_bytes()).map_err(io_error)?;
+    }
+
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<Project xmlns=\"urn:QDA-XML:project:1.0\" name=\"{}\" origin=\"{}\" creatingUserGUID=\"{}\">",
+        write::attr(&project.name),
+        write::attr(&origin()),
+        lead.0
+    );
+    xml.push_str("  <Users>\n");
+    for m in &members {
+        let _ = writeln!(
+            xml,
+            "    <User guid=\"{}\" name=\"{}\"/>",
+            m.user_id.0,
+            write::attr(&m.display_name)
+        );
+    }
+    xml.push_str("  </Users>\n");
+    if !codes.is_empty() {
+        xml.push_str("  <CodeBook>\n    <Codes>\n");
+        for c in &codes {
+            write::code(&mut xml, c, 3);
+        }
+        xml.push_str("    </Codes>\n  </CodeBook>\n");
+    }
+    // A number variable is a Float only when every value is a decimal
+    // (xsd:decimal: no exponent); otherwise its values go as text.
+    let kinds: HashMap<Uuid, super::VariableType> = variables
+        .iter()
+        .map(|v| {
+            let all_decimal = values
+                .iter()
+                .filter(|x| x.variable_id == v.id)
+                .all(|x| is_decimal(&x.value));
+            let kind = if v.kind == "number" && all_decimal {
+                super::VariableType::Float
+            } else {
+                super::VariableType::Text
+            };
+            (v.id, kind)
+        })
+        .collect();
+    if !variables.is_empty() {
+        xml.push_str("  <Variables>\n");
+        for v in &variables {
+            let _ = writeln!(
+                xml,
+                "    <Variable guid=\"{}\" name=\"{}\" typeOfVariable=\"{}\"/>",
+                v.id,
+                write::attr(&v.name),
+                kinds[&v.id].as_str()
+            );
+        }
+        xml.push_str("  </Variables>\n");
+    }
+    if !participants.is_empty() {
+        xml.push_str("  <Cases>\n");
+        for p in &participants {
+            let _ = writeln!(
+                xml,
+                "    <Case guid=\"{}\" name=\"{}\">",
+                p.id,
+                write::attr(&p.label)
+            );
+            for v in values.iter().filter(|v| v.participant_id == p.id) {
+                let element = kinds[&v.variable_id].value_element();
+                let _ = writeln!(
+                    xml,
+                    "      <VariableValue><VariableRef targetGUID=\"{}\"/><{element}>{}</{element}></VariableValue>",
+                    v.variable_id,
+                    write::text(v.value.trim())
+                );
+            }
+            for t in transcripts
+                .iter()
+                .filter(|t| t.participant_id == Some(p.id))
+            {
+                let _ = writeln!(xml, "      <SourceRef targetGUID=\"{}\"/>", t.id);
+            }
+            xml.push_str("    </Case>\n");
+        }
+        xml.push_str("  </Cases>\n");
+    }
+    let mut notes = String::new();
+    if !transcripts.is_empty() {
+        xml.push_str("  <Sources>\n");
+        for t in &transcripts {
+            let _ = write!(
+                xml,
+                "    <TextSource guid=\"{}\" name=\"{}\" plainTextPath=\"internal://{}.txt\"",
+                t.id,
+                write::attr(&t.title),
+                t.id
+            );
+            let layer: Vec<&store::ConsensusRow> = consensus
+                .iter()
+                .filter(|c| c.transcript_id == t.id)
+                .collect();
+            if layer.is_empty() {
+                xml.push_str("/>\n");
+                continue;
+            }
+            xml.push_str(">\n");
+            for c in layer {
+                let _ = writeln!(
+                    xml,
+                    "      <PlainTextSelection guid=\"{}\" startPosition=\"{}\" endPosition=\"{}\" creatingUser=\"{}\">",
+                    selection_guid(c.id),
+                    c.start_offset,
+                    c.end_offset,
+                    lead.0
+                );
+                let _ = write!(
+                    xml,
+                    "        <Coding guid=\"{}\" creatingUser=\"{}\"><CodeRef targetGUID=\"{}\"/>",
+                    c.id, lead.0, c.agreed_code_id
+                );
+                if !c.memo.trim().is_empty() {
+                    let note = note_guid(c.id);
+                    let _ = write!(xml, "<NoteRef targetGUID=\"{note}\"/>");
+                    let _ = writeln!(
+                        notes,
+                        "    <Note guid=\"{note}\" name=\"Memo\" creatingUser=\"{}\"><PlainTextContent>{}</PlainTextContent></Note>",
+                        lead.0,
+                        write::text(&c.memo)
+                    );
+                }
+                xml.push_str("</Coding>\n      </PlainTextSelection>\n");
+            }
+            xml.push_str("    </TextSource>\n");
+        }
+        xml.push_str("  </Sources>\n");
+    }
+    if !notes.is_empty() {
+        xml.push_str("  <Notes>\n");
+        xml.push_str(&notes);
+        xml.push_str("  </Notes>\n");
+    }
+    xml.push_str("</Project>\n");
+    zip.start_file("project.qde", options).map_err(zip_error)?;
+    zip.write_all(xml.as_bytes()).map_err(io_error)?;
+    zip.finish().map_err(zip_error)
+}
+
+fn is_decimal(value: &str) -> bool {
+    let v = value.trim();
+    let v = v.strip_prefix(['-', '+']).unwrap_or(v);
+    let (whole, fraction) = v.split_once('.').unwrap_or((v, ""));
+    !(whole.is_empty() && fraction.is_empty())
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && fraction.chars().all(|c| c.is_ascii_digit())
+}

@@ -42,6 +42,14 @@ pub fn routes() -> Routes {
             "/api/v1/projects/{project_id}/exports/codebook.qdc",
             get(api::export_codebook),
         )
+        .route(
+            "/projects/{project_id}/exports/project.qdpx",
+            get(api::export_project),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/exports/project.qdpx",
+            get(api::export_project),
+        )
 }
 
 /// Everything that stops a file from being read, worded for the researcher.

@@ -401,3 +401,183 @@ mod codebook {
         assert_eq!(owner.status(), StatusCode::OK);
     }
 }
+
+mod project {
+    use reqwest::StatusCode;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::xmllint;
+    use crate::harness::TestApp;
+
+    const TEXT: &str = "Interviewer: How was the night shift? 🌙\nP01: Zoë said the forms — three copies — never end.\nP01: Café at 3am keeps me going.";
+
+    #[tokio::test]
+    async fn the_project_exports_as_a_valid_qdpx_that_reads_back_field_by_field() {
+        let app = TestApp::spawn().await;
+        let project = app.project().await;
+        let transcript: Uuid = project
+            .import_text("P01 night.txt", TEXT)
+            .await
+            .parse()
+            .unwrap();
+        let participant = Uuid::new_v4();
+        let (role, years) = (Uuid::new_v4(), Uuid::new_v4());
+        let pool = &app.pool;
+        sqlx::query("insert into participants (id, project_id, label) values ($1, $2, 'P01')")
+            .bind(participant)
+            .bind(project.id.0)
+            .execute(pool)
+            .await
+            .unwrap();
+        for (id, name, kind, position) in [(role, "Role", "text", 0), (years, "Years", "number", 1)]
+        {
+            sqlx::query("insert into variables (id, project_id, name, kind, position) values ($1, $2, $3, $4, $5)")
+                .bind(id).bind(project.id.0).bind(name).bind(kind).bind(position).execute(pool).await.unwrap();
+        }
+        for (variable, value) in [(role, "Nurse & carer"), (years, "12.5")] {
+            sqlx::query("insert into participant_values (participant_id, variable_id, value) values ($1, $2, $3)")
+                .bind(participant).bind(variable).bind(value).execute(pool).await.unwrap();
+        }
+        sqlx::query("update transcripts set participant_id = $1 where id = $2")
+            .bind(participant)
+            .bind(transcript)
+            .execute(pool)
+            .await
+            .unwrap();
+        let code = Uuid::new_v4();
+        let created = project
+            .owner
+            .post_json(
+                &project.api("/consensus/codes"),
+                &json!({ "id": code, "name": "Paperwork", "color": "#aa0000" }),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let chars: Vec<char> = TEXT.chars().collect();
+        let find = |needle: &str| {
+            let at = TEXT.find(needle).unwrap();
+            let start = TEXT[..at].chars().count();
+            (start as i32, (start + needle.chars().count()) as i32)
+        };
+        let codings = [
+            (
+                Uuid::new_v4(),
+                find("the forms — three copies — never end."),
+                "Said twice <sic>",
+            ),
+            (Uuid::new_v4(), find("Café at 3am"), ""),
+        ];
+        for (id, (start, end), memo) in &codings {
+            sqlx::query(
+                "insert into consensus_codings (id, project_id, transcript_id, agreed_code_id, start_offset, end_offset, memo, created_by)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id).bind(project.id.0).bind(transcript).bind(code).bind(start).bind(end).bind(memo).bind(project.owner.id.0)
+            .execute(pool).await.unwrap();
+        }
+
+        let response = project
+            .owner
+            .get(&project.path("/exports/project.qdpx"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/zip");
+        let bytes = response.bytes().await.unwrap();
+
+        // The archive: project.qde valid against Project.xsd, the text as UTF-8
+        // without a BOM, named by the transcript's GUID.
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let mut qde = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name("project.qde").unwrap(), &mut qde)
+            .unwrap();
+        assert_eq!(xmllint(qde.as_bytes(), "Project.xsd"), Ok(()));
+        let mut source = Vec::new();
+        std::io::Read::read_to_end(
+            &mut archive
+                .by_name(&format!("sources/{transcript}.txt"))
+                .unwrap(),
+            &mut source,
+        )
+        .unwrap();
+        assert_eq!(source, TEXT.as_bytes());
+
+        // Read back with Concord's own reader: the same text, GUIDs, offsets,
+        // code, coder, memo, case and values.
+        let read = concord::refi::read("p.qdpx", &bytes, &Default::default()).unwrap();
+        assert_eq!(
+            read.origin.as_deref().map(|o| o.starts_with("Concord")),
+            Some(true)
+        );
+        assert!(read.users.iter().any(|u| u.guid == project.owner.id.0));
+        assert_eq!(read.codes.len(), 1);
+        assert_eq!(
+            (read.codes[0].guid, read.codes[0].name.as_str()),
+            (code, "Paperwork")
+        );
+        assert_eq!(read.sources.len(), 1);
+        let src = &read.sources[0];
+        assert_eq!(src.guid, transcript);
+        assert_eq!(src.name.as_deref(), Some("P01 night"));
+        let text = src.text.as_ref().unwrap();
+        assert_eq!(text.canonical.text, TEXT);
+        assert!(!text.had_bom);
+        let mut got: Vec<_> = src
+            .selections
+            .iter()
+            .map(|s| {
+                (
+                    s.codings[0].guid,
+                    s.start as i32,
+                    s.end as i32,
+                    s.codings[0].code,
+                    s.codings[0].user,
+                )
+            })
+            .collect();
+        let mut want: Vec<_> = codings
+            .iter()
+            .map(|(id, (start, end), _)| (*id, *start, *end, code, Some(project.owner.id.0)))
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        let forms = src
+            .selections
+            .iter()
+            .find(|s| s.codings[0].guid == codings[0].0)
+            .unwrap();
+        let slice: String = chars[forms.start as usize..forms.end as usize]
+            .iter()
+            .collect();
+        assert_eq!(slice, "the forms — three copies — never end.");
+        let note = &forms.codings[0].notes;
+        assert_eq!(note.len(), 1);
+        let memo = read.notes.iter().find(|n| n.guid == note[0]).unwrap();
+        assert_eq!(memo.text, "Said twice <sic>");
+        assert_eq!(read.cases.len(), 1);
+        let case = &read.cases[0];
+        assert_eq!(
+            (case.guid, case.name.as_deref()),
+            (participant, Some("P01"))
+        );
+        assert_eq!(case.sources, [transcript]);
+        let value_of = |v: Uuid| {
+            case.values
+                .iter()
+                .find(|x| x.variable == v)
+                .map(|x| x.value.clone())
+        };
+        assert_eq!(value_of(role).as_deref(), Some("Nurse & carer"));
+        assert_eq!(value_of(years).as_deref(), Some("12.5"));
+        let years_var = read.variables.iter().find(|v| v.guid == years).unwrap();
+        assert_eq!(years_var.kind, concord::refi::VariableType::Float);
+
+        // And `concord agreement` reads it: one user, so it says why there is no report.
+        let file = std::env::temp_dir().join(format!("concord-export-{}.qdpx", Uuid::new_v4()));
+        std::fs::write(&file, &bytes).unwrap();
+        let (ok, _, stderr) = super::concord_agreement(&[file.to_str().unwrap()]);
+        std::fs::remove_file(&file).unwrap();
+        assert!(!ok && stderr.contains("two or more users"), "{stderr}");
+    }
+}

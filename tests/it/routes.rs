@@ -53,6 +53,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Lead,
     ),
     (
+        "GET",
+        "/api/v1/projects/{project_id}/exports/project.qdpx",
+        Who::Lead,
+    ),
+    (
         "PUT",
         "/api/v1/projects/{project_id}/alignment/{code_id}",
         Who::Lead,
