@@ -339,6 +339,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/projects/{project_id}/exports/codebook.qdc",
         Who::Lead,
     ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/project.qdpx",
+        Who::Lead,
+    ),
     ("POST", "/projects/{project_id}/alignment/agreed", Who::Lead),
     ("POST", "/projects/{project_id}/alignment/map", Who::Lead),
     (
