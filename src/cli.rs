@@ -72,6 +72,15 @@ pub enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+    /// Export a project as REFI-QDA: qdpx (the project) or qdc (the agreed codebook).
+    Export {
+        #[arg(long)]
+        project: crate::db::ids::ProjectId,
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 pub fn init_tracing(config: &Config) {
@@ -176,6 +185,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::refi::agreement::run(&file, &level, users.as_deref(), &format, &options);
             print!("{}", out.map_err(|e| anyhow::anyhow!(e))?);
             Ok(())
+        }
+        Command::Export {
+            project,
+            format,
+            out,
+        } => {
+            let database = Database::open(&config).await?;
+            let result = crate::refi::export::run_cli(&database.pool, project, &format, &out).await;
+            database.close().await?;
+            result
         }
         Command::Migrate => {
             let database = Database::open(&config).await?;

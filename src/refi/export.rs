@@ -323,3 +323,88 @@ fn is_decimal(value: &str) -> bool {
         && whole.chars().all(|c| c.is_ascii_digit())
         && fraction.chars().all(|c| c.is_ascii_digit())
 }
+
+/// `concord export --format qdpx|qdc`: writes the project's export to `out`
+/// with the rights of the project's first owner, so blinding holds as in the
+/// page (an owner still coding a transcript can't export). The file appears
+/// only once complete.
+pub async fn run_cli(
+    pool: &sqlx::PgPool,
+    project_id: ProjectId,
+    format: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if !matches!(format, "qdpx" | "qdc") {
+        anyhow::bail!("--format {format}: this command writes qdpx or qdc");
+    }
+    let mut conn = pool.acquire().await?;
+    let app = |e: AppError| anyhow::anyhow!("{}", cli_message(&e));
+    let project = crate::projects::store::get_project(&mut conn, project_id)
+        .await
+        .map_err(|_| anyhow::anyhow!("no project has the id {project_id}"))?;
+    let owner = crate::projects::store::list_members(&mut conn, project_id)
+        .await
+        .map_err(app)?
+        .into_iter()
+        .find(|m| m.role == crate::projects::model::Role::Owner)
+        .context("the project has no owner")?;
+    let user = crate::auth::model::AuthUser {
+        id: owner.user_id,
+        email: owner.email.clone(),
+        display_name: owner.display_name.clone(),
+        is_admin: false,
+    };
+    let member = crate::projects::member::Member {
+        user: crate::auth::session::CurrentUser {
+            user: user.clone(),
+            auth: crate::auth::session::Auth {
+                user: Some(user),
+                credential: crate::auth::session::Credential::Anonymous,
+                csrf_token: String::new(),
+                client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            },
+        },
+        project_id,
+        project: project.clone(),
+        role: owner.role,
+    };
+    let viewer = crate::coding::blinding::Viewer::load(&mut conn, &member)
+        .await
+        .map_err(app)?;
+    let proof = viewer.agreed_codebook().map_err(|e| {
+        anyhow::anyhow!(
+            "{} is still coding a transcript of this project, so the export (which holds the agreed codebook) is not written: {}",
+            owner.display_name,
+            cli_message(&e)
+        )
+    })?;
+    let partial = out.with_extension(format!("{format}.partial"));
+    let result = async {
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        if format == "qdc" {
+            let codes = agreed_codebook(&mut conn, project_id, proof).await.map_err(app)?;
+            if codes.is_empty() {
+                anyhow::bail!("the agreed codebook has no codes yet, and a REFI-QDA codebook needs at least one");
+            }
+            std::io::Write::write_all(&mut &file, write::codebook(&codes, &origin()).as_bytes())?;
+        } else {
+            write_qdpx(&mut conn, &project, owner.user_id, proof, file).await.map_err(app)?;
+        }
+        std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+fn cli_message(error: &AppError) -> String {
+    match error {
+        AppError::State(detail) => detail.clone(),
+        AppError::Internal(error) => format!("{error:#}"),
+        other => other.to_string(),
+    }
+}

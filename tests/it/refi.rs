@@ -573,11 +573,53 @@ mod project {
         let years_var = read.variables.iter().find(|v| v.guid == years).unwrap();
         assert_eq!(years_var.kind, concord::refi::VariableType::Float);
 
+        // `concord export` writes the same archive, as the project's owner.
+        let dir = std::env::temp_dir().join(format!("concord-export-{}", Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("night.qdpx");
+        let export = |format: &str, out: &std::path::Path| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+                .env("DATABASE_URL", &app.database_url)
+                .env("RUST_BACKTRACE", "0")
+                .args([
+                    "--log",
+                    "warn",
+                    "export",
+                    "--project",
+                    &project.id.to_string(),
+                    "--format",
+                    format,
+                    "--out",
+                ])
+                .arg(out)
+                .output()
+                .unwrap()
+        };
+        let output = export("qdpx", &file);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), bytes);
+        let qdc = dir.join("night.qdc");
+        let output = export("qdc", &qdc);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            xmllint(&std::fs::read(&qdc).unwrap(), "Codebook.xsd"),
+            Ok(())
+        );
+        let output = export("xlsx", &dir.join("x.xlsx"));
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("--format xlsx"));
+
         // And `concord agreement` reads it: one user, so it says why there is no report.
-        let file = std::env::temp_dir().join(format!("concord-export-{}.qdpx", Uuid::new_v4()));
-        std::fs::write(&file, &bytes).unwrap();
         let (ok, _, stderr) = super::concord_agreement(&[file.to_str().unwrap()]);
-        std::fs::remove_file(&file).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
         assert!(!ok && stderr.contains("two or more users"), "{stderr}");
     }
 }
