@@ -784,10 +784,9 @@ mod tests {
         );
         for (i, (id, user, code, start, end)) in codings.iter().enumerate() {
             xml += &format!(
-                r#"<PlainTextSelection guid="aaaaaaaa-0000-4000-8000-00000000000{i}" startPosition="{start}" endPosition="{end}" creatingUser="{u}"><Coding guid="{c}" creatingUser="{u}"><CodeRef targetGUID="{code}"/></Coding></PlainTextSelection>
+                r#"<PlainTextSelection guid="aaaaaaaa-0000-4000-8000-00000000000{i}" startPosition="{start}" endPosition="{end}" creatingUser="{u}"><Coding guid="bbbbbbbb-0000-4000-8000-{id}" creatingUser="{u}"><CodeRef targetGUID="{code}"/></Coding></PlainTextSelection>
 "#,
                 u = guid(user),
-                c = format!("bbbbbbbb-0000-4000-8000-{id}"),
                 code = guid(code),
             );
         }

@@ -46,7 +46,7 @@ pub(crate) fn attr(value: &str) -> String {
 }
 
 fn allowed(c: char) -> bool {
-    !(c.is_control() && !matches!(c, '\t' | '\n' | '\r')) && c != '\u{FFFE}' && c != '\u{FFFF}'
+    (!c.is_control() || matches!(c, '\t' | '\n' | '\r')) && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// A colour REFI-QDA accepts (`#RRGGBB` or `#RGB`), or none.
