@@ -59,14 +59,28 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Agreement and discrepancies of a REFI-QDA project (.qdpx) coded by two or more users; no server or database.
+    Agreement {
+        file: std::path::PathBuf,
+        /// Unit of the presence/absence statistics: line, sentence, paragraph, turn or character.
+        #[arg(long, default_value = "line")]
+        level: String,
+        /// The users to compare, by name or GUID (all users with codings by default).
+        #[arg(long)]
+        users: Option<String>,
+        /// table, json or csv.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
     /// Write one export of a project to a file, as the project's owner.
     Export {
         /// The project's id (shown in its URL).
         #[arg(long)]
         project: crate::db::ids::ProjectId,
-        /// segments-csv, segments-xlsx, codebook-csv, codebook-xlsx, ledger-csv, agreement-xlsx or audit-csv.
-        #[arg(long, value_parser = crate::exports::cli::parse_kind)]
-        format: crate::exports::model::ExportKind,
+        /// segments-csv, segments-xlsx, codebook-csv, codebook-xlsx, ledger-csv,
+        /// agreement-xlsx, audit-csv, or REFI-QDA: qdpx (the project), qdc (the agreed codebook).
+        #[arg(long)]
+        format: String,
         /// Coded segments: also every coder's coding, not only the consensus layer.
         #[arg(long)]
         coders: bool,
@@ -166,6 +180,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Agreement {
+            file,
+            level,
+            users,
+            format,
+        } => {
+            let options = crate::refi::ReadOptions::default();
+            let out =
+                crate::refi::agreement::run(&file, &level, users.as_deref(), &format, &options);
+            print!("{}", out.map_err(|e| anyhow::anyhow!(e))?);
+            Ok(())
+        }
         Command::Migrate => {
             let database = Database::open(&config).await?;
             tracing::info!("migrations applied");
@@ -208,9 +234,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             coders,
             out,
         } => {
+            if matches!(format.as_str(), "qdpx" | "qdc") {
+                let database = Database::open(&config).await?;
+                let result =
+                    crate::refi::export::run_cli(&database.pool, project, &format, &out).await;
+                database.close().await?;
+                return result;
+            }
+            let kind = crate::exports::cli::parse_kind(&format)
+                .map_err(|e| anyhow::anyhow!("--format {format}: {e}, qdpx or qdc"))?;
             let database = Database::open(&config).await?;
             let state = AppState::new(database.pool.clone(), config.clone());
-            let result = crate::exports::cli::run(&state, project, format, coders, &out).await;
+            let result = crate::exports::cli::run(&state, project, kind, coders, &out).await;
             state.live.close();
             database.close().await?;
             result

@@ -18,6 +18,7 @@ pub mod live;
 pub mod participants;
 pub mod projects;
 pub mod reconcile;
+pub mod refi;
 pub mod review;
 pub mod state;
 pub mod themes;
@@ -57,6 +58,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(themes::routes())
         .merge(review::routes())
         .merge(exports::routes())
+        .merge(refi::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
 }

@@ -351,7 +351,13 @@ pub async fn build_scoped(
 /// The table as CSV: the pooled row, then one row per code. `unit_warning` names the
 /// reason when the unit-level values rest on too few units (README).
 pub fn to_csv(report: &ProjectReport) -> Result<String, AppError> {
-    let table = &report.report.units.overall;
+    table_csv(&report.report, |code| report.code_name(code).to_owned())
+}
+
+/// [`to_csv`] of any report, its codes named by `code_name`: also for reports
+/// computed straight from a REFI-QDA file (`concord agreement`).
+pub fn table_csv(report: &Report, code_name: impl Fn(Code) -> String) -> Result<String, AppError> {
+    let table = &report.units.overall;
     let warning = table.warning.map(|w| w.reason()).unwrap_or_default();
     let mut writer = csv::Writer::from_writer(Vec::new());
     let stat = |s: Option<agreement::Stat>| {
@@ -386,18 +392,12 @@ pub fn to_csv(report: &ProjectReport) -> Result<String, AppError> {
     )];
     for c in &table.per_code {
         let u = report
-            .report
             .unitized
             .overall
             .iter()
             .find(|u| u.code == c.code)
             .map(|u| u.binary_u_alpha);
-        rows.push((
-            report.code_name(c.code).to_owned(),
-            &c.counts,
-            &c.coefficients,
-            u,
-        ));
+        rows.push((code_name(c.code), &c.counts, &c.coefficients, u));
     }
     for (name, counts, co, u_alpha) in rows {
         let t = counts.table;

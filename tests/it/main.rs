@@ -17,6 +17,7 @@ mod live;
 mod participants;
 mod projects;
 mod reconcile;
+mod refi;
 mod review;
 mod routes;
 mod server;

@@ -175,6 +175,16 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/projects/{project_id}/agreement", Who::Coder),
     ("GET", "/api/v1/projects/{project_id}/alignment", Who::Lead),
     (
+        "GET",
+        "/api/v1/projects/{project_id}/exports/codebook.qdc",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/exports/project.qdpx",
+        Who::Lead,
+    ),
+    (
         "PUT",
         "/api/v1/projects/{project_id}/alignment/{code_id}",
         Who::Lead,
@@ -452,6 +462,16 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         Who::Coder,
     ),
     ("GET", "/projects/{project_id}/alignment", Who::Lead),
+    (
+        "GET",
+        "/projects/{project_id}/exports/codebook.qdc",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/project.qdpx",
+        Who::Lead,
+    ),
     ("POST", "/projects/{project_id}/alignment/agreed", Who::Lead),
     ("POST", "/projects/{project_id}/alignment/map", Who::Lead),
     (

@@ -1,0 +1,410 @@
+//! Concord's REFI-QDA exports: the agreed codebook as a `.qdc`.
+
+use std::collections::HashMap;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::model::Code;
+use super::store::{self, AgreedCodeRow, PlacementRow, ThemeNodeRow};
+use super::write;
+use crate::coding::blinding::AgreedCodebook;
+use crate::db::ids::ProjectId;
+use crate::error::AppError;
+
+/// What Concord writes as `origin`.
+pub fn origin() -> String {
+    format!("Concord {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The agreed codebook as REFI-QDA codes: each theme node a parent code (not
+/// codable) holding its subcategories and then the codes placed under it, in
+/// their order; codes not placed under any theme follow at the top level.
+pub async fn agreed_codebook(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    proof: AgreedCodebook,
+) -> Result<Vec<Code>, AppError> {
+    let codes = store::list_agreed_codes(conn, project, proof).await?;
+    let nodes = store::list_theme_nodes(conn, project, proof).await?;
+    let placements = store::list_placements(conn, project, proof).await?;
+    Ok(hierarchy(&codes, &nodes, &placements))
+}
+
+/// [`agreed_codebook`] from its rows (no I/O).
+pub(crate) fn hierarchy(
+    codes: &[AgreedCodeRow],
+    nodes: &[ThemeNodeRow],
+    placements: &[PlacementRow],
+) -> Vec<Code> {
+    let live: std::collections::HashSet<Uuid> = nodes.iter().map(|n| n.id).collect();
+    let mut children: HashMap<Option<Uuid>, Vec<&ThemeNodeRow>> = HashMap::new();
+    for node in nodes {
+        // A node whose parent is gone stands at the top (the service moves
+        // such children up; this keeps them if one is ever missed).
+        let parent = node.parent_id.filter(|p| live.contains(p));
+        children.entry(parent).or_default().push(node);
+    }
+    let by_id: HashMap<_, &AgreedCodeRow> = codes.iter().map(|c| (c.id, c)).collect();
+    let mut placed: HashMap<Uuid, Vec<&PlacementRow>> = HashMap::new();
+    for p in placements
+        .iter()
+        .filter(|p| by_id.contains_key(&p.agreed_code_id))
+    {
+        placed.entry(p.node_id).or_default().push(p);
+    }
+    let agreed = |c: &AgreedCodeRow| Code {
+        guid: c.id.0,
+        name: c.name.clone(),
+        is_codable: true,
+        color: write::color(&c.color).map(str::to_owned),
+        description: write::code_description(&c.definition, &c.inclusion, &c.exclusion, &c.example),
+        children: Vec::new(),
+    };
+    fn node_code(
+        node: &ThemeNodeRow,
+        children: &HashMap<Option<Uuid>, Vec<&ThemeNodeRow>>,
+        placed: &HashMap<Uuid, Vec<&PlacementRow>>,
+        by_id: &HashMap<crate::db::ids::AgreedCodeId, &AgreedCodeRow>,
+        agreed: &dyn Fn(&AgreedCodeRow) -> Code,
+        depth: usize,
+    ) -> Code {
+        let mut kids = Vec::new();
+        // The schema keeps the tree acyclic; the depth bound is a second guard.
+        if depth < 64 {
+            for child in children.get(&Some(node.id)).into_iter().flatten() {
+                kids.push(node_code(child, children, placed, by_id, agreed, depth + 1));
+            }
+        }
+        for p in placed.get(&node.id).into_iter().flatten() {
+            if let Some(code) = by_id.get(&p.agreed_code_id) {
+                kids.push(agreed(code));
+            }
+        }
+        let mut description = Vec::new();
+        if !node.definition.trim().is_empty() {
+            description.push(node.definition.trim().to_owned());
+        }
+        if !node.memo.trim().is_empty() {
+            description.push(format!("Memo: {}", node.memo.trim()));
+        }
+        Code {
+            guid: node.id,
+            name: node.name.clone(),
+            is_codable: false,
+            color: write::color(&node.color).map(str::to_owned),
+            description: (!description.is_empty()).then(|| description.join("\n\n")),
+            children: kids,
+        }
+    }
+    let mut out: Vec<Code> = children
+        .get(&None)
+        .into_iter()
+        .flatten()
+        .map(|n| node_code(n, &children, &placed, &by_id, &agreed, 0))
+        .collect();
+    let placed_codes: std::collections::HashSet<_> = placements
+        .iter()
+        .filter(|p| live.contains(&p.node_id))
+        .map(|p| p.agreed_code_id)
+        .collect();
+    out.extend(
+        codes
+            .iter()
+            .filter(|c| !placed_codes.contains(&c.id))
+            .map(agreed),
+    );
+    out
+}
+
+/// Selection GUIDs are the coding's UUID with these bits flipped, and a
+/// memo's note GUID likewise: REFI-QDA gives a selection and its coding a
+/// GUID each, Concord has one coding id, and an export must give the same
+/// GUIDs every time.
+const SELECTION_MASK: u128 = 0x5e1e_c710_0000_0000_0000_0000_0000_0000;
+const NOTE_MASK: u128 = 0x0070_e000_0000_0000_0000_0000_0000_0000;
+
+pub fn selection_guid(coding: Uuid) -> Uuid {
+    Uuid::from_u128(coding.as_u128() ^ SELECTION_MASK)
+}
+
+pub fn note_guid(coding: Uuid) -> Uuid {
+    Uuid::from_u128(coding.as_u128() ^ NOTE_MASK)
+}
+
+/// Writes the project as a `.qdpx` into `out`: every transcript as
+/// `sources/<id>.txt` (its canonical text, UTF-8 without a byte-order mark,
+/// read and written one at a time), then `project.qde` with the members as
+/// users, the agreed codebook with its themes, participants as cases with
+/// their variables, and the consensus layer as `lead`'s codings, each memo a
+/// note.
+pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
+    conn: &mut PgConnection,
+    project: &crate::projects::model::Project,
+    lead: crate::db::ids::UserId,
+    proof: AgreedCodebook,
+    out: W,
+) -> Result<W, AppError> {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+
+    let zip_error =
+        |e: zip::result::ZipError| AppError::Internal(anyhow::anyhow!("writing the archive: {e}"));
+    let io_error =
+        |e: std::io::Error| AppError::Internal(anyhow::anyhow!("writing the archive: {e}"));
+    let project_id = project.id;
+    let codes = agreed_codebook(conn, project_id, proof).await?;
+    let members = crate::projects::store::list_members(conn, project_id).await?;
+    let variables = store::list_variables(conn, project_id).await?;
+    let participants = store::list_participants(conn, project_id).await?;
+    let values = store::list_values(conn, project_id).await?;
+    let transcripts = store::list_transcripts(conn, project_id).await?;
+    let consensus = store::list_consensus(conn, project_id, proof).await?;
+
+    let mut zip = zip::ZipWriter::new(out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for t in &transcripts {
+        let text = store::transcript_text(conn, project_id, t.id).await?;
+        zip.start_file(format!("sources/{}.txt", t.id), options)
+            .map_err(zip_error)?;
+        zip.write_all(text.as_bytes()).map_err(io_error)?;
+    }
+
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    let _ = writeln!(
+        xml,
+        "<Project xmlns=\"urn:QDA-XML:project:1.0\" name=\"{}\" origin=\"{}\" creatingUserGUID=\"{}\">",
+        write::attr(&project.name),
+        write::attr(&origin()),
+        lead.0
+    );
+    xml.push_str("  <Users>\n");
+    for m in &members {
+        let _ = writeln!(
+            xml,
+            "    <User guid=\"{}\" name=\"{}\"/>",
+            m.user_id.0,
+            write::attr(&m.display_name)
+        );
+    }
+    xml.push_str("  </Users>\n");
+    if !codes.is_empty() {
+        xml.push_str("  <CodeBook>\n    <Codes>\n");
+        for c in &codes {
+            write::code(&mut xml, c, 3);
+        }
+        xml.push_str("    </Codes>\n  </CodeBook>\n");
+    }
+    // A number variable is a Float only when every value is a decimal
+    // (xsd:decimal: no exponent); otherwise its values go as text.
+    let kinds: HashMap<Uuid, super::VariableType> = variables
+        .iter()
+        .map(|v| {
+            let all_decimal = values
+                .iter()
+                .filter(|x| x.variable_id == v.id)
+                .all(|x| is_decimal(&x.value));
+            let kind = if v.kind == "number" && all_decimal {
+                super::VariableType::Float
+            } else {
+                super::VariableType::Text
+            };
+            (v.id, kind)
+        })
+        .collect();
+    if !variables.is_empty() {
+        xml.push_str("  <Variables>\n");
+        for v in &variables {
+            let _ = writeln!(
+                xml,
+                "    <Variable guid=\"{}\" name=\"{}\" typeOfVariable=\"{}\"/>",
+                v.id,
+                write::attr(&v.name),
+                kinds[&v.id].as_str()
+            );
+        }
+        xml.push_str("  </Variables>\n");
+    }
+    if !participants.is_empty() {
+        xml.push_str("  <Cases>\n");
+        for p in &participants {
+            let _ = writeln!(
+                xml,
+                "    <Case guid=\"{}\" name=\"{}\">",
+                p.id,
+                write::attr(&p.label)
+            );
+            for v in values.iter().filter(|v| v.participant_id == p.id) {
+                let element = kinds[&v.variable_id].value_element();
+                let _ = writeln!(
+                    xml,
+                    "      <VariableValue><VariableRef targetGUID=\"{}\"/><{element}>{}</{element}></VariableValue>",
+                    v.variable_id,
+                    write::text(v.value.trim())
+                );
+            }
+            for t in transcripts
+                .iter()
+                .filter(|t| t.participant_id == Some(p.id))
+            {
+                let _ = writeln!(xml, "      <SourceRef targetGUID=\"{}\"/>", t.id);
+            }
+            xml.push_str("    </Case>\n");
+        }
+        xml.push_str("  </Cases>\n");
+    }
+    let mut notes = String::new();
+    if !transcripts.is_empty() {
+        xml.push_str("  <Sources>\n");
+        for t in &transcripts {
+            let _ = write!(
+                xml,
+                "    <TextSource guid=\"{}\" name=\"{}\" plainTextPath=\"internal://{}.txt\"",
+                t.id,
+                write::attr(&t.title),
+                t.id
+            );
+            let layer: Vec<&store::ConsensusRow> = consensus
+                .iter()
+                .filter(|c| c.transcript_id == t.id)
+                .collect();
+            if layer.is_empty() {
+                xml.push_str("/>\n");
+                continue;
+            }
+            xml.push_str(">\n");
+            for c in layer {
+                let _ = writeln!(
+                    xml,
+                    "      <PlainTextSelection guid=\"{}\" startPosition=\"{}\" endPosition=\"{}\" creatingUser=\"{}\">",
+                    selection_guid(c.id),
+                    c.start_offset,
+                    c.end_offset,
+                    lead.0
+                );
+                let _ = write!(
+                    xml,
+                    "        <Coding guid=\"{}\" creatingUser=\"{}\"><CodeRef targetGUID=\"{}\"/>",
+                    c.id, lead.0, c.agreed_code_id
+                );
+                if !c.memo.trim().is_empty() {
+                    let note = note_guid(c.id);
+                    let _ = write!(xml, "<NoteRef targetGUID=\"{note}\"/>");
+                    let _ = writeln!(
+                        notes,
+                        "    <Note guid=\"{note}\" name=\"Memo\" creatingUser=\"{}\"><PlainTextContent>{}</PlainTextContent></Note>",
+                        lead.0,
+                        write::text(&c.memo)
+                    );
+                }
+                xml.push_str("</Coding>\n      </PlainTextSelection>\n");
+            }
+            xml.push_str("    </TextSource>\n");
+        }
+        xml.push_str("  </Sources>\n");
+    }
+    if !notes.is_empty() {
+        xml.push_str("  <Notes>\n");
+        xml.push_str(&notes);
+        xml.push_str("  </Notes>\n");
+    }
+    xml.push_str("</Project>\n");
+    zip.start_file("project.qde", options).map_err(zip_error)?;
+    zip.write_all(xml.as_bytes()).map_err(io_error)?;
+    zip.finish().map_err(zip_error)
+}
+
+fn is_decimal(value: &str) -> bool {
+    let v = value.trim();
+    let v = v.strip_prefix(['-', '+']).unwrap_or(v);
+    let (whole, fraction) = v.split_once('.').unwrap_or((v, ""));
+    !(whole.is_empty() && fraction.is_empty())
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && fraction.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `concord export --format qdpx|qdc`: writes the project's export to `out`
+/// with the rights of the project's first owner, so blinding holds as in the
+/// page (an owner still coding a transcript can't export). The file appears
+/// only once complete.
+pub async fn run_cli(
+    pool: &sqlx::PgPool,
+    project_id: ProjectId,
+    format: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if !matches!(format, "qdpx" | "qdc") {
+        anyhow::bail!("--format {format}: this command writes qdpx or qdc");
+    }
+    let mut conn = pool.acquire().await?;
+    let app = |e: AppError| anyhow::anyhow!("{}", cli_message(&e));
+    let project = crate::projects::store::get_project(&mut conn, project_id)
+        .await
+        .map_err(|_| anyhow::anyhow!("no project has the id {project_id}"))?;
+    let owner = crate::projects::store::list_members(&mut conn, project_id)
+        .await
+        .map_err(app)?
+        .into_iter()
+        .find(|m| m.role == crate::projects::model::Role::Owner)
+        .context("the project has no owner")?;
+    let user = crate::auth::model::AuthUser {
+        id: owner.user_id,
+        email: owner.email.clone(),
+        display_name: owner.display_name.clone(),
+        is_admin: false,
+    };
+    let member = crate::projects::member::Member {
+        user: crate::auth::session::CurrentUser {
+            user: user.clone(),
+            auth: crate::auth::session::Auth {
+                user: Some(user),
+                credential: crate::auth::session::Credential::Anonymous,
+                csrf_token: String::new(),
+                client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            },
+        },
+        project_id,
+        project: project.clone(),
+        role: owner.role,
+    };
+    let viewer = crate::coding::blinding::Viewer::load(&mut conn, &member)
+        .await
+        .map_err(app)?;
+    let proof = viewer.agreed_codebook().map_err(|e| {
+        anyhow::anyhow!(
+            "{} is still coding a transcript of this project, so the export (which holds the agreed codebook) is not written: {}",
+            owner.display_name,
+            cli_message(&e)
+        )
+    })?;
+    let partial = out.with_extension(format!("{format}.partial"));
+    let result = async {
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        if format == "qdc" {
+            let codes = agreed_codebook(&mut conn, project_id, proof).await.map_err(app)?;
+            if codes.is_empty() {
+                anyhow::bail!("the agreed codebook has no codes yet, and a REFI-QDA codebook needs at least one");
+            }
+            std::io::Write::write_all(&mut &file, write::codebook(&codes, &origin()).as_bytes())?;
+        } else {
+            write_qdpx(&mut conn, &project, owner.user_id, proof, file).await.map_err(app)?;
+        }
+        std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+fn cli_message(error: &AppError) -> String {
+    match error {
+        AppError::State(detail) => detail.clone(),
+        AppError::Internal(error) => format!("{error:#}"),
+        other => other.to_string(),
+    }
+}

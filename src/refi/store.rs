@@ -1,0 +1,227 @@
+//! Every query of the REFI-QDA exports. Each reads what the agreed codebook
+//! builds on, so each takes the viewer's [`AgreedCodebook`] proof.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::coding::blinding::AgreedCodebook;
+use crate::db::ids::{AgreedCodeId, ProjectId};
+use crate::error::AppError;
+
+#[derive(Debug, Clone)]
+pub(crate) struct AgreedCodeRow {
+    pub id: AgreedCodeId,
+    pub name: String,
+    pub definition: String,
+    pub inclusion: String,
+    pub exclusion: String,
+    pub example: String,
+    pub color: String,
+}
+
+#[derive(Debug, Clone)]
+/// In sibling order.
+pub(crate) struct ThemeNodeRow {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub name: String,
+    pub definition: String,
+    pub memo: String,
+    pub color: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PlacementRow {
+    pub agreed_code_id: AgreedCodeId,
+    pub node_id: Uuid,
+}
+
+/// Live agreed codes, merged ones left out (their codings moved to the code
+/// they were merged into).
+pub(crate) async fn list_agreed_codes(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<AgreedCodeRow>, AppError> {
+    Ok(sqlx::query_as!(
+        AgreedCodeRow,
+        r#"select id as "id: AgreedCodeId", name, definition, inclusion, exclusion, example, color
+             from agreed_codes
+            where project_id = $1 and deleted_at is null and merged_into is null
+            order by lower(name), id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(crate) async fn list_theme_nodes(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<ThemeNodeRow>, AppError> {
+    Ok(sqlx::query_as!(
+        ThemeNodeRow,
+        r#"select id, parent_id, name, definition, memo, color
+             from theme_nodes
+            where project_id = $1 and deleted_at is null
+            order by position, lower(name), id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Placements of live codes under live nodes.
+pub(crate) async fn list_placements(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<PlacementRow>, AppError> {
+    Ok(sqlx::query_as!(
+        PlacementRow,
+        r#"select p.agreed_code_id as "agreed_code_id: AgreedCodeId", p.node_id
+             from theme_placements p
+             join theme_nodes n on n.id = p.node_id and n.deleted_at is null
+             join agreed_codes a on a.id = p.agreed_code_id
+                                and a.deleted_at is null and a.merged_into is null
+            where p.project_id = $1
+            order by p.position, p.agreed_code_id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(crate) struct VariableRow {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+}
+
+pub(crate) struct ParticipantRow {
+    pub id: Uuid,
+    pub label: String,
+}
+
+pub(crate) struct ValueRow {
+    pub participant_id: Uuid,
+    pub variable_id: Uuid,
+    pub value: String,
+}
+
+pub(crate) struct TranscriptRow {
+    pub id: Uuid,
+    pub title: String,
+    pub participant_id: Option<Uuid>,
+}
+
+pub(crate) struct ConsensusRow {
+    pub id: Uuid,
+    pub transcript_id: Uuid,
+    pub agreed_code_id: Uuid,
+    pub start_offset: i32,
+    pub end_offset: i32,
+    pub memo: String,
+}
+
+/// Participants' attributes are for every member: no proof needed.
+pub(crate) async fn list_variables(
+    conn: &mut PgConnection,
+    project: ProjectId,
+) -> Result<Vec<VariableRow>, AppError> {
+    Ok(sqlx::query_as!(
+        VariableRow,
+        r#"select id, name, kind from variables
+            where project_id = $1 and deleted_at is null
+            order by position, lower(name), id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(crate) async fn list_participants(
+    conn: &mut PgConnection,
+    project: ProjectId,
+) -> Result<Vec<ParticipantRow>, AppError> {
+    Ok(sqlx::query_as!(
+        ParticipantRow,
+        r#"select id, label from participants
+            where project_id = $1 and deleted_at is null
+            order by lower(label), id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(crate) async fn list_values(
+    conn: &mut PgConnection,
+    project: ProjectId,
+) -> Result<Vec<ValueRow>, AppError> {
+    Ok(sqlx::query_as!(
+        ValueRow,
+        r#"select v.participant_id, v.variable_id, v.value
+             from participant_values v
+             join participants p on p.id = v.participant_id and p.deleted_at is null
+             join variables k on k.id = v.variable_id and k.deleted_at is null
+            where p.project_id = $1 and k.project_id = $1
+            order by v.participant_id, k.position, v.variable_id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(crate) async fn list_transcripts(
+    conn: &mut PgConnection,
+    project: ProjectId,
+) -> Result<Vec<TranscriptRow>, AppError> {
+    Ok(sqlx::query_as!(
+        TranscriptRow,
+        r#"select id, title, participant_id from transcripts
+            where project_id = $1 and deleted_at is null
+            order by created_at, id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// One transcript's text, read on its own so an export holds one text at a time.
+pub(crate) async fn transcript_text(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    id: Uuid,
+) -> Result<String, AppError> {
+    sqlx::query_scalar!(
+        r#"select text from transcripts where project_id = $1 and id = $2"#,
+        project as ProjectId,
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// The consensus layer of every live transcript, on live, unmerged agreed codes.
+pub(crate) async fn list_consensus(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<ConsensusRow>, AppError> {
+    Ok(sqlx::query_as!(
+        ConsensusRow,
+        r#"select c.id, c.transcript_id, c.agreed_code_id, c.start_offset, c.end_offset, c.memo
+             from consensus_codings c
+             join transcripts t on t.id = c.transcript_id and t.deleted_at is null
+             join agreed_codes a on a.id = c.agreed_code_id
+                                and a.deleted_at is null and a.merged_into is null
+            where c.project_id = $1 and c.deleted_at is null
+            order by c.transcript_id, c.start_offset, c.end_offset, c.id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
