@@ -17,10 +17,12 @@ pub mod live;
 pub mod participants;
 pub mod projects;
 pub mod reconcile;
+pub mod saturation;
 pub mod state;
 pub mod themes;
 pub mod transcripts;
 pub mod web;
+pub mod writeup;
 
 use std::time::Duration;
 
@@ -53,6 +55,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(compare::routes())
         .merge(reconcile::routes())
         .merge(themes::routes())
+        .merge(writeup::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
 }

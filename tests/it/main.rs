@@ -17,6 +17,8 @@ mod participants;
 mod projects;
 mod reconcile;
 mod routes;
+mod saturation;
 mod server;
+mod tables;
 mod themes;
 mod transcripts;
