@@ -95,6 +95,10 @@ fn number(v: &Value) -> String {
     }
 }
 
+/// (kind, name, depth, overall, per group)
+type Row = (String, String, u64, Frac, Vec<Frac>);
+type Frac = (u64, u64, Option<f64>);
+
 fn fraction(f: &Value) -> (u64, u64, Option<f64>) {
     (
         f["n"].as_u64().unwrap(),
@@ -118,13 +122,7 @@ async fn n_of_n_by_attribute_co_occurrence_and_code_by_transcript_match_the_hand
         p["groups"],
         json!([{ "value": "Nurse", "participants": 2 }, { "value": "Oncologist", "participants": 1 }])
     );
-    let rows: Vec<(
-        String,
-        String,
-        u64,
-        (u64, u64, Option<f64>),
-        Vec<(u64, u64, Option<f64>)>,
-    )> = p["rows"]
+    let rows: Vec<Row> = p["rows"]
         .as_array()
         .unwrap()
         .iter()
