@@ -20,10 +20,12 @@ pub mod projects;
 pub mod reconcile;
 pub mod refi;
 pub mod review;
+pub mod saturation;
 pub mod state;
 pub mod themes;
 pub mod transcripts;
 pub mod web;
+pub mod writeup;
 
 use std::time::Duration;
 
@@ -59,6 +61,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(review::routes())
         .merge(exports::routes())
         .merge(refi::routes())
+        .merge(writeup::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
 }

@@ -20,6 +20,8 @@ mod reconcile;
 mod refi;
 mod review;
 mod routes;
+mod saturation;
 mod server;
+mod tables;
 mod themes;
 mod transcripts;

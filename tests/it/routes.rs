@@ -165,6 +165,15 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/projects/{project_id}/themes/trace/codings/{coding_id}",
         Who::Member,
     ),
+    ("GET", "/projects/{project_id}/saturation", Who::Member),
+    ("GET", "/projects/{project_id}/tables", Who::Member),
+    ("GET", "/projects/{project_id}/tables/download", Who::Member),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/saturation",
+        Who::Member,
+    ),
+    ("GET", "/api/v1/projects/{project_id}/tables", Who::Member),
     ("GET", "/api/v1/projects/{project_id}", Who::Member),
     ("PATCH", "/api/v1/projects/{project_id}", Who::Owner),
     (
