@@ -1613,27 +1613,32 @@ mod tests {
     }
 
     #[test]
-    fn the_interviews_are_40_to_80_lines_with_turns() {
+    fn the_interviews_are_40_to_80_lines_of_speaker_turns() {
         let study = study();
-        let parsed = prepare(&study).unwrap();
-        for t in study.project.transcripts.iter() {
-            assert!(
-                (40..=80).contains(&t.lines.len()),
-                "{}: {} lines",
-                t.participant,
-                t.lines.len()
-            );
-            let marked = &parsed
-                .project
-                .transcripts
-                .iter()
-                .find(|p| p.participant == t.participant)
-                .unwrap()
-                .marked;
-            let turns = import::parse_text(marked.text.as_bytes(), Some(Encoding::UTF_8))
-                .unwrap()
-                .turns;
-            assert_eq!(turns.len(), t.lines.len(), "{}", t.participant);
+        let prepared = prepare(&study).unwrap();
+        for (project, prepared, lines) in [
+            (&study.project, &prepared.project, 40..=80),
+            (&study.practice, &prepared.practice, 10..=80),
+        ] {
+            for (t, p) in project.transcripts.iter().zip(&prepared.transcripts) {
+                assert!(lines.contains(&t.lines.len()), "{}", t.participant);
+                let turns = import::parse_text(p.marked.text.as_bytes(), Some(Encoding::UTF_8))
+                    .unwrap()
+                    .turns;
+                let speakers: Vec<&str> = turns
+                    .iter()
+                    .map(|turn| turn.speaker.as_deref().unwrap_or_default())
+                    .collect();
+                let expected: Vec<&str> = t
+                    .lines
+                    .iter()
+                    .map(|l| match l.starts_with("Q: ") {
+                        true => "Interviewer",
+                        false => t.participant.as_str(),
+                    })
+                    .collect();
+                assert_eq!(speakers, expected, "{}", t.participant);
+            }
         }
     }
 }
