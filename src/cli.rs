@@ -296,7 +296,7 @@ async fn create_admin(pool: &PgPool, email: &str, name: &str) -> anyhow::Result<
     Ok(())
 }
 
-/// Creates the demo study and prints where it is and how to sign in.
+/// Creates the demo projects and prints where they are and how to sign in.
 async fn demo(pool: &PgPool, config: &Config) -> anyhow::Result<()> {
     let state = AppState::new(pool.clone(), config.clone());
     let summary = crate::demo::create(&state)
@@ -307,6 +307,13 @@ async fn demo(pool: &PgPool, config: &Config) -> anyhow::Result<()> {
         "Project: {} (open {})",
         summary.path,
         config.public_url(&summary.path)
+    );
+    let practice = &summary.practice;
+    println!(
+        "Practice project \"{}\", left to reconcile: {} (open {})",
+        practice.project_name,
+        practice.path,
+        config.public_url(&practice.path)
     );
     println!("Accounts (password for all: {}):", crate::demo::PASSWORD);
     for account in &summary.accounts {

@@ -1,26 +1,42 @@
-//! `concord demo`: a demo study populated end to end from `study.json`, so a
-//! new install can be tried at once. Five accounts share one known password;
-//! two coders have coded four transcripts with their own codebooks, aligned
-//! onto an agreed codebook, and the lead has reconciled part of it.
+//! `concord demo`: two demo projects made end to end from `study.json`, so a
+//! new install can be tried at once. Five accounts share one known password.
 //!
-//! Everything but the reconciliation is made in one transaction; the lead's
-//! decisions then go through the reconciliation service as a visit would.
+//! The study is modelled on Barnosky et al. (2025): the 18 participants of its
+//! Table 1 with their real attributes, one short interview each (written for
+//! the demo), coded by two coders with their own codebooks aligned onto an
+//! agreed codebook, every transcript reconciled by the lead through the
+//! reconciliation service, and the agreed codes placed under the themes and
+//! subcategories of its Table 2. A second, small project holds pilot
+//! interviews that both coders have coded and submitted but nobody has
+//! reconciled, for a newcomer to try.
+//!
+//! study.json writes each transcript as lines starting `Q:` (the interviewer)
+//! or `A:` (the participant), with its codings inline: `[words]{spec}` marks a
+//! coded span, and spans may nest. The spec is a list of tokens:
+//! - `key`: both coders coded the span, each with their own code aligned onto
+//!   agreed code `key`; `a:key` or `b:key`: one coder did (`key` may also name
+//!   an extra code of that coder's);
+//! - `=kind>kind…`: the lead's decisions on the discrepancy the span is part
+//!   of, each later one superseding the one before (`union:key`,
+//!   `intersection:key` and `relabel:key` name the agreed code);
+//! - `?a` or `?b`: that coder comments on the discrepancy first.
+//!
+//! Everything but the reconciliation and the themes is made in one
+//! transaction; the lead's decisions then go through the reconciliation
+//! service as a visit would, and the themes are placed last.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
+use std::collections::{BTreeSet, HashMap};
 
 use anyhow::{Context, anyhow};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use crate::auth::model::AuthUser;
 use crate::auth::password::hash_password;
-use crate::auth::session::{Auth, Credential, CurrentUser};
 use crate::auth::store as users;
-use crate::coding::model::{Code, Coding};
+use crate::coding::model::{Code, Coding, PALETTE};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{
-    AgreedCodeId, CodeId, CodingId, ParticipantId, ProjectId, TranscriptId, UserId,
+    AgreedCodeId, CodeId, CodingId, ParticipantId, ProjectId, ThemeNodeId, TranscriptId, UserId,
 };
 use crate::error::AppError;
 use crate::import::{self, Encoding};
@@ -64,7 +80,7 @@ const PEOPLE: [Person; 5] = [
         name: "Dr Lena Lead",
         role: Role::Lead,
         is_admin: false,
-        hint: "Lead researcher: aligns codes and reconciles",
+        hint: "Lead researcher: aligns codes, reconciles and builds themes",
     },
     Person {
         email: "ada@demo.concord",
@@ -93,73 +109,83 @@ const PEOPLE: [Person; 5] = [
 
 #[derive(Debug, Deserialize)]
 struct Study {
-    project: StudyProject,
-    variables: Vec<StudyVariable>,
-    participants: Vec<StudyParticipant>,
-    agreed_codes: Vec<StudyAgreedCode>,
-    coders: Vec<StudyCoder>,
-    transcripts: Vec<StudyTranscript>,
-    codings: Vec<StudyCoding>,
-    rationales: HashMap<String, Vec<String>>,
     source: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct StudyProject {
-    name: String,
-    description: String,
+    variables: Vec<StudyVariable>,
+    agreed_codes: Vec<StudyAgreedCode>,
+    extra_codes: Vec<StudyExtraCode>,
+    themes: Vec<StudyTheme>,
+    /// Reasons for each kind of decision, taken in turn.
+    rationales: HashMap<String, Vec<String>>,
+    /// What a coder says about a discrepancy, by its kind.
+    comments: HashMap<String, String>,
+    /// The study, reconciled and grouped into themes.
+    project: StudyProject,
+    /// The pilot interviews, coded but not reconciled.
+    practice: StudyProject,
 }
 
 #[derive(Debug, Deserialize)]
 struct StudyVariable {
     name: String,
     kind: String,
+    #[serde(default)]
     allowed_values: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
-struct StudyParticipant {
-    label: String,
-    values: HashMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
 struct StudyAgreedCode {
-    name: String,
-    definition: String,
-    inclusion: String,
-    exclusion: String,
-    color: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct StudyCoder {
     key: String,
-    codes: Vec<StudyCode>,
+    name: String,
+    definition: String,
+    #[serde(default)]
+    inclusion: String,
+    #[serde(default)]
+    exclusion: String,
+    /// Coder A's name for the idea, if she has a code for it.
+    a: Option<String>,
+    /// Coder B's.
+    b: Option<String>,
+}
+
+/// A coder's second code aligned onto one agreed code (a finer distinction
+/// the agreed codebook does not keep).
+#[derive(Debug, Deserialize)]
+struct StudyExtraCode {
+    coder: String,
+    key: String,
+    name: String,
+    agreed: String,
 }
 
 #[derive(Debug, Deserialize)]
-struct StudyCode {
+struct StudyTheme {
     name: String,
     definition: String,
     color: String,
-    agreed: String,
+    subcategories: Vec<StudySubcategory>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StudySubcategory {
+    name: String,
+    scope: String,
+    /// Agreed code keys, in order.
+    codes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StudyProject {
+    name: String,
+    description: String,
+    /// Label, then one value per variable, in the variables' order.
+    participants: Vec<Vec<serde_json::Value>>,
+    transcripts: Vec<StudyTranscript>,
 }
 
 #[derive(Debug, Deserialize)]
 struct StudyTranscript {
     participant: String,
-    title: String,
-    text: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct StudyCoding {
-    transcript: usize,
-    coder: String,
-    code: String,
-    quote: String,
-    occurrence: usize,
+    lines: Vec<String>,
 }
 
 /// A demo account as the command prints it.
@@ -172,18 +198,35 @@ pub struct DemoAccount {
     pub password: String,
 }
 
+/// One demo project.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoProject {
+    pub project_id: ProjectId,
+    pub project_name: String,
+    /// The project's page, as a path.
+    pub path: String,
+    /// In study order.
+    pub transcripts: Vec<TranscriptId>,
+}
+
 /// What `create` made.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
+    /// The reconciled study.
     pub project_id: ProjectId,
     pub project_name: String,
     /// The project's page, as a path.
     pub path: String,
     pub accounts: Vec<DemoAccount>,
-    /// In study order.
+    /// In study order (one per participant, P01 first).
     pub transcripts: Vec<TranscriptId>,
-    /// Decisions the lead made by hand (automatic acceptances not counted).
+    /// Decisions the lead made by hand (automatic acceptances not counted),
+    /// superseded ones included.
     pub decisions: usize,
+    /// Agreed codes placed under a subcategory.
+    pub placed_codes: usize,
+    /// The small project whose reconciliation is left to try.
+    pub practice: DemoProject,
     pub source: String,
 }
 
@@ -204,6 +247,7 @@ fn bad_data(what: impl std::fmt::Display) -> AppError {
 
 async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSummary, AppError> {
     let study: Study = serde_json::from_str(STUDY).context("reading the demo study data")?;
+    let prepared = prepare(&study).map_err(bad_data)?;
     let mut hashes = Vec::new();
     for _ in &PEOPLE {
         hashes.push(hash_password(PASSWORD.to_owned()).await?);
@@ -231,15 +275,17 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
             )));
         }
     }
-    let made = insert_study(&mut tx, &study, &hashes).await?;
+    let user_ids = insert_accounts(&mut tx, &hashes).await?;
+    let main = insert_project(&mut tx, &study, &prepared.project, &user_ids).await?;
+    let practice = insert_project(&mut tx, &study, &prepared.practice, &user_ids).await?;
     tx.commit().await?;
-
-    let decisions = reconcile_partly(state, &study, &made).await?;
+    let decisions = reconcile_all(state, &study, &main, &user_ids).await?;
+    let placed_codes = place_in_themes(state, &study, &main, user_ids[LEAD]).await?;
 
     Ok(DemoSummary {
-        project_id: made.project,
+        project_id: main.id,
         project_name: study.project.name.clone(),
-        path: format!("/projects/{}", made.project),
+        path: format!("/projects/{}", main.id),
         accounts: PEOPLE
             .iter()
             .map(|p| DemoAccount {
@@ -250,45 +296,408 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
                 password: PASSWORD.to_owned(),
             })
             .collect(),
-        transcripts: made.transcripts.iter().map(|t| t.0).collect(),
+        transcripts: main.transcripts.iter().map(|t| t.id).collect(),
         decisions,
+        placed_codes,
+        practice: DemoProject {
+            project_id: practice.id,
+            project_name: study.practice.name.clone(),
+            path: format!("/projects/{}", practice.id),
+            transcripts: practice.transcripts.iter().map(|t| t.id).collect(),
+        },
         source: study.source.clone(),
     })
 }
 
-/// What the transaction made that the reconciliation needs.
-struct Made {
-    project: ProjectId,
-    users: Vec<UserId>,
-    /// Each transcript with its canonical text.
-    transcripts: Vec<(TranscriptId, String)>,
+// The study data, checked and parsed before anything is written.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Coder {
+    A,
+    B,
 }
 
-fn coder_user(made_users: &[UserId], key: &str) -> Result<UserId, AppError> {
-    match key {
-        "a" => Ok(made_users[CODER_A]),
-        "b" => Ok(made_users[CODER_B]),
-        other => Err(bad_data(format!("unknown coder {other:?}"))),
+impl Coder {
+    fn parse(key: &str) -> Result<Self, String> {
+        match key {
+            "a" => Ok(Self::A),
+            "b" => Ok(Self::B),
+            other => Err(format!("unknown coder {other:?}")),
+        }
+    }
+
+    fn person(self) -> usize {
+        match self {
+            Self::A => CODER_A,
+            Self::B => CODER_B,
+        }
     }
 }
 
-/// Code-point offsets of the `occurrence`-th (1-based) `quote` in `text`.
-fn find_quote(text: &str, quote: &str, occurrence: usize) -> Option<(i32, i32)> {
-    let byte = text
-        .match_indices(quote)
-        .nth(occurrence.checked_sub(1)?)
-        .map(|(i, _)| i)?;
-    let start = text.char_indices().position(|(i, _)| i == byte)?;
-    let end = start + quote.chars().count();
-    Some((i32::try_from(start).ok()?, i32::try_from(end).ok()?))
+/// One of the lead's decisions on a discrepancy.
+#[derive(Debug, Clone, PartialEq)]
+struct Step {
+    kind: DecisionKind,
+    /// The agreed code key of a relabel, union or intersection.
+    code: Option<String>,
+    /// Given by [`prepare`], from the reasons for its kind in turn.
+    rationale: String,
 }
 
-async fn insert_study(
-    tx: &mut PgConnection,
+/// A coded span of a transcript, in code points of its canonical text.
+#[derive(Debug, Clone, PartialEq)]
+struct MarkedSpan {
+    start: u32,
+    end: u32,
+    /// Who coded it, with which of their codes (an agreed code key, or the key
+    /// of an extra code).
+    codes: Vec<(Coder, String)>,
+    steps: Vec<Step>,
+    comment: Option<Coder>,
+}
+
+impl MarkedSpan {
+    fn planned(&self) -> bool {
+        !self.steps.is_empty() || self.comment.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Marked {
+    text: String,
+    spans: Vec<MarkedSpan>,
+}
+
+/// A few characters of `source` around byte `at`, to say where a mistake is.
+fn near(source: &str, at: usize) -> String {
+    let start = source[..at]
+        .char_indices()
+        .rev()
+        .nth(30)
+        .map_or(0, |(i, _)| i);
+    source[start..].chars().take(60).collect()
+}
+
+/// Strips the `[words]{spec}` marks from `source`, keeping where each span is.
+fn parse_marked(source: &str) -> Result<Marked, String> {
+    let mut text = String::with_capacity(source.len());
+    let mut len: u32 = 0;
+    let mut open: Vec<u32> = Vec::new();
+    let mut spans = Vec::new();
+    let mut chars = source.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '[' => open.push(len),
+            ']' => {
+                let start = open
+                    .pop()
+                    .ok_or_else(|| format!("a ] without its [ near {:?}", near(source, at)))?;
+                if chars.next().map(|(_, c)| c) != Some('{') {
+                    return Err(format!("a ] without {{spec}} near {:?}", near(source, at)));
+                }
+                let mut spec = String::new();
+                loop {
+                    match chars.next() {
+                        Some((_, '}')) => break,
+                        Some((_, c)) => spec.push(c),
+                        None => return Err(format!("an unclosed {{ near {:?}", near(source, at))),
+                    }
+                }
+                if start == len {
+                    return Err(format!("an empty span near {:?}", near(source, at)));
+                }
+                let mut span = parse_spec(&spec)
+                    .map_err(|e| format!("{e} in {{{spec}}} near {:?}", near(source, at)))?;
+                span.start = start;
+                span.end = len;
+                spans.push(span);
+            }
+            '{' | '}' => return Err(format!("a stray {c} near {:?}", near(source, at))),
+            c => {
+                text.push(c);
+                len += 1;
+            }
+        }
+    }
+    if !open.is_empty() {
+        return Err(format!("{} unclosed [ in the transcript", open.len()));
+    }
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    Ok(Marked { text, spans })
+}
+
+fn parse_spec(spec: &str) -> Result<MarkedSpan, String> {
+    let mut span = MarkedSpan {
+        start: 0,
+        end: 0,
+        codes: Vec::new(),
+        steps: Vec::new(),
+        comment: None,
+    };
+    for token in spec.split_whitespace() {
+        if let Some(steps) = token.strip_prefix('=') {
+            for step in steps.split('>') {
+                let (kind, code) = match step.split_once(':') {
+                    Some((kind, code)) => (kind, Some(code.to_owned())),
+                    None => (step, None),
+                };
+                let kind =
+                    DecisionKind::parse(kind).ok_or_else(|| format!("no decision {kind:?}"))?;
+                let named = matches!(
+                    kind,
+                    DecisionKind::Relabel | DecisionKind::Union | DecisionKind::Intersection
+                );
+                if code.is_some() && !named || kind == DecisionKind::Relabel && code.is_none() {
+                    return Err(format!("{step:?} names a code wrongly"));
+                }
+                span.steps.push(Step {
+                    kind,
+                    code,
+                    rationale: String::new(),
+                });
+            }
+        } else if let Some(coder) = token.strip_prefix('?') {
+            span.comment = Some(Coder::parse(coder)?);
+        } else if let Some((coder, code)) = token.split_once(':') {
+            span.codes.push((Coder::parse(coder)?, code.to_owned()));
+        } else {
+            span.codes.push((Coder::A, token.to_owned()));
+            span.codes.push((Coder::B, token.to_owned()));
+        }
+    }
+    if span.codes.is_empty() {
+        return Err("no code".into());
+    }
+    Ok(span)
+}
+
+/// One coder's code as the demo makes it.
+#[derive(Debug, Clone)]
+struct CoderCode {
+    coder: Coder,
+    key: String,
+    name: String,
+    agreed: String,
+}
+
+fn coder_codes(study: &Study) -> Result<Vec<CoderCode>, String> {
+    let mut out = Vec::new();
+    for a in &study.agreed_codes {
+        for (coder, name) in [(Coder::A, &a.a), (Coder::B, &a.b)] {
+            if let Some(name) = name {
+                out.push(CoderCode {
+                    coder,
+                    key: a.key.clone(),
+                    name: name.clone(),
+                    agreed: a.key.clone(),
+                });
+            }
+        }
+    }
+    for e in &study.extra_codes {
+        out.push(CoderCode {
+            coder: Coder::parse(&e.coder)?,
+            key: e.key.clone(),
+            name: e.name.clone(),
+            agreed: e.agreed.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// A transcript ready to store.
+#[derive(Debug, Clone)]
+struct PreparedTranscript {
+    participant: String,
+    title: String,
+    marked: Marked,
+}
+
+/// One project's data, checked.
+#[derive(Debug, Clone)]
+struct PreparedProject {
+    name: String,
+    description: String,
+    /// Label and raw values, in the variables' order.
+    participants: Vec<(String, Vec<String>)>,
+    transcripts: Vec<PreparedTranscript>,
+    /// The coder codes its codings use, in codebook order.
+    codes: Vec<CoderCode>,
+    /// The agreed codes those codes are aligned onto or decisions name, in
+    /// codebook order.
+    agreed: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Prepared {
+    project: PreparedProject,
+    practice: PreparedProject,
+}
+
+/// Checks that the data holds together: every code a span or a decision
+/// names exists, every transcript parses to its canonical text, the practice
+/// project has no decisions, and each agreed code sits under at most one
+/// subcategory.
+fn prepare(study: &Study) -> Result<Prepared, String> {
+    let codes = coder_codes(study)?;
+    let agreed: BTreeSet<&str> = study.agreed_codes.iter().map(|a| a.key.as_str()).collect();
+    if agreed.len() != study.agreed_codes.len() {
+        return Err("two agreed codes share a key".into());
+    }
+    let mut seen = BTreeSet::new();
+    for c in &codes {
+        if !agreed.contains(c.agreed.as_str()) {
+            return Err(format!("{:?} is aligned onto no agreed code", c.name));
+        }
+        if !seen.insert((c.coder, c.key.as_str())) {
+            return Err(format!(
+                "coder {:?} has two codes keyed {:?}",
+                c.coder, c.key
+            ));
+        }
+    }
+    let mut placed = BTreeSet::new();
+    for theme in &study.themes {
+        for sub in &theme.subcategories {
+            for key in &sub.codes {
+                if !agreed.contains(key.as_str()) {
+                    return Err(format!("{:?} places no agreed code {key:?}", sub.name));
+                }
+                if !placed.insert(key.as_str()) {
+                    return Err(format!("{key:?} is placed twice"));
+                }
+            }
+        }
+    }
+    let project = prepare_project(study, &study.project, &codes, true)?;
+    let practice = prepare_project(study, &study.practice, &codes, false)?;
+    Ok(Prepared { project, practice })
+}
+
+fn prepare_project(
     study: &Study,
+    project: &StudyProject,
+    codes: &[CoderCode],
+    decided: bool,
+) -> Result<PreparedProject, String> {
+    let mut participants = Vec::new();
+    for row in &project.participants {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        let Some((label, values)) = cells.split_first() else {
+            return Err("a participant without a label".into());
+        };
+        if values.len() != study.variables.len() {
+            return Err(format!("participant {label} has {} values", values.len()));
+        }
+        participants.push((label.clone(), values.to_vec()));
+    }
+    let mut transcripts = Vec::new();
+    let mut used_codes = BTreeSet::new();
+    let mut named = BTreeSet::new();
+    // Reasons for each kind of decision are taken in turn, so that
+    // neighbouring decisions of one kind read differently.
+    let mut turn: HashMap<DecisionKind, usize> = HashMap::new();
+    for t in &project.transcripts {
+        let (_, values) = participants
+            .iter()
+            .find(|(label, _)| *label == t.participant)
+            .ok_or_else(|| format!("no participant {:?}", t.participant))?;
+        let mut source = String::new();
+        for (i, line) in t.lines.iter().enumerate() {
+            let (speaker, words) = if let Some(words) = line.strip_prefix("Q: ") {
+                ("Interviewer", words)
+            } else if let Some(words) = line.strip_prefix("A: ") {
+                (t.participant.as_str(), words)
+            } else {
+                return Err(format!(
+                    "line {} of {}'s interview starts with neither Q: nor A:",
+                    i + 1,
+                    t.participant
+                ));
+            };
+            if i > 0 {
+                source.push('\n');
+            }
+            source.push_str(speaker);
+            source.push_str(": ");
+            source.push_str(words);
+        }
+        let mut marked = parse_marked(&source).map_err(|e| format!("{}: {e}", t.participant))?;
+        for step in marked.spans.iter_mut().flat_map(|s| s.steps.iter_mut()) {
+            let reasons = study
+                .rationales
+                .get(step.kind.as_str())
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| format!("no reasons for {}", step.kind.as_str()))?;
+            let next = turn.entry(step.kind).or_default();
+            step.rationale = reasons[*next % reasons.len()].clone();
+            *next += 1;
+        }
+        let parsed = import::parse_text(marked.text.as_bytes(), Some(Encoding::UTF_8))
+            .map_err(|e| format!("{}: {e}", t.participant))?;
+        if parsed.text != marked.text {
+            return Err(format!("{}: the text is not canonical", t.participant));
+        }
+        for span in &marked.spans {
+            for (coder, key) in &span.codes {
+                let code = codes
+                    .iter()
+                    .position(|c| c.coder == *coder && c.key == *key)
+                    .ok_or_else(|| {
+                        format!("{}: coder {coder:?} has no code {key:?}", t.participant)
+                    })?;
+                used_codes.insert(code);
+            }
+            if !decided && span.planned() {
+                return Err(format!(
+                    "{}: the practice project is left to reconcile",
+                    t.participant
+                ));
+            }
+            for code in span.steps.iter().filter_map(|s| s.code.as_ref()) {
+                if !study.agreed_codes.iter().any(|a| a.key == *code) {
+                    return Err(format!("{}: no agreed code {code:?}", t.participant));
+                }
+                named.insert(code.clone());
+            }
+        }
+        let role = values.first().map(String::as_str).unwrap_or_default();
+        transcripts.push(PreparedTranscript {
+            participant: t.participant.clone(),
+            title: format!("Interview {} ({role})", t.participant),
+            marked,
+        });
+    }
+    let codes: Vec<CoderCode> = used_codes.into_iter().map(|i| codes[i].clone()).collect();
+    named.extend(codes.iter().map(|c| c.agreed.clone()));
+    let agreed = study
+        .agreed_codes
+        .iter()
+        .filter(|a| named.contains(&a.key))
+        .map(|a| a.key.clone())
+        .collect();
+    Ok(PreparedProject {
+        name: project.name.clone(),
+        description: project.description.clone(),
+        participants,
+        transcripts,
+        codes,
+        agreed,
+    })
+}
+
+// Writing it.
+
+async fn insert_accounts(
+    tx: &mut PgConnection,
     hashes: &[String],
-) -> Result<Made, AppError> {
-    // Accounts.
+) -> Result<Vec<UserId>, AppError> {
     let mut user_ids = Vec::new();
     for (person, hash) in PEOPLE.iter().zip(hashes) {
         let user =
@@ -303,59 +712,77 @@ async fn insert_study(
     )
     .execute(&mut *tx)
     .await?;
+    Ok(user_ids)
+}
+
+/// A stored transcript and where its codings came from.
+struct MadeTranscript {
+    id: TranscriptId,
+    spans: Vec<MarkedSpan>,
+    /// The span each coding was made from.
+    span_of: HashMap<CodingId, usize>,
+}
+
+/// What the transaction made that the reconciliation and the themes need.
+struct MadeProject {
+    id: ProjectId,
+    agreed: HashMap<String, AgreedCodeId>,
+    transcripts: Vec<MadeTranscript>,
+}
+
+async fn insert_project(
+    tx: &mut PgConnection,
+    study: &Study,
+    data: &PreparedProject,
+    user_ids: &[UserId],
+) -> Result<MadeProject, AppError> {
     let owner = user_ids[OWNER];
     let lead = user_ids[LEAD];
 
     // The project and its members.
-    let project = crate::projects::store::insert_project(
-        &mut *tx,
-        &study.project.name,
-        &study.project.description,
-        owner,
-    )
-    .await?;
-    for (person, user) in PEOPLE.iter().zip(&user_ids) {
+    let project =
+        crate::projects::store::insert_project(&mut *tx, &data.name, &data.description, owner)
+            .await?;
+    for (person, user) in PEOPLE.iter().zip(user_ids) {
         crate::projects::store::insert_member(&mut *tx, project.id, *user, person.role).await?;
     }
 
     // Variables and participants.
-    let mut variables = HashMap::new();
+    let mut variables = Vec::new();
     for v in &study.variables {
         let kind = VariableKind::parse(&v.kind)
             .ok_or_else(|| bad_data(format!("variable kind {:?}", v.kind)))?;
-        let variable = crate::participants::store::insert_variable(
-            &mut *tx,
-            project.id,
-            &v.name,
-            kind,
-            &v.allowed_values,
-        )
-        .await?;
-        variables.insert(v.name.clone(), variable);
+        variables.push(
+            crate::participants::store::insert_variable(
+                &mut *tx,
+                project.id,
+                &v.name,
+                kind,
+                &v.allowed_values,
+            )
+            .await?,
+        );
     }
-    let mut participants: HashMap<String, ParticipantId> = HashMap::new();
-    for p in &study.participants {
+    let mut participants: HashMap<&str, ParticipantId> = HashMap::new();
+    for (label, values) in &data.participants {
         let id =
-            crate::participants::store::insert_participant(&mut *tx, project.id, &p.label).await?;
-        let mut values: Vec<(&String, &String)> = p.values.iter().collect();
-        values.sort();
-        for (name, raw) in values {
-            let variable = variables
-                .get(name)
-                .ok_or_else(|| bad_data(format!("no variable {name:?}")))?;
-            let value = variable.check_value(raw).map_err(bad_data)?;
+            crate::participants::store::insert_participant(&mut *tx, project.id, label).await?;
+        for (variable, raw) in variables.iter().zip(values) {
+            let value = variable
+                .check_value(raw)
+                .map_err(|e| bad_data(format!("{label}: {e}")))?;
             crate::participants::store::set_value(&mut *tx, id, variable.id, &value).await?;
         }
-        participants.insert(p.label.clone(), id);
+        participants.insert(label, id);
     }
 
     // Transcripts, canonicalised and split into turns as an imported .txt is.
-    let mut transcripts = Vec::new();
-    for t in &study.transcripts {
-        let parsed = import::parse_text(t.text.as_bytes(), Some(Encoding::UTF_8))
+    let mut stored = Vec::new();
+    for t in &data.transcripts {
+        let parsed = import::parse_text(t.marked.text.as_bytes(), Some(Encoding::UTF_8))
             .map_err(|e| bad_data(format!("transcript {}: {e}", t.title)))?;
         let participant = *participants
-            .get(&t.participant)
+            .get(t.participant.as_str())
             .ok_or_else(|| bad_data(format!("no participant {:?}", t.participant)))?;
         let char_count = i32::try_from(parsed.char_count).map_err(bad_data)?;
         let id = crate::transcripts::store::insert_transcript(
@@ -378,15 +805,16 @@ async fn insert_study(
             },
         )
         .await?;
-        transcripts.push((id, parsed.text));
+        stored.push(id);
     }
 
-    // Both coders are assigned every transcript.
-    let coders = [user_ids[CODER_A], user_ids[CODER_B]];
+    // Both coders are assigned every transcript, A first (the first assignment
+    // makes coder A).
     let mut assignments = Vec::new();
-    for (transcript, _) in &transcripts {
-        for coder in coders {
-            let id = crate::assignments::store::insert(&mut *tx, project.id, *transcript, coder)
+    for transcript in &stored {
+        for coder in [Coder::A, Coder::B] {
+            let user = user_ids[coder.person()];
+            let id = crate::assignments::store::insert(&mut *tx, project.id, *transcript, user)
                 .await?
                 .ok_or_else(|| bad_data("an assignment twice"))?;
             assignments.push(id);
@@ -394,8 +822,13 @@ async fn insert_study(
     }
 
     // The agreed codebook.
-    let mut agreed: HashMap<&str, AgreedCodeId> = HashMap::new();
-    for a in &study.agreed_codes {
+    let mut agreed: HashMap<String, AgreedCodeId> = HashMap::new();
+    for (index, a) in study
+        .agreed_codes
+        .iter()
+        .filter(|a| data.agreed.contains(&a.key))
+        .enumerate()
+    {
         let id = AgreedCodeId::new();
         sqlx::query!(
             r#"insert into agreed_codes (id, project_id, name, definition, inclusion, exclusion, color, created_by)
@@ -406,64 +839,68 @@ async fn insert_study(
             a.definition,
             a.inclusion,
             a.exclusion,
-            a.color,
+            PALETTE[index % PALETTE.len()],
             lead as UserId
         )
         .execute(&mut *tx)
         .await?;
-        agreed.insert(a.name.as_str(), id);
+        agreed.insert(a.key.clone(), id);
     }
 
     // Each coder's own codebook, aligned onto the agreed codes.
-    let mut codes: HashMap<(UserId, &str), CodeId> = HashMap::new();
-    for coder in &study.coders {
-        let owner_id = coder_user(&user_ids, &coder.key)?;
-        for c in &coder.codes {
-            let code = Code {
-                id: CodeId::new(),
-                owner_id: Some(owner_id),
-                name: c.name.clone(),
-                definition: c.definition.clone(),
-                inclusion: String::new(),
-                exclusion: String::new(),
-                example: String::new(),
-                color: c.color.clone(),
-                parent_id: None,
-                version: 1,
-            };
-            crate::coding::store::insert_code(&mut *tx, project.id, &code, owner_id).await?;
-            let onto = *agreed
-                .get(c.agreed.as_str())
-                .ok_or_else(|| bad_data(format!("no agreed code {:?}", c.agreed)))?;
-            crate::compare::store::upsert_alignment(&mut *tx, project.id, code.id, onto, lead)
-                .await?;
-            codes.insert((owner_id, c.name.as_str()), code.id);
-        }
-    }
-
-    // The codings, at the quote's place in the canonical text.
-    for c in &study.codings {
-        let coder = coder_user(&user_ids, &c.coder)?;
-        let (transcript, text) = transcripts
-            .get(c.transcript)
-            .ok_or_else(|| bad_data(format!("no transcript {}", c.transcript)))?;
-        let code = *codes
-            .get(&(coder, c.code.as_str()))
-            .ok_or_else(|| bad_data(format!("coder {} has no code {:?}", c.coder, c.code)))?;
-        let quote = import::canonicalize(&c.quote).text;
-        let (start, end) = find_quote(text, &quote, c.occurrence)
-            .ok_or_else(|| bad_data(format!("quote not found: {:?}", c.quote)))?;
-        let coding = Coding {
-            id: CodingId::new(),
-            transcript_id: *transcript,
-            coder_id: coder,
-            code_id: code,
-            start,
-            end,
-            memo: String::new(),
+    let mut codes: HashMap<(Coder, &str), CodeId> = HashMap::new();
+    for (index, c) in data.codes.iter().enumerate() {
+        let owner_id = user_ids[c.coder.person()];
+        let code = Code {
+            id: CodeId::new(),
+            owner_id: Some(owner_id),
+            name: c.name.clone(),
+            definition: String::new(),
+            inclusion: String::new(),
+            exclusion: String::new(),
+            example: String::new(),
+            color: PALETTE[(index * 7) % PALETTE.len()].to_owned(),
+            parent_id: None,
             version: 1,
         };
-        crate::coding::store::insert_coding(&mut *tx, project.id, &coding).await?;
+        crate::coding::store::insert_code(&mut *tx, project.id, &code, owner_id).await?;
+        let onto = *agreed
+            .get(&c.agreed)
+            .ok_or_else(|| bad_data(format!("no agreed code {:?}", c.agreed)))?;
+        crate::compare::store::upsert_alignment(&mut *tx, project.id, code.id, onto, lead).await?;
+        codes.insert((c.coder, c.key.as_str()), code.id);
+    }
+
+    // The codings, one per coder and span.
+    let mut transcripts = Vec::new();
+    let mut coding_count = 0;
+    for (t, id) in data.transcripts.iter().zip(&stored) {
+        let mut span_of = HashMap::new();
+        for (index, span) in t.marked.spans.iter().enumerate() {
+            for (coder, key) in &span.codes {
+                let code = *codes
+                    .get(&(*coder, key.as_str()))
+                    .ok_or_else(|| bad_data(format!("coder {coder:?} has no code {key:?}")))?;
+                let coding = Coding {
+                    id: CodingId::new(),
+                    transcript_id: *id,
+                    coder_id: user_ids[coder.person()],
+                    code_id: code,
+                    start: i32::try_from(span.start).map_err(bad_data)?,
+                    end: i32::try_from(span.end).map_err(bad_data)?,
+                    memo: String::new(),
+                    version: 1,
+                };
+                crate::coding::store::insert_coding(&mut *tx, project.id, &coding).await?;
+                span_of.insert(coding.id, index);
+                coding_count += 1;
+            }
+        }
+        transcripts.push(MadeTranscript {
+            id: *id,
+            spans: t.marked.spans.clone(),
+            span_of,
+        });
     }
 
     // Both layers are submitted.
@@ -485,17 +922,17 @@ async fn insert_study(
             .after(&serde_json::json!({
                 "project": &project,
                 "accounts": PEOPLE.iter().map(|p| p.email).collect::<Vec<_>>(),
-                "participants": study.participants.len(),
+                "participants": data.participants.len(),
                 "transcripts": transcripts.len(),
-                "codings": study.codings.len(),
+                "codings": coding_count,
                 "source": study.source,
             })),
     )
     .await?;
 
-    Ok(Made {
-        project: project.id,
-        users: user_ids,
+    Ok(MadeProject {
+        id: project.id,
+        agreed,
         transcripts,
     })
 }
@@ -503,200 +940,676 @@ async fn insert_study(
 /// `user`'s membership, as the extractor would find it for a request.
 async fn member(state: &AppState, project: ProjectId, user: UserId) -> Result<Member, AppError> {
     let mut conn = state.db.acquire().await?;
-    let (found, role) = crate::projects::store::find_membership(&mut conn, project, user)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let row = users::get_user(&mut conn, user).await?;
-    let auth_user = AuthUser {
-        id: row.id,
-        email: row.email,
-        display_name: row.display_name,
-        is_admin: row.is_admin,
-    };
-    Ok(Member {
-        user: CurrentUser {
-            user: auth_user.clone(),
-            auth: Auth {
-                user: Some(auth_user),
-                credential: Credential::Anonymous,
-                csrf_token: String::new(),
-                client_ip: IpAddr::from([127, 0, 0, 1]),
-            },
-        },
-        project_id: project,
-        project: found,
-        role,
-    })
+    Member::of_user(&mut conn, project, user).await
 }
 
-/// The lead's decision on a discrepancy of the `transcript`-th transcript,
-/// with the index of its reason among `rationales[decision]` (each reason of
-/// study.json was written for one of these discrepancies). On the first
-/// transcript every kind is decided; on the second only the ones that have a
-/// plan, so the rest stays open.
-fn plan(transcript: usize, item: &Item) -> Option<(DecisionKind, usize)> {
-    use DecisionKind::*;
-    let kind = item.discrepancy.kind.as_str();
-    match (transcript, kind) {
-        (0, "boundary") => Some((Union, 2)),
-        (0, "partial_overlap") if item.offered.contains(&Intersection) => Some((Intersection, 1)),
-        (0, "partial_overlap") => Some((AcceptB, 2)),
-        (0, "different_code") => Some((AcceptA, 1)),
-        (0, "only_a") => Some((AcceptA, 0)),
-        (0, "only_b") => Some((Reject, 1)),
-        // Two points in one sentence: infection risk and prognosis.
-        (1, "different_code") => Some((Both, 0)),
-        (1, "boundary") => Some((Union, 1)),
-        _ => None,
+/// The one span of `spans` that plans what happens to the discrepancy made of
+/// `codings` (each coding's span given by `span_of`), if any.
+fn planned_span<K: Eq + std::hash::Hash>(
+    spans: &[MarkedSpan],
+    span_of: &HashMap<K, usize>,
+    codings: impl IntoIterator<Item = K>,
+) -> Result<Option<usize>, String> {
+    let planned: BTreeSet<usize> = codings
+        .into_iter()
+        .filter_map(|k| span_of.get(&k).copied())
+        .filter(|&s| spans[s].planned())
+        .collect();
+    match planned.len() {
+        0 => Ok(None),
+        1 => Ok(planned.first().copied()),
+        _ => Err(format!(
+            "one discrepancy has plans on several spans (at {})",
+            spans[*planned.first().unwrap_or(&0)].start
+        )),
     }
 }
 
-/// What coder A says about an open discrepancy she coded.
-fn comment_of(item: &Item) -> String {
-    let why = match item.discrepancy.kind.as_str() {
-        "only_a" => {
-            "the clinician gives a reason here, not just a passing mention, so it is more than background"
-        }
-        "different_code" => {
-            "the passage is about what the clinician tells patients, which is what my code stands for; happy to discuss which agreed code fits"
-        }
-        _ => {
-            "the whole sentence carries the point; stopping earlier leaves out the reason the clinician gives"
-        }
-    };
-    format!("I coded this because {why}.")
+/// The lead's visit to every transcript (which accepts the agreements), then
+/// the planned decisions on each discrepancy, revisions included, each
+/// preceded by a coder's comment where one is planned. Leaves every
+/// transcript reconciled, or fails naming the discrepancy without a plan.
+/// Two transcripts are reconciled at a time, as two leads could: it is
+/// quicker where the runtime has threads, and as a visit holds at most two
+/// connections, it needs four at most (the tests' pools have five).
+async fn reconcile_all(
+    state: &AppState,
+    study: &Study,
+    made: &MadeProject,
+    user_ids: &[UserId],
+) -> Result<usize, AppError> {
+    use futures_util::{StreamExt, TryStreamExt};
+    let lead = member(state, made.id, user_ids[LEAD]).await?;
+    let coders = [
+        member(state, made.id, user_ids[CODER_A]).await?,
+        member(state, made.id, user_ids[CODER_B]).await?,
+    ];
+    let (lead, coders) = (&lead, &coders);
+    // Made first, so that the stream holds futures and no closure (a closure
+    // over borrows would make the setup handler's future not `Send`).
+    let each: Vec<_> = made
+        .transcripts
+        .iter()
+        .map(|t| reconcile_transcript(state, study, made, (lead, coders), t))
+        .collect();
+    let per_transcript: Vec<usize> = futures_util::stream::iter(each)
+        .buffer_unordered(2)
+        .try_collect()
+        .await?;
+    Ok(per_transcript.into_iter().sum())
 }
 
-/// Files the planned decisions on the open discrepancies of one transcript.
-async fn decide_planned(
+async fn reconcile_transcript(
+    state: &AppState,
+    study: &Study,
+    made: &MadeProject,
+    (lead, coders): (&Member, &[Member; 2]),
+    t: &MadeTranscript,
+) -> Result<usize, AppError> {
+    let view = reconcile::load(state, lead, t.id).await?;
+    let mut used = vec![false; t.spans.len()];
+    let mut decisions = 0;
+    for item in view.items.iter().filter(|i| i.present) {
+        let codings = item
+            .discrepancy
+            .a
+            .iter()
+            .chain(item.discrepancy.b.iter())
+            .flat_map(|s| s.codings.iter().copied());
+        let Some(index) = planned_span(&t.spans, &t.span_of, codings).map_err(bad_data)? else {
+            if item.discrepancy.kind == "agreement" {
+                continue;
+            }
+            return Err(bad_data(format!(
+                "no decision for the {} on line {} of transcript {}",
+                item.discrepancy.kind, item.line, t.id
+            )));
+        };
+        used[index] = true;
+        let span = &t.spans[index];
+        if let Some(coder) = span.comment {
+            let body = study
+                .comments
+                .get(&item.discrepancy.kind)
+                .cloned()
+                .ok_or_else(|| bad_data(format!("no comment on {}", item.discrepancy.kind)))?;
+            let key = item.key.clone();
+            reconcile::comment(
+                state,
+                &coders[coder as usize],
+                t.id,
+                CommentRequest { key, body },
+            )
+            .await?;
+        }
+        decisions += decide_steps(state, lead, (t.id, item), span, made).await?;
+    }
+    if let Some(index) = used
+        .iter()
+        .zip(&t.spans)
+        .position(|(u, s)| !u && s.planned())
+    {
+        return Err(bad_data(format!(
+            "the plan at {} of transcript {} is on no discrepancy",
+            t.spans[index].start, t.id
+        )));
+    }
+    Ok(decisions)
+}
+
+/// Files the decisions planned on one discrepancy, each superseding the one
+/// in force before it.
+async fn decide_steps(
     state: &AppState,
     lead: &Member,
-    (index, transcript): (usize, TranscriptId),
-    items: &[Item],
-    rationales: &HashMap<String, Vec<String>>,
+    (transcript, item): (TranscriptId, &Item),
+    span: &MarkedSpan,
+    made: &MadeProject,
 ) -> Result<usize, AppError> {
-    let mut made = 0;
-    for item in items {
-        let Some((kind, reason)) = plan(index, item) else {
-            continue;
-        };
-        let rationale = rationales
-            .get(kind.as_str())
-            .and_then(|r| r.get(reason).or(r.first()))
-            .cloned()
-            .unwrap_or_default();
-        // Two different codes merged into one span keep A's code.
-        let code_id = match (kind, &item.discrepancy.a, &item.discrepancy.b) {
-            (DecisionKind::Union | DecisionKind::Intersection, Some(a), Some(b))
-                if a.code_id != b.code_id =>
+    let mut current = item.current.as_ref().map(|d| d.id);
+    for step in &span.steps {
+        let code_id = match (&step.code, &item.discrepancy.a, &item.discrepancy.b) {
+            (Some(key), ..) => Some(
+                *made
+                    .agreed
+                    .get(key)
+                    .ok_or_else(|| bad_data(format!("no agreed code {key:?}")))?,
+            ),
+            // Two different codes merged into one span keep A's code.
+            (None, Some(a), Some(b))
+                if a.code_id != b.code_id
+                    && matches!(step.kind, DecisionKind::Union | DecisionKind::Intersection) =>
             {
                 Some(AgreedCodeId(a.code_id))
             }
             _ => None,
         };
-        reconcile::decide(
+        let decision = reconcile::decide(
             state,
             lead,
             transcript,
             DecideRequest {
                 key: item.key.clone(),
-                kind: kind.as_str().to_owned(),
+                kind: step.kind.as_str().to_owned(),
                 code_id,
                 new_code_name: None,
-                rationale,
-                supersedes: Some(None),
+                rationale: step.rationale.clone(),
+                supersedes: Some(current),
             },
         )
         .await?;
-        made += 1;
+        current = Some(decision.id);
     }
-    Ok(made)
+    Ok(span.steps.len())
 }
 
-/// The lead's visit to every transcript (which accepts the agreements), the
-/// first transcript fully reconciled and the second in part; and one comment
-/// by coder A on a discrepancy of the second still open.
-async fn reconcile_partly(state: &AppState, study: &Study, made: &Made) -> Result<usize, AppError> {
-    let lead = member(state, made.project, made.users[LEAD]).await?;
-    let mut decisions = 0;
-    for (index, (transcript, _)) in made.transcripts.iter().enumerate() {
-        let view = reconcile::load(state, &lead, *transcript).await?;
-        let open: Vec<Item> = view
-            .items
-            .into_iter()
-            .filter(|i| !i.resolved && i.discrepancy.kind != "agreement")
-            .collect();
-        if index > 1 {
-            continue;
+/// Phase 2 as the demo leaves it: the themes and subcategories of Table 2
+/// (their scopes as definitions) with the agreed codes placed under them,
+/// each subcategory's example quote the first consensus coding of its first
+/// code; the codes study.json places nowhere stay unplaced. One transaction,
+/// with the audit rows a lead's own moves leave. The themes service will take
+/// this function's place.
+async fn place_in_themes(
+    state: &AppState,
+    study: &Study,
+    made: &MadeProject,
+    lead: UserId,
+) -> Result<usize, AppError> {
+    // Each theme, then its subcategories: (its theme, position, name,
+    // definition, colour, codes).
+    type Node<'a> = (
+        Option<usize>,
+        usize,
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [String],
+    );
+    let mut nodes: Vec<Node> = Vec::new();
+    for (t, theme) in study.themes.iter().enumerate() {
+        nodes.push((None, t, &theme.name, &theme.definition, &theme.color, &[]));
+        for (i, s) in theme.subcategories.iter().enumerate() {
+            nodes.push((Some(t), i, &s.name, &s.scope, &theme.color, &s.codes));
         }
-        decisions +=
-            decide_planned(state, &lead, (index, *transcript), &open, &study.rationales).await?;
-        if index == 1 {
-            let still_open: Vec<&Item> = open.iter().filter(|i| plan(index, i).is_none()).collect();
-            let target = still_open
-                .iter()
-                .find(|i| i.discrepancy.a.is_some())
-                .or(still_open.first());
-            if let Some(item) = target {
-                let ada = member(state, made.project, made.users[CODER_A]).await?;
-                reconcile::comment(
-                    state,
-                    &ada,
-                    *transcript,
-                    CommentRequest {
-                        key: item.key.clone(),
-                        body: comment_of(item),
+    }
+    let mut tx = state.begin().await?;
+    let member = Member::of_user(&mut tx, made.id, lead).await?;
+    let editor = crate::themes::service::Editor::of(&mut tx, &member).await?;
+    let mut themes: Vec<ThemeNodeId> = Vec::new();
+    let mut placed = 0;
+    for (theme, position, name, definition, color, keys) in nodes {
+        let codes = keys
+            .iter()
+            .map(|k| made.agreed.get(k).copied())
+            .collect::<Option<Vec<AgreedCodeId>>>()
+            .ok_or_else(|| bad_data(format!("{name:?} places an unknown code")))?;
+        let node = crate::themes::service::create_node(
+            &mut tx,
+            editor,
+            crate::themes::service::NewNodeInput {
+                name: name.to_owned(),
+                parent_id: theme.map(|t| themes[t]),
+                definition: definition.to_owned(),
+                color: Some(color.to_owned()),
+                position: Some(position),
+                codes: codes
+                    .iter()
+                    .map(|c| crate::themes::service::CodeRef { id: *c, version: 0 })
+                    .collect(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        // The example quote: the first consensus coding of its first code.
+        if let Some(first) = codes.first() {
+            let example = sqlx::query_scalar!(
+                r#"select c.id as "id: crate::db::ids::ConsensusCodingId"
+                     from consensus_codings c
+                     join transcripts t on t.id = c.transcript_id
+                     left join participants p on p.id = t.participant_id
+                    where c.project_id = $1 and c.agreed_code_id = $2
+                      and c.deleted_at is null and t.deleted_at is null
+                    order by p.label, c.start_offset, c.id
+                    limit 1"#,
+                made.id as ProjectId,
+                *first as AgreedCodeId
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if example.is_some() {
+                crate::themes::service::update_node(
+                    &mut tx,
+                    editor,
+                    node.id,
+                    crate::themes::service::NodeEdit {
+                        version: node.version,
+                        example_coding_id: Some(example),
+                        ..Default::default()
                     },
                 )
                 .await?;
             }
         }
+        if theme.is_none() {
+            themes.push(node.id);
+        }
+        placed += codes.len();
     }
-    Ok(decisions)
+    tx.commit().await?;
+    Ok(placed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn quotes_are_found_in_code_points() {
-        let text = "I: Zoë’s pump — it helps. It helps a lot.";
-        assert_eq!(find_quote(text, "pump", 1), Some((9, 13)));
-        assert_eq!(find_quote(text, "It helps", 1), Some((26, 34)));
-        assert_eq!(find_quote(text, "helps", 2), Some((29, 34)));
-        assert_eq!(find_quote(text, "helps", 3), None);
-        assert_eq!(find_quote(text, "helps", 0), None);
+    fn study() -> Study {
+        serde_json::from_str(STUDY).unwrap()
     }
 
     #[test]
-    fn the_study_data_holds_together() {
-        let study: Study = serde_json::from_str(STUDY).unwrap();
-        assert_eq!(study.participants.len(), 18);
-        assert_eq!(study.transcripts.len(), 4);
-        for c in &study.codings {
-            let text = import::parse_text(
-                study.transcripts[c.transcript].text.as_bytes(),
-                Some(Encoding::UTF_8),
-            )
-            .unwrap()
-            .text;
-            let quote = import::canonicalize(&c.quote).text;
-            assert!(
-                find_quote(&text, &quote, c.occurrence).is_some(),
-                "{:?}",
-                c.quote
-            );
-            let coder = study.coders.iter().find(|k| k.key == c.coder).unwrap();
-            assert!(coder.codes.iter().any(|k| k.name == c.code), "{}", c.code);
+    fn marks_are_stripped_and_spans_counted_in_code_points() {
+        let marked =
+            parse_marked("P01: [Zoë’s [pump]{a:x =union>reject ?b}]{b:x} helps. [A lot]{y}.")
+                .unwrap();
+        assert_eq!(marked.text, "P01: Zoë’s pump helps. A lot.");
+        let spans: Vec<(u32, u32, String)> = marked
+            .spans
+            .iter()
+            .map(|s| {
+                let codes: Vec<String> =
+                    s.codes.iter().map(|(c, k)| format!("{c:?}:{k}")).collect();
+                (s.start, s.end, codes.join(" "))
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (5, 15, "B:x".to_owned()),
+                (11, 15, "A:x".to_owned()),
+                (23, 28, "A:y B:y".to_owned()),
+            ]
+        );
+        let inner = &marked.spans[1];
+        let steps: Vec<(DecisionKind, Option<&str>)> = inner
+            .steps
+            .iter()
+            .map(|s| (s.kind, s.code.as_deref()))
+            .collect();
+        assert_eq!(
+            steps,
+            [(DecisionKind::Union, None), (DecisionKind::Reject, None)]
+        );
+        assert_eq!(inner.comment, Some(Coder::B));
+        let chars: Vec<char> = marked.text.chars().collect();
+        assert_eq!(chars[11..15].iter().collect::<String>(), "pump");
+    }
+
+    #[test]
+    fn bad_marks_are_refused_with_where_they_are() {
+        for (source, says) in [
+            ("a [b", "unclosed ["),
+            ("a b]{x}", "without its ["),
+            ("a [b] c", "without {spec}"),
+            ("a [b]{x", "unclosed {"),
+            ("a []{x}", "empty span"),
+            ("a {b}", "stray {"),
+            ("a [b]{=union}", "no code"),
+            ("a [b]{x =maybe}", "no decision"),
+            ("a [b]{x =relabel}", "names a code wrongly"),
+            ("a [b]{x =accept_a:y}", "names a code wrongly"),
+            ("a [b]{c:x}", "unknown coder"),
+        ] {
+            let error = parse_marked(source).unwrap_err();
+            assert!(error.contains(says), "{source}: {error}");
         }
-        for coder in &study.coders {
-            for code in &coder.codes {
-                assert!(
-                    study.agreed_codes.iter().any(|a| a.name == code.agreed),
-                    "{}",
-                    code.agreed
+    }
+
+    #[test]
+    fn the_participants_are_table_1_of_the_paper() {
+        let study = study();
+        let names: Vec<&str> = study.variables.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Role",
+                "Experience (years)",
+                "Patients in treatment for refractory pain"
+            ]
+        );
+        let prepared = prepare(&study).unwrap();
+        let rows: Vec<String> = prepared
+            .project
+            .participants
+            .iter()
+            .map(|(label, values)| format!("{label},{}", values.join(",")))
+            .collect();
+        // Table 1 of Barnosky et al. (2025), as in shared/seed-study.
+        assert_eq!(
+            rows,
+            [
+                "P01,Palliative Care Consultant,5,30",
+                "P02,Oncologist,25,60",
+                "P03,Pain Specialist/ Neurosurgeon,2,25",
+                "P04,Service Manager,5,10",
+                "P05,Nurse,10,30",
+                "P06,Pain Specialist/ Neurosurgeon,25,15",
+                "P07,Nurse,30,10",
+                "P08,Nurse,2,5",
+                "P09,Nurse,10,4",
+                "P10,Service Manager,14,30",
+                "P11,Oncologist,7,25",
+                "P12,Oncologist,5,20",
+                "P13,Palliative Care Consultant,10,4",
+                "P14,Oncologist,20,10",
+                "P15,Oncologist,13,120",
+                "P16,Oncologist,21,100",
+                "P17,Oncologist,9,70",
+                "P18,Oncologist,7,100",
+            ]
+        );
+        let transcripts: Vec<&str> = prepared
+            .project
+            .transcripts
+            .iter()
+            .map(|t| t.participant.as_str())
+            .collect();
+        let labels: Vec<&str> = prepared
+            .project
+            .participants
+            .iter()
+            .map(|(l, _)| l.as_str())
+            .collect();
+        assert_eq!(transcripts, labels, "one interview per participant");
+    }
+
+    #[test]
+    fn the_hierarchy_is_table_2_of_the_paper() {
+        let study = study();
+        let shape: Vec<(&str, Vec<&str>)> = study
+            .themes
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.subcategories.iter().map(|s| s.name.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("Education", vec!["Adoption", "Awareness", "Availability"]),
+                (
+                    "Barriers & benefits",
+                    vec!["Barriers", "Complications", "Benefits", "Challenges"]
+                ),
+                (
+                    "Technical & administrative",
+                    vec!["Cost", "Guidelines", "Definition", "Device management"]
+                ),
+                (
+                    "Patient-centered care",
+                    vec![
+                        "Care pathway",
+                        "Treatment strategy",
+                        "Patient",
+                        "Physical",
+                        "Emotional"
+                    ]
+                ),
+            ]
+        );
+        let placed: usize = study
+            .themes
+            .iter()
+            .flat_map(|t| &t.subcategories)
+            .map(|s| {
+                assert!(!s.scope.is_empty() && !s.codes.is_empty(), "{}", s.name);
+                s.codes.len()
+            })
+            .sum();
+        assert!(placed >= 60, "{placed} placed");
+        let unplaced = study.agreed_codes.len() - placed;
+        assert!((4..=8).contains(&unplaced), "{unplaced} unplaced");
+    }
+
+    /// What the reconciliation of one project comes to, worked out with the
+    /// pure parts the service uses: each discrepancy's kind, and the agreed
+    /// codes of the consensus layer of each transcript.
+    struct Outcome {
+        kinds: Vec<BTreeSet<&'static str>>,
+        consensus: Vec<BTreeSet<String>>,
+        decisions: Vec<DecisionKind>,
+        revised: usize,
+        /// Discrepancies without a decision.
+        undecided: usize,
+    }
+
+    fn outcome(project: &PreparedProject) -> Result<Outcome, String> {
+        use crate::agreement::{
+            CodeId as Code, CoderId, Coding as Unit, DiscrepancyKind, Ratio, TranscriptLayers,
+            TranscriptUnits,
+        };
+        use crate::reconcile::model::{Side, Snapshot, produce};
+        let keys = &project.agreed;
+        let index = |key: &str| keys.iter().position(|k| k == key).unwrap();
+        let codes: Vec<Code> = (0..keys.len() as u32).map(Code).collect();
+        let coders = [CoderId(0), CoderId(1)];
+        let mut out = Outcome {
+            kinds: Vec::new(),
+            consensus: Vec::new(),
+            decisions: Vec::new(),
+            revised: 0,
+            undecided: 0,
+        };
+        for t in &project.transcripts {
+            let units = TranscriptUnits::new(&t.marked.text, &[]).unwrap();
+            let mut codings = Vec::new();
+            let mut span_of = HashMap::new();
+            for (s, span) in t.marked.spans.iter().enumerate() {
+                for (coder, key) in &span.codes {
+                    let code = project
+                        .codes
+                        .iter()
+                        .find(|c| c.coder == *coder && c.key == *key)
+                        .unwrap();
+                    let key = codings.len() as u64;
+                    span_of.insert(key, s);
+                    codings.push(Unit {
+                        coder: coders[*coder as usize],
+                        code: Code(index(&code.agreed) as u32),
+                        start: span.start,
+                        end: span.end,
+                        key,
+                    });
+                }
+            }
+            let layers = [TranscriptLayers {
+                units: &units,
+                submitted: &coders,
+                codings: &codings,
+            }];
+            let report = crate::agreement::Study::new(&coders, &codes, &layers)
+                .unwrap()
+                .discrepancies(Ratio::new(1, 2).unwrap())
+                .unwrap();
+            let mut kinds = BTreeSet::new();
+            let mut consensus = BTreeSet::new();
+            let mut used = vec![false; t.marked.spans.len()];
+            for d in &report.per_transcript[0].pairs[0].discrepancies {
+                let side = |s: &Option<crate::agreement::Segment>| {
+                    s.as_ref().map(|s| Side {
+                        code_id: uuid::Uuid::from_u128(s.code.0 as u128),
+                        code_name: keys[s.code.0 as usize].clone(),
+                        start: s.start,
+                        end: s.end,
+                        codings: Vec::new(),
+                    })
+                };
+                let kind = match d.kind {
+                    DiscrepancyKind::Agreement => "agreement",
+                    DiscrepancyKind::Boundary => "boundary",
+                    DiscrepancyKind::DifferentCode => "different_code",
+                    DiscrepancyKind::PartialOverlap => "partial_overlap",
+                    DiscrepancyKind::OnlyA => "only_a",
+                    DiscrepancyKind::OnlyB => "only_b",
+                };
+                kinds.insert(kind);
+                let snapshot = Snapshot {
+                    kind: kind.to_owned(),
+                    coder_a: UserId::new(),
+                    coder_b: UserId::new(),
+                    a: side(&d.a),
+                    b: side(&d.b),
+                };
+                let ids =
+                    d.a.iter()
+                        .chain(d.b.iter())
+                        .flat_map(|s| s.codings.iter().copied());
+                let planned = planned_span(&t.marked.spans, &span_of, ids)?;
+                let steps = match planned {
+                    Some(s) => {
+                        used[s] = true;
+                        t.marked.spans[s].steps.clone()
+                    }
+                    None => Vec::new(),
+                };
+                out.undecided += usize::from(steps.is_empty() && kind != "agreement");
+                let mut made = if kind == "agreement" {
+                    produce(&snapshot, DecisionKind::AcceptA, None).unwrap()
+                } else {
+                    Vec::new()
+                };
+                out.revised +=
+                    usize::from(steps.len() > 1 || kind == "agreement" && !steps.is_empty());
+                for step in steps {
+                    out.decisions.push(step.kind);
+                    let code = match (&step.code, &snapshot.a, &snapshot.b) {
+                        (Some(key), ..) => Some(uuid::Uuid::from_u128(index(key) as u128)),
+                        (None, Some(a), Some(b)) if a.code_id != b.code_id => Some(a.code_id),
+                        _ => None,
+                    };
+                    made = produce(&snapshot, step.kind, code)
+                        .map_err(|r| format!("{}: {kind}: {}", t.participant, r.message()))?;
+                }
+                consensus.extend(
+                    made.iter()
+                        .map(|p| keys[p.code_id.as_u128() as usize].clone()),
                 );
+            }
+            if let Some(s) = used
+                .iter()
+                .zip(&t.marked.spans)
+                .position(|(u, s)| !u && s.planned())
+            {
+                return Err(format!(
+                    "{}: the plan at {} is on no discrepancy",
+                    t.participant, t.marked.spans[s].start
+                ));
+            }
+            out.kinds.push(kinds);
+            out.consensus.push(consensus);
+        }
+        Ok(out)
+    }
+
+    const ALL_KINDS: [&str; 6] = [
+        "agreement",
+        "boundary",
+        "different_code",
+        "only_a",
+        "only_b",
+        "partial_overlap",
+    ];
+
+    #[test]
+    fn every_discrepancy_of_the_study_has_a_decision_and_every_kind_occurs() {
+        let study = study();
+        let prepared = prepare(&study).unwrap();
+        let outcome = outcome(&prepared.project).unwrap();
+        assert_eq!(outcome.undecided, 0);
+        let kinds: BTreeSet<&str> = outcome.kinds.iter().flatten().copied().collect();
+        assert_eq!(kinds, BTreeSet::from(ALL_KINDS));
+        assert_eq!(
+            outcome.kinds[0],
+            BTreeSet::from(ALL_KINDS),
+            "the first interview has them all"
+        );
+        let decided: BTreeSet<&str> = outcome.decisions.iter().map(|k| k.as_str()).collect();
+        let every: BTreeSet<&str> = DecisionKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(decided, every, "every kind of decision is taken");
+        assert!(outcome.revised >= 5, "{} revised", outcome.revised);
+    }
+
+    #[test]
+    fn the_practice_project_has_every_kind_of_discrepancy_left_open() {
+        let study = study();
+        let prepared = prepare(&study).unwrap();
+        let practice = &prepared.practice;
+        assert!((2..=3).contains(&practice.transcripts.len()));
+        let outcome = outcome(practice).unwrap();
+        assert!(outcome.decisions.is_empty());
+        assert!(outcome.undecided >= 8, "{} open", outcome.undecided);
+        let kinds: BTreeSet<&str> = outcome.kinds.iter().flatten().copied().collect();
+        assert_eq!(kinds, BTreeSet::from(ALL_KINDS));
+    }
+
+    #[test]
+    fn the_consensus_gives_the_counts_the_paper_reports() {
+        let study = study();
+        let prepared = prepare(&study).unwrap();
+        let outcome = outcome(&prepared.project).unwrap();
+        let of_18 = |key: &str| outcome.consensus.iter().filter(|c| c.contains(key)).count();
+        // Table 2's "n of 18" in shared/seed-study.
+        for (key, n) in [
+            ("def-maxopioid", 7),
+            ("elig-location", 10),
+            ("elig-prognosis", 8),
+            ("elig-response", 4),
+            ("dm-pain", 13),
+            ("dm-onc", 11),
+            ("dm-patient", 17),
+        ] {
+            assert_eq!(of_18(key), n, "{key}");
+        }
+        for a in &study.agreed_codes {
+            assert!(of_18(&a.key) > 0, "{} is in no consensus layer", a.key);
+        }
+        assert_eq!(prepared.project.agreed.len(), study.agreed_codes.len());
+        assert_eq!(
+            prepared.project.codes.len(),
+            coder_codes(&study).unwrap().len(),
+            "every coder code is used"
+        );
+    }
+
+    #[test]
+    fn the_interviews_are_40_to_80_lines_of_speaker_turns() {
+        let study = study();
+        let prepared = prepare(&study).unwrap();
+        for (project, prepared, lines) in [
+            (&study.project, &prepared.project, 40..=80),
+            (&study.practice, &prepared.practice, 10..=80),
+        ] {
+            for (t, p) in project.transcripts.iter().zip(&prepared.transcripts) {
+                assert!(lines.contains(&t.lines.len()), "{}", t.participant);
+                let turns = import::parse_text(p.marked.text.as_bytes(), Some(Encoding::UTF_8))
+                    .unwrap()
+                    .turns;
+                let speakers: Vec<&str> = turns
+                    .iter()
+                    .map(|turn| turn.speaker.as_deref().unwrap_or_default())
+                    .collect();
+                let expected: Vec<&str> = t
+                    .lines
+                    .iter()
+                    .map(|l| match l.starts_with("Q: ") {
+                        true => "Interviewer",
+                        false => t.participant.as_str(),
+                    })
+                    .collect();
+                assert_eq!(speakers, expected, "{}", t.participant);
             }
         }
     }

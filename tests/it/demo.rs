@@ -44,6 +44,8 @@ async fn row_counts(app: &TestApp) -> Vec<(&'static str, i64)> {
         "decisions",
         "consensus_codings",
         "discrepancy_comments",
+        "theme_nodes",
+        "theme_placements",
         "audit_events",
     ] {
         out.push((
@@ -70,6 +72,70 @@ async fn create(app: &TestApp) -> DemoSummary {
     demo::create(&state).await.expect("demo study")
 }
 
+/// Table 1 of Barnosky et al. (2025), as shared/seed-study has it.
+const TABLE_1: [&str; 18] = [
+    "P01,Palliative Care Consultant,5,30",
+    "P02,Oncologist,25,60",
+    "P03,Pain Specialist/ Neurosurgeon,2,25",
+    "P04,Service Manager,5,10",
+    "P05,Nurse,10,30",
+    "P06,Pain Specialist/ Neurosurgeon,25,15",
+    "P07,Nurse,30,10",
+    "P08,Nurse,2,5",
+    "P09,Nurse,10,4",
+    "P10,Service Manager,14,30",
+    "P11,Oncologist,7,25",
+    "P12,Oncologist,5,20",
+    "P13,Palliative Care Consultant,10,4",
+    "P14,Oncologist,20,10",
+    "P15,Oncologist,13,120",
+    "P16,Oncologist,21,100",
+    "P17,Oncologist,9,70",
+    "P18,Oncologist,7,100",
+];
+
+/// Table 2: the themes and their subcategories, in order.
+const TABLE_2: [(&str, &[&str]); 4] = [
+    ("Education", &["Adoption", "Awareness", "Availability"]),
+    (
+        "Barriers & benefits",
+        &["Barriers", "Complications", "Benefits", "Challenges"],
+    ),
+    (
+        "Technical & administrative",
+        &["Cost", "Guidelines", "Definition", "Device management"],
+    ),
+    (
+        "Patient-centered care",
+        &[
+            "Care pathway",
+            "Treatment strategy",
+            "Patient",
+            "Physical",
+            "Emotional",
+        ],
+    ),
+];
+
+const KINDS: [&str; 6] = [
+    "agreement",
+    "boundary",
+    "different_code",
+    "only_a",
+    "only_b",
+    "partial_overlap",
+];
+
+/// The kinds of discrepancy in `items` of one transcript's reconciliation.
+fn kinds_of(view: &Value) -> BTreeSet<String> {
+    view["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["discrepancy"]["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn the_demo_study_is_made_end_to_end() {
     let app = TestApp::spawn().await;
@@ -85,7 +151,8 @@ async fn the_demo_study_is_made_end_to_end() {
             .all(|a| a.password == "concord-demo")
     );
 
-    // Accounts: one site admin, all with the shown password, members with their roles.
+    // Accounts: one site admin, all with the shown password, members of both
+    // projects with their roles.
     let admins: Vec<String> = sqlx::query_scalar("select email from users where is_admin")
         .fetch_all(&app.pool)
         .await
@@ -99,68 +166,98 @@ async fn the_demo_study_is_made_end_to_end() {
         .await,
         5
     );
-    let roles: Vec<(String, String)> = sqlx::query_as(
-        "select u.email, m.role from project_members m join users u on u.id = m.user_id order by u.email",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    let roles: Vec<(&str, &str)> = roles
-        .iter()
-        .map(|(e, r)| (e.as_str(), r.as_str()))
-        .collect();
-    assert_eq!(
-        roles,
-        [
-            ("ada@demo.concord", "coder"),
-            ("ben@demo.concord", "coder"),
-            ("lead@demo.concord", "lead"),
-            ("owner@demo.concord", "owner"),
-            ("rita@demo.concord", "reviewer"),
-        ]
-    );
+    for project in [p, summary.practice.project_id] {
+        let roles: Vec<(String, String)> = sqlx::query_as(
+            "select u.email, m.role from project_members m join users u on u.id = m.user_id
+              where m.project_id = $1 order by u.email",
+        )
+        .bind(project.0)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        let roles: Vec<(&str, &str)> = roles
+            .iter()
+            .map(|(e, r)| (e.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("ada@demo.concord", "coder"),
+                ("ben@demo.concord", "coder"),
+                ("lead@demo.concord", "lead"),
+                ("owner@demo.concord", "owner"),
+                ("rita@demo.concord", "reviewer"),
+            ]
+        );
+    }
 
     let lead = signed_in_as(&app, "lead@demo.concord").await;
     let api = |rest: &str| format!("/api/v1/projects/{p}{rest}");
 
-    // 18 participants, each with a role.
+    // The 18 participants of Table 1, one variable per column, the role a category.
     let body: Value = lead.get(&api("/participants")).await.json().await.unwrap();
-    let participants = body["participants"].as_array().unwrap();
-    assert_eq!(participants.len(), 18);
-    for participant in participants {
-        assert!(
-            participant["values"]["Role"]
-                .as_str()
-                .is_some_and(|r| !r.is_empty()),
-            "{participant}"
-        );
-    }
+    let variables: Vec<(&str, &str)> = body["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap(), v["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        variables,
+        [
+            ("Role", "category"),
+            ("Experience (years)", "number"),
+            ("Patients in treatment for refractory pain", "number")
+        ]
+    );
+    let rows: Vec<String> = body["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let values = &x["values"];
+            format!(
+                "{},{},{},{}",
+                x["label"].as_str().unwrap(),
+                values["Role"].as_str().unwrap(),
+                values["Experience (years)"].as_str().unwrap(),
+                values["Patients in treatment for refractory pain"]
+                    .as_str()
+                    .unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(rows, TABLE_1);
 
-    // Four transcripts, each of a participant, both coders' layers submitted.
-    assert_eq!(summary.transcripts.len(), 4);
+    // One interview per participant, in their order, 40 to 80 lines of
+    // speaker turns each; both coders' layers submitted.
+    assert_eq!(summary.transcripts.len(), 18);
+    let interviews: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select p.label, (1 + length(t.text) - length(replace(t.text, chr(10), '')))::bigint,
+                jsonb_array_length(t.turns)::bigint
+           from transcripts t join participants p on p.id = t.participant_id
+          where t.project_id = $1 order by p.label",
+    )
+    .bind(p.0)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(interviews.len(), 18);
+    for ((label, lines, turns), row) in interviews.iter().zip(TABLE_1) {
+        assert!(row.starts_with(&format!("{label},")), "{label}");
+        assert!((40..=80).contains(lines), "{label}: {lines} lines");
+        assert_eq!(turns, lines, "{label}: a turn a line");
+    }
     assert_eq!(
         count(
             &app,
-            "select count(*) from transcripts where participant_id is not null and char_count > 0"
+            &format!(
+                "select count(*) from assignments where project_id = '{p}'
+                    and state = 'submitted' and submitted_at is not null"
+            )
         )
         .await,
-        4
-    );
-    assert_eq!(
-        count(
-            &app,
-            "select count(*) from assignments where state = 'submitted' and submitted_at is not null"
-        )
-        .await,
-        8
-    );
-    assert_eq!(
-        count(
-            &app,
-            "select count(distinct coder_id) from codings where deleted_at is null"
-        )
-        .await,
-        2
+        36
     );
     assert_eq!(
         count(
@@ -171,97 +268,277 @@ async fn the_demo_study_is_made_end_to_end() {
         0,
         "every coder code is aligned"
     );
+    let named_apart = count(
+        &app,
+        &format!(
+            "select count(*) from codes c join code_alignments a on a.code_id = c.id
+               join agreed_codes g on g.id = a.agreed_code_id
+              where c.project_id = '{p}' and c.name <> g.name"
+        ),
+    )
+    .await;
+    assert!(named_apart > 100, "the coders name codes their own way");
 
-    // The lead has reconciled the first transcript, half of the second.
+    // Every transcript reconciled by the lead, so counts read "of 18".
     let progress: Value = lead
         .get(&api("/reconciliation"))
         .await
         .json()
         .await
         .unwrap();
-    let of = |t: usize| {
-        progress["transcripts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["transcript_id"] == json!(summary.transcripts[t]))
-            .unwrap_or_else(|| panic!("transcript {t} in {progress}"))
-            .clone()
-    };
-    assert_eq!(of(0)["reconciled"], true, "{progress}");
-    assert!(of(0)["total"].as_u64().unwrap() >= 5);
-    assert_eq!(of(1)["reconciled"], false, "{progress}");
-    assert!(of(1)["resolved"].as_u64().unwrap() >= 1, "{progress}");
+    assert_eq!(progress["reconciled"], 18, "{progress}");
+    assert_eq!(progress["resolved"], progress["total"], "{progress}");
+    for t in progress["transcripts"].as_array().unwrap() {
+        assert_eq!(t["reconciled"], true, "{t}");
+        assert!(t["total"].as_u64().unwrap() >= 3, "{t}");
+    }
 
-    // Every kind of discrepancy is in the first transcript.
-    let first: Value = lead
-        .get(&api(&format!(
-            "/transcripts/{}/reconciliation",
-            summary.transcripts[0]
-        )))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let kinds: BTreeSet<&str> = first["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["discrepancy"]["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        kinds,
-        BTreeSet::from([
-            "agreement",
-            "boundary",
-            "different_code",
-            "partial_overlap",
-            "only_a",
-            "only_b"
-        ])
-    );
-    for item in first["items"].as_array().unwrap() {
-        assert_eq!(item["resolved"], true, "{item}");
-        if item["discrepancy"]["kind"] != "agreement" {
-            assert!(
-                !item["current"]["rationale"].as_str().unwrap().is_empty(),
-                "{item}"
-            );
+    // Every kind of discrepancy (all of them in the first interview), each
+    // decided with a reason; some decisions revised, one taken back and
+    // redone; coders' comments on a few.
+    let mut kinds = BTreeSet::new();
+    let (mut revised, mut undone, mut commented) = (0, 0, 0);
+    let mut decided = BTreeSet::new();
+    for (index, transcript) in summary.transcripts.iter().enumerate() {
+        let view: Value = lead
+            .get(&api(&format!("/transcripts/{transcript}/reconciliation")))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if index == 0 {
+            assert_eq!(kinds_of(&view), BTreeSet::from(KINDS.map(String::from)));
+        }
+        kinds.extend(kinds_of(&view));
+        assert!(view["orphans"].as_array().unwrap().is_empty(), "{view}");
+        assert!(!view["consensus"].as_array().unwrap().is_empty());
+        for item in view["items"].as_array().unwrap() {
+            assert_eq!(item["resolved"], true, "{item}");
+            let history = item["history"].as_array().unwrap();
+            if item["discrepancy"]["kind"] != "agreement" {
+                assert!(
+                    !item["current"]["rationale"].as_str().unwrap().is_empty(),
+                    "{item}"
+                );
+            }
+            for d in history {
+                decided.insert(d["kind"].as_str().unwrap().to_owned());
+            }
+            revised += usize::from(history.len() > 1);
+            undone += usize::from(history.iter().any(|d| d["kind"] == "undo"));
+            commented += item["comments"].as_array().unwrap().len();
         }
     }
-    assert!(!first["consensus"].as_array().unwrap().is_empty());
+    assert_eq!(kinds, BTreeSet::from(KINDS.map(String::from)));
+    let every: BTreeSet<String> = [
+        "accept_a",
+        "accept_b",
+        "both",
+        "union",
+        "intersection",
+        "relabel",
+        "reject",
+        "undo",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(decided, every);
+    assert!(revised >= 5, "{revised} revised");
+    assert_eq!(undone, 1);
+    assert!(commented >= 3, "{commented} comments");
+    let superseded = count(
+        &app,
+        &format!(
+            "select count(*) from decisions d where d.project_id = '{p}'
+                and exists (select 1 from decisions n where n.supersedes = d.id)"
+        ),
+    )
+    .await;
+    assert!(superseded >= 10, "{superseded} superseded decisions");
+    assert_eq!(
+        summary.decisions as i64,
+        count(
+            &app,
+            &format!("select count(*) from decisions where project_id = '{p}' and not auto")
+        )
+        .await
+    );
 
-    // Coder A's comment on an open discrepancy of the second transcript.
-    let second: Value = lead
-        .get(&api(&format!(
-            "/transcripts/{}/reconciliation",
-            summary.transcripts[1]
-        )))
+    // The consensus gives the counts the paper reports, out of 18.
+    for (code, n) in [
+        ("Maximum opioid dose as an indicator", 7),
+        ("Eligibility: tumour location", 10),
+        ("Eligibility: prognosis", 8),
+        ("Eligibility: response to other treatments", 4),
+        ("Pain specialist as decision maker", 13),
+        ("Oncologist as decision maker", 11),
+        ("Patient as main decision maker", 17),
+    ] {
+        let of_18 = count(
+            &app,
+            &format!(
+                "select count(distinct t.participant_id) from consensus_codings c
+                   join agreed_codes a on a.id = c.agreed_code_id
+                   join transcripts t on t.id = c.transcript_id
+                  where c.project_id = '{p}' and c.deleted_at is null and a.name = '{code}'"
+            ),
+        )
+        .await;
+        assert_eq!(of_18, n, "{code}");
+    }
+
+    // The agreed codes under Table 2's 4 themes and 16 subcategories, their
+    // scopes as definitions; a handful left unplaced.
+    let nodes: Vec<(String, Option<String>, String, i32, bool)> = sqlx::query_as(
+        "select n.name, p.name, n.definition, n.position, n.example_coding_id is not null
+           from theme_nodes n left join theme_nodes p on p.id = n.parent_id
+          where n.project_id = $1 and n.deleted_at is null
+          order by p.position nulls first, n.position",
+    )
+    .bind(p.0)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let themes: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n.1.is_none())
+        .map(|n| n.0.as_str())
+        .collect();
+    assert_eq!(themes, TABLE_2.map(|t| t.0));
+    for (theme, subcategories) in TABLE_2 {
+        let under: Vec<&str> = nodes
+            .iter()
+            .filter(|n| n.1.as_deref() == Some(theme))
+            .map(|n| n.0.as_str())
+            .collect();
+        assert_eq!(under, subcategories, "{theme}");
+    }
+    let scope = |name: &str| {
+        nodes
+            .iter()
+            .find(|n| n.0 == name)
+            .map(|n| n.2.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        scope("Emotional"),
+        "Psychological impact of having a foreign body implanted"
+    );
+    assert!(
+        nodes.iter().filter(|n| n.1.is_some()).all(|n| n.4),
+        "each subcategory has an example quote"
+    );
+    let placed = count(
+        &app,
+        &format!(
+            "select count(*) from theme_placements tp
+               join theme_nodes n on n.id = tp.node_id and n.parent_id is not null
+              where tp.project_id = '{p}'"
+        ),
+    )
+    .await;
+    assert!(placed >= 60, "{placed} placed");
+    assert_eq!(placed, summary.placed_codes as i64);
+    let unplaced = count(
+        &app,
+        &format!(
+            "select count(*) from agreed_codes a where a.project_id = '{p}' and a.deleted_at is null
+                and not exists (select 1 from theme_placements tp where tp.agreed_code_id = a.id)"
+        ),
+    )
+    .await;
+    assert!((4..=8).contains(&unplaced), "{unplaced} unplaced");
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "select count(*) from agreed_codes a where a.project_id = '{p}'
+                    and not exists (select 1 from consensus_codings c
+                                     where c.agreed_code_id = a.id and c.deleted_at is null)"
+            )
+        )
+        .await,
+        0,
+        "every agreed code has consensus quotes"
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "select count(*) from audit_events where project_id = '{p}' and action = 'theme_node.created'"
+            )
+        )
+        .await,
+        20
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "select coalesce(sum(jsonb_array_length(after)), 0) from audit_events where project_id = '{p}' and action = 'theme.codes_placed'"
+            )
+        )
+        .await,
+        placed,
+        "each placed code is on the record"
+    );
+
+    // The practice project: two pilot interviews, both layers submitted, every
+    // kind of discrepancy open, nothing decided and no themes.
+    let practice = &summary.practice;
+    let q = practice.project_id;
+    assert_eq!(practice.path, format!("/projects/{q}"));
+    assert_eq!(practice.transcripts.len(), 2);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "select count(*) from assignments where project_id = '{q}' and state = 'submitted'"
+            )
+        )
+        .await,
+        4
+    );
+    let progress: Value = lead
+        .get(&format!("/api/v1/projects/{q}/reconciliation"))
         .await
         .json()
         .await
         .unwrap();
-    let commented: Vec<&Value> = second["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| !i["comments"].as_array().unwrap().is_empty())
-        .collect();
-    assert_eq!(commented.len(), 1);
-    assert_eq!(commented[0]["resolved"], false);
-    assert!(
-        commented[0]["comments"][0]["body"]
-            .as_str()
-            .unwrap()
-            .starts_with("I coded this because")
-    );
+    assert_eq!(progress["reconciled"], 0, "{progress}");
+    assert_eq!(progress["resolved"], 0, "{progress}");
+    assert!(progress["total"].as_u64().unwrap() >= 8, "{progress}");
+    for table in ["decisions", "consensus_codings", "theme_nodes"] {
+        assert_eq!(
+            count(
+                &app,
+                &format!("select count(*) from {table} where project_id = '{q}'")
+            )
+            .await,
+            0,
+            "{table}"
+        );
+    }
+    let mut kinds = BTreeSet::new();
+    for transcript in &practice.transcripts {
+        let view: Value = lead
+            .get(&format!(
+                "/api/v1/projects/{q}/transcripts/{transcript}/reconciliation"
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        kinds.extend(kinds_of(&view));
+    }
+    assert_eq!(kinds, BTreeSet::from(KINDS.map(String::from)));
     assert_eq!(
         count(
             &app,
             "select count(*) from audit_events where action = 'demo.created'"
         )
         .await,
-        1
+        2
     );
 
     // The sign-in page lists the demo accounts with their password.
@@ -319,7 +596,7 @@ async fn the_setup_page_loads_the_demo_only_on_an_empty_install() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/login");
     assert_eq!(count(&app, "select count(*) from users").await, 5);
-    assert_eq!(count(&app, "select count(*) from projects").await, 1);
+    assert_eq!(count(&app, "select count(*) from projects").await, 2);
     let page = html(visitor.get("/login").await).await;
     assert_eq!(select_texts(&page, ".demo-accounts tbody tr").len(), 5);
     signed_in_as(&app, "owner@demo.concord").await;
@@ -355,14 +632,17 @@ async fn concord_demo_prints_links_on_the_address_it_is_told_to_bind() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let project: String = sqlx::query_scalar("select id::text from projects")
-        .fetch_one(&app.pool)
+    let projects: Vec<String> = sqlx::query_scalar("select id::text from projects")
+        .fetch_all(&app.pool)
         .await
         .unwrap();
-    assert!(
-        stdout.contains(&format!("(open http://127.0.0.1:4181/projects/{project})")),
-        "{stdout}"
-    );
+    assert_eq!(projects.len(), 2);
+    for project in projects {
+        assert!(
+            stdout.contains(&format!("(open http://127.0.0.1:4181/projects/{project})")),
+            "{stdout}"
+        );
+    }
     assert!(!stdout.contains(":8080"), "{stdout}");
 }
 
