@@ -196,6 +196,9 @@ pub async fn require_round(
     member: &Member,
     round: uuid::Uuid,
 ) -> Result<store::Round, AppError> {
+    if member.role == Role::Coder {
+        return Err(AppError::Forbidden);
+    }
     let found = store::round(conn, member.project_id, round)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -215,7 +215,8 @@ async fn place(app: &TestApp, demo: &Demo, code: &str) {
     .await
     .unwrap();
     sqlx::query(
-        "insert into theme_placements (agreed_code_id, project_id, node_id, placed_by) values ($1, $2, $3, $4)",
+        "insert into theme_placements (agreed_code_id, project_id, node_id, placed_by) values ($1, $2, $3, $4)
+         on conflict (agreed_code_id) do update set node_id = excluded.node_id",
     )
     .bind(code.parse::<Uuid>().unwrap())
     .bind(project)
@@ -224,6 +225,44 @@ async fn place(app: &TestApp, demo: &Demo, code: &str) {
     .execute(&app.pool)
     .await
     .unwrap();
+}
+
+/// Each placed agreed code's theme path ("Theme > Subcategory"), by code id,
+/// as the themes API gives the hierarchy.
+async fn theme_paths(demo: &Demo) -> HashMap<String, String> {
+    let h: Value = demo
+        .owner
+        .get(&demo.api("/themes"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let nodes: HashMap<String, (Option<String>, String)> = h["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap().to_owned(),
+                (
+                    n["parent_id"].as_str().map(str::to_owned),
+                    n["name"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    let mut paths = HashMap::new();
+    for c in h["codes"].as_array().unwrap() {
+        let mut at = c["node_id"].as_str().map(str::to_owned);
+        let mut names = Vec::new();
+        while let Some((parent, name)) = at.as_ref().and_then(|id| nodes.get(id)) {
+            names.push(name.clone());
+            at = parent.clone();
+        }
+        names.reverse();
+        paths.insert(c["id"].as_str().unwrap().to_owned(), names.join(" > "));
+    }
+    paths
 }
 
 /// The demo's consensus codebook, as its API gives it.
@@ -250,6 +289,7 @@ async fn coded_segments_hold_every_consensus_coding_with_its_transcript_particip
         .expect("a code in use");
     let placed_id = placed["id"].as_str().unwrap().to_owned();
     place(&app, &demo, &placed_id).await;
+    let paths = theme_paths(&demo).await;
     let code_names: HashMap<String, String> = codes
         .iter()
         .map(|c| {
@@ -377,12 +417,12 @@ async fn coded_segments_hold_every_consensus_coding_with_its_transcript_particip
                 .unwrap_or_default();
             assert_eq!(r[name], value, "{name} of {label}");
         }
-        let path = if r["agreed_code"] == code_names[&placed_id] {
-            "Burden of care > Money"
-        } else {
-            ""
-        };
-        assert_eq!(r["theme_path"], path);
+        let id = code_names
+            .iter()
+            .find(|(_, name)| **name == r["agreed_code"])
+            .map(|(id, _)| id.clone())
+            .expect("an agreed code");
+        assert_eq!(r["theme_path"], paths[&id], "{}", r["agreed_code"]);
         assert_eq!(r["coder_code"], "");
     }
 
@@ -439,6 +479,7 @@ async fn the_codebook_has_the_counts_of_the_consensus_codebook_and_n_of_n_partic
     let codes = codebook(&demo).await;
     let placed = codes[0]["id"].as_str().unwrap().to_owned();
     place(&app, &demo, &placed).await;
+    let paths = theme_paths(&demo).await;
     let reconciled: i64 = sqlx::query_scalar(
         "select count(distinct t.participant_id) from transcripts t where t.project_id = $1 and t.participant_id is not null
            and (exists (select 1 from decisions d where d.transcript_id = t.id)
@@ -458,8 +499,12 @@ async fn the_codebook_has_the_counts_of_the_consensus_codebook_and_n_of_n_partic
         );
         let (_, rows) = csv_rows(&file.bytes);
         assert_eq!(rows.len(), codes.len());
-        assert_eq!(rows[0]["agreed_code_id"], placed, "placed codes come first");
-        assert_eq!(rows[0]["theme_path"], "Burden of care > Money");
+        assert!(!rows[0]["theme_path"].is_empty(), "placed codes come first");
+        let row = rows.iter().find(|r| r["agreed_code_id"] == placed).unwrap();
+        assert_eq!(row["theme_path"], "Burden of care > Money");
+        for r in &rows {
+            assert_eq!(r["theme_path"], paths[&r["agreed_code_id"]]);
+        }
         for code in &codes {
             let id = code["id"].as_str().unwrap();
             let row = rows
@@ -494,9 +539,6 @@ async fn the_codebook_has_the_counts_of_the_consensus_codebook_and_n_of_n_partic
                 })
                 .collect();
             assert_eq!(row["coder_codes"], aligned.join("; "));
-            if id != placed {
-                assert_eq!(row["theme_path"], "");
-            }
         }
         let xlsx = export(client, &demo.path("/exports/codebook.xlsx")).await;
         assert_eq!(xlsx_rows(&xlsx.bytes, "Codebook"), csv_lists(&file.bytes));
