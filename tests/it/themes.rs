@@ -1039,58 +1039,40 @@ async fn in_the_browser_a_lead_drags_a_code_moves_a_subcategory_by_keys_and_foll
     // Move Complications under Education by keys: Alt+Left outdents it to the
     // top level (after its old theme), Alt+Down moves it below Education,
     // Alt+Right indents it under the theme above, Education.
-    let head = browser
-        .element(&format!(".node-head[data-node='{sub_id}']"))
-        .await;
-    head.send_keys(&format!(
-        "{}{}{}",
-        char::from(Key::Alt),
-        char::from(Key::Left),
-        char::from(Key::Null)
-    ))
-    .await
-    .expect("Alt+Left");
-    browser
-        .wait_until(
-            "Complications at the top level",
-            &format!("//ul[@id='theme-tree']/li[@data-node='{sub_id}']"),
-        )
-        .await;
-    let head = browser
-        .element(&format!(".node-head[data-node='{sub_id}']"))
-        .await;
-    head.send_keys(&format!(
-        "{}{}{}",
-        char::from(Key::Alt),
-        char::from(Key::Down),
-        char::from(Key::Null)
-    ))
-    .await
-    .expect("Alt+Down");
-    browser
-        .wait_until(
-            "Complications after Education",
-            &format!("//ul[@id='theme-tree']/li[last()][@data-node='{sub_id}']"),
-        )
-        .await;
-    let head = browser
-        .element(&format!(".node-head[data-node='{sub_id}']"))
-        .await;
-    head.send_keys(&format!(
-        "{}{}{}",
-        char::from(Key::Alt),
-        char::from(Key::Right),
-        char::from(Key::Null)
-    ))
-    .await
-    .expect("Alt+Right");
     let other_id = other["id"].as_str().unwrap();
-    browser
-        .wait_until(
+    for (key, what, place) in [
+        (
+            Key::Left,
+            "Complications at the top level",
+            format!("//ul[@id='theme-tree']/li[@data-node='{sub_id}']"),
+        ),
+        (
+            Key::Down,
+            "Complications after Education",
+            format!("//ul[@id='theme-tree']/li[last()][@data-node='{sub_id}']"),
+        ),
+        (
+            Key::Right,
             "Complications under Education",
-            &format!("//li[@data-node='{other_id}']/ul[contains(@class, 'theme-children')]/li[@data-node='{sub_id}']"),
-        )
-        .await;
+            format!(
+                "//li[@data-node='{other_id}']/ul[contains(@class, 'theme-children')]/li[@data-node='{sub_id}']"
+            ),
+        ),
+    ] {
+        // The tree is drawn anew after each move: find the theme again.
+        browser
+            .element(&format!(".node-head[data-node='{sub_id}']"))
+            .await
+            .send_keys(&format!(
+                "{}{}{}",
+                char::from(Key::Alt),
+                char::from(key),
+                char::from(Key::Null)
+            ))
+            .await
+            .expect("Alt and an arrow");
+        browser.wait_until(what, &place).await;
+    }
     let h = s.hierarchy(&s.project.owner).await;
     assert_eq!(node_of(&h, "Complications")["parent_id"], other["id"]);
 
