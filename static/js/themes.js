@@ -154,6 +154,9 @@ function updateToolbar() {
   const n = selected.size;
   document.getElementById("group-selected").disabled = n === 0;
   document.getElementById("move-selected").disabled = n === 0;
+  // A split takes codes of one theme into a new sibling of it.
+  const homes = new Set([...selected].map((id) => codeById(id) && codeById(id).node_id));
+  document.getElementById("split-selected").disabled = n === 0 || homes.size !== 1 || homes.has(null);
   document.getElementById("selection-count").textContent = n ? `${n} selected` : "";
   for (const li of root.querySelectorAll("li.theme-code")) {
     li.classList.toggle("selected", selected.has(li.dataset.code));
@@ -346,6 +349,19 @@ if (editor) {
     }, "nodes");
   });
   document.getElementById("move-selected").addEventListener("click", () => moveSelection());
+  document.getElementById("split-selected").addEventListener("click", () => {
+    const ids = [...selected];
+    const node = nodeById(codeById(ids[0]).node_id);
+    nodeForm(`Split ${ids.length} code${ids.length === 1 ? "" : "s"} off “${node.name}”`, null, async (fields) => {
+      const made = await write("POST", `${api}/themes/nodes/${node.id}/split`, {
+        version: node.version,
+        name: fields.name,
+        codes: ids,
+      });
+      if (made) selected.clear();
+      return made;
+    });
+  });
 
   // Drag and drop: codes (the selection, if the dragged code is in it) and themes.
   root.addEventListener("dragstart", (event) => {

@@ -1146,4 +1146,37 @@ async fn in_the_browser_a_lead_drags_a_code_moves_a_subcategory_by_keys_and_foll
     .await
     .unwrap();
     assert_eq!(recorded, 1);
+
+    // Split Infection off Complications into a new subcategory beside it.
+    browser.visit(&s.project.path("/themes")).await;
+    browser
+        .element(&format!(
+            "li.theme-code[data-code='{infection}'] input.select-code"
+        ))
+        .await
+        .click()
+        .await
+        .expect("ticking Infection");
+    browser
+        .element("#split-selected:not([disabled])")
+        .await
+        .click()
+        .await
+        .expect("splitting");
+    let name = browser.element("#node-form input[name=name]").await;
+    name.send_keys("Infection alone").await.expect("naming it");
+    browser
+        .element("#node-save")
+        .await
+        .click()
+        .await
+        .expect("saving");
+    browser
+        .wait_until(
+            "the new subcategory beside Complications, holding Infection",
+            &format!(
+                "//li[@data-node='{other_id}']/ul[contains(@class, 'theme-children')]/li[.//strong[normalize-space() = 'Infection alone']]//li[@data-code='{infection}']"
+            ),
+        )
+        .await;
 }
