@@ -22,6 +22,10 @@ pub fn routes() -> Routes {
             get(pages::trace),
         )
         .route(
+            "/projects/{project_id}/themes/trace/codings/{coding_id}",
+            get(pages::trace_up),
+        )
+        .route(
             "/api/v1/projects/{project_id}/themes",
             get(api::get_hierarchy),
         )

@@ -7,9 +7,9 @@ use axum::response::Html;
 
 use super::api::QuoteParams;
 use super::service::{self, Editor, QuoteList, Reader};
-use super::trace::{self, QuoteTrace};
+use super::trace::{self, CodingTrace, QuoteTrace};
 use crate::coding::blinding::Viewer;
-use crate::db::ids::ConsensusCodingId;
+use crate::db::ids::{CodingId, ConsensusCodingId};
 use crate::error::AppError;
 use crate::projects::member::Member;
 use crate::state::AppState;
@@ -211,6 +211,41 @@ pub async fn trace(
         TracePage {
             layout,
             member,
+            trace,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "themes/trace_up.html")]
+pub struct TraceUpPage {
+    layout: Layout,
+    member: Member,
+    /// Why it is closed to this member, if it is.
+    closed: Option<String>,
+    trace: Option<CodingTrace>,
+}
+
+/// From a coder's coding up to the agreed code and theme it ended in.
+pub async fn trace_up(
+    State(state): State<AppState>,
+    member: Member,
+    layout: Layout,
+    Path((_, id)): Path<(String, CodingId)>,
+) -> Result<Html<String>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let viewer = Viewer::load(&mut conn, &member).await?;
+    let (closed, trace) = match trace::coding(&mut conn, &member, &viewer, id).await {
+        Ok(t) => (None, Some(t)),
+        Err(AppError::State(why)) => (Some(why), None),
+        Err(e) => return Err(e),
+    };
+    Ok(Html(
+        TraceUpPage {
+            layout,
+            member,
+            closed,
             trace,
         }
         .render()?,

@@ -409,7 +409,16 @@ if (editor) {
       }
       placeCodes(ids, nodeId, position).then((done) => { if (done) selected.clear(); });
     } else if (node && node !== nodeId) {
-      moveNode(nodeById(node), nodeId);
+      const moved = nodeById(node);
+      const onto = nodeId && nodeById(nodeId);
+      const rect = target.getBoundingClientRect();
+      if (onto && target.classList.contains("node-head") && event.clientY < rect.top + rect.height * 0.35) {
+        // The upper part of a theme's row: before it, among its siblings.
+        const siblings = siblingsOf(onto).filter((n) => n.id !== moved.id);
+        moveNode(moved, onto.parent_id, siblings.findIndex((n) => n.id === onto.id));
+      } else {
+        moveNode(moved, nodeId);
+      }
     }
   });
 }

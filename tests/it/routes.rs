@@ -109,6 +109,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/projects/{project_id}/themes/trace/{coding_id}",
         Who::Member,
     ),
+    (
+        "GET",
+        "/projects/{project_id}/themes/trace/codings/{coding_id}",
+        Who::Member,
+    ),
     ("GET", "/api/v1/projects/{project_id}/themes", Who::Member),
     (
         "POST",

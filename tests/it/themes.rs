@@ -832,6 +832,19 @@ async fn quotes_filter_by_attribute_and_trace_down_to_each_coders_span_and_back(
     )
     .await;
     assert_eq!(select_texts(&page, ".original").len(), 2);
+    // And up again from Ana's coding, one click away.
+    let page = html(
+        owner
+            .get(&s.project.path(&format!("/themes/trace/codings/{ana}")))
+            .await,
+    )
+    .await;
+    assert_eq!(select_texts(&page, "#trace-up .agreed-code"), ["Infection"]);
+    assert_eq!(
+        select_texts(&page, "#trace-up .trace-path a"),
+        ["Barriers & benefits", "Complications"]
+    );
+    assert_eq!(select_texts(&page, "#trace-up .consensus-link").len(), 1);
 }
 
 #[tokio::test]
@@ -965,13 +978,15 @@ async fn a_second_lead_hears_of_each_change_live_and_a_blind_coder_does_not() {
 /// Drags the element matching `from` onto the one matching `to`, with the
 /// events a browser sends for a mouse drag (dragstart, dragover, drop).
 const DRAG: &str = r#"
-const [from, to] = arguments;
+const [from, to, upper] = arguments;
 const source = document.querySelector(from);
 const target = document.querySelector(to);
+const box = target.getBoundingClientRect();
+const at = { clientX: box.left + 5, clientY: upper ? box.top + 1 : box.top + box.height * 0.75 };
 const data = new DataTransfer();
 source.dispatchEvent(new DragEvent("dragstart", { bubbles: true, dataTransfer: data }));
-target.dispatchEvent(new DragEvent("dragover", { bubbles: true, cancelable: true, dataTransfer: data }));
-target.dispatchEvent(new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: data }));
+target.dispatchEvent(new DragEvent("dragover", { bubbles: true, cancelable: true, dataTransfer: data, ...at }));
+target.dispatchEvent(new DragEvent("drop", { bubbles: true, cancelable: true, dataTransfer: data, ...at }));
 source.dispatchEvent(new DragEvent("dragend", { bubbles: true, dataTransfer: data }));
 "#;
 
@@ -1009,6 +1024,7 @@ async fn in_the_browser_a_lead_drags_a_code_moves_a_subcategory_by_keys_and_foll
             vec![
                 json!(format!("li.theme-code[data-code='{infection}']")),
                 json!(format!(".node-head[data-node='{sub_id}']")),
+                json!(false),
             ],
         )
         .await
@@ -1075,6 +1091,25 @@ async fn in_the_browser_a_lead_drags_a_code_moves_a_subcategory_by_keys_and_foll
     }
     let h = s.hierarchy(&s.project.owner).await;
     assert_eq!(node_of(&h, "Complications")["parent_id"], other["id"]);
+
+    // Dragged onto the upper part of a theme, a theme goes before it.
+    browser
+        .execute(
+            DRAG,
+            vec![
+                json!(format!(".node-head[data-node='{other_id}']")),
+                json!(format!(".node-head[data-node='{theme_id}']")),
+                json!(true),
+            ],
+        )
+        .await
+        .expect("dragging Education");
+    browser
+        .wait_until(
+            "Education first",
+            &format!("//ul[@id='theme-tree']/li[1][@data-node='{other_id}']"),
+        )
+        .await;
 
     // Quotes of Education, filtered to nurses, then down to the coders' spans.
     browser

@@ -18,6 +18,10 @@ export function createPanel(page) {
     const code = codes.get(c.code_id);
     const [first, last] = lineSpan(page.doc.lines, c.start, c.end);
     $("coding-quote").textContent = `“${view.quote(c)}”`;
+    // Up to the agreed code and theme it ended in (or, in the consensus layer,
+    // down to its decision and the coders' spans).
+    const trace = document.getElementById("coding-trace");
+    if (trace) trace.href = `${trace.dataset.base}${c.id}`;
     $("coding-where").textContent = first === last ? `Line ${first + 1}` : `Lines ${first + 1}–${last + 1}`;
     $("coding-swatch").style.setProperty("--c", code?.color ?? "#999");
     const codesKey = page.codeList.signature();
