@@ -124,6 +124,15 @@ pub async fn insert_round(
 }
 
 pub async fn rounds(conn: &mut PgConnection, project: ProjectId) -> Result<Vec<Round>, AppError> {
+    rounds_where(conn, project, None).await
+}
+
+/// The project's rounds, newest first, or only round `id`.
+async fn rounds_where(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    id: Option<uuid::Uuid>,
+) -> Result<Vec<Round>, AppError> {
     Ok(sqlx::query_as!(
         Round,
         r#"select r.id, r.number, r.message, r.due_on::text as due_on, r.snapshot,
@@ -133,9 +142,10 @@ pub async fn rounds(conn: &mut PgConnection, project: ProjectId) -> Result<Vec<R
                   (select count(*) from review_signoffs s where s.round_id = r.id) as "signed_off!",
                   (select count(*) from review_comments c where c.round_id = r.id and c.status = 'open') as "open_comments!"
              from review_rounds r join users u on u.id = r.created_by
-            where r.project_id = $1
+            where r.project_id = $1 and ($2::uuid is null or r.id = $2)
             order by r.number desc"#,
-        project as ProjectId
+        project as ProjectId,
+        id
     )
     .fetch_all(conn)
     .await?)
@@ -146,10 +156,7 @@ pub async fn round(
     project: ProjectId,
     id: uuid::Uuid,
 ) -> Result<Option<Round>, AppError> {
-    Ok(rounds(conn, project)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id))
+    Ok(rounds_where(conn, project, Some(id)).await?.pop())
 }
 
 pub async fn close(
@@ -217,6 +224,16 @@ pub async fn comments(
     project: ProjectId,
     round: uuid::Uuid,
 ) -> Result<Vec<Comment>, AppError> {
+    comments_where(conn, project, round, None).await
+}
+
+/// A round's comments, oldest first, or only comment `id`.
+async fn comments_where(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    round: uuid::Uuid,
+    id: Option<uuid::Uuid>,
+) -> Result<Vec<Comment>, AppError> {
     Ok(sqlx::query_as!(
         Comment,
         r#"select c.id, c.author_id as "author_id: UserId", a.display_name as author, c.target_kind,
@@ -225,10 +242,11 @@ pub async fn comments(
              from review_comments c
              join users a on a.id = c.author_id
              left join users r on r.id = c.replied_by
-            where c.project_id = $1 and c.round_id = $2
+            where c.project_id = $1 and c.round_id = $2 and ($3::uuid is null or c.id = $3)
             order by c.created_at, c.id"#,
         project as ProjectId,
-        round
+        round,
+        id
     )
     .fetch_all(conn)
     .await?)
@@ -240,10 +258,7 @@ pub async fn comment(
     round: uuid::Uuid,
     id: uuid::Uuid,
 ) -> Result<Option<Comment>, AppError> {
-    Ok(comments(conn, project, round)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id))
+    Ok(comments_where(conn, project, round, Some(id)).await?.pop())
 }
 
 /// Sets status and reply if the version matches; the comment after, or None.

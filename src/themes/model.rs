@@ -163,12 +163,12 @@ pub fn subtree(nodes: &[Node], id: ThemeNodeId) -> Vec<ThemeNodeId> {
     out
 }
 
-/// The names from the top theme down to `id`.
-pub fn path_of(nodes: &HashMap<ThemeNodeId, &Node>, id: ThemeNodeId) -> Vec<String> {
+/// The nodes from the top theme down to `id`.
+pub fn ancestry<'a>(nodes: &HashMap<ThemeNodeId, &'a Node>, id: ThemeNodeId) -> Vec<&'a Node> {
     let mut path = Vec::new();
     let mut at = Some(id);
     while let Some(node) = at.and_then(|i| nodes.get(&i)) {
-        path.push(node.name.clone());
+        path.push(*node);
         at = node.parent_id;
         if path.len() > nodes.len() {
             break;
@@ -176,6 +176,14 @@ pub fn path_of(nodes: &HashMap<ThemeNodeId, &Node>, id: ThemeNodeId) -> Vec<Stri
     }
     path.reverse();
     path
+}
+
+/// The names from the top theme down to `id`.
+pub fn path_of(nodes: &HashMap<ThemeNodeId, &Node>, id: ThemeNodeId) -> Vec<String> {
+    ancestry(nodes, id)
+        .into_iter()
+        .map(|n| n.name.clone())
+        .collect()
 }
 
 #[cfg(test)]

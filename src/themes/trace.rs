@@ -7,7 +7,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::service::Reader;
-use super::store;
+use super::{model, store};
 use crate::coding::blinding::Viewer;
 use crate::db::ids::{
     AgreedCodeId, CodeId, CodingId, ConsensusCodingId, DecisionId, ThemeNodeId, TranscriptId,
@@ -81,19 +81,14 @@ async fn path_of(
     let Some(node) = placements.iter().find(|p| p.agreed_code_id == code) else {
         return Ok(Vec::new());
     };
-    let mut steps = Vec::new();
-    let mut at = Some(node.node_id);
-    while let Some(n) = at.and_then(|id| nodes.iter().find(|n| n.id == id)) {
-        steps.push(PathStep {
+    let by_id = nodes.iter().map(|n| (n.id, n)).collect();
+    let steps = model::ancestry(&by_id, node.node_id)
+        .into_iter()
+        .map(|n| PathStep {
             id: n.id,
             name: n.name.clone(),
-        });
-        at = n.parent_id;
-        if steps.len() > nodes.len() {
-            break;
-        }
-    }
-    steps.reverse();
+        })
+        .collect();
     Ok(steps)
 }
 
