@@ -1900,3 +1900,190 @@ async fn while_a_layer_is_reopened_the_reconciliation_page_is_read_only_with_a_n
     assert!(absent(&page, "#paused-notice"));
     assert!(!absent(&page, "#decision-buttons"));
 }
+
+/// Every open discrepancy of the first transcript decided: A where there is an
+/// A side, else B.
+async fn reconcile_all(s: &Study<'_>) {
+    let rec = s.rec(&s.project.owner).await;
+    for item in rec["items"].as_array().unwrap() {
+        if item["resolved"] == true {
+            continue;
+        }
+        let kind = if item["discrepancy"]["a"].is_null() {
+            "accept_b"
+        } else {
+            "accept_a"
+        };
+        let key = item["key"].as_str().unwrap();
+        let mut extra = json!({});
+        if let Some(last) = item["history"].as_array().and_then(|h| h.last()) {
+            extra["supersedes"] = last["id"].clone();
+        }
+        s.decided(key, kind, extra).await;
+    }
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["reconciled"], true, "{rec}");
+}
+
+async fn map(s: &Study<'_>, coder_code: &str, agreed: &str) {
+    let path = s.project.api(&format!("/alignment/{coder_code}"));
+    let response = s
+        .project
+        .owner
+        .send_json(Method::PUT, &path, &json!({ "agreed_code_id": agreed }))
+        .await;
+    expect(response, StatusCode::NO_CONTENT).await;
+}
+
+fn transcript_progress<'v>(progress: &'v Value, transcript: &str) -> &'v Value {
+    progress["transcripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["transcript_id"] == transcript)
+        .expect("the transcript's progress")
+}
+
+#[tokio::test]
+async fn re_aligning_a_decided_code_reopens_its_discrepancy_until_decided_again() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+    let rec = s.rec(&s.project.owner).await;
+    let only_b = key(&rec, "only_b");
+    let accepted = by_key(&rec, &only_b)["current"].clone();
+    assert!(s.spans().await.contains(&s.span("Fatigue", fatigue())));
+    assert_eq!(
+        transcript_progress(&s.progress().await, &s.first)["reconciled"],
+        true
+    );
+
+    // Ben's "fatigue" was kept as its own agreed code; now it is mapped onto Admin.
+    let unalign = s
+        .project
+        .owner
+        .delete(&s.project.api(&format!("/alignment/{}", s.coder_codes["ben fatigue"])))
+        .await;
+    assert!(unalign.status().is_success(), "{}", unalign.status());
+    map(&s, &s.coder_codes["ben fatigue"], &s.agreed["Admin"]).await;
+
+    let rec = s.rec(&s.project.owner).await;
+    let item = by_key(&rec, &only_b);
+    assert_eq!(item["discrepancy"]["b"]["code_id"], s.agreed["Admin"].as_str());
+    assert_eq!(item["resolved"], false, "open again: {item}");
+    assert_eq!(item["current"], Value::Null);
+    assert_eq!(item["outdated"]["id"], accepted["id"]);
+    assert_eq!(rec["reconciled"], false);
+    assert_eq!(rec["resolved"].as_u64().unwrap() + 1, rec["total"].as_u64().unwrap());
+    let progress = s.progress().await;
+    assert_eq!(transcript_progress(&progress, &s.first)["reconciled"], false);
+    assert_eq!(progress["reconciled"], 0);
+    // The outdated decision's span is still there, and only a decision replaces it.
+    assert!(s.spans().await.contains(&s.span("Fatigue", fatigue())));
+
+    let again = s
+        .decided(&only_b, "accept_b", json!({ "supersedes": accepted["id"] }))
+        .await;
+    assert_eq!(again["supersedes"], accepted["id"]);
+    let spans = s.spans().await;
+    assert!(spans.contains(&s.span("Admin", fatigue())), "{spans:?}");
+    assert!(!spans.contains(&s.span("Fatigue", fatigue())), "{spans:?}");
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["reconciled"], true);
+    assert_eq!(by_key(&rec, &only_b)["outdated"], Value::Null);
+    assert_eq!(
+        transcript_progress(&s.progress().await, &s.first)["reconciled"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn merging_agreed_codes_keeps_the_decisions_on_them_in_force() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+    let merge = s
+        .project
+        .owner
+        .post_json(
+            &s.project
+                .api(&format!("/consensus/codes/{}/merge", s.agreed["Fatigue"])),
+            &json!({ "into": s.agreed["Admin"] }),
+        )
+        .await;
+    assert!(merge.status().is_success(), "{}", merge.status());
+    let rec = s.rec(&s.project.owner).await;
+    let only_b = item(&rec, "only_b");
+    assert_eq!(only_b["discrepancy"]["b"]["code_id"], s.agreed["Admin"].as_str());
+    assert_eq!(only_b["resolved"], true, "{only_b}");
+    assert_eq!(only_b["outdated"], Value::Null);
+    assert_eq!(rec["reconciled"], true);
+}
+
+#[tokio::test]
+async fn a_resubmitted_layer_with_a_new_unaligned_code_is_not_reconciled() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+
+    // Ben's layer is reopened; he adds a coding under a new code and resubmits.
+    let assignments = expect(
+        s.project.owner.get(&s.project.api("/assignments")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let bens = assignments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user_id"] == s.ben.id.to_string() && a["transcript_id"] == s.first.as_str())
+        .expect("Ben's assignment");
+    let reopen = s
+        .project
+        .owner
+        .post_json(
+            &s.project.api(&format!("/assignments/{}/reopen", id(bens))),
+            &json!({}),
+        )
+        .await;
+    expect(reopen, StatusCode::OK).await;
+    let new_code = code(&s.project, &s.ben, &s.first, "paperwork", admin()).await;
+    submit(&s.project, &s.ben, &s.first).await;
+
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["reconciled"], false, "{rec}");
+    assert_eq!(rec["resolved"], rec["total"], "every listed discrepancy is decided");
+    let unaligned = rec["unaligned"].as_array().unwrap();
+    assert_eq!(unaligned.len(), 1);
+    assert_eq!(unaligned[0]["name"], "paperwork");
+    assert_eq!(unaligned[0]["codings"], 1);
+    assert_eq!(unaligned[0]["coder"], s.ben.id.to_string());
+    let progress = s.progress().await;
+    let first = transcript_progress(&progress, &s.first);
+    assert_eq!(first["reconciled"], false);
+    assert_eq!(first["unaligned"], 1);
+    let page = html(
+        s.project
+            .owner
+            .get(&format!("/projects/{}/reconcile", s.project.id))
+            .await,
+    )
+    .await;
+    let page = page.html();
+    assert!(page.contains("1 coding(s) under codes not aligned yet"), "{page}");
+
+    // Aligned onto Admin, Ben's new coding agrees with Ana's Admin span: the
+    // discrepancy that was "A only" is gone (its decision is listed apart) and
+    // the agreement is accepted automatically.
+    map(&s, &new_code, &s.agreed["Admin"]).await;
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["unaligned"], json!([]));
+    assert!(items_of(&rec, "only_a").is_empty());
+    let admin_agreement = items_of(&rec, "agreement")
+        .into_iter()
+        .find(|i| side_span(&i["discrepancy"]["a"]) == admin())
+        .expect("an agreement on the admin line");
+    assert_eq!(admin_agreement["resolved"], true);
+    assert_eq!(rec["orphans"].as_array().unwrap().len(), 1);
+    assert_eq!(rec["reconciled"], true, "{rec}");
+}
