@@ -147,7 +147,11 @@ pub fn discrepancy_key(a: &[CodingId], b: &[CodingId]) -> String {
 /// code it went into, so merging codes does not undo decisions). A decision
 /// that no longer decides its discrepancy is outdated: the discrepancy is open
 /// again, with the outdated decision shown beside it.
-pub fn still_decides(decided: &Snapshot, now: &Snapshot, follow: impl Fn(uuid::Uuid) -> uuid::Uuid) -> bool {
+pub fn still_decides(
+    decided: &Snapshot,
+    now: &Snapshot,
+    follow: impl Fn(uuid::Uuid) -> uuid::Uuid,
+) -> bool {
     let codings = |s: &Side| {
         let mut ids = s.codings.clone();
         ids.sort();
@@ -407,7 +411,11 @@ mod tests {
         std::mem::swap(&mut swapped.coder_a, &mut swapped.coder_b);
         assert!(!still_decides(&decided, &swapped, ident));
         // A code renamed, or the codings listed in another order: still in force.
-        assert!(still_decides(&decided, &with_b(&|b| b.code_name = "Renamed".into()), ident));
+        assert!(still_decides(
+            &decided,
+            &with_b(&|b| b.code_name = "Renamed".into()),
+            ident
+        ));
         let two = with_b(&|b| b.codings.push(CodingId::new()));
         let reordered = {
             let mut s = two.clone();

@@ -118,7 +118,9 @@ impl Merges {
         )
         .fetch_all(conn)
         .await?;
-        Ok(Self(rows.into_iter().map(|r| (r.id, r.merged_into)).collect()))
+        Ok(Self(
+            rows.into_iter().map(|r| (r.id, r.merged_into)).collect(),
+        ))
     }
 
     fn follow(&self, mut code: uuid::Uuid) -> uuid::Uuid {
@@ -426,15 +428,15 @@ pub async fn load(
         found
             .iter()
             .filter(|(_, s, ..)| s.kind == "agreement")
-            .filter_map(|(key, s, ..)| {
-                match by_key.get(&(transcript, key.as_str())) {
+            .filter_map(
+                |(key, s, ..)| match by_key.get(&(transcript, key.as_str())) {
                     None => Some((key.clone(), s.clone(), None)),
                     Some(history) => standing(s, history, true, &merges)
                         .outdated
                         .filter(|d| d.auto)
                         .map(|d| (key.clone(), s.clone(), Some(d.id))),
-                }
-            })
+                },
+            )
             .collect()
     };
     if decide && settings.auto_accept_agreements && !refile.is_empty() {
@@ -453,11 +455,13 @@ pub async fn load(
 
     let by_key = histories(&decisions);
     let make_item = |key: &str, snapshot: Snapshot, line: usize, overlap, present: bool| {
-        let history: Vec<&Decision> = by_key
-            .get(&(transcript, key))
-            .cloned()
-            .unwrap_or_default();
-        let st = standing(&snapshot, &history, settings.auto_accept_agreements, &merges);
+        let history: Vec<&Decision> = by_key.get(&(transcript, key)).cloned().unwrap_or_default();
+        let st = standing(
+            &snapshot,
+            &history,
+            settings.auto_accept_agreements,
+            &merges,
+        );
         Item {
             key: key.to_owned(),
             offered: model::offered(&snapshot),
@@ -573,21 +577,21 @@ async fn unaligned_codes(
     let Some(rows) = report.unaligned_codings.get(&transcript) else {
         return Ok(Vec::new());
     };
-    let mut counts: std::collections::BTreeMap<(crate::db::ids::UserId, crate::db::ids::CodeId), usize> =
-        Default::default();
+    let mut counts: std::collections::BTreeMap<
+        (crate::db::ids::UserId, crate::db::ids::CodeId),
+        usize,
+    > = Default::default();
     for key in rows {
         *counts.entry(*key).or_default() += 1;
     }
     let ids: Vec<uuid::Uuid> = counts.keys().map(|(_, c)| c.0).collect();
-    let names: HashMap<uuid::Uuid, String> = sqlx::query!(
-        "select id, name from codes where id = any($1)",
-        &ids
-    )
-    .fetch_all(conn)
-    .await?
-    .into_iter()
-    .map(|r| (r.id, r.name))
-    .collect();
+    let names: HashMap<uuid::Uuid, String> =
+        sqlx::query!("select id, name from codes where id = any($1)", &ids)
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
     Ok(counts
         .into_iter()
         .map(|((coder, code), codings)| UnalignedCode {
