@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use concord::projects::model::Role;
 use fantoccini::key::Key;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::browser::Browser;
@@ -684,6 +684,41 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
         .wait_until("the five consensus codings", &highlights(5))
         .await;
     assert_eq!(ana_browser.texts("#layer-state").await, ["read-only"]);
+
+    // Ben's "Family" is mapped onto "Infection risk" after all: the rejected
+    // discrepancy is open again, its outdated decision shown beside it.
+    let family = code_id("Family");
+    let path = project.api(&format!("/alignment/{}", family.as_str().unwrap()));
+    let infection_risk = layer["codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .find(|c| c["name"] == "Infection risk")
+        .expect("the agreed code")["id"]
+        .clone();
+    let moved = project
+        .owner
+        .send_json(
+            Method::PUT,
+            &path,
+            &json!({ "agreed_code_id": infection_risk }),
+        )
+        .await;
+    assert!(moved.status().is_success(), "{}", moved.status());
+    lead_browser.visit(&reconcile_page).await;
+    lead_browser.element(RECONCILE_READY).await;
+    lead_browser
+        .wait_until(
+            "open again",
+            "//*[@id='reconcile-progress' and normalize-space() = '3 of 4 discrepancies resolved']",
+        )
+        .await;
+    lead_browser
+        .wait_until(
+            "the outdated decision",
+            "//*[@id='outdated-note' and contains(., 'Decided earlier as “Reject”')]",
+        )
+        .await;
 }
 
 #[tokio::test]
