@@ -719,6 +719,42 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
             "//*[@id='outdated-note' and contains(., 'Decided earlier as “Reject”')]",
         )
         .await;
+    // Relabel offers the coders' own code first: `r`, then `1` for Ben's.
+    let keys = lead_browser.element("#reconcile-text").await;
+    keys.send_keys("r").await.expect("relabel");
+    lead_browser
+        .wait_until(
+            "Ben's code offered",
+            "//*[@id='code-choices']//button[contains(., \"B's code: Infection risk\")]",
+        )
+        .await;
+    lead_browser
+        .element("#code-choices button")
+        .await
+        .send_keys("1")
+        .await
+        .expect("choosing Ben's code");
+    lead_browser
+        .wait_until(
+            "decided again",
+            "//*[@id='reconcile-progress' and normalize-space() = '4 of 4 discrepancies resolved · reconciled']",
+        )
+        .await;
+    let data: Value = project
+        .owner
+        .get(&project.api(&format!("/transcripts/{transcript}/reconciliation")))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let family_item = data["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["line"] == 5)
+        .expect("Ben's span on line 5");
+    assert_eq!(family_item["current"]["kind"], "relabel");
+    assert_eq!(family_item["current"]["agreed_code_id"], infection_risk);
 }
 
 #[tokio::test]
