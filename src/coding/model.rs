@@ -47,10 +47,31 @@ impl Coding {
 }
 
 /// Distinct colours for new codes, in order.
+/// Code colours, distinct for colour-blind readers too: the Okabe–Ito palette
+/// (without black) and Paul Tol's "muted" scheme, both designed to stay apart
+/// under the common colour-vision deficiencies. New codes take the first
+/// colour no live code of the same codebook uses ([`next_color`]).
 pub const PALETTE: [&str; 16] = [
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-    "#fabed4", "#469990", "#dcbeff", "#9a6324", "#800000", "#aaffc3", "#808000", "#000075",
+    "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#332288",
+    "#117733", "#88ccee", "#ddcc77", "#cc6677", "#aa4499", "#882255", "#44aa99", "#999933",
 ];
+
+/// The palette colour the fewest of `used` have, the earliest on a tie: an
+/// unused colour while there is one.
+pub fn next_color<'a>(used: impl IntoIterator<Item = &'a str>) -> &'static str {
+    let mut counts = [0usize; PALETTE.len()];
+    for color in used {
+        if let Some(i) = PALETTE.iter().position(|p| p.eq_ignore_ascii_case(color)) {
+            counts[i] += 1;
+        }
+    }
+    let (index, _) = counts
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, n)| (**n, *i))
+        .expect("a palette");
+    PALETTE[index]
+}
 
 pub const MAX_MEMO_CHARS: usize = 10_000;
 const MAX_TEXT_CHARS: usize = 5_000;
@@ -101,6 +122,19 @@ pub fn check_offsets(errors: &mut FieldErrors, start: i64, end: i64, length: i64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_code_takes_a_colour_no_code_uses() {
+        assert_eq!(next_color([]), PALETTE[0]);
+        assert_eq!(next_color([PALETTE[0], "#E69F00"]), PALETTE[1]);
+        let all: Vec<&str> = PALETTE
+            .iter()
+            .copied()
+            .chain([PALETTE[0], PALETTE[2]])
+            .collect();
+        assert_eq!(next_color(all), PALETTE[1]);
+        assert_eq!(next_color(["#123456"]), PALETTE[0]);
+    }
 
     #[test]
     fn offsets_must_be_ordered_and_inside_the_text() {

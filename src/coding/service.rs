@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use super::model::{self, Code, Coding, PALETTE};
+use super::model::{self, Code, Coding};
 use super::store;
 use crate::assignments::store::{self as assignments, Assignment};
 use crate::db::audit::{self, Action, Change};
@@ -386,8 +386,8 @@ pub async fn create_code(
     let color = match color {
         Some(color) => color,
         None => {
-            let count = store::count_codes(&mut tx, member.project_id, owner).await?;
-            PALETTE[count as usize % PALETTE.len()].to_owned()
+            let used = store::code_colors(&mut tx, member.project_id, owner).await?;
+            model::next_color(used.iter().map(String::as_str)).to_owned()
         }
     };
     let code = Code {

@@ -62,17 +62,19 @@ pub async fn find_code(
     }))
 }
 
-pub async fn count_codes(
+/// The colours of the live codes of one codebook (a coder's, or the shared one).
+pub async fn code_colors(
     conn: &mut PgConnection,
     project_id: ProjectId,
     owner: Option<UserId>,
-) -> Result<i64, AppError> {
+) -> Result<Vec<String>, AppError> {
     Ok(sqlx::query_scalar!(
-        r#"select count(*) as "count!" from codes where project_id = $1 and owner_id is not distinct from $2"#,
+        r#"select color from codes
+            where project_id = $1 and owner_id is not distinct from $2 and deleted_at is null"#,
         project_id as ProjectId,
         owner as Option<UserId>
     )
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await?)
 }
 

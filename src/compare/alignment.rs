@@ -295,10 +295,18 @@ pub async fn create_agreed(
     for id in codes {
         members.push(coder_code(&mut tx, member, aligner.codebooks, *id).await?);
     }
+    // The first coder code's colour, unless another agreed code has it already.
+    let agreed_now = crate::reconcile::store::list_agreed(&mut tx, member.project_id).await?;
+    let taken = |color: &str| {
+        agreed_now
+            .iter()
+            .any(|a| !a.deleted && a.color.eq_ignore_ascii_case(color))
+    };
     let color = members
         .first()
         .map(|c| c.color.clone())
-        .unwrap_or_else(|| "#4363d8".into());
+        .filter(|c| !taken(c))
+        .unwrap_or_else(|| crate::reconcile::consensus::agreed_color(&agreed_now).to_owned());
     let agreed = insert_agreed(&mut tx, member, &name, definition.trim(), &color).await?;
     for code in &members {
         align(&mut tx, member, code, &agreed).await?;

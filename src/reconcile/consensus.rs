@@ -405,6 +405,16 @@ pub struct NewCode {
     pub definition: String,
 }
 
+/// A colour for a new agreed code: one no live agreed code uses, if any is left.
+pub fn agreed_color(agreed: &[AgreedCode]) -> &'static str {
+    coding_model::next_color(
+        agreed
+            .iter()
+            .filter(|a| !a.deleted)
+            .map(|a| a.color.as_str()),
+    )
+}
+
 fn require_codebook_editor(member: &Member) -> Result<(), AppError> {
     member.require(&[Role::Lead])?;
     member.require_active()
@@ -421,10 +431,10 @@ pub async fn create_code(
     let name = coding_model::parse_code_name(&mut errors, &body.name);
     coding_model::check_long_text(&mut errors, "definition", &body.definition);
     let mut tx = state.begin().await?;
-    let count = store::list_agreed(&mut tx, member.project_id).await?.len();
+    let agreed = store::list_agreed(&mut tx, member.project_id).await?;
     let color = match &body.color {
         Some(c) => coding_model::parse_color(&mut errors, c),
-        None => coding_model::PALETTE[count % coding_model::PALETTE.len()].to_owned(),
+        None => agreed_color(&agreed).to_owned(),
     };
     errors.into_result()?;
     let code = AgreedCode {
@@ -940,7 +950,7 @@ pub async fn split_code(
             format!("Coder code {stray} is not aligned to this code."),
         ));
     }
-    let count = store::list_agreed(&mut tx, member.project_id).await?.len();
+    let agreed = store::list_agreed(&mut tx, member.project_id).await?;
     let new_code = AgreedCode {
         id: request.id.unwrap_or_default(),
         name,
@@ -948,7 +958,7 @@ pub async fn split_code(
         inclusion: String::new(),
         exclusion: String::new(),
         example: String::new(),
-        color: coding_model::PALETTE[count % coding_model::PALETTE.len()].to_owned(),
+        color: agreed_color(&agreed).to_owned(),
         example_coding_id: None,
         merged_into: None,
         version: 1,

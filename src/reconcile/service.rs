@@ -799,7 +799,7 @@ pub async fn decide(
     let mut chosen = None;
     if let Some(name) = new_name {
         let color =
-            crate::coding::model::PALETTE[codes.len() % crate::coding::model::PALETTE.len()];
+            super::consensus::agreed_color(&store::list_agreed(&mut tx, member.project_id).await?);
         let code = crate::compare::alignment::insert_agreed(&mut tx, member, name, "", color)
             .await
             .map_err(|e| match e {

@@ -2293,3 +2293,30 @@ async fn the_codebook_suggests_a_typical_example_that_the_lead_can_take_or_repla
         .await;
     assert_eq!(stale.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn new_codes_take_colours_no_other_code_of_their_codebook_has() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    // Each coder's codebook: four codes, four colours.
+    let codes = expect(s.ana.get(&s.project.api("/codes")).await, StatusCode::OK).await;
+    let mut colors: Vec<&str> = codes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["color"].as_str().unwrap())
+        .collect();
+    colors.sort();
+    colors.dedup();
+    assert_eq!(colors.len(), 4, "{codes}");
+    // The agreed codes were made from both coders' codes, whose colours repeat
+    // across codebooks: still six agreed codes, six colours.
+    let book = s.codebook().await;
+    let mut agreed: Vec<&str> = book
+        .values()
+        .map(|c| c["color"].as_str().unwrap())
+        .collect();
+    agreed.sort();
+    agreed.dedup();
+    assert_eq!(agreed.len(), 6, "{book:?}");
+}

@@ -187,13 +187,15 @@ export function saveRecent(storage, key, recent) {
 
 /** The colours the server gives new codes, in its order; a new code takes the first one unused. */
 export const PALETTE = [
-  "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-  "#fabed4", "#469990", "#dcbeff", "#9a6324", "#800000", "#aaffc3", "#808000", "#000075",
+  "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#332288",
+  "#117733", "#88ccee", "#ddcc77", "#cc6677", "#aa4499", "#882255", "#44aa99", "#999933",
 ];
 
+/** As the server's `next_color`: the palette colour the fewest codes have, the earliest on a tie. */
 export function nextColor(codes) {
-  const used = new Set(codes.map((c) => c.color.toLowerCase()));
-  return PALETTE.find((c) => !used.has(c)) ?? PALETTE[codes.length % PALETTE.length];
+  const counts = PALETTE.map((p) => codes.filter((c) => c.color.toLowerCase() === p).length);
+  const least = Math.min(...counts);
+  return PALETTE[counts.indexOf(least)];
 }
 
 /** "1:02:03" or "02:03" for a turn's start time. */
