@@ -83,6 +83,12 @@ pub enum Action {
     ReviewCommented,
     ReviewCommentAnswered,
     ReviewSignedOff,
+    DebriefingRecorded,
+    DebriefingUpdated,
+    MemoWritten,
+    MemoUpdated,
+    MemoDeleted,
+    InterviewOrderSet,
     ExportMade,
     DemoCreated,
 }
@@ -90,7 +96,7 @@ pub enum Action {
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 75] = [
+    pub const ALL: [Action; 81] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -164,6 +170,12 @@ impl Action {
         Self::ReviewCommented,
         Self::ReviewCommentAnswered,
         Self::ReviewSignedOff,
+        Self::DebriefingRecorded,
+        Self::DebriefingUpdated,
+        Self::MemoWritten,
+        Self::MemoUpdated,
+        Self::MemoDeleted,
+        Self::InterviewOrderSet,
         Self::ExportMade,
         Self::DemoCreated,
     ];
@@ -248,6 +260,12 @@ impl Action {
             Self::ReviewCommented => "review.commented",
             Self::ReviewCommentAnswered => "review.comment_answered",
             Self::ReviewSignedOff => "review.signed_off",
+            Self::DebriefingRecorded => "debriefing.recorded",
+            Self::DebriefingUpdated => "debriefing.updated",
+            Self::MemoWritten => "memo.written",
+            Self::MemoUpdated => "memo.updated",
+            Self::MemoDeleted => "memo.deleted",
+            Self::InterviewOrderSet => "interview_order.set",
             Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
         }
@@ -329,6 +347,12 @@ impl Action {
             Self::ReviewCommented => "review_comment",
             Self::ReviewCommentAnswered => "review_comment",
             Self::ReviewSignedOff => "review_round",
+            Self::DebriefingRecorded => "debriefing",
+            Self::DebriefingUpdated => "debriefing",
+            Self::MemoWritten => "memo",
+            Self::MemoUpdated => "memo",
+            Self::MemoDeleted => "memo",
+            Self::InterviewOrderSet => "project",
             Self::ExportMade => "export",
             Self::DemoCreated => "project",
         }
@@ -413,6 +437,12 @@ impl Action {
             | Self::CodeUnaligned
             | Self::ReconciliationSettingsChanged
             | Self::ExportMade
+            | Self::DebriefingRecorded
+            | Self::DebriefingUpdated
+            | Self::MemoWritten
+            | Self::MemoUpdated
+            | Self::MemoDeleted
+            | Self::InterviewOrderSet
             | Self::DemoCreated => None,
         }
     }

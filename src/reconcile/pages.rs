@@ -204,9 +204,15 @@ pub struct CodebookPage {
     can_edit: bool,
     /// Transcripts whose consensus layer holds codings, by title.
     layers: Vec<(TranscriptId, String)>,
+    /// "Discussed in the debriefing of …" per agreed code, for the team.
+    discussed: std::collections::HashMap<uuid::Uuid, String>,
 }
 
 impl CodebookPage {
+    fn discussed_of(&self, id: &AgreedCodeId) -> &str {
+        self.discussed.get(&id.0).map_or("", String::as_str)
+    }
+
     fn others(&self, id: &AgreedCodeId) -> Vec<&Entry> {
         self.entries.iter().filter(|e| e.code.id != *id).collect()
     }
@@ -231,12 +237,25 @@ pub async fn show_codebook(
             .then(a.0.cmp(&b.0))
     });
     layers.dedup();
+    let discussed = {
+        let mut conn = state.db.acquire().await?;
+        match crate::debriefings::service::team_reader(&mut conn, &member).await {
+            Ok(reader) => crate::debriefings::service::discussed(&mut conn, reader)
+                .await?
+                .codes
+                .into_iter()
+                .map(|(k, v)| (k, crate::debriefings::service::DiscussedIn::sentence(&v)))
+                .collect(),
+            Err(_) => Default::default(),
+        }
+    };
     Ok(Html(
         CodebookPage {
             layout,
             member,
             entries,
             can_edit,
+            discussed,
             layers,
         }
         .render()?,

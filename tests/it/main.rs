@@ -25,3 +25,4 @@ mod server;
 mod tables;
 mod themes;
 mod transcripts;
+mod validation;
