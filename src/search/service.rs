@@ -114,7 +114,7 @@ pub async fn search(
     let mut hits = Vec::new();
     for t in &candidates {
         let chars: Vec<char> = t.text.chars().collect();
-        let found = matching::find_all(&matching::folded(&t.text), &needle);
+        let found = matching::find_all(&chars, &needle);
         if found.is_empty() {
             continue;
         }
@@ -198,7 +198,7 @@ pub async fn search(
             .map(|m| {
                 let text = format!("{}\n{}", m.title, m.body);
                 let chars: Vec<char> = text.chars().collect();
-                let (s, e) = matching::find_all(&matching::folded(&text), &needle)
+                let (s, e) = matching::find_all(&chars, &needle)
                     .first()
                     .copied()
                     .unwrap_or((0, 0));
