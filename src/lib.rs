@@ -9,18 +9,21 @@ pub mod coding;
 pub mod compare;
 pub mod config;
 pub mod db;
+pub mod debriefings;
 pub mod demo;
 pub mod error;
 pub mod exports;
 pub mod import;
 pub mod layers;
 pub mod live;
+pub mod memos;
 pub mod participants;
 pub mod projects;
 pub mod reconcile;
 pub mod refi;
 pub mod review;
 pub mod saturation;
+pub mod search;
 pub mod state;
 pub mod themes;
 pub mod transcripts;
@@ -59,6 +62,9 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(reconcile::routes())
         .merge(themes::routes())
         .merge(review::routes())
+        .merge(debriefings::routes())
+        .merge(memos::routes())
+        .merge(search::routes())
         .merge(exports::routes())
         .merge(refi::routes())
         .merge(writeup::routes())

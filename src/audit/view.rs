@@ -91,6 +91,12 @@ pub fn label(action: Action) -> &'static str {
         Action::ReviewCommented => "Commented on the themes",
         Action::ReviewCommentAnswered => "Answered a review comment",
         Action::ReviewSignedOff => "Signed off a review round",
+        Action::DebriefingRecorded => "Recorded a peer debriefing",
+        Action::DebriefingUpdated => "Changed a peer debriefing",
+        Action::MemoWritten => "Wrote a memo",
+        Action::MemoUpdated => "Changed a memo",
+        Action::MemoDeleted => "Deleted a memo",
+        Action::InterviewOrderSet => "Set the interview order",
         Action::ExportMade => "Made an export",
         Action::DemoCreated => "Created the demo study",
     }

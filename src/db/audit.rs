@@ -84,6 +84,12 @@ pub enum Action {
     ReviewCommented,
     ReviewCommentAnswered,
     ReviewSignedOff,
+    DebriefingRecorded,
+    DebriefingUpdated,
+    MemoWritten,
+    MemoUpdated,
+    MemoDeleted,
+    InterviewOrderSet,
     ExportMade,
     DemoCreated,
 }
@@ -91,7 +97,7 @@ pub enum Action {
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 76] = [
+    pub const ALL: [Action; 82] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -166,6 +172,12 @@ impl Action {
         Self::ReviewCommented,
         Self::ReviewCommentAnswered,
         Self::ReviewSignedOff,
+        Self::DebriefingRecorded,
+        Self::DebriefingUpdated,
+        Self::MemoWritten,
+        Self::MemoUpdated,
+        Self::MemoDeleted,
+        Self::InterviewOrderSet,
         Self::ExportMade,
         Self::DemoCreated,
     ];
@@ -251,6 +263,12 @@ impl Action {
             Self::ReviewCommented => "review.commented",
             Self::ReviewCommentAnswered => "review.comment_answered",
             Self::ReviewSignedOff => "review.signed_off",
+            Self::DebriefingRecorded => "debriefing.recorded",
+            Self::DebriefingUpdated => "debriefing.updated",
+            Self::MemoWritten => "memo.written",
+            Self::MemoUpdated => "memo.updated",
+            Self::MemoDeleted => "memo.deleted",
+            Self::InterviewOrderSet => "interview_order.set",
             Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
         }
@@ -333,6 +351,12 @@ impl Action {
             Self::ReviewCommented => "review_comment",
             Self::ReviewCommentAnswered => "review_comment",
             Self::ReviewSignedOff => "review_round",
+            Self::DebriefingRecorded => "debriefing",
+            Self::DebriefingUpdated => "debriefing",
+            Self::MemoWritten => "memo",
+            Self::MemoUpdated => "memo",
+            Self::MemoDeleted => "memo",
+            Self::InterviewOrderSet => "project",
             Self::ExportMade => "export",
             Self::DemoCreated => "project",
         }
@@ -418,6 +442,12 @@ impl Action {
             | Self::CodeUnaligned
             | Self::ReconciliationSettingsChanged
             | Self::ExportMade
+            | Self::DebriefingRecorded
+            | Self::DebriefingUpdated
+            | Self::MemoWritten
+            | Self::MemoUpdated
+            | Self::MemoDeleted
+            | Self::InterviewOrderSet
             | Self::DemoCreated => None,
         }
     }

@@ -47,6 +47,9 @@ use crate::reconcile::model::DecisionKind;
 use crate::reconcile::service::{self as reconcile, CommentRequest, DecideRequest, Item};
 use crate::state::AppState;
 
+mod validation;
+pub use validation::EXPERT_EMAIL;
+
 /// The password of every demo account, also stored in `users.demo_password`
 /// so the sign-in page can show it (until the account's password changes).
 pub const PASSWORD: &str = "concord-demo";
@@ -225,6 +228,10 @@ pub struct DemoSummary {
     pub decisions: usize,
     /// Agreed codes placed under a subcategory.
     pub placed_codes: usize,
+    /// The finished member checking round.
+    pub review_round: uuid::Uuid,
+    /// The peer debriefing record.
+    pub debriefing: uuid::Uuid,
     /// The small project whose reconciliation is left to try.
     pub practice: DemoProject,
     pub source: String,
@@ -281,6 +288,8 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
     tx.commit().await?;
     let decisions = reconcile_all(state, &study, &main, &user_ids).await?;
     let placed_codes = place_in_themes(state, &study, &main, user_ids[LEAD]).await?;
+    // The outside expert shares the demo password (Rita's hash, not hashed again).
+    let checked = validation::create(state, main.id, &main.agreed, &user_ids, &hashes[4]).await?;
 
     Ok(DemoSummary {
         project_id: main.id,
@@ -299,6 +308,8 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
         transcripts: main.transcripts.iter().map(|t| t.id).collect(),
         decisions,
         placed_codes,
+        review_round: checked.review_round,
+        debriefing: checked.debriefing,
         practice: DemoProject {
             project_id: practice.id,
             project_name: study.practice.name.clone(),

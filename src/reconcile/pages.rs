@@ -204,6 +204,8 @@ pub struct CodebookPage {
     can_edit: bool,
     /// Transcripts whose consensus layer holds codings, by title.
     layers: Vec<(TranscriptId, String)>,
+    /// "Discussed in the debriefing of …" per agreed code, for the team.
+    discussed: std::collections::HashMap<uuid::Uuid, String>,
     /// Merges that can be undone, newest first.
     merges: Vec<consensus::MergeInForce>,
     /// The code just merged (after a merge), for the undo notice.
@@ -211,6 +213,10 @@ pub struct CodebookPage {
 }
 
 impl CodebookPage {
+    fn discussed_of(&self, id: &AgreedCodeId) -> &str {
+        self.discussed.get(&id.0).map_or("", String::as_str)
+    }
+
     fn others(&self, id: &AgreedCodeId) -> Vec<&Entry> {
         self.entries.iter().filter(|e| e.code.id != *id).collect()
     }
@@ -242,6 +248,18 @@ pub async fn show_codebook(
             .then(a.0.cmp(&b.0))
     });
     layers.dedup();
+    let discussed = {
+        let mut conn = state.db.acquire().await?;
+        match crate::debriefings::service::team_reader(&mut conn, &member).await {
+            Ok(reader) => crate::debriefings::service::discussed(&mut conn, reader)
+                .await?
+                .codes
+                .into_iter()
+                .map(|(k, v)| (k, crate::debriefings::service::DiscussedIn::sentence(&v)))
+                .collect(),
+            Err(_) => Default::default(),
+        }
+    };
     let merges = if can_edit {
         let mut conn = state.db.acquire().await?;
         consensus::merges_in_force(&mut conn, member.project_id).await?
@@ -257,6 +275,7 @@ pub async fn show_codebook(
             member,
             entries,
             can_edit,
+            discussed,
             layers,
             merges,
             just_merged,

@@ -4,6 +4,8 @@
 
 mod api;
 pub mod export;
+pub mod order;
+mod order_pages;
 mod pages;
 pub mod service;
 pub mod tables;
@@ -15,6 +17,14 @@ use crate::web::routes::Routes;
 pub fn routes() -> Routes {
     Routes::new()
         .route("/projects/{project_id}/saturation", get(pages::saturation))
+        .route(
+            "/projects/{project_id}/saturation/order",
+            get(order_pages::show).post(order_pages::set),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/interview-order",
+            get(order_pages::get_json).put(order_pages::put_json),
+        )
         .route("/projects/{project_id}/tables", get(pages::tables))
         .route(
             "/projects/{project_id}/tables/download",

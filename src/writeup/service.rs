@@ -44,6 +44,8 @@ pub struct Data {
     pub excluded: Vec<Excluded>,
     pub variables: Vec<Variable>,
     pub participants: HashMap<ParticipantId, Participant>,
+    /// The interview order the lead set.
+    pub order: super::order::InterviewOrder,
 }
 
 impl Data {
@@ -151,6 +153,7 @@ pub async fn load(conn: &mut PgConnection, reader: Reader) -> Result<Data, AppEr
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
+    let order = super::order::get(conn, project).await?;
     Ok(Data {
         codes,
         nodes,
@@ -160,6 +163,7 @@ pub async fn load(conn: &mut PgConnection, reader: Reader) -> Result<Data, AppEr
         excluded,
         variables,
         participants,
+        order,
     })
 }
 
@@ -290,6 +294,10 @@ pub struct Saturation {
     pub order_free: OrderFree,
     /// Variables the transcripts can be ordered by (numbers and dates).
     pub order_variables: Vec<String>,
+    /// The order used: import, manual, or the variable's name.
+    pub order_key: String,
+    /// The order the lead set ("by hand", "by Date of interview", "in import order").
+    pub order_set: String,
 }
 
 /// A date as ISO 8601 writes it (YYYY-MM-DD, anything after it ignored), which
@@ -308,7 +316,7 @@ fn is_date(value: &str) -> bool {
 
 /// Whether the transcripts can be ordered by `variable`: a number variable, or
 /// one whose every value is a date.
-fn orders_by(data: &Data, variable: &Variable) -> bool {
+pub(crate) fn orders_by(data: &Data, variable: &Variable) -> bool {
     if variable.kind == VariableKind::Number {
         return true;
     }
@@ -359,7 +367,26 @@ pub fn saturation(data: &Data, query: &SaturationQuery) -> Result<Saturation, Ap
         data.included.iter().map(|t| (t, None)).collect();
     let mut order_name = None;
     let mut order_missing = 0;
-    if let Some(name) = &query.order {
+    // No order asked for: the one the lead set.
+    let order_key = query.order.clone().unwrap_or_else(|| {
+        let stored = data.order.key();
+        // A variable whose values no longer order the transcripts falls back.
+        match data.variable(&stored) {
+            Some(v) if !orders_by(data, v) => "import".into(),
+            _ => stored,
+        }
+    });
+    if order_key.eq_ignore_ascii_case("manual") {
+        let rank = |id: &TranscriptId| {
+            data.order
+                .transcript_ids
+                .iter()
+                .position(|t| t == id)
+                .unwrap_or(usize::MAX)
+        };
+        order.sort_by_key(|(t, _)| rank(&t.id));
+    } else if !order_key.eq_ignore_ascii_case("import") {
+        let name = &order_key;
         let variable = data
             .variable(name)
             .ok_or_else(|| AppError::field("order", "No such participant variable."))?;
@@ -430,6 +457,11 @@ pub fn saturation(data: &Data, query: &SaturationQuery) -> Result<Saturation, Ap
                 .collect(),
         })
         .collect();
+    let used_key = match &order_name {
+        Some(name) => name.clone(),
+        None if order_key.eq_ignore_ascii_case("manual") => "manual".into(),
+        None => "import".into(),
+    };
     Ok(Saturation {
         params: query.params,
         permutations: query.permutations,
@@ -446,6 +478,8 @@ pub fn saturation(data: &Data, query: &SaturationQuery) -> Result<Saturation, Ap
         guest,
         order_free,
         order_variables,
+        order_key: used_key,
+        order_set: data.order.describe(),
     })
 }
 

@@ -103,7 +103,11 @@ function nodeItem(node) {
       write("POST", `${api}/themes/nodes/${node.id}/merge`, { version: node.version, into: target }), false));
     head.append(" ", edit, " ", merge, " ", del);
   }
+  const memos = el("a", "muted node-memos", "memos");
+  memos.href = `${projectPath}/memos?node=${node.id}`;
+  head.append(" ", memos);
   li.append(head);
+  if (discussed.nodes[node.id]) li.append(el("p", "muted node-discussed", discussed.nodes[node.id]));
   if (node.definition) li.append(el("p", "muted node-definition", node.definition));
   if (node.example) {
     const q = el("blockquote", "node-example", node.example.text);
@@ -176,7 +180,12 @@ function restoreFocus() {
   if (target) target.focus();
 }
 
+// The debriefings each theme was discussed in (absent for those who may not read them).
+let discussed = { nodes: {}, codes: {} };
+
 async function load() {
+  const debriefings = await requestJson("GET", `${api}/debriefings/discussed`);
+  if (debriefings.ok) discussed = debriefings.json;
   const response = await requestJson("GET", `${api}/themes`);
   if (!response.ok) {
     say(describeProblem(response.json, "The themes could not be loaded."));

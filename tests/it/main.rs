@@ -26,3 +26,4 @@ mod server;
 mod tables;
 mod themes;
 mod transcripts;
+mod validation;

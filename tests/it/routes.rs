@@ -170,6 +170,86 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/projects/{project_id}/themes/trace/codings/{coding_id}",
         Who::Member,
     ),
+    ("GET", "/projects/{project_id}/debriefings", Who::Coder),
+    ("POST", "/projects/{project_id}/debriefings", Who::Lead),
+    (
+        "GET",
+        "/projects/{project_id}/debriefings/{debriefing_id}",
+        Who::Coder,
+    ),
+    (
+        "POST",
+        "/projects/{project_id}/debriefings/{debriefing_id}",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/debriefings",
+        Who::Coder,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/debriefings",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/debriefings/discussed",
+        Who::Coder,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/debriefings/{debriefing_id}",
+        Who::Coder,
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{project_id}/debriefings/{debriefing_id}",
+        Who::Lead,
+    ),
+    ("GET", "/projects/{project_id}/memos", Who::Coder),
+    ("POST", "/projects/{project_id}/memos", Who::Coder),
+    ("POST", "/projects/{project_id}/memos/{memo_id}", Who::Coder),
+    (
+        "POST",
+        "/projects/{project_id}/memos/{memo_id}/delete",
+        Who::Coder,
+    ),
+    ("GET", "/api/v1/projects/{project_id}/memos", Who::Coder),
+    ("POST", "/api/v1/projects/{project_id}/memos", Who::Coder),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/memos/{memo_id}",
+        Who::Coder,
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{project_id}/memos/{memo_id}",
+        Who::Coder,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project_id}/memos/{memo_id}",
+        Who::Coder,
+    ),
+    ("GET", "/projects/{project_id}/search", Who::Member),
+    ("GET", "/api/v1/projects/{project_id}/search", Who::Member),
+    (
+        "GET",
+        "/projects/{project_id}/saturation/order",
+        Who::Member,
+    ),
+    ("POST", "/projects/{project_id}/saturation/order", Who::Lead),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/interview-order",
+        Who::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project_id}/interview-order",
+        Who::Lead,
+    ),
     ("GET", "/projects/{project_id}/saturation", Who::Member),
     ("GET", "/projects/{project_id}/tables", Who::Member),
     ("GET", "/projects/{project_id}/tables/download", Who::Member),
@@ -799,6 +879,8 @@ async fn fixture(app: &TestApp) -> Fixture<'_> {
     ids.insert("node_id", Uuid::new_v4().to_string());
     ids.insert("round_id", Uuid::new_v4().to_string());
     ids.insert("comment_id", Uuid::new_v4().to_string());
+    ids.insert("debriefing_id", Uuid::new_v4().to_string());
+    ids.insert("memo_id", Uuid::new_v4().to_string());
     Fixture {
         project,
         transcript,
@@ -819,6 +901,10 @@ impl Fixture<'_> {
         let mut url = path.replace("{project_id}", &self.project.id.to_string());
         for (name, id) in &self.ids {
             url = url.replace(&format!("{{{name}}}"), id);
+        }
+        // Search for the words of Ben's coding: no one else may see his code there.
+        if url.ends_with("/search") {
+            url.push_str("?q=call%20the%20day");
         }
         url
     }
