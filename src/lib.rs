@@ -17,6 +17,7 @@ pub mod layers;
 pub mod live;
 pub mod participants;
 pub mod projects;
+pub mod quote_bank;
 pub mod reconcile;
 pub mod refi;
 pub mod review;
@@ -58,6 +59,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(compare::routes())
         .merge(reconcile::routes())
         .merge(themes::routes())
+        .merge(quote_bank::routes())
         .merge(review::routes())
         .merge(exports::routes())
         .merge(refi::routes())

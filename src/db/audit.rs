@@ -83,6 +83,12 @@ pub enum Action {
     ReviewCommented,
     ReviewCommentAnswered,
     ReviewSignedOff,
+    QuoteSelected,
+    QuoteEdited,
+    QuoteUnselected,
+    QuoteRefiled,
+    QuotesReordered,
+    QuoteAttributeChosen,
     ExportMade,
     DemoCreated,
 }
@@ -90,7 +96,7 @@ pub enum Action {
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 75] = [
+    pub const ALL: [Action; 81] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -164,6 +170,12 @@ impl Action {
         Self::ReviewCommented,
         Self::ReviewCommentAnswered,
         Self::ReviewSignedOff,
+        Self::QuoteSelected,
+        Self::QuoteEdited,
+        Self::QuoteUnselected,
+        Self::QuoteRefiled,
+        Self::QuotesReordered,
+        Self::QuoteAttributeChosen,
         Self::ExportMade,
         Self::DemoCreated,
     ];
@@ -248,6 +260,12 @@ impl Action {
             Self::ReviewCommented => "review.commented",
             Self::ReviewCommentAnswered => "review.comment_answered",
             Self::ReviewSignedOff => "review.signed_off",
+            Self::QuoteSelected => "quote.selected",
+            Self::QuoteEdited => "quote.edited",
+            Self::QuoteUnselected => "quote.unselected",
+            Self::QuoteRefiled => "quote.refiled",
+            Self::QuotesReordered => "quotes.reordered",
+            Self::QuoteAttributeChosen => "quote_bank.attribute_chosen",
             Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
         }
@@ -329,6 +347,12 @@ impl Action {
             Self::ReviewCommented => "review_comment",
             Self::ReviewCommentAnswered => "review_comment",
             Self::ReviewSignedOff => "review_round",
+            Self::QuoteSelected => "quote_selection",
+            Self::QuoteEdited => "quote_selection",
+            Self::QuoteUnselected => "quote_selection",
+            Self::QuoteRefiled => "quote_selection",
+            Self::QuotesReordered => "agreed_code",
+            Self::QuoteAttributeChosen => "project",
             Self::ExportMade => "export",
             Self::DemoCreated => "project",
         }
@@ -386,6 +410,12 @@ impl Action {
             Self::ReviewCommented => Some(EventKind::ReviewChanged),
             Self::ReviewCommentAnswered => Some(EventKind::ReviewChanged),
             Self::ReviewSignedOff => Some(EventKind::ReviewChanged),
+            Self::QuoteSelected => Some(EventKind::QuoteBankChanged),
+            Self::QuoteEdited => Some(EventKind::QuoteBankChanged),
+            Self::QuoteUnselected => Some(EventKind::QuoteBankChanged),
+            Self::QuoteRefiled => Some(EventKind::QuoteBankChanged),
+            Self::QuotesReordered => Some(EventKind::QuoteBankChanged),
+            Self::QuoteAttributeChosen => Some(EventKind::QuoteBankChanged),
             Self::SetupCompleted
             | Self::UserDisabled
             | Self::SignedIn
