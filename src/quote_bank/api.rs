@@ -33,7 +33,11 @@ pub async fn select(
     let editor = super::editor(&mut tx, &member).await?;
     let (quote, new) = service::select(&mut tx, editor, body).await?;
     tx.commit().await?;
-    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(quote)))
 }
 

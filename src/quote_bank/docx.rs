@@ -56,7 +56,9 @@ impl Document {
 
     /// A table with borders; the first row is the header, repeated on each page.
     pub fn table(&mut self, rows: &[Vec<String>], widths: &[u32]) {
-        let border = |side: &str| format!("<w:{side} w:val=\"single\" w:sz=\"4\" w:space=\"0\" w:color=\"808080\"/>");
+        let border = |side: &str| {
+            format!("<w:{side} w:val=\"single\" w:sz=\"4\" w:space=\"0\" w:color=\"808080\"/>")
+        };
         let borders: String = ["top", "left", "bottom", "right", "insideH", "insideV"]
             .iter()
             .map(|s| border(s))
@@ -87,9 +89,8 @@ impl Document {
     }
 
     pub fn finish(self) -> Result<Vec<u8>, AppError> {
-        let fail = |e: zip::result::ZipError| {
-            AppError::Internal(anyhow::anyhow!("writing the DOCX: {e}"))
-        };
+        let fail =
+            |e: zip::result::ZipError| AppError::Internal(anyhow::anyhow!("writing the DOCX: {e}"));
         let document = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body>{}<w:sectPr><w:pgSz w:w=\"11906\" w:h=\"16838\"/><w:pgMar w:top=\"1134\" w:right=\"1134\" w:bottom=\"1134\" w:left=\"1134\" w:header=\"567\" w:footer=\"567\" w:gutter=\"0\"/></w:sectPr></w:body></w:document>",
             self.body
@@ -119,7 +120,10 @@ mod tests {
         let mut doc = Document::default();
         doc.heading(1, "A & B <c>");
         doc.table(
-            &[vec!["Code".into()], vec!["“x” — Nurse, P01\nline two".into()]],
+            &[
+                vec!["Code".into()],
+                vec!["“x” — Nurse, P01\nline two".into()],
+            ],
             &[5000],
         );
         let bytes = doc.finish().unwrap();

@@ -109,7 +109,8 @@ impl std::fmt::Display for EditRefusal {
     }
 }
 
-const RULE: &str = "An edit may only leave words out, marked with … or […], and add words in [square brackets].";
+const RULE: &str =
+    "An edit may only leave words out, marked with … or […], and add words in [square brackets].";
 
 fn refuse(message: String) -> Result<(), EditRefusal> {
     Err(EditRefusal { message })
@@ -285,16 +286,15 @@ pub fn source_state(
 mod tests {
     use super::*;
 
-    const CODED: &str = "Well, I think he was, you know, really scared of the scan. [laughs] It was hard.";
+    const CODED: &str =
+        "Well, I think he was, you know, really scared of the scan. [laughs] It was hard.";
 
     fn ok(edit: &str) {
         assert_eq!(check_edit(CODED, edit), Ok(()), "{edit}");
     }
 
     fn refused(edit: &str) -> String {
-        check_edit(CODED, edit)
-            .expect_err(edit)
-            .message
+        check_edit(CODED, edit).expect_err(edit).message
     }
 
     #[test]
@@ -316,14 +316,19 @@ mod tests {
 
     #[test]
     fn bracketed_words_may_be_added_anywhere() {
-        ok("Well, I think he [my husband] was, you know, really scared of the [MRI] scan. [laughs] It was hard.");
+        ok(
+            "Well, I think he [my husband] was, you know, really scared of the [MRI] scan. [laughs] It was hard.",
+        );
         ok("[Speaking of her husband:] … he was, … really scared of the scan. …");
     }
 
     #[test]
     fn leaving_words_out_without_an_ellipsis_is_refused() {
         let why = refused("Well, I think he was, really scared of the scan. [laughs] It was hard.");
-        assert!(why.contains("“really”") && why.contains("after “was,”"), "{why}");
+        assert!(
+            why.contains("“really”") && why.contains("after “was,”"),
+            "{why}"
+        );
         let why = refused("Well, I think he was, you know, really scared of the scan.");
         assert!(why.contains("end of the quote"), "{why}");
         let why = refused("I think he was … scared of the scan …");
@@ -342,7 +347,9 @@ mod tests {
 
     #[test]
     fn an_ellipsis_must_leave_something_out() {
-        let why = refused("Well, I think … he was, you know, really scared of the scan. [laughs] It was hard.");
+        let why = refused(
+            "Well, I think … he was, you know, really scared of the scan. [laughs] It was hard.",
+        );
         assert!(why.contains("leaves out no word"), "{why}");
     }
 
@@ -369,7 +376,11 @@ mod tests {
     #[test]
     fn attribution_names_the_attribute_and_the_participant() {
         assert_eq!(
-            attribution(Some("Palliative Care Consultant"), Some("P01"), "Interview 1"),
+            attribution(
+                Some("Palliative Care Consultant"),
+                Some("P01"),
+                "Interview 1"
+            ),
             "— Palliative Care Consultant, P01"
         );
         assert_eq!(attribution(Some("  "), Some("P01"), "Interview 1"), "— P01");
@@ -393,16 +404,44 @@ mod tests {
         };
         assert_eq!(source_state(code, 10, 50, &live), SourceState::Current);
         assert_eq!(source_state(code, 20, 30, &live), SourceState::Current);
-        let wider = Source { coding_start: 0, coding_end: 80, ..live };
+        let wider = Source {
+            coding_start: 0,
+            coding_end: 80,
+            ..live
+        };
         assert_eq!(source_state(code, 20, 30, &wider), SourceState::Current);
-        let narrower = Source { coding_start: 25, ..live };
-        assert_eq!(source_state(code, 20, 30, &narrower), SourceState::SpanChanged);
-        let merged = Source { coding_code: AgreedCodeId::new(), ..live };
-        assert_eq!(source_state(code, 20, 30, &merged), SourceState::CodeChanged);
+        let narrower = Source {
+            coding_start: 25,
+            ..live
+        };
+        assert_eq!(
+            source_state(code, 20, 30, &narrower),
+            SourceState::SpanChanged
+        );
+        let merged = Source {
+            coding_code: AgreedCodeId::new(),
+            ..live
+        };
+        assert_eq!(
+            source_state(code, 20, 30, &merged),
+            SourceState::CodeChanged
+        );
         assert!(SourceState::CodeChanged.can_refile());
-        let gone = Source { coding_deleted: true, ..live };
-        assert_eq!(source_state(code, 20, 30, &gone), SourceState::CodingDeleted);
-        let deleted_code = Source { code_deleted: true, ..live };
-        assert_eq!(source_state(code, 20, 30, &deleted_code), SourceState::CodeDeleted);
+        let gone = Source {
+            coding_deleted: true,
+            ..live
+        };
+        assert_eq!(
+            source_state(code, 20, 30, &gone),
+            SourceState::CodingDeleted
+        );
+        let deleted_code = Source {
+            code_deleted: true,
+            ..live
+        };
+        assert_eq!(
+            source_state(code, 20, 30, &deleted_code),
+            SourceState::CodeDeleted
+        );
     }
 }

@@ -165,7 +165,8 @@ pub async fn bank(conn: &mut PgConnection, reader: Reader) -> Result<QuoteBank, 
     let mut transcript_ids: Vec<TranscriptId> = rows.iter().map(|r| r.transcript_id).collect();
     transcript_ids.sort();
     transcript_ids.dedup();
-    let transcripts = crate::themes::store::transcript_texts(conn, project, &transcript_ids).await?;
+    let transcripts =
+        crate::themes::store::transcript_texts(conn, project, &transcript_ids).await?;
 
     // Each selection's text and line, one pass over each transcript.
     let mut texts: HashMap<QuoteSelectionId, (usize, String)> = HashMap::new();
@@ -264,7 +265,9 @@ pub async fn bank(conn: &mut PgConnection, reader: Reader) -> Result<QuoteBank, 
     let mut changed = Vec::new();
     for row in &rows {
         let quote = view(row);
-        let Some(&at) = order.get(&row.agreed_code_id).filter(|_| quote.source.is_current())
+        let Some(&at) = order
+            .get(&row.agreed_code_id)
+            .filter(|_| quote.source.is_current())
         else {
             changed.push(quote);
             continue;
@@ -276,7 +279,10 @@ pub async fn bank(conn: &mut PgConnection, reader: Reader) -> Result<QuoteBank, 
                 code_name: quote.code_name.clone(),
                 node_id: quote.node_id,
                 theme_path: quote.theme_path.clone(),
-                depth: quote.node_id.and_then(|n| depth.get(&n).copied()).unwrap_or(0),
+                depth: quote
+                    .node_id
+                    .and_then(|n| depth.get(&n).copied())
+                    .unwrap_or(0),
                 quotes: Vec::new(),
             })
             .quotes
@@ -383,10 +389,7 @@ pub async fn select(
     let coding = store::find_coding(tx, project, input.coding_id, editor.reader.proof)
         .await?
         .ok_or_else(|| {
-            AppError::field(
-                "coding_id",
-                "Not a live consensus quote of this project.",
-            )
+            AppError::field("coding_id", "Not a live consensus quote of this project.")
         })?;
     let start = input.start.unwrap_or(i64::from(coding.start_offset));
     let end = input.end.unwrap_or(i64::from(coding.end_offset));
@@ -495,7 +498,11 @@ pub async fn unselect(
     if !store::delete_selection(tx, id, version).await? {
         return Err(AppError::stale(&before));
     }
-    audit::record(tx, change(&editor, Action::QuoteUnselected, id).before(&before)).await?;
+    audit::record(
+        tx,
+        change(&editor, Action::QuoteUnselected, id).before(&before),
+    )
+    .await?;
     Ok(())
 }
 
@@ -647,8 +654,14 @@ pub async fn choose_attribute(
         ));
     }
     if input.version != before.attribute.version
-        || !store::put_settings(tx, project, input.variable_id, input.version, editor.user_id)
-            .await?
+        || !store::put_settings(
+            tx,
+            project,
+            input.variable_id,
+            input.version,
+            editor.user_id,
+        )
+        .await?
     {
         return Err(AppError::stale(&before.attribute));
     }

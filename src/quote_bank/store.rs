@@ -114,7 +114,15 @@ pub async fn find_any_selection(
     )
     .fetch_optional(conn)
     .await?
-    .map(|r| (r.project_id, r.coding, r.start_offset, r.end_offset, r.deleted)))
+    .map(|r| {
+        (
+            r.project_id,
+            r.coding,
+            r.start_offset,
+            r.end_offset,
+            r.deleted,
+        )
+    }))
 }
 
 /// What a selection needs of a live consensus coding.

@@ -16,6 +16,7 @@ mod lifecycle;
 mod live;
 mod participants;
 mod projects;
+mod quote_bank;
 mod reconcile;
 mod refi;
 mod review;

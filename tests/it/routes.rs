@@ -181,7 +181,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/projects/{project_id}/quote-bank/quotes.docx",
         Who::Member,
     ),
-    ("GET", "/api/v1/projects/{project_id}/quote-bank", Who::Member),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/quote-bank",
+        Who::Member,
+    ),
     (
         "POST",
         "/api/v1/projects/{project_id}/quote-bank/quotes",
