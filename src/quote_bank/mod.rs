@@ -78,3 +78,40 @@ pub async fn reader(conn: &mut PgConnection, member: &Member) -> Result<Reader, 
 pub async fn editor(conn: &mut PgConnection, member: &Member) -> Result<Editor, AppError> {
     Editor::of(conn, member).await.map_err(closed)
 }
+
+/// `concord export --format quotes-csv|quotes-docx`: the quote bank as the
+/// project's owner sees it, written to `out`.
+pub async fn run_cli(
+    state: &crate::state::AppState,
+    project: crate::db::ids::ProjectId,
+    format: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let member = crate::exports::service::owner_member(state, project)
+        .await
+        .map_err(|_| anyhow::anyhow!("no project with an owner has the id {project}"))?;
+    let extension = if format == "quotes-docx" {
+        "docx"
+    } else {
+        "csv"
+    };
+    let name = pages::file_name(&member.project.name, extension);
+    let bank = pages::for_download(state, &member, format, &name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{format} as {}: {e}", member.user.display_name))?;
+    let bytes = if extension == "docx" {
+        docx_bytes(&bank, &member.project.name)
+    } else {
+        csv_bytes(&bank)
+    }
+    .map_err(|e| anyhow::anyhow!("{format}: {e}"))?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "Wrote {} ({} quotes, {} bytes)",
+        out.display(),
+        bank.current().count(),
+        bytes.len()
+    );
+    Ok(())
+}

@@ -57,7 +57,7 @@ pub async fn show(
 }
 
 /// The bank for a download, with its audit row (exports are on the record).
-async fn for_download(
+pub(super) async fn for_download(
     state: &AppState,
     member: &Member,
     export: &str,

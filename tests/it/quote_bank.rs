@@ -916,3 +916,167 @@ async fn the_csv_and_the_docx_hold_the_quotes_of_the_page_in_its_order() {
         "exports are on the record"
     );
 }
+
+async fn wait_for_file(path: &std::path::Path) -> Vec<u8> {
+    for _ in 0..100 {
+        // Chromium writes `name.crdownload` and renames it when done.
+        if let Ok(bytes) = std::fs::read(path) {
+            return bytes;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} was not downloaded", path.display())
+}
+
+#[tokio::test]
+async fn a_lead_selects_reorders_edits_and_downloads_quotes_in_the_browser() {
+    use crate::harness::browser::Browser;
+    use fantoccini::key::Key;
+
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let refs = s.refs(&["Infection"]).await;
+    let risks = s.node(json!({ "name": "Risks", "codes": refs })).await;
+    let browser = Browser::open(&app).await;
+    browser
+        .sign_in(&s.project.owner.email, crate::harness::PASSWORD)
+        .await;
+
+    // Select both Infection quotes from the quote list.
+    browser
+        .visit(&s.project.path(&format!(
+            "/themes/quotes?node={}",
+            risks["id"].as_str().unwrap()
+        )))
+        .await;
+    for i in 1..=2 {
+        browser
+            .wait_until(
+                "the select buttons",
+                "//body[count(.//button[contains(@class, 'bank-select') and starts-with(normalize-space(), 'Select for')]) > 0]",
+            )
+            .await;
+        browser
+            .element("button.bank-select[aria-pressed='false']")
+            .await
+            .click()
+            .await
+            .unwrap();
+        browser
+            .wait_until(
+                "the quote selected",
+                &format!("//body[count(.//button[@aria-pressed='true']) = {i}]"),
+            )
+            .await;
+    }
+    assert_eq!(current(&bank(&s, &s.project.owner).await).len(), 2);
+
+    // Reorder with the keyboard: Alt+↑ on the second quote.
+    browser.visit(&s.project.path("/quote-bank")).await;
+    assert_eq!(
+        browser.texts("li.qb-quote .qb-text").await,
+        ["Infection is the big risk", "Infection worries me"]
+    );
+    let second = browser.element("li.qb-quote:nth-child(2)").await;
+    second
+        .send_keys(&(Key::Alt + &Key::Up))
+        .await
+        .expect("Alt+Up");
+    browser
+        .wait_until(
+            "the order saved",
+            "//*[@id='qb-status' and normalize-space() = 'Order saved.']",
+        )
+        .await;
+    let order: Vec<String> = current(&bank(&s, &s.project.owner).await)
+        .iter()
+        .map(|q| q["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(order, ["Infection worries me", "Infection is the big risk"]);
+    browser.visit(&s.project.path("/quote-bank")).await;
+    assert_eq!(browser.texts("li.qb-quote .qb-text").await, order);
+
+    // Edit the first for publication: a refused edit shows why and saves nothing.
+    let first = "li.qb-quote:nth-child(1)";
+    browser
+        .element(&format!("{first} .qb-edit"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let input = browser.element(&format!("{first} .qb-input")).await;
+    input.clear().await.unwrap();
+    input.send_keys("Infection worries").await.unwrap();
+    browser
+        .wait_until(
+            "the inline refusal",
+            "//*[contains(@class, 'qb-error') and contains(., 'without an ellipsis')]",
+        )
+        .await;
+    browser
+        .element(&format!("{first} .qb-save"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "the refusal on saving",
+            "//*[contains(@class, 'qb-error') and contains(., 'without an ellipsis')]",
+        )
+        .await;
+    assert_eq!(
+        current(&bank(&s, &s.project.owner).await)[0]["publication_text"],
+        Value::Null
+    );
+    input.send_keys(" [us] …").await.unwrap();
+    browser
+        .wait_until(
+            "the live preview",
+            "//*[contains(@class, 'qb-preview') and normalize-space() = '“Infection worries [us] …” — Oncologist, P02']",
+        )
+        .await;
+    browser
+        .element(&format!("{first} .qb-save"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "the edit saved",
+            "//*[contains(@class, 'qb-text') and normalize-space() = 'Infection worries [us] …']",
+        )
+        .await;
+    assert_eq!(
+        current(&bank(&s, &s.project.owner).await)[0]["publication_text"],
+        "Infection worries [us] …"
+    );
+
+    // Download the CSV: the page's quotes, in its order.
+    browser.element("#qb-csv").await.click().await.unwrap();
+    let name = format!(
+        "{}-quote-bank-{}.csv",
+        concord::exports::model::slug(&bank_project_name(&s).await),
+        time::OffsetDateTime::now_utc().date()
+    );
+    let saved = wait_for_file(&browser.downloads().join(&name)).await;
+    let mut reader = csv::Reader::from_reader(saved.as_slice());
+    let quoted: Vec<String> = reader.records().map(|r| r.unwrap()[4].to_owned()).collect();
+    assert_eq!(
+        quoted,
+        [
+            "“Infection worries [us] …” — Oncologist, P02",
+            "“Infection is the big risk” — Nurse, P01"
+        ]
+    );
+}
+
+async fn bank_project_name(s: &Study<'_>) -> String {
+    let project = expect(
+        s.project.owner.get(&s.project.api("")).await,
+        StatusCode::OK,
+    )
+    .await;
+    project["name"].as_str().unwrap().to_owned()
+}
