@@ -225,6 +225,8 @@ pub struct DemoSummary {
     pub decisions: usize,
     /// Agreed codes placed under a subcategory.
     pub placed_codes: usize,
+    /// Quotes in the quote bank.
+    pub selected_quotes: usize,
     /// The small project whose reconciliation is left to try.
     pub practice: DemoProject,
     pub source: String,
@@ -281,6 +283,7 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
     tx.commit().await?;
     let decisions = reconcile_all(state, &study, &main, &user_ids).await?;
     let placed_codes = place_in_themes(state, &study, &main, user_ids[LEAD]).await?;
+    let selected_quotes = select_quotes(state, &main, user_ids[LEAD]).await?;
 
     Ok(DemoSummary {
         project_id: main.id,
@@ -299,6 +302,7 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
         transcripts: main.transcripts.iter().map(|t| t.id).collect(),
         decisions,
         placed_codes,
+        selected_quotes,
         practice: DemoProject {
             project_id: practice.id,
             project_name: study.practice.name.clone(),
@@ -1197,6 +1201,21 @@ async fn place_in_themes(
     }
     tx.commit().await?;
     Ok(placed)
+}
+
+/// A few quotes of the first subcategories in the quote bank, ordered, one
+/// lightly edited, as the lead would choose them.
+async fn select_quotes(
+    state: &AppState,
+    made: &MadeProject,
+    lead: UserId,
+) -> Result<usize, AppError> {
+    let mut tx = state.begin().await?;
+    let member = Member::of_user(&mut tx, made.id, lead).await?;
+    let editor = crate::themes::service::Editor::of(&mut tx, &member).await?;
+    let selected = crate::quote_bank::service::select_for_demo(&mut tx, editor).await?;
+    tx.commit().await?;
+    Ok(selected)
 }
 
 #[cfg(test)]

@@ -712,3 +712,80 @@ pub async fn preview(
         Err(other) => return Err(other),
     })
 }
+
+/// The demo study's quote bank: for the first three placed codes, quotes of
+/// different participants in the order a lead might choose (the second
+/// before the first for the first code), and one light edit (the middle of
+/// a long quote left out). Through the service, with its audit rows.
+pub async fn select_for_demo(tx: &mut PgConnection, editor: Editor) -> Result<usize, AppError> {
+    let hierarchy = crate::themes::service::hierarchy(tx, editor.reader).await?;
+    let codes: Vec<AgreedCodeId> = hierarchy
+        .codes
+        .iter()
+        .filter(|c| c.node_id.is_some() && c.counts.codings >= 2)
+        .take(3)
+        .map(|c| c.id)
+        .collect();
+    let mut selected = 0;
+    let mut edited = false;
+    for (i, code) in codes.iter().enumerate() {
+        let list = crate::themes::service::quotes(
+            tx,
+            editor.reader,
+            &crate::themes::service::QuoteQuery {
+                code: Some(*code),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let mut seen = HashSet::new();
+        let picks: Vec<_> = list
+            .quotes
+            .iter()
+            .filter(|q| seen.insert(q.participant.clone()))
+            .take(if i == 0 { 2 } else { 1 })
+            .collect();
+        let mut made = Vec::new();
+        for q in picks {
+            let words: Vec<&str> = q.text.split_whitespace().collect();
+            let edit = (!edited && words.len() >= 12).then(|| {
+                format!(
+                    "{} … {}",
+                    words[..5].join(" "),
+                    words[words.len() - 4..].join(" ")
+                )
+            });
+            let (quote, _) = select(
+                tx,
+                editor,
+                SelectInput {
+                    id: None,
+                    coding_id: q.coding_id,
+                    start: None,
+                    end: None,
+                    publication_text: edit.clone(),
+                },
+            )
+            .await?;
+            edited |= edit.is_some();
+            made.push(QuoteRef {
+                id: quote.id,
+                version: quote.version,
+            });
+            selected += 1;
+        }
+        if made.len() == 2 {
+            made.reverse();
+            reorder(
+                tx,
+                editor,
+                ReorderInput {
+                    code_id: *code,
+                    quotes: made,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(selected)
+}

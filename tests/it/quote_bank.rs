@@ -1080,3 +1080,56 @@ async fn bank_project_name(s: &Study<'_>) -> String {
     .await;
     project["name"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn the_demo_study_has_ordered_quotes_with_one_light_edit_attributed_by_role() {
+    let app = TestApp::spawn().await;
+    let state = concord::state::AppState::new(app.pool.clone(), app.config.clone());
+    let demo = concord::demo::create(&state).await.expect("the demo study");
+    let lead = app.client();
+    let response = lead
+        .sign_in("lead@demo.concord", concord::demo::PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let api = format!("/api/v1/projects/{}/quote-bank", demo.project_id);
+    let b = expect(lead.get(&api).await, StatusCode::OK).await;
+    assert_eq!(b["attribute"]["name"], "Role");
+    let quotes = current(&b);
+    assert_eq!(quotes.len(), demo.selected_quotes);
+    assert_eq!(quotes.len(), 4);
+    assert!(b["changed"].as_array().unwrap().is_empty());
+    let edited: Vec<&Value> = quotes
+        .iter()
+        .filter(|q| !q["publication_text"].is_null())
+        .collect();
+    assert_eq!(edited.len(), 1, "one light edit");
+    assert!(edited[0]["text"].as_str().unwrap().contains(" … "));
+    assert_ne!(edited[0]["text"], edited[0]["original_text"]);
+    let roles = [
+        "Palliative Care Consultant",
+        "Oncologist",
+        "Pain Specialist/ Neurosurgeon",
+        "Service Manager",
+        "Nurse",
+    ];
+    for q in &quotes {
+        let who = q["attribution"].as_str().unwrap();
+        let role = q["attribute"].as_str().unwrap();
+        assert!(roles.contains(&role), "{who}");
+        assert_eq!(
+            who,
+            format!("— {role}, {}", q["participant"].as_str().unwrap())
+        );
+        assert_eq!(
+            q["theme_path"].as_array().unwrap().len(),
+            2,
+            "theme › subcategory"
+        );
+    }
+    let first = &b["groups"][0]["quotes"];
+    assert_eq!(first.as_array().unwrap().len(), 2);
+    assert!(
+        first[0]["participant"].as_str() > first[1]["participant"].as_str(),
+        "the lead put the later participant first"
+    );
+}
