@@ -149,8 +149,8 @@ pub fn check_edit(original: &str, edited: &str) -> Result<(), EditRefusal> {
                     if o.get(j) == Some(&Token::Ellipsis(mark.clone())) {
                         reach[i + 1][j + 1] = true;
                     }
-                    for k in j + 1..=n {
-                        reach[i + 1][k] = true;
+                    for r in &mut reach[i + 1][j + 1..] {
+                        *r = true;
                     }
                 }
             }
