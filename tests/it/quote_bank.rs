@@ -683,6 +683,26 @@ async fn a_quote_whose_coding_changes_is_shown_apart_unchanged_until_the_lead_fi
     let apart = changed(&b, &p02["id"]).expect("shown apart");
     assert_eq!(apart["source"], "code_changed");
     assert_eq!(apart["now_code_name"], "Cost");
+    // Undoing the merge brings it back where it was, as it was.
+    expect(
+        owner
+            .post_json(
+                &s.project.api(&format!(
+                    "/consensus/codes/{}/unmerge",
+                    s.agreed["Infection"]
+                )),
+                &json!({}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let b = bank(&s, owner).await;
+    assert!(changed(&b, &p02["id"]).is_none(), "{b}");
+    assert_eq!(
+        group(&b, &s.agreed["Infection"])["quotes"][0]["id"],
+        p02["id"]
+    );
 
     // A code moved to another theme takes its quotes along: no source change.
     let cost_node = s.node(json!({ "name": "Money" })).await;
@@ -696,7 +716,11 @@ async fn a_quote_whose_coding_changes_is_shown_apart_unchanged_until_the_lead_fi
             .len(),
         3
     );
-    assert_eq!(b["changed"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        b["changed"].as_array().unwrap().len(),
+        1,
+        "only the re-spanned one"
+    );
 }
 
 #[tokio::test]
