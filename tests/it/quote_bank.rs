@@ -228,6 +228,16 @@ async fn selected_quotes_are_grouped_by_theme_and_code_and_attributed_by_role() 
     .await;
     assert_eq!(current(&bank(&s, owner).await)[0]["attribution"], "— P01");
 
+    // Each change went out as a live event of its own kind.
+    let live: i64 = sqlx::query_scalar(
+        "select count(*) from project_events where project_id = $1 and kind = 'quote_bank.changed'",
+    )
+    .bind(s.project.id.0)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(live, 8, "six selections and two choices of attribute");
+
     // Reviewers and coders who are done read the bank; only leads change it.
     let reviewer = s.project.member(Role::Reviewer).await;
     assert_eq!(current(&bank(&s, &reviewer).await).len(), 6);
