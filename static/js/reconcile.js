@@ -411,9 +411,35 @@ function start() {
       return option;
     }));
     $("relabel-apply").textContent = DECISION_LABELS[kind];
+    // The coders' own codes first (keys 1 and 2), then any other by name.
+    const choices = $("code-choices");
+    const sides = codeSides(findItem(selected));
+    if (choices) {
+      choices.replaceChildren();
+      sides.forEach((side, i) => {
+        const button = el("button", "small secondary code-choice");
+        button.type = "button";
+        button.dataset.codeId = side.code_id;
+        button.append(`${side.label}'s code: ${side.code_name} `, el("kbd", "", String(i + 1)));
+        button.addEventListener("click", () => choose(kind, { code_id: side.code_id }));
+        choices.append(button);
+      });
+      choices.hidden = sides.length === 0;
+    }
+    $("relabel-other-label").firstChild.textContent = sides.length ? "or another code " : "Relabel to ";
     box.hidden = false;
     $("relabel-input").value = "";
-    $("relabel-input").focus();
+    if (sides.length) choices.querySelector("button").focus();
+    else $("relabel-input").focus();
+  }
+
+  /** The distinct codes of a discrepancy's sides, as A's and B's choices. */
+  function codeSides(item) {
+    const out = [];
+    for (const [label, side] of [["A", item?.discrepancy.a], ["B", item?.discrepancy.b]]) {
+      if (side && !out.some((o) => o.code_id === side.code_id)) out.push({ label, ...side });
+    }
+    return out;
   }
 
   let busy = false;
@@ -424,7 +450,7 @@ function start() {
       showError(`${DECISION_LABELS[kind]} does not apply to this discrepancy.`);
       return;
     }
-    if (kind === "undo" && !item.current) return;
+    if (kind === "undo" && !item.current && !item.outdated) return;
     if ((kind === "relabel" || needsCode(item, kind)) && !extra.code_id && !extra.new_code_name) {
       askCode(kind);
       return;
@@ -481,6 +507,14 @@ function start() {
     } else if (event.key === "Escape") {
       hideRelabel();
       pendingKind = null;
+    }
+  });
+  $("relabel")?.addEventListener("keydown", (event) => {
+    if (event.target === $("relabel-input") || !/^[12]$/.test(event.key)) return;
+    const button = $("code-choices")?.querySelectorAll("button")[Number(event.key) - 1];
+    if (button) {
+      event.preventDefault();
+      button.click();
     }
   });
   $("relabel-cancel")?.addEventListener("click", () => {
