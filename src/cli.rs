@@ -78,7 +78,8 @@ pub enum Command {
         #[arg(long)]
         project: crate::db::ids::ProjectId,
         /// segments-csv, segments-xlsx, codebook-csv, codebook-xlsx, ledger-csv,
-        /// agreement-xlsx, audit-csv, or REFI-QDA: qdpx (the project), qdc (the agreed codebook).
+        /// agreement-xlsx, audit-csv, the quote bank: quotes-csv, quotes-docx, or REFI-QDA:
+        /// qdpx (the project), qdc (the agreed codebook).
         #[arg(long)]
         format: String,
         /// Coded segments: also every coder's coding, not only the consensus layer.
@@ -241,8 +242,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 database.close().await?;
                 return result;
             }
-            let kind = crate::exports::cli::parse_kind(&format)
-                .map_err(|e| anyhow::anyhow!("--format {format}: {e}, qdpx or qdc"))?;
+            if matches!(format.as_str(), "quotes-csv" | "quotes-docx") {
+                let database = Database::open(&config).await?;
+                let state = AppState::new(database.pool.clone(), config.clone());
+                let result = crate::quote_bank::run_cli(&state, project, &format, &out).await;
+                state.live.close();
+                database.close().await?;
+                return result;
+            }
+            let kind = crate::exports::cli::parse_kind(&format).map_err(|e| {
+                anyhow::anyhow!("--format {format}: {e}, quotes-csv, quotes-docx, qdpx or qdc")
+            })?;
             let database = Database::open(&config).await?;
             let state = AppState::new(database.pool.clone(), config.clone());
             let result = crate::exports::cli::run(&state, project, kind, coders, &out).await;

@@ -19,6 +19,7 @@ pub mod live;
 pub mod memos;
 pub mod participants;
 pub mod projects;
+pub mod quote_bank;
 pub mod reconcile;
 pub mod refi;
 pub mod review;
@@ -61,6 +62,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(compare::routes())
         .merge(reconcile::routes())
         .merge(themes::routes())
+        .merge(quote_bank::routes())
         .merge(review::routes())
         .merge(debriefings::routes())
         .merge(memos::routes())

@@ -97,6 +97,12 @@ pub fn label(action: Action) -> &'static str {
         Action::MemoUpdated => "Changed a memo",
         Action::MemoDeleted => "Deleted a memo",
         Action::InterviewOrderSet => "Set the interview order",
+        Action::QuoteSelected => "Selected a quote for the write-up",
+        Action::QuoteEdited => "Edited a quote for publication",
+        Action::QuoteUnselected => "Took a quote out of the quote bank",
+        Action::QuoteRefiled => "Filed a quote under its coding's new code",
+        Action::QuotesReordered => "Reordered the quotes of a code",
+        Action::QuoteAttributeChosen => "Chose the attribute that attributes quotes",
         Action::ExportMade => "Made an export",
         Action::DemoCreated => "Created the demo study",
     }

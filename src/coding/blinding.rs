@@ -229,7 +229,8 @@ impl Viewer {
             | EventKind::ConsensusCodeSplit
             | EventKind::ConsensusCodeDeleted
             | EventKind::ConsensusCodeRestored
-            | EventKind::ThemeChanged => self.can_see_agreed_codebook(),
+            | EventKind::ThemeChanged
+            | EventKind::QuoteBankChanged => self.can_see_agreed_codebook(),
             // Review rounds are between the leads and the reviewers.
             EventKind::ReviewChanged => lead || self.role == Role::Reviewer,
         }

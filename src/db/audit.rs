@@ -90,6 +90,12 @@ pub enum Action {
     MemoUpdated,
     MemoDeleted,
     InterviewOrderSet,
+    QuoteSelected,
+    QuoteEdited,
+    QuoteUnselected,
+    QuoteRefiled,
+    QuotesReordered,
+    QuoteAttributeChosen,
     ExportMade,
     DemoCreated,
 }
@@ -97,7 +103,7 @@ pub enum Action {
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 82] = [
+    pub const ALL: [Action; 88] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -178,6 +184,12 @@ impl Action {
         Self::MemoUpdated,
         Self::MemoDeleted,
         Self::InterviewOrderSet,
+        Self::QuoteSelected,
+        Self::QuoteEdited,
+        Self::QuoteUnselected,
+        Self::QuoteRefiled,
+        Self::QuotesReordered,
+        Self::QuoteAttributeChosen,
         Self::ExportMade,
         Self::DemoCreated,
     ];
@@ -269,6 +281,12 @@ impl Action {
             Self::MemoUpdated => "memo.updated",
             Self::MemoDeleted => "memo.deleted",
             Self::InterviewOrderSet => "interview_order.set",
+            Self::QuoteSelected => "quote.selected",
+            Self::QuoteEdited => "quote.edited",
+            Self::QuoteUnselected => "quote.unselected",
+            Self::QuoteRefiled => "quote.refiled",
+            Self::QuotesReordered => "quotes.reordered",
+            Self::QuoteAttributeChosen => "quote_bank.attribute_chosen",
             Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
         }
@@ -357,6 +375,12 @@ impl Action {
             Self::MemoUpdated => "memo",
             Self::MemoDeleted => "memo",
             Self::InterviewOrderSet => "project",
+            Self::QuoteSelected => "quote_selection",
+            Self::QuoteEdited => "quote_selection",
+            Self::QuoteUnselected => "quote_selection",
+            Self::QuoteRefiled => "quote_selection",
+            Self::QuotesReordered => "agreed_code",
+            Self::QuoteAttributeChosen => "project",
             Self::ExportMade => "export",
             Self::DemoCreated => "project",
         }
@@ -415,6 +439,12 @@ impl Action {
             Self::ReviewCommented => Some(EventKind::ReviewChanged),
             Self::ReviewCommentAnswered => Some(EventKind::ReviewChanged),
             Self::ReviewSignedOff => Some(EventKind::ReviewChanged),
+            Self::QuoteSelected => Some(EventKind::QuoteBankChanged),
+            Self::QuoteEdited => Some(EventKind::QuoteBankChanged),
+            Self::QuoteUnselected => Some(EventKind::QuoteBankChanged),
+            Self::QuoteRefiled => Some(EventKind::QuoteBankChanged),
+            Self::QuotesReordered => Some(EventKind::QuoteBankChanged),
+            Self::QuoteAttributeChosen => Some(EventKind::QuoteBankChanged),
             Self::SetupCompleted
             | Self::UserDisabled
             | Self::SignedIn

@@ -52,4 +52,5 @@ decl_id!(
     ConsensusCodingId,
     CommentId,
     ThemeNodeId,
+    QuoteSelectionId,
 );

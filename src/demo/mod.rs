@@ -232,6 +232,8 @@ pub struct DemoSummary {
     pub review_round: uuid::Uuid,
     /// The peer debriefing record.
     pub debriefing: uuid::Uuid,
+    /// Quotes in the quote bank.
+    pub selected_quotes: usize,
     /// The small project whose reconciliation is left to try.
     pub practice: DemoProject,
     pub source: String,
@@ -290,6 +292,7 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
     let placed_codes = place_in_themes(state, &study, &main, user_ids[LEAD]).await?;
     // The outside expert shares the demo password (Rita's hash, not hashed again).
     let checked = validation::create(state, main.id, &main.agreed, &user_ids, &hashes[4]).await?;
+    let selected_quotes = select_quotes(state, &main, user_ids[LEAD]).await?;
 
     Ok(DemoSummary {
         project_id: main.id,
@@ -310,6 +313,7 @@ async fn create_inner(state: &AppState, only_if_empty: bool) -> Result<DemoSumma
         placed_codes,
         review_round: checked.review_round,
         debriefing: checked.debriefing,
+        selected_quotes,
         practice: DemoProject {
             project_id: practice.id,
             project_name: study.practice.name.clone(),
@@ -1208,6 +1212,21 @@ async fn place_in_themes(
     }
     tx.commit().await?;
     Ok(placed)
+}
+
+/// A few quotes of the first subcategories in the quote bank, ordered, one
+/// lightly edited, as the lead would choose them.
+async fn select_quotes(
+    state: &AppState,
+    made: &MadeProject,
+    lead: UserId,
+) -> Result<usize, AppError> {
+    let mut tx = state.begin().await?;
+    let member = Member::of_user(&mut tx, made.id, lead).await?;
+    let editor = crate::themes::service::Editor::of(&mut tx, &member).await?;
+    let selected = crate::quote_bank::service::select_for_demo(&mut tx, editor).await?;
+    tx.commit().await?;
+    Ok(selected)
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ event_kinds! {
     ConsensusCodeRestored => "consensus.code.restored",
     ThemeChanged => "theme.changed",
     ReviewChanged => "review.changed",
+    QuoteBankChanged => "quote_bank.changed",
 }
 
 #[cfg(test)]
@@ -66,6 +67,7 @@ mod tests {
             include_str!("../../migrations/20261201100000_live_event_kinds_and_positions.sql"),
             include_str!("../../migrations/20261203100000_create_theme_hierarchy.sql"),
             include_str!("../../migrations/20261203110000_create_review_rounds.sql"),
+            include_str!("../../migrations/20261203120000_create_quote_bank.sql"),
         ]
         .concat();
         for kind in EventKind::ALL {

@@ -50,3 +50,53 @@ document.addEventListener("click", async (event) => {
     await done(response, "Moved");
   }
 });
+
+// Selecting quotes for the write-up: each quote gets a button that puts its
+// whole consensus coding in the quote bank, or takes it out again.
+const bankApi = `${api}/quote-bank`;
+let selected = new Map();
+
+async function loadBank() {
+  const response = await requestJson("GET", bankApi);
+  selected = new Map();
+  if (!response.ok) return;
+  const all = response.json.groups.flatMap((g) => g.quotes).concat(response.json.changed);
+  for (const q of all) {
+    selected.set(q.coding_id, q);
+  }
+}
+
+function markQuotes() {
+  for (const li of document.querySelectorAll("li.quote[data-coding]")) {
+    let button = li.querySelector("button.bank-select");
+    if (!button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "small bank-select";
+      li.querySelector(".quote-meta").append(" ", button);
+    }
+    const chosen = selected.get(li.dataset.coding);
+    button.dataset.coding = li.dataset.coding;
+    button.textContent = chosen ? "Selected ✓ (unselect)" : "Select for the write-up";
+    button.setAttribute("aria-pressed", chosen ? "true" : "false");
+  }
+}
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button.bank-select");
+  if (!button) return;
+  const chosen = selected.get(button.dataset.coding);
+  const response = chosen
+    ? await requestJson("DELETE", `${bankApi}/quotes/${chosen.id}?version=${chosen.version}`, null, csrf)
+    : await requestJson("POST", `${bankApi}/quotes`, {
+      id: crypto.randomUUID ? crypto.randomUUID() : undefined,
+      coding_id: button.dataset.coding,
+    }, csrf);
+  status.textContent = response.ok
+    ? (chosen ? "Taken out of the quote bank." : "Selected for the quote bank.")
+    : describeProblem(response.json, "Refused.");
+  await loadBank();
+  markQuotes();
+});
+
+loadBank().then(markQuotes);

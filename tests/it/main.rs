@@ -17,6 +17,7 @@ mod live;
 mod openapi;
 mod participants;
 mod projects;
+mod quote_bank;
 mod reconcile;
 mod refi;
 mod review;

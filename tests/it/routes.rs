@@ -250,6 +250,57 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/projects/{project_id}/interview-order",
         Who::Lead,
     ),
+    ("GET", "/projects/{project_id}/quote-bank", Who::Member),
+    (
+        "GET",
+        "/projects/{project_id}/quote-bank/quotes.csv",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/quote-bank/quotes.docx",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project_id}/quote-bank",
+        Who::Member,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/quote-bank/quotes",
+        Who::Lead,
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{project_id}/quote-bank/quotes/{quote_id}",
+        Who::Lead,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project_id}/quote-bank/quotes/{quote_id}",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/quote-bank/quotes/{quote_id}/preview",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/quote-bank/quotes/{quote_id}/refile",
+        Who::Lead,
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project_id}/quote-bank/order",
+        Who::Lead,
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project_id}/quote-bank/attribute",
+        Who::Lead,
+    ),
     ("GET", "/projects/{project_id}/saturation", Who::Member),
     ("GET", "/projects/{project_id}/tables", Who::Member),
     ("GET", "/projects/{project_id}/tables/download", Who::Member),
@@ -881,6 +932,7 @@ async fn fixture(app: &TestApp) -> Fixture<'_> {
     ids.insert("comment_id", Uuid::new_v4().to_string());
     ids.insert("debriefing_id", Uuid::new_v4().to_string());
     ids.insert("memo_id", Uuid::new_v4().to_string());
+    ids.insert("quote_id", Uuid::new_v4().to_string());
     Fixture {
         project,
         transcript,
