@@ -72,6 +72,13 @@ pub enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+    /// Import a REFI-QDA project (.qdpx, or a .qde without its sources) as a new project: prints the preview, then imports.
+    ImportQdpx {
+        file: std::path::PathBuf,
+        /// The new project's owner, by email (by default the site's first admin).
+        #[arg(long)]
+        owner: Option<String>,
+    },
     /// Write one export of a project to a file, as the project's owner.
     Export {
         /// The project's id (shown in its URL).
@@ -249,6 +256,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             state.live.close();
             database.close().await?;
             result
+        }
+        Command::ImportQdpx { file, owner } => {
+            let database = Database::open(&config).await?;
+            let result = crate::refi::import_web::run_cli(
+                &database.pool,
+                config.max_upload_bytes,
+                &file,
+                owner.as_deref(),
+            )
+            .await;
+            database.close().await?;
+            result.map(|_| ())
         }
     }
 }

@@ -92,6 +92,8 @@ pub fn label(action: Action) -> &'static str {
         Action::ReviewSignedOff => "Signed off a review round",
         Action::ExportMade => "Made an export",
         Action::DemoCreated => "Created the demo study",
+        Action::ProjectImported => "Imported the project from a REFI-QDA file",
+        Action::CodebookImported => "Imported codes from a REFI-QDA codebook",
     }
 }
 

@@ -85,12 +85,14 @@ pub enum Action {
     ReviewSignedOff,
     ExportMade,
     DemoCreated,
+    ProjectImported,
+    CodebookImported,
 }
 
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 75] = [
+    pub const ALL: [Action; 77] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -166,6 +168,8 @@ impl Action {
         Self::ReviewSignedOff,
         Self::ExportMade,
         Self::DemoCreated,
+        Self::ProjectImported,
+        Self::CodebookImported,
     ];
 
     /// The action a stored name stands for.
@@ -250,6 +254,8 @@ impl Action {
             Self::ReviewSignedOff => "review.signed_off",
             Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
+            Self::ProjectImported => "project.imported",
+            Self::CodebookImported => "codebook.imported",
         }
     }
 
@@ -331,6 +337,8 @@ impl Action {
             Self::ReviewSignedOff => "review_round",
             Self::ExportMade => "export",
             Self::DemoCreated => "project",
+            Self::ProjectImported => "project",
+            Self::CodebookImported => "project",
         }
     }
 
@@ -413,7 +421,9 @@ impl Action {
             | Self::CodeUnaligned
             | Self::ReconciliationSettingsChanged
             | Self::ExportMade
-            | Self::DemoCreated => None,
+            | Self::DemoCreated
+            | Self::ProjectImported
+            | Self::CodebookImported => None,
         }
     }
 }

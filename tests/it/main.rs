@@ -18,6 +18,7 @@ mod participants;
 mod projects;
 mod reconcile;
 mod refi;
+mod refi_import;
 mod review;
 mod routes;
 mod saturation;
