@@ -88,7 +88,7 @@ pub enum Command {
         /// agreement-xlsx, audit-csv, or REFI-QDA: qdpx (the project), qdc (the agreed codebook).
         #[arg(long)]
         format: String,
-        /// Coded segments: also every coder's coding, not only the consensus layer.
+        /// Coded segments and qdpx: also every coder's submitted coding, not only the consensus layer.
         #[arg(long)]
         coders: bool,
         #[arg(long)]
@@ -244,7 +244,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if matches!(format.as_str(), "qdpx" | "qdc") {
                 let database = Database::open(&config).await?;
                 let result =
-                    crate::refi::export::run_cli(&database.pool, project, &format, &out).await;
+                    crate::refi::export::run_cli(&database.pool, project, &format, coders, &out)
+                        .await;
                 database.close().await?;
                 return result;
             }

@@ -786,3 +786,240 @@ async fn concord_import_qdpx_prints_the_preview_then_imports() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-upload-bytes"));
     assert_eq!(counts(&app).await, before);
 }
+
+/// (variable, kind, value) of one participant.
+type Values = Vec<(String, String, String)>;
+/// (id, name, parent, colour, definition, inclusion, exclusion, example).
+type CodeRow = (
+    Uuid,
+    String,
+    Option<Uuid>,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// Everything of a project that an export → import must keep, by id.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    transcripts: Vec<(Uuid, String, String, Option<String>)>,
+    participants: Vec<(Uuid, String, Values)>,
+    codes: Vec<CodeRow>,
+    codings: Vec<(Uuid, Uuid, Uuid, Uuid, i32, i32, String)>,
+    coders: Vec<(Uuid, String)>,
+}
+
+async fn snapshot(app: &TestApp, project: Uuid) -> Snapshot {
+    let pool = &app.pool;
+    let transcripts = sqlx::query_as(
+        "select t.id, t.title, t.sha256, p.label from transcripts t left join participants p on p.id = t.participant_id
+          where t.project_id = $1 order by t.id",
+    )
+    .bind(project)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let rows: Vec<(Uuid, String)> =
+        sqlx::query_as("select id, label from participants where project_id = $1 order by id")
+            .bind(project)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let mut participants = Vec::new();
+    for (id, label) in rows {
+        let values: Vec<(String, String, String)> = sqlx::query_as(
+            "select v.name, v.kind, x.value from participant_values x join variables v on v.id = x.variable_id
+              where x.participant_id = $1 order by v.name",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        participants.push((id, label, values));
+    }
+    let codes = sqlx::query_as(
+        "select id, name, parent_id, color, definition, inclusion, exclusion, example from codes
+          where project_id = $1 order by id",
+    )
+    .bind(project)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let codings = sqlx::query_as(
+        "select id, transcript_id, coder_id, code_id, start_offset, end_offset, memo from codings
+          where project_id = $1 order by id",
+    )
+    .bind(project)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let coders = sqlx::query_as(
+        "select u.id, u.display_name from project_members m join users u on u.id = m.user_id
+          where m.project_id = $1 and m.role = 'coder' order by u.id",
+    )
+    .bind(project)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    Snapshot {
+        transcripts,
+        participants,
+        codes,
+        codings,
+        coders,
+    }
+}
+
+#[tokio::test]
+async fn export_then_import_keeps_every_transcript_participant_code_coding_and_memo() {
+    // Site A: a project double-coded elsewhere, imported.
+    let a = TestApp::spawn().await;
+    let owner_a = a.signed_in("owner@example.org", false).await;
+    let (_, imported) = import_via_api(
+        &owner_a,
+        "night.qdpx",
+        project_qdpx("NVivo for Windows 12.6", true, false),
+    )
+    .await;
+    let project_a: Uuid = imported["project_id"].as_str().unwrap().parse().unwrap();
+    let before = snapshot(&a, project_a).await;
+    assert_eq!(before.codings.len(), 4);
+    assert!(before.codings.iter().any(|c| c.6 == "Said twice <sic>"));
+
+    // Its export with every coder's layer validates against Project.xsd...
+    let response = owner_a
+        .get(&format!(
+            "/projects/{project_a}/exports/project.qdpx?coders=1"
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut qde = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("project.qde").unwrap(), &mut qde).unwrap();
+    assert_eq!(crate::refi::xmllint(qde.as_bytes(), "Project.xsd"), Ok(()));
+    // ...and without the option holds no coder's coding.
+    let plain = owner_a
+        .get(&format!("/projects/{project_a}/exports/project.qdpx"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let read = concord::refi::read("p.qdpx", &plain, &Default::default()).unwrap();
+    assert_eq!(read.codings().count(), 0);
+
+    // Site B: the export imported gives the same project, id for id.
+    let b = TestApp::spawn().await;
+    let owner_b = b.signed_in("owner@example.org", false).await;
+    let (preview, imported) = import_via_api(&owner_b, "export.qdpx", bytes.clone()).await;
+    assert_eq!(
+        preview["preview"]["origin"]
+            .as_str()
+            .map(|o| o.starts_with("Concord")),
+        Some(true)
+    );
+    let project_b: Uuid = imported["project_id"].as_str().unwrap().parse().unwrap();
+    let after = snapshot(&b, project_b).await;
+    assert_eq!(after.transcripts, before.transcripts);
+    assert_eq!(after.participants, before.participants);
+    assert_eq!(after.codes, before.codes);
+    assert_eq!(after.codings, before.codings);
+    assert_eq!(after.coders, before.coders);
+    assert_eq!(imported["new_ids"], 0);
+
+    // On the same site every GUID is taken: new ids, the same content.
+    let (_, again) = import_via_api(&owner_a, "export.qdpx", bytes).await;
+    assert!(again["new_ids"].as_u64().unwrap() > 0);
+    let project_c: Uuid = again["project_id"].as_str().unwrap().parse().unwrap();
+    let copy = snapshot(&a, project_c).await;
+    let shas = |s: &Snapshot| {
+        s.transcripts
+            .iter()
+            .map(|t| t.2.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shas(&copy), shas(&before));
+    assert_eq!(copy.codings.len(), before.codings.len());
+}
+
+#[tokio::test]
+async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back() {
+    let a = TestApp::spawn().await;
+    let state = concord::state::AppState::new(a.pool.clone(), a.config.clone());
+    let summary = concord::demo::create(&state).await.expect("demo study");
+    let owner = a.client();
+    let response = owner
+        .sign_in("owner@demo.concord", concord::demo::PASSWORD)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let response = owner
+        .get(&format!(
+            "/projects/{}/exports/project.qdpx?coders=1",
+            summary.project_id
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut qde = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("project.qde").unwrap(), &mut qde).unwrap();
+    assert_eq!(crate::refi::xmllint(qde.as_bytes(), "Project.xsd"), Ok(()));
+    let read = concord::refi::read("demo.qdpx", &bytes, &Default::default()).unwrap();
+    // Every submitted coder coding and every consensus coding is in it.
+    let counts: (i64, i64) = sqlx::query_as(
+        "select (select count(*) from codings c join assignments a on a.transcript_id = c.transcript_id
+                   and a.user_id = c.coder_id and a.state = 'submitted'
+                  where c.project_id = $1 and c.deleted_at is null),
+                (select count(*) from consensus_codings where project_id = $1 and deleted_at is null)",
+    )
+    .bind(summary.project_id.0)
+    .fetch_one(&a.pool)
+    .await
+    .unwrap();
+    assert_eq!(read.codings().count() as i64, counts.0 + counts.1);
+    // Decisions and their rationales are notes on the selections they made.
+    let decisions = read
+        .notes
+        .iter()
+        .filter(|n| n.name.as_deref() == Some("Decision"))
+        .count();
+    assert!(decisions > 0);
+    let linked = read
+        .sources
+        .iter()
+        .flat_map(|s| &s.selections)
+        .filter(|s| {
+            s.notes.iter().any(|n| {
+                read.notes
+                    .iter()
+                    .any(|x| x.guid == *n && x.name.as_deref() == Some("Decision"))
+            })
+        })
+        .count();
+    assert!(linked >= decisions);
+    // Each theme's codes are a set.
+    let placed: i64 = sqlx::query_scalar(
+        "select count(distinct node_id) from theme_placements where project_id = $1",
+    )
+    .bind(summary.project_id.0)
+    .fetch_one(&a.pool)
+    .await
+    .unwrap();
+    assert_eq!(read.sets.len() as i64, placed);
+    assert!(read.sets.iter().all(|s| !s.codes.is_empty()));
+
+    // Imported on another site: every coding, by every coder.
+    let b = TestApp::spawn().await;
+    let owner_b = b.signed_in("owner@example.org", false).await;
+    let (_, imported) = import_via_api(&owner_b, "demo.qdpx", bytes).await;
+    assert_eq!(
+        imported["codings"].as_u64().unwrap() as i64,
+        counts.0 + counts.1
+    );
+    assert_eq!(
+        imported["transcripts"].as_u64().unwrap() as usize,
+        summary.transcripts.len()
+    );
+}
