@@ -65,6 +65,7 @@ pub enum Action {
     ConsensusCodingRestored,
     AgreedCodeUpdated,
     AgreedCodeMerged,
+    AgreedCodeMergeUndone,
     AgreedCodeSplit,
     AgreedCodeDeleted,
     AgreedCodeRestored,
@@ -92,7 +93,7 @@ pub enum Action {
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 77] = [
+    pub const ALL: [Action; 78] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -148,6 +149,7 @@ impl Action {
         Self::ConsensusCodingRestored,
         Self::AgreedCodeUpdated,
         Self::AgreedCodeMerged,
+        Self::AgreedCodeMergeUndone,
         Self::AgreedCodeSplit,
         Self::AgreedCodeDeleted,
         Self::AgreedCodeRestored,
@@ -234,6 +236,7 @@ impl Action {
             Self::ConsensusCodingRestored => "consensus_coding.restored",
             Self::AgreedCodeUpdated => "agreed_code.updated",
             Self::AgreedCodeMerged => "agreed_code.merged",
+            Self::AgreedCodeMergeUndone => "agreed_code.merge_undone",
             Self::AgreedCodeSplit => "agreed_code.split",
             Self::AgreedCodeDeleted => "agreed_code.deleted",
             Self::AgreedCodeRestored => "agreed_code.restored",
@@ -317,6 +320,7 @@ impl Action {
             Self::ConsensusCodingRestored => "consensus_coding",
             Self::AgreedCodeUpdated => "agreed_code",
             Self::AgreedCodeMerged => "agreed_code",
+            Self::AgreedCodeMergeUndone => "agreed_code",
             Self::AgreedCodeSplit => "agreed_code",
             Self::AgreedCodeDeleted => "agreed_code",
             Self::AgreedCodeRestored => "agreed_code",
@@ -377,6 +381,7 @@ impl Action {
             Self::ConsensusCodingRestored => Some(EventKind::ConsensusCoding),
             Self::AgreedCodeUpdated => Some(EventKind::ConsensusCodeUpdated),
             Self::AgreedCodeMerged => Some(EventKind::ConsensusCodeMerged),
+            Self::AgreedCodeMergeUndone => Some(EventKind::ConsensusCodeRestored),
             Self::AgreedCodeSplit => Some(EventKind::ConsensusCodeSplit),
             Self::AgreedCodeDeleted => Some(EventKind::ConsensusCodeDeleted),
             Self::AgreedCodeRestored => Some(EventKind::ConsensusCodeRestored),
