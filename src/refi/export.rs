@@ -327,6 +327,9 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         zip.write_all(text.as_bytes()).map_err(io_error)?;
     }
 
+    // project.qde is written as it is built, a transcript's selections at a
+    // time, so memory does not grow with the number of codings.
+    zip.start_file("project.qde", options).map_err(zip_error)?;
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -508,6 +511,8 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
                 xml.push_str("</Coding>\n      </PlainTextSelection>\n");
             }
             xml.push_str("    </TextSource>\n");
+            zip.write_all(xml.as_bytes()).map_err(io_error)?;
+            xml.clear();
         }
         xml.push_str("  </Sources>\n");
     }
@@ -545,7 +550,6 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         xml.push_str("  </Sets>\n");
     }
     xml.push_str("</Project>\n");
-    zip.start_file("project.qde", options).map_err(zip_error)?;
     zip.write_all(xml.as_bytes()).map_err(io_error)?;
     zip.finish().map_err(zip_error)
 }

@@ -1010,8 +1010,10 @@ async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back
     assert_eq!(read.sets.len() as i64, placed);
     assert!(read.sets.iter().all(|s| !s.codes.is_empty()));
 
-    // Imported on another site: every coding, by every coder.
-    let b = TestApp::spawn().await;
+    // Imported on another site: every coding, by every coder. The upload
+    // reads 100,000-odd selections; a loaded test machine needs more than
+    // the test server's usual request timeout for it.
+    let b = TestApp::spawn_with(|c| c.request_timeout_secs = 600).await;
     let owner_b = b.signed_in("owner@example.org", false).await;
     let (_, imported) = import_via_api(&owner_b, "demo.qdpx", bytes).await;
     assert_eq!(
