@@ -72,6 +72,13 @@ pub enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+    /// Import a REFI-QDA project (.qdpx, or a .qde without its sources) as a new project: prints the preview, then imports.
+    ImportQdpx {
+        file: std::path::PathBuf,
+        /// The new project's owner, by email (by default the site's first admin).
+        #[arg(long)]
+        owner: Option<String>,
+    },
     /// Write one export of a project to a file, as the project's owner.
     Export {
         /// The project's id (shown in its URL).
@@ -82,7 +89,7 @@ pub enum Command {
         /// qdpx (the project), qdc (the agreed codebook).
         #[arg(long)]
         format: String,
-        /// Coded segments: also every coder's coding, not only the consensus layer.
+        /// Coded segments and qdpx: also every coder's submitted coding, not only the consensus layer.
         #[arg(long)]
         coders: bool,
         #[arg(long)]
@@ -238,7 +245,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if matches!(format.as_str(), "qdpx" | "qdc") {
                 let database = Database::open(&config).await?;
                 let result =
-                    crate::refi::export::run_cli(&database.pool, project, &format, &out).await;
+                    crate::refi::export::run_cli(&database.pool, project, &format, coders, &out)
+                        .await;
                 database.close().await?;
                 return result;
             }
@@ -259,6 +267,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             state.live.close();
             database.close().await?;
             result
+        }
+        Command::ImportQdpx { file, owner } => {
+            let database = Database::open(&config).await?;
+            let result = crate::refi::import_web::run_cli(
+                &database.pool,
+                config.max_upload_bytes,
+                &file,
+                owner.as_deref(),
+            )
+            .await;
+            database.close().await?;
+            result.map(|_| ())
         }
     }
 }

@@ -68,7 +68,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(memos::routes())
         .merge(search::routes())
         .merge(exports::routes())
-        .merge(refi::routes())
+        .merge(refi::routes(config.max_upload_bytes))
         .merge(writeup::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))

@@ -105,6 +105,8 @@ pub fn label(action: Action) -> &'static str {
         Action::QuoteAttributeChosen => "Chose the attribute that attributes quotes",
         Action::ExportMade => "Made an export",
         Action::DemoCreated => "Created the demo study",
+        Action::ProjectImported => "Imported the project from a REFI-QDA file",
+        Action::CodebookImported => "Imported codes from a REFI-QDA codebook",
     }
 }
 

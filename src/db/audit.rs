@@ -98,12 +98,14 @@ pub enum Action {
     QuoteAttributeChosen,
     ExportMade,
     DemoCreated,
+    ProjectImported,
+    CodebookImported,
 }
 
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 88] = [
+    pub const ALL: [Action; 90] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -192,6 +194,8 @@ impl Action {
         Self::QuoteAttributeChosen,
         Self::ExportMade,
         Self::DemoCreated,
+        Self::ProjectImported,
+        Self::CodebookImported,
     ];
 
     /// The action a stored name stands for.
@@ -289,6 +293,8 @@ impl Action {
             Self::QuoteAttributeChosen => "quote_bank.attribute_chosen",
             Self::ExportMade => "export.made",
             Self::DemoCreated => "demo.created",
+            Self::ProjectImported => "project.imported",
+            Self::CodebookImported => "codebook.imported",
         }
     }
 
@@ -383,6 +389,8 @@ impl Action {
             Self::QuoteAttributeChosen => "project",
             Self::ExportMade => "export",
             Self::DemoCreated => "project",
+            Self::ProjectImported => "project",
+            Self::CodebookImported => "project",
         }
     }
 
@@ -478,7 +486,9 @@ impl Action {
             | Self::MemoUpdated
             | Self::MemoDeleted
             | Self::InterviewOrderSet
-            | Self::DemoCreated => None,
+            | Self::DemoCreated
+            | Self::ProjectImported
+            | Self::CodebookImported => None,
         }
     }
 }

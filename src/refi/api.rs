@@ -67,18 +67,35 @@ pub(crate) fn file_stem(name: &str) -> String {
     }
 }
 
+#[derive(Debug, serde::Deserialize, Default)]
+pub(super) struct QdpxQuery {
+    #[serde(default)]
+    coders: Option<String>,
+}
+
 #[tracing::instrument(skip_all, fields(project_id = %member.project_id))]
 pub(super) async fn export_project(
     State(state): State<AppState>,
     member: Member,
+    crate::web::extract::Query(query): crate::web::extract::Query<QdpxQuery>,
 ) -> Result<Response, AppError> {
     member.require(&[Role::Lead])?;
     let mut conn = state.db.acquire().await?;
     let proof = Viewer::load(&mut conn, &member).await?.agreed_codebook()?;
     let cursor = std::io::Cursor::new(Vec::new());
-    let bytes = export::write_qdpx(&mut conn, &member.project, member.user.id, proof, cursor)
-        .await?
-        .into_inner();
+    let options = export::QdpxOptions {
+        coder_layers: matches!(query.coders.as_deref(), Some("1" | "true" | "on")),
+    };
+    let bytes = export::write_qdpx(
+        &mut conn,
+        &member.project,
+        member.user.id,
+        proof,
+        options,
+        cursor,
+    )
+    .await?
+    .into_inner();
     Ok((
         [
             (header::CONTENT_TYPE, "application/zip".to_owned()),

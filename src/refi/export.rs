@@ -124,6 +124,143 @@ pub(crate) fn hierarchy(
 const SELECTION_MASK: u128 = 0x5e1e_c710_0000_0000_0000_0000_0000_0000;
 const NOTE_MASK: u128 = 0x0070_e000_0000_0000_0000_0000_0000_0000;
 
+const DECISION_MASK: u128 = 0x0de0_c100_0000_0000_0000_0000_0000_0000;
+const SET_MASK: u128 = 0x05e7_0000_0000_0000_0000_0000_0000_0000;
+const OWN_CODES_MASK: u128 = 0x00c0_de50_0000_0000_0000_0000_0000_0000;
+
+/// What a `.qdpx` export holds beside the consensus layer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QdpxOptions {
+    /// Every coder's submitted layer, as codings by that coder.
+    pub coder_layers: bool,
+}
+
+/// The note GUID of a decision's rationale (one note, however many codings it made).
+pub fn decision_note_guid(decision: Uuid) -> Uuid {
+    Uuid::from_u128(decision.as_u128() ^ DECISION_MASK)
+}
+
+/// The set GUID of a theme's codes (the theme's own GUID is its parent code's).
+pub fn set_guid(node: Uuid) -> Uuid {
+    Uuid::from_u128(node.as_u128() ^ SET_MASK)
+}
+
+/// The GUID of the parent code that holds one coder's own codes.
+pub fn own_codes_guid(coder: Uuid) -> Uuid {
+    Uuid::from_u128(coder.as_u128() ^ OWN_CODES_MASK)
+}
+
+fn decision_label(kind: &str) -> &str {
+    match kind {
+        "accept_a" => "accept coder A's coding",
+        "accept_b" => "accept coder B's coding",
+        "both" => "keep both codings",
+        "union" => "the union of the spans",
+        "intersection" => "the intersection of the spans",
+        "relabel" => "relabel",
+        "reject" => "reject",
+        other => other,
+    }
+}
+
+/// The codes of the coders' own codebooks that an export with their layers
+/// must hold: shared codes not aligned onto an agreed code (with their
+/// nesting, at the top level), and each coder's codes their codings use and
+/// no agreed code stands for, under a parent code per coder; ancestors come
+/// along so the nesting holds.
+fn coder_codebook(
+    codes: &[store::CoderCodeRow],
+    codings: &[store::CoderCodingRow],
+    names: &HashMap<Uuid, String>,
+) -> Vec<Code> {
+    let by_id: HashMap<Uuid, &store::CoderCodeRow> = codes.iter().map(|c| (c.id, c)).collect();
+    let mut keep: std::collections::HashSet<Uuid> = codes
+        .iter()
+        .filter(|c| c.owner_id.is_none() && !c.aligned)
+        .map(|c| c.id)
+        .collect();
+    keep.extend(
+        codings
+            .iter()
+            .filter(|c| c.agreed_code_id.is_none())
+            .map(|c| c.code_id),
+    );
+    let mut stack: Vec<Uuid> = keep.iter().copied().collect();
+    while let Some(id) = stack.pop() {
+        if let Some(parent) = by_id.get(&id).and_then(|c| c.parent_id)
+            && by_id.contains_key(&parent)
+            && keep.insert(parent)
+        {
+            stack.push(parent);
+        }
+    }
+    let mut children: HashMap<Option<Uuid>, Vec<&store::CoderCodeRow>> = HashMap::new();
+    for c in codes.iter().filter(|c| keep.contains(&c.id)) {
+        let parent = c.parent_id.filter(|p| keep.contains(p));
+        children.entry(parent).or_default().push(c);
+    }
+    fn build(
+        c: &store::CoderCodeRow,
+        children: &HashMap<Option<Uuid>, Vec<&store::CoderCodeRow>>,
+        depth: usize,
+    ) -> Code {
+        Code {
+            guid: c.id,
+            name: c.name.clone(),
+            is_codable: true,
+            color: write::color(&c.color).map(str::to_owned),
+            description: write::code_description(
+                &c.definition,
+                &c.inclusion,
+                &c.exclusion,
+                &c.example,
+            ),
+            children: if depth < 64 {
+                children
+                    .get(&Some(c.id))
+                    .into_iter()
+                    .flatten()
+                    .map(|k| build(k, children, depth + 1))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+    let mut out = Vec::new();
+    let mut owners: Vec<Uuid> = Vec::new();
+    for top in children.get(&None).into_iter().flatten() {
+        match top.owner_id {
+            None => out.push(build(top, &children, 0)),
+            Some(owner) if !owners.contains(&owner) => owners.push(owner),
+            Some(_) => {}
+        }
+    }
+    for owner in owners {
+        let name = names
+            .get(&owner)
+            .cloned()
+            .unwrap_or_else(|| format!("Coder {owner}"));
+        out.push(Code {
+            guid: own_codes_guid(owner),
+            name: format!("{name}'s own codes"),
+            is_codable: false,
+            color: None,
+            description: Some(format!(
+                "The codes of {name}'s own codebook that no agreed code stands for."
+            )),
+            children: children
+                .get(&None)
+                .into_iter()
+                .flatten()
+                .filter(|c| c.owner_id == Some(owner))
+                .map(|c| build(c, &children, 0))
+                .collect(),
+        });
+    }
+    out
+}
+
 pub fn selection_guid(coding: Uuid) -> Uuid {
     Uuid::from_u128(coding.as_u128() ^ SELECTION_MASK)
 }
@@ -137,12 +274,15 @@ pub fn note_guid(coding: Uuid) -> Uuid {
 /// read and written one at a time), then `project.qde` with the members as
 /// users, the agreed codebook with its themes, participants as cases with
 /// their variables, and the consensus layer as `lead`'s codings, each memo a
-/// note.
+/// note and each decision's rationale a note on the selections it made;
+/// each theme's codes as a set; with [`QdpxOptions::coder_layers`], every
+/// coder's submitted layer as codings by that coder.
 pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
     conn: &mut PgConnection,
     project: &crate::projects::model::Project,
     lead: crate::db::ids::UserId,
     proof: AgreedCodebook,
+    options: QdpxOptions,
     out: W,
 ) -> Result<W, AppError> {
     use std::fmt::Write as _;
@@ -160,6 +300,22 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
     let values = store::list_values(conn, project_id).await?;
     let transcripts = store::list_transcripts(conn, project_id).await?;
     let consensus = store::list_consensus(conn, project_id, proof).await?;
+    let nodes = store::list_theme_nodes(conn, project_id, proof).await?;
+    let placements = store::list_placements(conn, project_id, proof).await?;
+    let (coder_codings, coder_codes) = if options.coder_layers {
+        (
+            store::list_coder_codings(conn, project_id, proof).await?,
+            store::list_coder_codes(conn, project_id, proof).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let names: HashMap<Uuid, String> = members
+        .iter()
+        .map(|m| (m.user_id.0, m.display_name.clone()))
+        .collect();
+    let mut codes = codes;
+    codes.extend(coder_codebook(&coder_codes, &coder_codings, &names));
 
     let mut zip = zip::ZipWriter::new(out);
     let options = zip::write::SimpleFileOptions::default()
@@ -171,6 +327,9 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         zip.write_all(text.as_bytes()).map_err(io_error)?;
     }
 
+    // project.qde is written as it is built, a transcript's selections at a
+    // time, so memory does not grow with the number of codings.
+    zip.start_file("project.qde", options).map_err(zip_error)?;
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     let _ = writeln!(
         xml,
@@ -255,6 +414,7 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         xml.push_str("  </Cases>\n");
     }
     let mut notes = String::new();
+    let mut written_decisions = std::collections::HashSet::new();
     if !transcripts.is_empty() {
         xml.push_str("  <Sources>\n");
         for t in &transcripts {
@@ -269,7 +429,11 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
                 .iter()
                 .filter(|c| c.transcript_id == t.id)
                 .collect();
-            if layer.is_empty() {
+            let coded: Vec<&store::CoderCodingRow> = coder_codings
+                .iter()
+                .filter(|c| c.transcript_id == t.id)
+                .collect();
+            if layer.is_empty() && coded.is_empty() {
                 xml.push_str("/>\n");
                 continue;
             }
@@ -298,9 +462,57 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
                         write::text(&c.memo)
                     );
                 }
+                xml.push_str("</Coding>\n");
+                if let (Some(decision), Some(kind)) = (c.decision_id, c.decision_kind.as_deref()) {
+                    let note = decision_note_guid(decision);
+                    let _ = writeln!(xml, "        <NoteRef targetGUID=\"{note}\"/>");
+                    if written_decisions.insert(decision) {
+                        let rationale = c.rationale.as_deref().unwrap_or_default().trim();
+                        let text = if rationale.is_empty() {
+                            format!("Decision: {}.", decision_label(kind))
+                        } else {
+                            format!("Decision: {}. Rationale: {rationale}", decision_label(kind))
+                        };
+                        let _ = writeln!(
+                            notes,
+                            "    <Note guid=\"{note}\" name=\"Decision\" creatingUser=\"{}\"><PlainTextContent>{}</PlainTextContent></Note>",
+                            lead.0,
+                            write::text(&text)
+                        );
+                    }
+                }
+                xml.push_str("      </PlainTextSelection>\n");
+            }
+            for c in coded {
+                let code = c.agreed_code_id.unwrap_or(c.code_id);
+                let _ = writeln!(
+                    xml,
+                    "      <PlainTextSelection guid=\"{}\" startPosition=\"{}\" endPosition=\"{}\" creatingUser=\"{}\">",
+                    selection_guid(c.id),
+                    c.start_offset,
+                    c.end_offset,
+                    c.coder_id
+                );
+                let _ = write!(
+                    xml,
+                    "        <Coding guid=\"{}\" creatingUser=\"{}\"><CodeRef targetGUID=\"{code}\"/>",
+                    c.id, c.coder_id
+                );
+                if !c.memo.trim().is_empty() {
+                    let note = note_guid(c.id);
+                    let _ = write!(xml, "<NoteRef targetGUID=\"{note}\"/>");
+                    let _ = writeln!(
+                        notes,
+                        "    <Note guid=\"{note}\" name=\"Memo\" creatingUser=\"{}\"><PlainTextContent>{}</PlainTextContent></Note>",
+                        c.coder_id,
+                        write::text(&c.memo)
+                    );
+                }
                 xml.push_str("</Coding>\n      </PlainTextSelection>\n");
             }
             xml.push_str("    </TextSource>\n");
+            zip.write_all(xml.as_bytes()).map_err(io_error)?;
+            xml.clear();
         }
         xml.push_str("  </Sources>\n");
     }
@@ -309,8 +521,35 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         xml.push_str(&notes);
         xml.push_str("  </Notes>\n");
     }
+    // Each theme's codes as a set (REFI-QDA's grouping of codes).
+    let mut sets = String::new();
+    for node in &nodes {
+        let members: Vec<&PlacementRow> =
+            placements.iter().filter(|p| p.node_id == node.id).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            sets,
+            "    <Set guid=\"{}\" name=\"{}\">",
+            set_guid(node.id),
+            write::attr(&node.name)
+        );
+        for p in members {
+            let _ = writeln!(
+                sets,
+                "      <MemberCode targetGUID=\"{}\"/>",
+                p.agreed_code_id.0
+            );
+        }
+        sets.push_str("    </Set>\n");
+    }
+    if !sets.is_empty() {
+        xml.push_str("  <Sets>\n");
+        xml.push_str(&sets);
+        xml.push_str("  </Sets>\n");
+    }
     xml.push_str("</Project>\n");
-    zip.start_file("project.qde", options).map_err(zip_error)?;
     zip.write_all(xml.as_bytes()).map_err(io_error)?;
     zip.finish().map_err(zip_error)
 }
@@ -332,6 +571,7 @@ pub async fn run_cli(
     pool: &sqlx::PgPool,
     project_id: ProjectId,
     format: &str,
+    coder_layers: bool,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
@@ -390,7 +630,7 @@ pub async fn run_cli(
             }
             std::io::Write::write_all(&mut &file, write::codebook(&codes, &origin()).as_bytes())?;
         } else {
-            write_qdpx(&mut conn, &project, owner.user_id, proof, file).await.map_err(app)?;
+            write_qdpx(&mut conn, &project, owner.user_id, proof, QdpxOptions { coder_layers }, file).await.map_err(app)?;
         }
         std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))
     }

@@ -10,7 +10,11 @@
 pub mod agreement;
 mod api;
 mod archive;
+pub mod codebook_import;
 pub mod export;
+pub mod import;
+mod import_store;
+pub mod import_web;
 pub mod model;
 pub mod offsets;
 mod reader;
@@ -28,12 +32,41 @@ pub use model::{
 pub use offsets::{Convention, SourceText};
 pub use reader::{ReadOptions, read};
 
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 
 use crate::web::routes::Routes;
 
-pub fn routes() -> Routes {
+pub fn routes(max_upload_bytes: usize) -> Routes {
+    let uploads = Routes::new()
+        .route(
+            "/imports/qdpx",
+            get(import_web::show_upload).post(import_web::submit_upload),
+        )
+        .route("/api/v1/imports/qdpx", post(import_web::api_upload))
+        .route(
+            "/projects/{project_id}/codebook/import",
+            get(import_web::show_qdc).post(import_web::submit_qdc),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/codebook/import",
+            post(import_web::api_qdc),
+        )
+        .layer(DefaultBodyLimit::max(max_upload_bytes + 64 * 1024));
     Routes::new()
+        .merge(uploads)
+        .route(
+            "/imports/qdpx/{draft_id}",
+            get(import_web::show_preview).post(import_web::confirm),
+        )
+        .route(
+            "/api/v1/imports/qdpx/{draft_id}",
+            get(import_web::api_preview),
+        )
+        .route(
+            "/api/v1/imports/qdpx/{draft_id}/confirm",
+            post(import_web::api_confirm),
+        )
         .route(
             "/projects/{project_id}/exports/codebook.qdc",
             get(api::export_codebook),

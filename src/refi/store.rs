@@ -123,6 +123,10 @@ pub(crate) struct ConsensusRow {
     pub start_offset: i32,
     pub end_offset: i32,
     pub memo: String,
+    /// The decision that made it, with its kind and rationale.
+    pub decision_id: Option<Uuid>,
+    pub decision_kind: Option<String>,
+    pub rationale: Option<String>,
 }
 
 /// Participants' attributes are for every member: no proof needed.
@@ -213,13 +217,90 @@ pub(crate) async fn list_consensus(
 ) -> Result<Vec<ConsensusRow>, AppError> {
     Ok(sqlx::query_as!(
         ConsensusRow,
-        r#"select c.id, c.transcript_id, c.agreed_code_id, c.start_offset, c.end_offset, c.memo
+        r#"select c.id, c.transcript_id, c.agreed_code_id, c.start_offset, c.end_offset, c.memo,
+                  d.id as "decision_id?", d.kind as "decision_kind?", d.rationale as "rationale?"
              from consensus_codings c
              join transcripts t on t.id = c.transcript_id and t.deleted_at is null
+             left join decisions d on d.id = c.decision_id
              join agreed_codes a on a.id = c.agreed_code_id
                                 and a.deleted_at is null and a.merged_into is null
             where c.project_id = $1 and c.deleted_at is null
             order by c.transcript_id, c.start_offset, c.end_offset, c.id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(crate) struct CoderCodingRow {
+    pub id: Uuid,
+    pub transcript_id: Uuid,
+    pub coder_id: Uuid,
+    pub code_id: Uuid,
+    /// The live agreed code the coder's code is aligned onto, if any.
+    pub agreed_code_id: Option<Uuid>,
+    pub start_offset: i32,
+    pub end_offset: i32,
+    pub memo: String,
+}
+
+/// Every submitted layer of every live transcript. Only a viewer blind to
+/// none of them holds the proof, so every submitted layer may be written.
+pub(crate) async fn list_coder_codings(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<CoderCodingRow>, AppError> {
+    Ok(sqlx::query_as!(
+        CoderCodingRow,
+        r#"select c.id, c.transcript_id, c.coder_id, c.code_id, ag.id as "agreed_code_id?",
+                  c.start_offset, c.end_offset, c.memo
+             from codings c
+             join assignments a on a.transcript_id = c.transcript_id and a.user_id = c.coder_id
+                               and a.state = 'submitted'
+             join transcripts t on t.id = c.transcript_id and t.deleted_at is null
+             join codes k on k.id = c.code_id and k.deleted_at is null
+             left join code_alignments al on al.code_id = c.code_id
+             left join agreed_codes ag on ag.id = al.agreed_code_id
+                                      and ag.deleted_at is null and ag.merged_into is null
+            where c.project_id = $1 and c.deleted_at is null
+            order by c.transcript_id, c.coder_id, c.start_offset, c.end_offset, c.id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(crate) struct CoderCodeRow {
+    pub id: Uuid,
+    pub owner_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+    pub name: String,
+    pub definition: String,
+    pub inclusion: String,
+    pub exclusion: String,
+    pub example: String,
+    pub color: String,
+    /// Aligned onto a live agreed code (which stands for it in an export).
+    pub aligned: bool,
+}
+
+/// Every live code of the project's own codebooks (shared or each coder's).
+pub(crate) async fn list_coder_codes(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<CoderCodeRow>, AppError> {
+    Ok(sqlx::query_as!(
+        CoderCodeRow,
+        r#"select k.id, k.owner_id, k.parent_id, k.name, k.definition, k.inclusion, k.exclusion, k.example, k.color,
+                  exists(select 1 from code_alignments al
+                           join agreed_codes ag on ag.id = al.agreed_code_id
+                                               and ag.deleted_at is null and ag.merged_into is null
+                          where al.code_id = k.id) as "aligned!"
+             from codes k
+            where k.project_id = $1 and k.deleted_at is null and k.merged_into is null
+            order by k.created_at, lower(k.name), k.id"#,
         project as ProjectId
     )
     .fetch_all(conn)

@@ -20,6 +20,7 @@ mod projects;
 mod quote_bank;
 mod reconcile;
 mod refi;
+mod refi_import;
 mod review;
 mod routes;
 mod saturation;

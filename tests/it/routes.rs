@@ -622,6 +622,13 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/projects/{project_id}/exports/project.qdpx",
         Who::Lead,
     ),
+    ("GET", "/projects/{project_id}/codebook/import", Who::Lead),
+    ("POST", "/projects/{project_id}/codebook/import", Who::Lead),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/codebook/import",
+        Who::Lead,
+    ),
     ("POST", "/projects/{project_id}/alignment/agreed", Who::Lead),
     ("POST", "/projects/{project_id}/alignment/map", Who::Lead),
     (
