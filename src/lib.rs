@@ -10,6 +10,7 @@ pub mod compare;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod docx;
 pub mod error;
 pub mod exports;
 pub mod import;
