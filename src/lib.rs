@@ -65,6 +65,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(writeup::routes())
         .merge(participants::routes(config.max_upload_bytes))
         .merge(transcripts::routes(config.max_upload_bytes))
+        .merge(web::routes::Routes::new().route("/api/v1/openapi.json", get(web::openapi::serve)))
 }
 
 pub fn router(state: AppState) -> Router {

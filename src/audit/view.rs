@@ -72,6 +72,7 @@ pub fn label(action: Action) -> &'static str {
         Action::ConsensusCodingRestored => "Restored a consensus coding",
         Action::AgreedCodeUpdated => "Changed an agreed code",
         Action::AgreedCodeMerged => "Merged an agreed code into another",
+        Action::AgreedCodeMergeUndone => "Undid the merge of an agreed code",
         Action::AgreedCodeSplit => "Split an agreed code",
         Action::AgreedCodeDeleted => "Deleted an agreed code",
         Action::AgreedCodeRestored => "Restored an agreed code",

@@ -55,6 +55,10 @@ pub struct ProjectReport {
     pub excluded: Vec<ExcludedTranscript>,
     /// Coder codes not aligned to any agreed code yet: their codings are left out.
     pub unaligned_codes: usize,
+    /// Per compared transcript, the coder and code of each coding left out
+    /// because its code is not aligned yet.
+    #[serde(skip)]
+    pub unaligned_codings: HashMap<TranscriptId, Vec<(UserId, CodeId)>>,
     /// Serialised by `json::AgreementJson`, which names codings by their ids.
     #[serde(skip)]
     pub report: Report,
@@ -251,12 +255,17 @@ pub async fn build_scoped(
     // Counted from the compared transcripts only: a code used elsewhere may be
     // on a transcript the viewer is still blind to.
     let mut unaligned = std::collections::HashSet::new();
+    let mut unaligned_codings: HashMap<TranscriptId, Vec<(UserId, CodeId)>> = HashMap::new();
     for row in rows {
         let Some(&coder) = coder_index.get(&row.coder_id) else {
             continue;
         };
         let Some(&code) = code_index.get(&row.code_id) else {
             unaligned.insert(row.code_id);
+            unaligned_codings
+                .entry(row.transcript_id)
+                .or_default()
+                .push((row.coder_id, row.code_id));
             continue;
         };
         let key = keys.len() as u64;
@@ -342,6 +351,7 @@ pub async fn build_scoped(
             .collect(),
         excluded,
         unaligned_codes: unaligned.len(),
+        unaligned_codings,
         report,
         codings: keys,
         line_starts,

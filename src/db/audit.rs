@@ -65,6 +65,7 @@ pub enum Action {
     ConsensusCodingRestored,
     AgreedCodeUpdated,
     AgreedCodeMerged,
+    AgreedCodeMergeUndone,
     AgreedCodeSplit,
     AgreedCodeDeleted,
     AgreedCodeRestored,
@@ -90,7 +91,7 @@ pub enum Action {
 impl Action {
     /// Every action, in declaration order: to read stored action names back
     /// and to offer them as filters.
-    pub const ALL: [Action; 75] = [
+    pub const ALL: [Action; 76] = [
         Self::SetupCompleted,
         Self::SignedIn,
         Self::SignedOut,
@@ -146,6 +147,7 @@ impl Action {
         Self::ConsensusCodingRestored,
         Self::AgreedCodeUpdated,
         Self::AgreedCodeMerged,
+        Self::AgreedCodeMergeUndone,
         Self::AgreedCodeSplit,
         Self::AgreedCodeDeleted,
         Self::AgreedCodeRestored,
@@ -230,6 +232,7 @@ impl Action {
             Self::ConsensusCodingRestored => "consensus_coding.restored",
             Self::AgreedCodeUpdated => "agreed_code.updated",
             Self::AgreedCodeMerged => "agreed_code.merged",
+            Self::AgreedCodeMergeUndone => "agreed_code.merge_undone",
             Self::AgreedCodeSplit => "agreed_code.split",
             Self::AgreedCodeDeleted => "agreed_code.deleted",
             Self::AgreedCodeRestored => "agreed_code.restored",
@@ -311,6 +314,7 @@ impl Action {
             Self::ConsensusCodingRestored => "consensus_coding",
             Self::AgreedCodeUpdated => "agreed_code",
             Self::AgreedCodeMerged => "agreed_code",
+            Self::AgreedCodeMergeUndone => "agreed_code",
             Self::AgreedCodeSplit => "agreed_code",
             Self::AgreedCodeDeleted => "agreed_code",
             Self::AgreedCodeRestored => "agreed_code",
@@ -369,6 +373,7 @@ impl Action {
             Self::ConsensusCodingRestored => Some(EventKind::ConsensusCoding),
             Self::AgreedCodeUpdated => Some(EventKind::ConsensusCodeUpdated),
             Self::AgreedCodeMerged => Some(EventKind::ConsensusCodeMerged),
+            Self::AgreedCodeMergeUndone => Some(EventKind::ConsensusCodeRestored),
             Self::AgreedCodeSplit => Some(EventKind::ConsensusCodeSplit),
             Self::AgreedCodeDeleted => Some(EventKind::ConsensusCodeDeleted),
             Self::AgreedCodeRestored => Some(EventKind::ConsensusCodeRestored),

@@ -200,6 +200,14 @@ pub async fn merge_code(
     Ok(Json(MergeJson { code, moved }))
 }
 
+pub async fn undo_merge(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_, id)): Path<(String, AgreedCodeId)>,
+) -> Result<Json<consensus::Unmerged>, AppError> {
+    Ok(Json(consensus::undo_merge(&state, &member, id).await?))
+}
+
 pub async fn split_code(
     State(state): State<AppState>,
     member: Member,

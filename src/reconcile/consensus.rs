@@ -649,11 +649,28 @@ pub async fn merge_code(
     let target = live_code(&mut tx, member, into)
         .await
         .map_err(|_| AppError::field("into", "Choose a code of the agreed codebook."))?;
-    let moved = store::move_consensus(&mut tx, id, into, None).await?;
-    let realigned = store::move_alignments(&mut tx, id, into, None).await?;
+    let moved_ids = store::move_consensus(&mut tx, id, into, None).await?;
+    let realigned_ids = store::move_alignments(&mut tx, id, into, None).await?;
     let theme =
         crate::themes::store::follow_code(&mut tx, member.project_id, id, into, member.user.id)
             .await?;
+    let merge_id = uuid::Uuid::now_v7();
+    sqlx::query!(
+        r#"insert into agreed_code_merges
+             (id, project_id, code_id, into_id, consensus_coding_ids, coder_code_ids, placed_target, merged_by)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        merge_id,
+        member.project_id.0,
+        id.0,
+        into.0,
+        &moved_ids,
+        &realigned_ids,
+        theme.is_some(),
+        member.user.id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    let (moved, realigned) = (moved_ids.len() as u64, realigned_ids.len() as u64);
     let mut after = before.clone();
     after.deleted = true;
     after.merged_into = Some(into);
@@ -667,11 +684,188 @@ pub async fn merge_code(
         Action::AgreedCodeMerged,
         None,
         id.0,
-        (Some(json(&before)), serde_json::json!({ "code": after, "into": target, "consensus_codings_moved": moved, "coder_codes_realigned": realigned, "placed_under_theme": theme })),
+        (Some(json(&before)), serde_json::json!({ "code": after, "into": target, "merge": merge_id, "consensus_codings_moved": moved, "coder_codes_realigned": realigned, "placed_under_theme": theme })),
     )
     .await?;
     tx.commit().await?;
     Ok((after, moved))
+}
+
+/// What a merge would do, for the lead to confirm.
+#[derive(Debug, Serialize)]
+pub struct MergePreview {
+    pub code: AgreedCode,
+    pub into: AgreedCode,
+    pub consensus_codings: i64,
+    pub coder_codes: i64,
+}
+
+pub async fn merge_preview(
+    state: &AppState,
+    member: &Member,
+    id: AgreedCodeId,
+    into: AgreedCodeId,
+) -> Result<MergePreview, AppError> {
+    require_codebook_editor(member)?;
+    if id == into {
+        return Err(AppError::field(
+            "into",
+            "Choose another code to merge into.",
+        ));
+    }
+    let mut conn = state.db.acquire().await?;
+    let code = live_code(&mut conn, member, id)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let into = live_code(&mut conn, member, into)
+        .await
+        .map_err(|_| AppError::field("into", "Choose a code of the agreed codebook."))?;
+    let counts = sqlx::query!(
+        r#"select (select count(*) from consensus_codings where agreed_code_id = $1 and deleted_at is null) as "codings!",
+                  (select count(*) from code_alignments where agreed_code_id = $1) as "coder_codes!""#,
+        id.0
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(MergePreview {
+        code,
+        into,
+        consensus_codings: counts.codings,
+        coder_codes: counts.coder_codes,
+    })
+}
+
+/// A merge in force, for the list of merges that can be undone.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeInForce {
+    pub code_id: AgreedCodeId,
+    pub code: String,
+    pub into_id: AgreedCodeId,
+    pub into: String,
+    pub consensus_codings: i32,
+    pub merged_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub merged_at: time::OffsetDateTime,
+}
+
+pub async fn merges_in_force(
+    conn: &mut PgConnection,
+    project: crate::db::ids::ProjectId,
+) -> Result<Vec<MergeInForce>, AppError> {
+    Ok(sqlx::query_as!(
+        MergeInForce,
+        r#"select m.code_id as "code_id: AgreedCodeId", c.name as code,
+                  m.into_id as "into_id: AgreedCodeId", t.name as into,
+                  coalesce(cardinality(m.consensus_coding_ids), 0) as "consensus_codings!",
+                  u.display_name as merged_by, m.merged_at
+             from agreed_code_merges m
+             join agreed_codes c on c.id = m.code_id
+             join agreed_codes t on t.id = m.into_id
+             join users u on u.id = m.merged_by
+            where m.project_id = $1 and m.undone_at is null
+            order by m.merged_at desc"#,
+        project.0
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What undoing a merge put back.
+#[derive(Debug, Serialize)]
+pub struct Unmerged {
+    pub code: AgreedCode,
+    pub into: AgreedCodeId,
+    /// Consensus codings moved back (those still under the other code).
+    pub consensus_codings_moved_back: u64,
+    /// Coder codes aligned onto it again (those still aligned to the other code).
+    pub coder_codes_realigned: u64,
+    /// Moved codings that were deleted or moved on since, so stay where they are.
+    pub left_in_place: u64,
+}
+
+/// Undoes the merge of agreed code `id` that is in force: the code comes back
+/// with the consensus codings and coder codes the merge moved (as far as they
+/// are still under the code it went into), and the other code loses the theme
+/// placement the merge gave it, if it still has it.
+pub async fn undo_merge(
+    state: &AppState,
+    member: &Member,
+    id: AgreedCodeId,
+) -> Result<Unmerged, AppError> {
+    require_codebook_editor(member)?;
+    let mut tx = state.begin().await?;
+    let before = store::get_agreed(&mut tx, member.project_id, id).await?;
+    let merge = sqlx::query!(
+        r#"select id, into_id, consensus_coding_ids, coder_code_ids, placed_target
+             from agreed_code_merges
+            where project_id = $1 and code_id = $2 and undone_at is null
+            for update"#,
+        member.project_id.0,
+        id.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(merge) = merge.filter(|_| before.deleted && before.merged_into.is_some()) else {
+        return Err(AppError::State(
+            "This code is not merged into another: there is no merge to undo.".into(),
+        ));
+    };
+    let into = AgreedCodeId(merge.into_id);
+    let moved_back = store::move_consensus(&mut tx, into, id, Some(&merge.consensus_coding_ids))
+        .await?
+        .len() as u64;
+    let realigned = store::move_alignments(&mut tx, into, id, Some(&merge.coder_code_ids))
+        .await?
+        .len() as u64;
+    let mut unplaced = None;
+    if merge.placed_target {
+        unplaced = sqlx::query_scalar!(
+            r#"delete from theme_placements t
+                using theme_placements o
+                where t.project_id = $1 and t.agreed_code_id = $2
+                  and o.project_id = $1 and o.agreed_code_id = $3 and o.node_id = t.node_id
+                returning t.node_id"#,
+            member.project_id.0,
+            into.0,
+            id.0
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "update agreed_code_merges set undone_at = now(), undone_by = $2 where id = $1",
+        merge.id,
+        member.user.id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut after = before.clone();
+    after.deleted = false;
+    after.merged_into = None;
+    let after = store::update_agreed(&mut tx, &after, before.version)
+        .await?
+        .ok_or_else(|| AppError::stale(&before))?;
+    let result = Unmerged {
+        code: after,
+        into,
+        consensus_codings_moved_back: moved_back,
+        coder_codes_realigned: realigned,
+        left_in_place: merge.consensus_coding_ids.len() as u64 - moved_back,
+    };
+    announce(
+        &mut tx,
+        member,
+        Action::AgreedCodeMergeUndone,
+        None,
+        id.0,
+        (
+            Some(json(&before)),
+            serde_json::json!({ "result": &result, "merge": merge.id, "target_unplaced_from": unplaced }),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(result)
 }
 
 #[derive(Debug, Deserialize)]
@@ -766,7 +960,9 @@ pub async fn split_code(
         .await?
         .ok_or_else(|| AppError::stale(&serde_json::json!({ "detail": "This id is taken." })))?;
     let ids: Vec<uuid::Uuid> = request.codings.iter().map(|c| c.0).collect();
-    let moved = store::move_consensus(&mut tx, id, new_code.id, Some(&ids)).await?;
+    let moved = store::move_consensus(&mut tx, id, new_code.id, Some(&ids))
+        .await?
+        .len() as u64;
     let coder_ids: Vec<uuid::Uuid> = request.coder_codes.iter().map(|c| c.0).collect();
     if !coder_ids.is_empty() {
         store::move_alignments(&mut tx, id, new_code.id, Some(&coder_ids)).await?;

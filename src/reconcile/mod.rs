@@ -41,6 +41,10 @@ pub fn routes() -> Routes {
             post(pages::merge_code),
         )
         .route(
+            "/projects/{project_id}/consensus/codes/{code_id}/unmerge",
+            post(pages::undo_merge),
+        )
+        .route(
             "/projects/{project_id}/consensus/codes/{code_id}/split",
             post(pages::split_code),
         )
@@ -99,6 +103,10 @@ pub fn routes() -> Routes {
         .route(
             "/api/v1/projects/{project_id}/consensus/codes/{code_id}/merge",
             post(api::merge_code),
+        )
+        .route(
+            "/api/v1/projects/{project_id}/consensus/codes/{code_id}/unmerge",
+            post(api::undo_merge),
         )
         .route(
             "/api/v1/projects/{project_id}/consensus/codes/{code_id}/split",

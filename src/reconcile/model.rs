@@ -141,6 +141,38 @@ pub fn discrepancy_key(a: &[CodingId], b: &[CodingId]) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether a decision taken on the discrepancy `decided` still decides it as
+/// it is `now`: the same coders in the same places, and on each side the same
+/// codings, span and agreed code (`follow` maps a code merged away onto the
+/// code it went into, so merging codes does not undo decisions). A decision
+/// that no longer decides its discrepancy is outdated: the discrepancy is open
+/// again, with the outdated decision shown beside it.
+pub fn still_decides(
+    decided: &Snapshot,
+    now: &Snapshot,
+    follow: impl Fn(uuid::Uuid) -> uuid::Uuid,
+) -> bool {
+    let codings = |s: &Side| {
+        let mut ids = s.codings.clone();
+        ids.sort();
+        ids
+    };
+    let same = |x: &Option<Side>, y: &Option<Side>| match (x, y) {
+        (None, None) => true,
+        (Some(x), Some(y)) => {
+            follow(x.code_id) == follow(y.code_id)
+                && x.start == y.start
+                && x.end == y.end
+                && codings(x) == codings(y)
+        }
+        _ => false,
+    };
+    decided.coder_a == now.coder_a
+        && decided.coder_b == now.coder_b
+        && same(&decided.a, &now.a)
+        && same(&decided.b, &now.b)
+}
+
 /// The consensus spans decision `kind` makes of discrepancy `d`. `code` is the
 /// chosen agreed code for a relabel (required then) and may pick the code of a
 /// union or intersection of two differently coded spans.
@@ -341,6 +373,56 @@ mod tests {
             spans(produce(&d, DecisionKind::Both, None).unwrap()),
             [(1, 3, 8)]
         );
+    }
+
+    #[test]
+    fn a_decision_stays_in_force_only_on_the_discrepancy_it_decided() {
+        let decided = pair(None, Some(side(7, 10, 20)));
+        let ident = |u: uuid::Uuid| u;
+        let with_b = |f: &dyn Fn(&mut Side)| {
+            let mut s = decided.clone();
+            f(s.b.as_mut().unwrap());
+            s
+        };
+        assert!(still_decides(&decided, &decided.clone(), ident));
+        // The code re-aligned onto another agreed code: outdated...
+        let realigned = with_b(&|b| b.code_id = uuid::Uuid::from_u128(8));
+        assert!(!still_decides(&decided, &realigned, ident));
+        // ... unless the old code was merged into the new one.
+        let merged = |u: uuid::Uuid| {
+            if u == uuid::Uuid::from_u128(7) {
+                uuid::Uuid::from_u128(8)
+            } else {
+                u
+            }
+        };
+        assert!(still_decides(&decided, &realigned, merged));
+        // Other boundaries, another coding, or the other coder coding there too.
+        assert!(!still_decides(&decided, &with_b(&|b| b.end = 21), ident));
+        assert!(!still_decides(
+            &decided,
+            &with_b(&|b| b.codings.push(CodingId::new())),
+            ident
+        ));
+        let mut both = decided.clone();
+        both.a = decided.b.clone();
+        assert!(!still_decides(&decided, &both, ident));
+        let mut swapped = decided.clone();
+        std::mem::swap(&mut swapped.coder_a, &mut swapped.coder_b);
+        assert!(!still_decides(&decided, &swapped, ident));
+        // A code renamed, or the codings listed in another order: still in force.
+        assert!(still_decides(
+            &decided,
+            &with_b(&|b| b.code_name = "Renamed".into()),
+            ident
+        ));
+        let two = with_b(&|b| b.codings.push(CodingId::new()));
+        let reordered = {
+            let mut s = two.clone();
+            s.b.as_mut().unwrap().codings.reverse();
+            s
+        };
+        assert!(still_decides(&two, &reordered, ident));
     }
 
     #[test]

@@ -204,6 +204,10 @@ pub struct CodebookPage {
     can_edit: bool,
     /// Transcripts whose consensus layer holds codings, by title.
     layers: Vec<(TranscriptId, String)>,
+    /// Merges that can be undone, newest first.
+    merges: Vec<consensus::MergeInForce>,
+    /// The code just merged (after a merge), for the undo notice.
+    just_merged: Option<consensus::MergeInForce>,
 }
 
 impl CodebookPage {
@@ -212,10 +216,17 @@ impl CodebookPage {
     }
 }
 
+#[derive(serde::Deserialize, Default)]
+pub struct CodebookQuery {
+    #[serde(default)]
+    merged: Option<String>,
+}
+
 pub async fn show_codebook(
     State(state): State<AppState>,
     member: Member,
     layout: Layout,
+    axum::extract::Query(query): axum::extract::Query<CodebookQuery>,
 ) -> Result<Html<String>, AppError> {
     // Coders read it once they code nothing any more (checked inside).
     let entries = consensus::codebook(&state, &member).await?;
@@ -231,6 +242,15 @@ pub async fn show_codebook(
             .then(a.0.cmp(&b.0))
     });
     layers.dedup();
+    let merges = if can_edit {
+        let mut conn = state.db.acquire().await?;
+        consensus::merges_in_force(&mut conn, member.project_id).await?
+    } else {
+        Vec::new()
+    };
+    let just_merged = query
+        .merged
+        .and_then(|id| merges.iter().find(|m| m.code_id.to_string() == id).cloned());
     Ok(Html(
         CodebookPage {
             layout,
@@ -238,6 +258,8 @@ pub async fn show_codebook(
             entries,
             can_edit,
             layers,
+            merges,
+            just_merged,
         }
         .render()?,
     ))
@@ -287,17 +309,54 @@ pub async fn update_code(
     Ok(back(&member, code))
 }
 
+#[derive(Template)]
+#[template(path = "reconcile/merge_confirm.html")]
+pub struct MergeConfirmPage {
+    layout: Layout,
+    member: Member,
+    preview: consensus::MergePreview,
+}
+
+/// Merging asks first: the form names the target, this page says what the
+/// merge moves and that it can be undone, and only its button merges.
 pub async fn merge_code(
     State(state): State<AppState>,
     member: Member,
+    layout: Layout,
     Path((_, code)): Path<(String, AgreedCodeId)>,
     Form(fields): Form<Vec<(String, String)>>,
-) -> Result<Redirect, AppError> {
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
     let into: AgreedCodeId = field(&fields, "into")
         .parse()
         .map_err(|_| AppError::field("into", "Choose the code to merge into."))?;
+    if field(&fields, "confirm") != "yes" {
+        let preview = consensus::merge_preview(&state, &member, code, into).await?;
+        return Ok(Html(
+            MergeConfirmPage {
+                layout,
+                member,
+                preview,
+            }
+            .render()?,
+        )
+        .into_response());
+    }
     consensus::merge_code(&state, &member, code, into).await?;
-    Ok(back(&member, into))
+    Ok(Redirect::to(&format!(
+        "/projects/{}/consensus?merged={code}#code-{into}",
+        member.project_id
+    ))
+    .into_response())
+}
+
+pub async fn undo_merge(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_, code)): Path<(String, AgreedCodeId)>,
+) -> Result<Redirect, AppError> {
+    consensus::undo_merge(&state, &member, code).await?;
+    Ok(back(&member, code))
 }
 
 pub async fn split_code(

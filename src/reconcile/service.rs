@@ -13,7 +13,7 @@ use crate::agreement::{DiscrepancyKind, Ratio, Segment, UnitLevel};
 use crate::coding::blinding::Viewer;
 use crate::compare::report::{self, ProjectReport, Scope};
 use crate::db::audit::{self, Action, Change};
-use crate::db::ids::{AgreedCodeId, CodingId, ConsensusCodingId, DecisionId, TranscriptId};
+use crate::db::ids::{AgreedCodeId, ConsensusCodingId, DecisionId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
@@ -48,8 +48,13 @@ pub struct Item {
     pub offered: Vec<DecisionKind>,
     /// Every decision on it, oldest first.
     pub history: Vec<Decision>,
-    /// The decision in force (none when undecided or undone).
+    /// The decision in force (none when undecided, undone or outdated).
     pub current: Option<Decision>,
+    /// The last decision, when it was taken on the discrepancy as it was before
+    /// the layers or the alignment changed it (other codes, spans or codings):
+    /// the discrepancy is open again. Its consensus spans stay until the lead
+    /// decides again, which replaces them.
+    pub outdated: Option<Decision>,
     pub comments: Vec<Comment>,
     /// Decided, or an agreement accepted automatically.
     pub resolved: bool,
@@ -72,6 +77,10 @@ pub struct Reconciliation {
     pub items: Vec<Item>,
     /// Decisions in force on discrepancies that are no longer in the list.
     pub orphans: Vec<Item>,
+    /// Coder codes on this transcript not aligned onto the agreed codebook yet:
+    /// their codings are in no discrepancy, so the transcript is not reconciled
+    /// until they are aligned.
+    pub unaligned: Vec<UnalignedCode>,
     pub consensus: Vec<ConsensusCoding>,
     pub codes: Vec<CodeJson>,
     pub resolved: usize,
@@ -82,6 +91,102 @@ pub struct Reconciliation {
     pub can_comment: bool,
     pub api: String,
     pub events_url: String,
+}
+
+/// A coder's code with codings on the transcript that no agreed code stands for yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnalignedCode {
+    pub code_id: crate::db::ids::CodeId,
+    pub name: String,
+    pub coder: crate::db::ids::UserId,
+    pub codings: usize,
+}
+
+/// Agreed codes merged into others, so that a decision on a code merged away
+/// stays in force on the code it went into.
+struct Merges(HashMap<uuid::Uuid, uuid::Uuid>);
+
+impl Merges {
+    async fn load(
+        conn: &mut PgConnection,
+        project: crate::db::ids::ProjectId,
+    ) -> Result<Self, AppError> {
+        let rows = sqlx::query!(
+            r#"select id, merged_into as "merged_into!" from agreed_codes
+                where project_id = $1 and merged_into is not null"#,
+            project.0
+        )
+        .fetch_all(conn)
+        .await?;
+        Ok(Self(
+            rows.into_iter().map(|r| (r.id, r.merged_into)).collect(),
+        ))
+    }
+
+    fn follow(&self, mut code: uuid::Uuid) -> uuid::Uuid {
+        for _ in 0..64 {
+            match self.0.get(&code) {
+                Some(next) => code = *next,
+                None => break,
+            }
+        }
+        code
+    }
+}
+
+/// Where a discrepancy stands, given its decisions. The one rule behind both
+/// the reconciliation page and every progress count.
+struct Standing<'a> {
+    current: Option<&'a Decision>,
+    outdated: Option<&'a Decision>,
+    resolved: bool,
+    counted: bool,
+}
+
+fn standing<'a>(
+    now: &Snapshot,
+    history: &[&'a Decision],
+    auto_accept: bool,
+    merges: &Merges,
+) -> Standing<'a> {
+    let auto = now.kind == "agreement" && auto_accept;
+    match chain_end(history).filter(|d| d.kind != "undo") {
+        Some(d) if model::still_decides(&d.discrepancy.0, now, |c| merges.follow(c)) => Standing {
+            current: Some(d),
+            outdated: None,
+            resolved: true,
+            counted: !auto,
+        },
+        Some(d) => {
+            // An automatic acceptance of what is still an agreement (under other
+            // codes now) is filed again automatically; a lead's decision is not.
+            let refiled = auto && d.auto;
+            Standing {
+                current: None,
+                outdated: Some(d),
+                resolved: refiled,
+                counted: !refiled,
+            }
+        }
+        None => Standing {
+            current: None,
+            outdated: None,
+            resolved: auto && history.is_empty(),
+            counted: !auto,
+        },
+    }
+}
+
+/// Each discrepancy key's decisions, oldest first.
+fn histories(decisions: &[Decision]) -> HashMap<(TranscriptId, &str), Vec<&Decision>> {
+    let mut by_key: HashMap<(TranscriptId, &str), Vec<&Decision>> = HashMap::new();
+    for d in decisions {
+        by_key
+            .entry((d.transcript_id, d.key.as_str()))
+            .or_default()
+            .push(d);
+    }
+    by_key
 }
 
 fn kind_name(kind: DiscrepancyKind) -> &'static str {
@@ -128,7 +233,17 @@ fn snapshots(
     report: &ProjectReport,
     codes: &HashMap<uuid::Uuid, AgreedCodeId>,
 ) -> Vec<(String, Snapshot, usize, Option<Ratio>)> {
-    let Some(per_transcript) = report.report.discrepancies.per_transcript.first() else {
+    snapshots_of(report, 0, codes)
+}
+
+/// The current discrepancies of the `index`-th transcript of `report`, as
+/// snapshots with their keys, lines and overlaps.
+fn snapshots_of(
+    report: &ProjectReport,
+    index: usize,
+    codes: &HashMap<uuid::Uuid, AgreedCodeId>,
+) -> Vec<(String, Snapshot, usize, Option<Ratio>)> {
+    let Some(per_transcript) = report.report.discrepancies.per_transcript.get(index) else {
         return Vec::new();
     };
     let side = |s: &Option<Segment>| {
@@ -163,7 +278,7 @@ fn snapshots(
                 snapshot.b.as_ref().map(|s| &s.codings).unwrap_or(&empty),
             );
             let start = d.a.as_ref().or(d.b.as_ref()).map(|s| s.start).unwrap_or(0);
-            let line = report.line_of(0, start);
+            let line = report.line_of(index, start);
             out.push((key, snapshot, line, d.overlap));
         }
     }
@@ -303,19 +418,30 @@ pub async fn load(
     }
     let codes = agreed_ids(&mut conn, member).await?;
     let found = snapshots(&report, &codes);
+    let merges = Merges::load(&mut conn, member.project_id).await?;
     let mut decisions =
         store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
-    // Agreements nobody has decided on yet: a lead's visit files them (once).
-    let decided: std::collections::HashSet<&str> =
-        decisions.iter().map(|d| d.key.as_str()).collect();
-    let undecided: Vec<_> = found
-        .iter()
-        .filter(|(key, s, ..)| s.kind == "agreement" && !decided.contains(key.as_str()))
-        .cloned()
-        .collect();
-    if decide && settings.auto_accept_agreements && !undecided.is_empty() {
+    // Agreements nobody has decided on yet, and automatic acceptances outdated
+    // by a change of codes: a lead's visit files them (once).
+    let refile: Vec<(String, Snapshot, Option<DecisionId>)> = {
+        let by_key = histories(&decisions);
+        found
+            .iter()
+            .filter(|(_, s, ..)| s.kind == "agreement")
+            .filter_map(
+                |(key, s, ..)| match by_key.get(&(transcript, key.as_str())) {
+                    None => Some((key.clone(), s.clone(), None)),
+                    Some(history) => standing(s, history, true, &merges)
+                        .outdated
+                        .filter(|d| d.auto)
+                        .map(|d| (key.clone(), s.clone(), Some(d.id))),
+                },
+            )
+            .collect()
+    };
+    if decide && settings.auto_accept_agreements && !refile.is_empty() {
         let mut tx = state.begin().await?;
-        auto_accept(&mut tx, member, transcript, &undecided).await?;
+        auto_accept(&mut tx, member, transcript, &refile).await?;
         tx.commit().await?;
         decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
     }
@@ -324,32 +450,31 @@ pub async fn load(
     let agreed = crate::compare::store::list_agreed_codes(&mut conn, member.project_id).await?;
     let t =
         crate::transcripts::store::get_transcript(&mut conn, member.project_id, transcript).await?;
+    let unaligned = unaligned_codes(&mut conn, &report, transcript).await?;
     drop(conn);
 
-    let mut by_key: HashMap<&str, Vec<&Decision>> = HashMap::new();
-    for d in &decisions {
-        by_key.entry(d.key.as_str()).or_default().push(d);
-    }
+    let by_key = histories(&decisions);
     let make_item = |key: &str, snapshot: Snapshot, line: usize, overlap, present: bool| {
-        let history: Vec<Decision> = by_key
-            .get(key)
-            .map(|ds| ds.iter().map(|d| (*d).clone()).collect())
-            .unwrap_or_default();
-        let current = chain_end(&history).filter(|d| d.kind != "undo").cloned();
-        let agreement = snapshot.kind == "agreement";
-        let auto = agreement && settings.auto_accept_agreements;
+        let history: Vec<&Decision> = by_key.get(&(transcript, key)).cloned().unwrap_or_default();
+        let st = standing(
+            &snapshot,
+            &history,
+            settings.auto_accept_agreements,
+            &merges,
+        );
         Item {
             key: key.to_owned(),
             offered: model::offered(&snapshot),
             line,
             overlap,
-            resolved: current.is_some() || (auto && history.is_empty()),
-            counted: !auto,
+            resolved: st.resolved,
+            counted: st.counted,
             present,
             comments: comments.iter().filter(|c| c.key == key).cloned().collect(),
+            current: st.current.cloned(),
+            outdated: st.outdated.cloned(),
             discrepancy: snapshot,
-            history,
-            current,
+            history: history.into_iter().cloned().collect(),
         }
     };
     let mut items: Vec<Item> = found
@@ -365,13 +490,11 @@ pub async fn load(
         )
     });
     let mut orphans = Vec::new();
-    for (key, history) in &by_key {
+    for ((_, key), history) in &by_key {
         if found.iter().any(|(k, ..)| k == key) {
             continue;
         }
-        let Some(end) =
-            chain_end(&history.iter().map(|d| (*d).clone()).collect::<Vec<_>>()).cloned()
-        else {
+        let Some(end) = chain_end(history).cloned() else {
             continue;
         };
         if end.kind == "undo" {
@@ -387,7 +510,6 @@ pub async fn load(
             + 1;
         orphans.push(make_item(key, end.discrepancy.0.clone(), line, None, false));
     }
-    orphans.sort_by_key(|i| (i.line, start_of(&i.discrepancy)));
     let total = items.iter().filter(|i| i.counted).count();
     let resolved = items.iter().filter(|i| i.counted && i.resolved).count();
     let api = format!("/api/v1/projects/{}", member.project_id);
@@ -406,8 +528,10 @@ pub async fn load(
                 name: c.name.clone(),
             })
             .collect(),
+        reconciled: resolved == total && unaligned.is_empty(),
         items,
         orphans,
+        unaligned,
         consensus,
         codes: agreed
             .into_iter()
@@ -419,7 +543,6 @@ pub async fn load(
             .collect(),
         resolved,
         total,
-        reconciled: resolved == total,
         settings,
         can_decide: can_decide(member),
         can_comment: member.project.archived_at.is_none(),
@@ -437,21 +560,60 @@ fn start_of(s: &Snapshot) -> u32 {
 }
 
 /// The decision nothing supersedes, of one discrepancy's history.
-fn chain_end(history: &[Decision]) -> Option<&Decision> {
+fn chain_end<'a>(history: &[&'a Decision]) -> Option<&'a Decision> {
     history
         .iter()
         .find(|d| !history.iter().any(|n| n.supersedes == Some(d.id)))
+        .copied()
 }
 
-/// Files an automatic `accept_a` for every agreement nobody has decided on.
+/// The coder codes of `transcript` that no agreed code stands for, with how
+/// many codings each has there.
+async fn unaligned_codes(
+    conn: &mut PgConnection,
+    report: &ProjectReport,
+    transcript: TranscriptId,
+) -> Result<Vec<UnalignedCode>, AppError> {
+    let Some(rows) = report.unaligned_codings.get(&transcript) else {
+        return Ok(Vec::new());
+    };
+    let mut counts: std::collections::BTreeMap<
+        (crate::db::ids::UserId, crate::db::ids::CodeId),
+        usize,
+    > = Default::default();
+    for key in rows {
+        *counts.entry(*key).or_default() += 1;
+    }
+    let ids: Vec<uuid::Uuid> = counts.keys().map(|(_, c)| c.0).collect();
+    let names: HashMap<uuid::Uuid, String> =
+        sqlx::query!("select id, name from codes where id = any($1)", &ids)
+            .fetch_all(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
+    Ok(counts
+        .into_iter()
+        .map(|((coder, code), codings)| UnalignedCode {
+            code_id: code,
+            name: names.get(&code.0).cloned().unwrap_or_default(),
+            coder,
+            codings,
+        })
+        .collect())
+}
+
+/// Files an automatic `accept_a` for every agreement nobody has decided on,
+/// and again (superseding it) for an automatic acceptance a change of codes
+/// has outdated.
 async fn auto_accept(
     tx: &mut PgConnection,
     member: &Member,
     transcript: TranscriptId,
-    found: &[(String, Snapshot, usize, Option<Ratio>)],
+    found: &[(String, Snapshot, Option<DecisionId>)],
 ) -> Result<(), AppError> {
     let mut filed = Vec::new();
-    for (key, snapshot, ..) in found.iter().filter(|(_, s, ..)| s.kind == "agreement") {
+    for (key, snapshot, supersedes) in found.iter().filter(|(_, s, _)| s.kind == "agreement") {
         let Some(a) = &snapshot.a else { continue };
         let id = DecisionId::new();
         let inserted = store::insert_decision(
@@ -466,7 +628,7 @@ async fn auto_accept(
                 agreed_code: None,
                 rationale: "",
                 discrepancy: snapshot,
-                supersedes: None,
+                supersedes: *supersedes,
                 decided_by: member.user.id,
             },
         )
@@ -474,6 +636,10 @@ async fn auto_accept(
         if !inserted {
             continue;
         }
+        let retired = match supersedes {
+            Some(previous) => store::retire_decision_codings(tx, *previous).await?,
+            None => Vec::new(),
+        };
         store::insert_consensus(
             tx,
             &NewConsensus {
@@ -489,7 +655,9 @@ async fn auto_accept(
             },
         )
         .await?;
-        filed.push(serde_json::json!({ "decision": id, "key": key }));
+        filed.push(serde_json::json!({
+            "decision": id, "key": key, "superseded": supersedes, "retired_codings": retired,
+        }));
     }
     if filed.is_empty() {
         return Ok(());
@@ -804,6 +972,8 @@ pub struct TranscriptProgress {
     pub title: String,
     pub resolved: usize,
     pub total: usize,
+    /// Codings under coder codes not aligned yet (they are in no discrepancy).
+    pub unaligned: usize,
     pub reconciled: bool,
 }
 
@@ -825,20 +995,10 @@ pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, App
     let mut conn = state.db.acquire().await?;
     let settings = store::settings(&mut conn, member.project_id).await?;
     let decisions = store::list_decisions(&mut conn, member.project_id, None).await?;
+    let merges = Merges::load(&mut conn, member.project_id).await?;
+    let codes = agreed_ids(&mut conn, member).await?;
     drop(conn);
-    let mut in_force: HashMap<(TranscriptId, &str), bool> = HashMap::new();
-    {
-        let mut by_key: HashMap<(TranscriptId, &str), Vec<Decision>> = HashMap::new();
-        for d in &decisions {
-            by_key
-                .entry((d.transcript_id, d.key.as_str()))
-                .or_default()
-                .push(d.clone());
-        }
-        for (k, history) in by_key {
-            in_force.insert(k, chain_end(&history).is_some_and(|d| d.kind != "undo"));
-        }
-    }
+    let by_key = histories(&decisions);
     let mut out = Progress {
         transcripts: Vec::new(),
         resolved: 0,
@@ -850,40 +1010,24 @@ pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, App
             .map(|e| (e.id, e.title.clone(), e.reason.to_owned()))
             .collect(),
     };
-    let per = &report.report.discrepancies.per_transcript;
     for (index, info) in report.included.iter().enumerate() {
         let (mut resolved, mut total) = (0, 0);
-        for pair in per
-            .get(index)
-            .map(|t| t.pairs.as_slice())
-            .unwrap_or_default()
-        {
-            for d in &pair.discrepancies {
-                let ids = |s: &Option<Segment>| -> Vec<CodingId> {
-                    s.as_ref()
-                        .map(|s| {
-                            s.codings
-                                .iter()
-                                .map(|k| report.codings[*k as usize])
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                let key = model::discrepancy_key(&ids(&d.a), &ids(&d.b));
-                let decided = in_force.get(&(info.id, key.as_str()));
-                let auto = d.kind == DiscrepancyKind::Agreement && settings.auto_accept_agreements;
-                if auto {
-                    continue;
-                }
+        for (key, snapshot, ..) in snapshots_of(&report, index, &codes) {
+            let history = by_key
+                .get(&(info.id, key.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let st = standing(&snapshot, history, settings.auto_accept_agreements, &merges);
+            if st.counted {
                 total += 1;
-                if decided == Some(&true) {
-                    resolved += 1;
-                }
+                resolved += usize::from(st.resolved);
             }
         }
+        let unaligned = report.unaligned_codings.get(&info.id).map_or(0, Vec::len);
+        let reconciled = resolved == total && unaligned == 0;
         out.resolved += resolved;
         out.total += total;
-        if resolved == total {
+        if reconciled {
             out.reconciled += 1;
         }
         out.transcripts.push(TranscriptProgress {
@@ -891,7 +1035,8 @@ pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, App
             title: info.title.clone(),
             resolved,
             total,
-            reconciled: resolved == total,
+            unaligned,
+            reconciled,
         });
     }
     Ok(out)

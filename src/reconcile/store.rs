@@ -357,24 +357,24 @@ pub async fn update_consensus(
     .await?)
 }
 
-/// Moves consensus codings from one agreed code to another; all of the code's
-/// when `only` is None. Returns how many moved.
+/// Moves consensus codings from one agreed code to another (all of the code's
+/// when `only` is None); answers the ids moved.
 pub async fn move_consensus(
     conn: &mut PgConnection,
     from: AgreedCodeId,
     to: AgreedCodeId,
     only: Option<&[uuid::Uuid]>,
-) -> Result<u64, AppError> {
-    let result = sqlx::query!(
+) -> Result<Vec<uuid::Uuid>, AppError> {
+    Ok(sqlx::query_scalar!(
         r#"update consensus_codings set agreed_code_id = $2, updated_at = now(), version = version + 1
-            where agreed_code_id = $1 and deleted_at is null and ($3::uuid[] is null or id = any($3))"#,
+            where agreed_code_id = $1 and deleted_at is null and ($3::uuid[] is null or id = any($3))
+            returning id"#,
         from as AgreedCodeId,
         to as AgreedCodeId,
         only.map(|ids| ids.to_vec()) as Option<Vec<uuid::Uuid>>
     )
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected())
+    .fetch_all(conn)
+    .await?)
 }
 
 /// An agreed code with everything the consensus codebook shows. Serialised in
@@ -546,22 +546,22 @@ pub async fn consensus_counts(
     .await?)
 }
 
-/// Moves the alignments of coder codes from one agreed code to another; all of
-/// them when `only` is None.
+/// Moves the alignments of coder codes from one agreed code to another (all of
+/// them when `only` is None); answers the coder codes moved.
 pub async fn move_alignments(
     conn: &mut PgConnection,
     from: AgreedCodeId,
     to: AgreedCodeId,
     only: Option<&[uuid::Uuid]>,
-) -> Result<u64, AppError> {
-    let result = sqlx::query!(
+) -> Result<Vec<uuid::Uuid>, AppError> {
+    Ok(sqlx::query_scalar!(
         r#"update code_alignments set agreed_code_id = $2, updated_at = now(), version = version + 1
-            where agreed_code_id = $1 and ($3::uuid[] is null or code_id = any($3))"#,
+            where agreed_code_id = $1 and ($3::uuid[] is null or code_id = any($3))
+            returning code_id"#,
         from as AgreedCodeId,
         to as AgreedCodeId,
         only.map(|ids| ids.to_vec()) as Option<Vec<uuid::Uuid>>
     )
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected())
+    .fetch_all(conn)
+    .await?)
 }

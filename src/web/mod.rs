@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod extract;
 pub mod layers;
+pub mod openapi;
 pub mod paths;
 pub mod routes;
 pub mod server;

@@ -249,13 +249,20 @@ function start() {
       : item.resolved ? "Accepted automatically" : "Open";
     status.dataset.state = item.resolved ? "resolved" : "open";
     body.append(head, describeSide("A", d.a, d.coder_a), describeSide("B", d.b, d.coder_b), status);
+    if (item.outdated && !item.current) {
+      const note = el("p", "notice outdated-note",
+        `Decided earlier as “${decisionText(item.outdated)}”, before the codes or spans of this discrepancy changed` +
+        " (a re-alignment or a reopened layer). Decide again: the new decision replaces that decision's consensus spans.");
+      note.id = "outdated-note";
+      body.append(note);
+    }
     if (!item.present) body.append(el("p", "notice", "This discrepancy is no longer in the list (the layers or the alignment changed)."));
 
     const buttons = $("decision-buttons");
     if (buttons) {
       buttons.replaceChildren();
       const kinds = item.present ? [...item.offered] : [];
-      if (item.current) kinds.push("undo");
+      if (item.current || item.outdated) kinds.push("undo");
       const keyOf = Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [v, k]));
       for (const kind of kinds) {
         const button = el("button", `small${kind === "reject" || kind === "undo" ? " secondary" : ""}`);
@@ -310,7 +317,7 @@ function start() {
       const names = [d.a?.code_name, d.b?.code_name].filter(Boolean);
       li.append(el("span", "where", `L${item.line}`), " ", el("span", "what", KIND_LABELS[d.kind] ?? d.kind), " ",
         el("span", "codes muted", [...new Set(names)].join(" / ")), " ",
-        el("span", "state", item.current ? decisionText(item.current) : item.resolved ? "accepted" : "open"));
+        el("span", "state", item.current ? decisionText(item.current) : item.resolved ? "accepted" : item.outdated ? "open (outdated decision)" : "open"));
       if (item.comments.length) li.append(" ", el("span", "badge", `${item.comments.length} 💬`));
       li.addEventListener("click", () => select(item.key));
       listEl.append(li);
@@ -327,6 +334,14 @@ function start() {
     $("reconcile-progress").textContent =
       `${data.resolved} of ${data.total} discrepancies resolved${data.reconciled ? " · reconciled" : ""}`;
     $("reconcile-progress").dataset.reconciled = String(data.reconciled);
+    const unaligned = $("unaligned-note");
+    if (unaligned) {
+      unaligned.hidden = data.unaligned.length === 0;
+      const total = data.unaligned.reduce((n, u) => n + u.codings, 0);
+      const names = data.unaligned.map((u) => `${u.name} (${data.coders.find((c) => c.id === u.coder)?.name ?? "a coder"}, ${u.codings})`);
+      unaligned.querySelector("span").textContent =
+        `${total} coding(s) are under codes not aligned onto the agreed codebook yet, so they are in no discrepancy: ${names.join(", ")}.`;
+    }
     renderList($("discrepancy-list"), items);
     renderList($("agreement-list"), agreements);
     $("agreements-title").hidden = agreements.length === 0;
@@ -396,9 +411,35 @@ function start() {
       return option;
     }));
     $("relabel-apply").textContent = DECISION_LABELS[kind];
+    // The coders' own codes first (keys 1 and 2), then any other by name.
+    const choices = $("code-choices");
+    const sides = codeSides(findItem(selected));
+    if (choices) {
+      choices.replaceChildren();
+      sides.forEach((side, i) => {
+        const button = el("button", "small secondary code-choice");
+        button.type = "button";
+        button.dataset.codeId = side.code_id;
+        button.append(`${side.label}'s code: ${side.code_name} `, el("kbd", "", String(i + 1)));
+        button.addEventListener("click", () => choose(kind, { code_id: side.code_id }));
+        choices.append(button);
+      });
+      choices.hidden = sides.length === 0;
+    }
+    $("relabel-other-label").firstChild.textContent = sides.length ? "or another code " : "Relabel to ";
     box.hidden = false;
     $("relabel-input").value = "";
-    $("relabel-input").focus();
+    if (sides.length) choices.querySelector("button").focus();
+    else $("relabel-input").focus();
+  }
+
+  /** The distinct codes of a discrepancy's sides, as A's and B's choices. */
+  function codeSides(item) {
+    const out = [];
+    for (const [label, side] of [["A", item?.discrepancy.a], ["B", item?.discrepancy.b]]) {
+      if (side && !out.some((o) => o.code_id === side.code_id)) out.push({ label, ...side });
+    }
+    return out;
   }
 
   let busy = false;
@@ -409,7 +450,7 @@ function start() {
       showError(`${DECISION_LABELS[kind]} does not apply to this discrepancy.`);
       return;
     }
-    if (kind === "undo" && !item.current) return;
+    if (kind === "undo" && !item.current && !item.outdated) return;
     if ((kind === "relabel" || needsCode(item, kind)) && !extra.code_id && !extra.new_code_name) {
       askCode(kind);
       return;
@@ -466,6 +507,14 @@ function start() {
     } else if (event.key === "Escape") {
       hideRelabel();
       pendingKind = null;
+    }
+  });
+  $("relabel")?.addEventListener("keydown", (event) => {
+    if (event.target === $("relabel-input") || !/^[12]$/.test(event.key)) return;
+    const button = $("code-choices")?.querySelectorAll("button")[Number(event.key) - 1];
+    if (button) {
+      event.preventDefault();
+      button.click();
     }
   });
   $("relabel-cancel")?.addEventListener("click", () => {

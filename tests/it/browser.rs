@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use concord::projects::model::Role;
 use fantoccini::key::Key;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::browser::Browser;
@@ -684,6 +684,77 @@ async fn a_lead_resolves_every_discrepancy_with_the_keyboard() {
         .wait_until("the five consensus codings", &highlights(5))
         .await;
     assert_eq!(ana_browser.texts("#layer-state").await, ["read-only"]);
+
+    // Ben's "Family" is mapped onto "Infection risk" after all: the rejected
+    // discrepancy is open again, its outdated decision shown beside it.
+    let family = code_id("Family");
+    let path = project.api(&format!("/alignment/{}", family.as_str().unwrap()));
+    let infection_risk = layer["codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .find(|c| c["name"] == "Infection risk")
+        .expect("the agreed code")["id"]
+        .clone();
+    let moved = project
+        .owner
+        .send_json(
+            Method::PUT,
+            &path,
+            &json!({ "agreed_code_id": infection_risk }),
+        )
+        .await;
+    assert!(moved.status().is_success(), "{}", moved.status());
+    lead_browser.visit(&reconcile_page).await;
+    lead_browser.element(RECONCILE_READY).await;
+    lead_browser
+        .wait_until(
+            "open again",
+            "//*[@id='reconcile-progress' and normalize-space() = '3 of 4 discrepancies resolved']",
+        )
+        .await;
+    lead_browser
+        .wait_until(
+            "the outdated decision",
+            "//*[@id='outdated-note' and contains(., 'Decided earlier as “Reject”')]",
+        )
+        .await;
+    // Relabel offers the coders' own code first: `r`, then `1` for Ben's.
+    let keys = lead_browser.element("#reconcile-text").await;
+    keys.send_keys("r").await.expect("relabel");
+    lead_browser
+        .wait_until(
+            "Ben's code offered",
+            "//*[@id='code-choices']//button[contains(., \"B's code: Infection risk\")]",
+        )
+        .await;
+    lead_browser
+        .element("#code-choices button")
+        .await
+        .send_keys("1")
+        .await
+        .expect("choosing Ben's code");
+    lead_browser
+        .wait_until(
+            "decided again",
+            "//*[@id='reconcile-progress' and normalize-space() = '4 of 4 discrepancies resolved · reconciled']",
+        )
+        .await;
+    let data: Value = project
+        .owner
+        .get(&project.api(&format!("/transcripts/{transcript}/reconciliation")))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let family_item = data["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["line"] == 5)
+        .expect("Ben's span on line 5");
+    assert_eq!(family_item["current"]["kind"], "relabel");
+    assert_eq!(family_item["current"]["agreed_code_id"], infection_risk);
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod harness;
 mod input;
 mod lifecycle;
 mod live;
+mod openapi;
 mod participants;
 mod projects;
 mod reconcile;

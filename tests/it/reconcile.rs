@@ -1767,13 +1767,53 @@ async fn the_pages_forms_change_the_settings_and_the_consensus_codebook() {
     let merge = s
         .project
         .path(&format!("/consensus/codes/{}/merge", s.agreed["Doctors"]));
-    let merged = owner
+    // The form asks for the target (nothing is chosen for the lead) ...
+    let page = html(owner.get(&s.project.path("/consensus")).await)
+        .await
+        .html();
+    assert!(page.contains("Choose the code it goes into"), "{page}");
+    let no_target = owner.post_form(&merge, &[("into", "")]).await;
+    assert_eq!(no_target.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // ... then asks to confirm, saying what moves, and merges nothing yet.
+    let asked = owner
         .post_form(&merge, &[("into", s.agreed["Trust"].as_str())])
         .await;
+    assert_eq!(asked.status(), StatusCode::OK);
+    let confirm = html(asked).await.html();
+    assert!(
+        confirm.contains("Merge “Doctors” into “Trust”?"),
+        "{confirm}"
+    );
+    assert!(confirm.contains("Its 1 consensus coding(s)"), "{confirm}");
+    assert!(s.codebook().await.contains_key("Doctors"));
+    let confirmed = [("into", s.agreed["Trust"].as_str()), ("confirm", "yes")];
+    let merged = owner.post_form(&merge, &confirmed).await;
     assert_eq!(merged.status(), StatusCode::SEE_OTHER);
+    let location = merged.headers()["location"].to_str().unwrap().to_owned();
     let book = s.codebook().await;
     assert!(!book.contains_key("Doctors"));
     assert_eq!(book["Trust"]["codings"], 2);
+    // The page it lands on offers to undo it; undoing puts Doctors back.
+    let landed = html(owner.get(&location).await).await.html();
+    assert!(landed.contains("Merged “Doctors” into “Trust”"), "{landed}");
+    let unmerge = s
+        .project
+        .path(&format!("/consensus/codes/{}/unmerge", s.agreed["Doctors"]));
+    assert_eq!(
+        owner.post_form(&unmerge, &[]).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let book = s.codebook().await;
+    assert_eq!(book["Doctors"]["codings"], 1);
+    assert_eq!(book["Trust"]["codings"], 1);
+    assert_eq!(
+        owner.post_form(&unmerge, &[]).await.status(),
+        StatusCode::CONFLICT,
+        "nothing left to undo"
+    );
+    let merged = owner.post_form(&merge, &confirmed).await;
+    assert_eq!(merged.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.codebook().await["Trust"]["codings"], 2);
     let split = s
         .project
         .path(&format!("/consensus/codes/{}/split", s.agreed["Trust"]));
@@ -1899,4 +1939,299 @@ async fn while_a_layer_is_reopened_the_reconciliation_page_is_read_only_with_a_n
     let page = html(s.project.owner.get(&page_path).await).await;
     assert!(absent(&page, "#paused-notice"));
     assert!(!absent(&page, "#decision-buttons"));
+}
+
+/// Every open discrepancy of the first transcript decided: A where there is an
+/// A side, else B.
+async fn reconcile_all(s: &Study<'_>) {
+    let rec = s.rec(&s.project.owner).await;
+    for item in rec["items"].as_array().unwrap() {
+        if item["resolved"] == true {
+            continue;
+        }
+        let kind = if item["discrepancy"]["a"].is_null() {
+            "accept_b"
+        } else {
+            "accept_a"
+        };
+        let key = item["key"].as_str().unwrap();
+        let mut extra = json!({});
+        if let Some(last) = item["history"].as_array().and_then(|h| h.last()) {
+            extra["supersedes"] = last["id"].clone();
+        }
+        s.decided(key, kind, extra).await;
+    }
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["reconciled"], true, "{rec}");
+}
+
+async fn map(s: &Study<'_>, coder_code: &str, agreed: &str) {
+    let path = s.project.api(&format!("/alignment/{coder_code}"));
+    let response = s
+        .project
+        .owner
+        .send_json(Method::PUT, &path, &json!({ "agreed_code_id": agreed }))
+        .await;
+    expect(response, StatusCode::NO_CONTENT).await;
+}
+
+fn transcript_progress<'v>(progress: &'v Value, transcript: &str) -> &'v Value {
+    progress["transcripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["transcript_id"] == transcript)
+        .expect("the transcript's progress")
+}
+
+#[tokio::test]
+async fn re_aligning_a_decided_code_reopens_its_discrepancy_until_decided_again() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+    let rec = s.rec(&s.project.owner).await;
+    let only_b = key(&rec, "only_b");
+    let accepted = by_key(&rec, &only_b)["current"].clone();
+    assert!(s.spans().await.contains(&s.span("Fatigue", fatigue())));
+    assert_eq!(
+        transcript_progress(&s.progress().await, &s.first)["reconciled"],
+        true
+    );
+
+    // Ben's "fatigue" was kept as its own agreed code; now it is mapped onto Admin.
+    let unalign = s
+        .project
+        .owner
+        .delete(
+            &s.project
+                .api(&format!("/alignment/{}", s.coder_codes["ben fatigue"])),
+        )
+        .await;
+    assert!(unalign.status().is_success(), "{}", unalign.status());
+    map(&s, &s.coder_codes["ben fatigue"], &s.agreed["Admin"]).await;
+
+    let rec = s.rec(&s.project.owner).await;
+    let item = by_key(&rec, &only_b);
+    assert_eq!(
+        item["discrepancy"]["b"]["code_id"],
+        s.agreed["Admin"].as_str()
+    );
+    assert_eq!(item["resolved"], false, "open again: {item}");
+    assert_eq!(item["current"], Value::Null);
+    assert_eq!(item["outdated"]["id"], accepted["id"]);
+    assert_eq!(rec["reconciled"], false);
+    assert_eq!(
+        rec["resolved"].as_u64().unwrap() + 1,
+        rec["total"].as_u64().unwrap()
+    );
+    let progress = s.progress().await;
+    assert_eq!(
+        transcript_progress(&progress, &s.first)["reconciled"],
+        false
+    );
+    assert_eq!(progress["reconciled"], 0);
+    // The outdated decision's span is still there, and only a decision replaces it.
+    assert!(s.spans().await.contains(&s.span("Fatigue", fatigue())));
+
+    let again = s
+        .decided(&only_b, "accept_b", json!({ "supersedes": accepted["id"] }))
+        .await;
+    assert_eq!(again["supersedes"], accepted["id"]);
+    let spans = s.spans().await;
+    assert!(spans.contains(&s.span("Admin", fatigue())), "{spans:?}");
+    assert!(!spans.contains(&s.span("Fatigue", fatigue())), "{spans:?}");
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["reconciled"], true);
+    assert_eq!(by_key(&rec, &only_b)["outdated"], Value::Null);
+    assert_eq!(
+        transcript_progress(&s.progress().await, &s.first)["reconciled"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn merging_agreed_codes_keeps_the_decisions_on_them_in_force() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+    let merge = s
+        .project
+        .owner
+        .post_json(
+            &s.project
+                .api(&format!("/consensus/codes/{}/merge", s.agreed["Fatigue"])),
+            &json!({ "into": s.agreed["Admin"] }),
+        )
+        .await;
+    assert!(merge.status().is_success(), "{}", merge.status());
+    let rec = s.rec(&s.project.owner).await;
+    let only_b = item(&rec, "only_b");
+    assert_eq!(
+        only_b["discrepancy"]["b"]["code_id"],
+        s.agreed["Admin"].as_str()
+    );
+    assert_eq!(only_b["resolved"], true, "{only_b}");
+    assert_eq!(only_b["outdated"], Value::Null);
+    assert_eq!(rec["reconciled"], true);
+}
+
+#[tokio::test]
+async fn a_resubmitted_layer_with_a_new_unaligned_code_is_not_reconciled() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+
+    // Ben's layer is reopened; he adds a coding under a new code and resubmits.
+    let assignments = expect(
+        s.project.owner.get(&s.project.api("/assignments")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let bens = assignments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user_id"] == s.ben.id.to_string() && a["transcript_id"] == s.first.as_str())
+        .expect("Ben's assignment");
+    let reopen = s
+        .project
+        .owner
+        .post_json(
+            &s.project.api(&format!("/assignments/{}/reopen", id(bens))),
+            &json!({}),
+        )
+        .await;
+    expect(reopen, StatusCode::OK).await;
+    let new_code = code(&s.project, &s.ben, &s.first, "paperwork", admin()).await;
+    submit(&s.project, &s.ben, &s.first).await;
+
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["reconciled"], false, "{rec}");
+    assert_eq!(
+        rec["resolved"], rec["total"],
+        "every listed discrepancy is decided"
+    );
+    let unaligned = rec["unaligned"].as_array().unwrap();
+    assert_eq!(unaligned.len(), 1);
+    assert_eq!(unaligned[0]["name"], "paperwork");
+    assert_eq!(unaligned[0]["codings"], 1);
+    assert_eq!(unaligned[0]["coder"], s.ben.id.to_string());
+    let progress = s.progress().await;
+    let first = transcript_progress(&progress, &s.first);
+    assert_eq!(first["reconciled"], false);
+    assert_eq!(first["unaligned"], 1);
+    let page = html(
+        s.project
+            .owner
+            .get(&format!("/projects/{}/reconcile", s.project.id))
+            .await,
+    )
+    .await;
+    let page = page.html();
+    assert!(
+        page.contains("1 coding(s) under codes not aligned yet"),
+        "{page}"
+    );
+
+    // Aligned onto Admin, Ben's new coding agrees with Ana's Admin span: the
+    // discrepancy that was "A only" is gone (its decision is listed apart) and
+    // the agreement is accepted automatically.
+    map(&s, &new_code, &s.agreed["Admin"]).await;
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(rec["unaligned"], json!([]));
+    assert!(items_of(&rec, "only_a").is_empty());
+    let admin_agreement = items_of(&rec, "agreement")
+        .into_iter()
+        .find(|i| side_span(&i["discrepancy"]["a"]) == admin())
+        .expect("an agreement on the admin line");
+    assert_eq!(admin_agreement["resolved"], true);
+    assert_eq!(rec["orphans"].as_array().unwrap().len(), 1);
+    assert_eq!(rec["reconciled"], true, "{rec}");
+}
+
+#[tokio::test]
+async fn a_merge_is_undone_exactly_as_far_as_what_it_moved_is_still_there() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+    let before_layer = s.spans().await;
+    let merge_path = s
+        .project
+        .api(&format!("/consensus/codes/{}/merge", s.agreed["Fatigue"]));
+    let merged = expect(
+        s.project
+            .owner
+            .post_json(&merge_path, &json!({ "into": s.agreed["Admin"] }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(merged["moved"], 1);
+    let moved: Vec<_> = s
+        .layer()
+        .await
+        .into_iter()
+        .filter(|c| c["code_id"] == s.agreed["Admin"].as_str())
+        .collect();
+    assert_eq!(moved.len(), 2, "Ana's admin span and Ben's fatigue span");
+
+    // After the merge the lead adds a consensus coding under Admin by hand:
+    // undoing the merge leaves it there.
+    let added = json!({
+        "id": Uuid::new_v4(), "code_id": s.agreed["Admin"], "start": line(1).0, "end": line(1).0 + 11,
+    });
+    expect(
+        s.project.owner.post_json(&s.layer_path(), &added).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let unmerge = s
+        .project
+        .api(&format!("/consensus/codes/{}/unmerge", s.agreed["Fatigue"]));
+    // Only a lead may undo it.
+    let refused = s.ana.post_json(&unmerge, &json!({})).await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    let undone = expect(
+        s.project.owner.post_json(&unmerge, &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(undone["consensus_codings_moved_back"], 1);
+    assert_eq!(undone["coder_codes_realigned"], 1);
+    assert_eq!(undone["left_in_place"], 0);
+    assert_eq!(undone["code"]["merged_into"], Value::Null);
+    let mut expected = before_layer.clone();
+    expected.push((s.agreed["Admin"].clone(), line(1).0, line(1).0 + 11));
+    expected.sort();
+    assert_eq!(s.spans().await, expected);
+    // The alignment is back too, so the decisions on Fatigue stay in force.
+    let rec = s.rec(&s.project.owner).await;
+    assert_eq!(
+        item(&rec, "only_b")["discrepancy"]["b"]["code_id"],
+        s.agreed["Fatigue"].as_str()
+    );
+    assert_eq!(rec["reconciled"], true, "{rec}");
+    // Once undone there is nothing to undo; a code never merged has nothing either.
+    expect(
+        s.project.owner.post_json(&unmerge, &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let never = s
+        .project
+        .api(&format!("/consensus/codes/{}/unmerge", s.agreed["Cost"]));
+    expect(
+        s.project.owner.post_json(&never, &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // Both steps are on the audit log.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_events where project_id = $1 and action like 'agreed_code.merge%' order by id",
+    )
+    .bind(s.project.id.0)
+    .fetch_all(&s.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["agreed_code.merged", "agreed_code.merge_undone"]);
 }

@@ -304,6 +304,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ),
     (
         "POST",
+        "/api/v1/projects/{project_id}/consensus/codes/{code_id}/unmerge",
+        Who::Lead,
+    ),
+    (
+        "POST",
         "/api/v1/projects/{project_id}/consensus/codes/{code_id}/split",
         Who::Lead,
     ),
@@ -553,6 +558,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/projects/{project_id}/consensus/codes/{code_id}/merge",
+        Who::Lead,
+    ),
+    (
+        "POST",
+        "/projects/{project_id}/consensus/codes/{code_id}/unmerge",
         Who::Lead,
     ),
     (
