@@ -1148,6 +1148,15 @@ async fn the_exports_page_downloads_in_the_browser() {
     let (headers, rows) = csv_rows(&saved);
     assert_eq!(headers[0], "agreed_code");
     assert_eq!(rows.len(), codebook(&demo).await.len());
+    // The page shows the download's progress, then that it is finished.
+    browser
+        .element("#export-status[data-state=\"finished\"] progress")
+        .await;
+    let said = browser.texts("#export-message").await;
+    assert!(
+        said[0].starts_with(&format!("Finished: {name} (")),
+        "{said:?}"
+    );
 
     // The coded segments with every coder layer: tick, then download.
     let form = "tr[data-export=\"segments-csv\"] form";
@@ -1176,6 +1185,30 @@ async fn the_exports_page_downloads_in_the_browser() {
         "with the coder layers"
     );
 
+    // The Word codebook: progress, then the file, whose title is the project.
+    browser
+        .element("tr[data-export=\"codebook-docx\"] a.download")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_exports(&app, &demo, 3).await[2],
+        ("codebook-docx".to_owned(), false)
+    );
+    let docx = name
+        .replace("-coded-segments-", "-codebook-")
+        .replace(".csv", ".docx");
+    let saved = wait_for_file(&browser.downloads().join(&docx)).await;
+    let blocks = docx_blocks(&saved);
+    assert_eq!(blocks[0].text(), demo.summary.project_name);
+    browser
+        .wait_until(
+            "the DOCX finished",
+            &format!("//*[@id='export-status'][@data-state='finished']//*[@id='export-message'][contains(., '{docx}')]"),
+        )
+        .await;
+
     // What the link gives the browser is the codebook, named for the project and day.
     let href = browser.attrs(link, "href").await.remove(0);
     let got = browser
@@ -1198,7 +1231,7 @@ async fn the_exports_page_downloads_in_the_browser() {
     browser.visit(&demo.path("/exports")).await;
     assert_eq!(
         browser.texts("#recent-exports td.what").await,
-        ["Codebook", "Coded segments", "Codebook"]
+        ["Codebook", "Codebook", "Coded segments", "Codebook"]
     );
 }
 
