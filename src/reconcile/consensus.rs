@@ -1014,6 +1014,36 @@ pub struct Entry {
     pub coder_codes: Vec<CoderCode>,
     /// Its consensus codings with their quotes, for the example and split choices.
     pub quotes: Vec<Quote>,
+    /// The quote Concord suggests as its typical example (see [`suggest_example`]).
+    pub suggested_example: Option<ConsensusCodingId>,
+}
+
+/// The typical example Concord suggests among a code's quotes: the one whose
+/// length (in characters) is closest to the median length of them all, so
+/// neither a two-word fragment nor a whole answer; the first in transcript
+/// order on a tie.
+pub fn suggest_example(quotes: &[Quote]) -> Option<ConsensusCodingId> {
+    let lengths: Vec<usize> = quotes
+        .iter()
+        .map(|q| q.text.trim().chars().count())
+        .collect();
+    let mut sorted = lengths.clone();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    // Twice the median, to stay in whole numbers.
+    let median2 = if n % 2 == 1 {
+        2 * sorted[n / 2]
+    } else {
+        sorted[n / 2 - 1] + sorted[n / 2]
+    };
+    lengths
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, len)| ((2 * **len).abs_diff(median2), *i))
+        .map(|(i, _)| quotes[i].coding_id)
 }
 
 #[derive(Debug, Serialize)]
@@ -1103,8 +1133,53 @@ pub async fn codebook(state: &AppState, member: &Member) -> Result<Vec<Entry>, A
                         text: q.text.clone(),
                     })
                     .collect(),
+                suggested_example: None,
                 code,
             }
         })
+        .map(|mut e| {
+            e.suggested_example = suggest_example(&e.quotes);
+            e
+        })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quote(text: &str) -> Quote {
+        Quote {
+            coding_id: ConsensusCodingId::new(),
+            transcript_id: TranscriptId::new(),
+            transcript: "T".into(),
+            participant: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn the_suggested_example_is_the_quote_nearest_the_median_length() {
+        assert_eq!(suggest_example(&[]), None);
+        let one = [quote("Only this.")];
+        assert_eq!(suggest_example(&one), Some(one[0].coding_id));
+        // Lengths 3, 19, 22 and 200: the median is 20.5, and 19 and 22 are as
+        // near to it: the first of them wins.
+        let quotes = [
+            quote("Yes"),
+            quote("I worry about costs"),
+            quote("The pump alarms often."),
+            quote(&"a".repeat(200)),
+        ];
+        assert_eq!(suggest_example(&quotes), Some(quotes[1].coding_id));
+        let odd = [
+            quote("short"),
+            quote(&"b".repeat(40)),
+            quote(&"c".repeat(41)),
+            quote(&"d".repeat(90)),
+            quote("x"),
+        ];
+        // Lengths 5, 40, 41, 90, 1: median 40.
+        assert_eq!(suggest_example(&odd), Some(odd[1].coding_id));
+    }
 }

@@ -41,6 +41,10 @@ pub fn routes() -> Routes {
             post(pages::merge_code),
         )
         .route(
+            "/projects/{project_id}/consensus/codes/{code_id}/example",
+            post(pages::use_example),
+        )
+        .route(
             "/projects/{project_id}/consensus/codes/{code_id}/unmerge",
             post(pages::undo_merge),
         )

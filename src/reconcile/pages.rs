@@ -309,6 +309,36 @@ pub async fn update_code(
     Ok(back(&member, code))
 }
 
+/// Takes a consensus coding as the code's typical example (the suggested one,
+/// from the codebook table), changing nothing else.
+pub async fn use_example(
+    State(state): State<AppState>,
+    member: Member,
+    Path((_, code)): Path<(String, AgreedCodeId)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Redirect, AppError> {
+    let example = field(&fields, "example_coding_id")
+        .parse::<ConsensusCodingId>()
+        .map_err(|_| AppError::field("example_coding_id", "Choose a consensus coding."))?;
+    consensus::update_code(
+        &state,
+        &member,
+        code,
+        consensus::CodeChange {
+            name: None,
+            definition: None,
+            inclusion: None,
+            exclusion: None,
+            example: None,
+            color: None,
+            example_coding_id: Some(Some(example)),
+            version: version(&fields)?,
+        },
+    )
+    .await?;
+    Ok(back(&member, code))
+}
+
 #[derive(Template)]
 #[template(path = "reconcile/merge_confirm.html")]
 pub struct MergeConfirmPage {

@@ -2235,3 +2235,61 @@ async fn a_merge_is_undone_exactly_as_far_as_what_it_moved_is_still_there() {
     .unwrap();
     assert_eq!(actions, ["agreed_code.merged", "agreed_code.merge_undone"]);
 }
+
+#[tokio::test]
+async fn the_codebook_suggests_a_typical_example_that_the_lead_can_take_or_replace() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    reconcile_all(&s).await;
+    let book = s.codebook().await;
+    let infection = &book["Infection"];
+    assert_eq!(infection["example"], "");
+    let suggested = infection["suggested_example"]
+        .as_str()
+        .expect("a suggestion");
+    assert_eq!(infection["quotes"][0]["coding_id"], suggested);
+    let page = html(s.project.owner.get(&s.project.path("/consensus")).await)
+        .await
+        .html();
+    assert!(page.contains("suggested ("), "{page}");
+
+    let owner = &s.project.owner;
+    let path = s.project.path(&format!(
+        "/consensus/codes/{}/example",
+        s.agreed["Infection"]
+    ));
+    let version = infection["version"].to_string();
+    let bad = owner
+        .post_form(
+            &path,
+            &[("version", version.as_str()), ("example_coding_id", "nope")],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let used = owner
+        .post_form(
+            &path,
+            &[
+                ("version", version.as_str()),
+                ("example_coding_id", suggested),
+            ],
+        )
+        .await;
+    assert_eq!(used.status(), StatusCode::SEE_OTHER);
+    let book = s.codebook().await;
+    let infection = &book["Infection"];
+    assert_eq!(infection["example_coding_id"], suggested);
+    assert_eq!(infection["example"], infection["quotes"][0]["text"]);
+    assert_eq!(infection["name"], "Infection", "nothing else changed");
+    // A stale version changes nothing.
+    let stale = owner
+        .post_form(
+            &path,
+            &[
+                ("version", version.as_str()),
+                ("example_coding_id", suggested),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+}

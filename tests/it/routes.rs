@@ -557,6 +557,11 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ),
     (
         "POST",
+        "/projects/{project_id}/consensus/codes/{code_id}/example",
+        Who::Lead,
+    ),
+    (
+        "POST",
         "/projects/{project_id}/consensus/codes/{code_id}/merge",
         Who::Lead,
     ),
