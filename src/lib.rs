@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod debriefings;
 pub mod demo;
+pub mod docx;
 pub mod error;
 pub mod exports;
 pub mod import;

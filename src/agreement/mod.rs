@@ -53,6 +53,7 @@
 //! # Ok::<(), concord::agreement::InputError>(())
 //! ```
 
+pub mod bootstrap;
 mod coefficients;
 mod discrepancies;
 mod intervals;

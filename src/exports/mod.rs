@@ -3,10 +3,10 @@
 //! streamed as they are written. The Exports page lists them with what the
 //! member may make; `concord export` makes them from the command line.
 
-mod agreement;
+pub mod agreement;
 pub mod cli;
-mod codebook;
-mod ledger;
+pub mod codebook;
+pub mod ledger;
 pub mod model;
 mod pages;
 mod segments;
@@ -22,6 +22,10 @@ pub fn routes() -> Routes {
     Routes::new()
         .route("/projects/{project_id}/exports", get(pages::show_exports))
         .route(
+            "/projects/{project_id}/exports/codebook.html",
+            get(pages::show_codebook_html),
+        )
+        .route(
             "/projects/{project_id}/exports/segments.csv",
             get(pages::segments_csv),
         )
@@ -34,6 +38,10 @@ pub fn routes() -> Routes {
             get(pages::codebook_csv),
         )
         .route(
+            "/projects/{project_id}/exports/codebook.docx",
+            get(pages::codebook_docx),
+        )
+        .route(
             "/projects/{project_id}/exports/codebook.xlsx",
             get(pages::codebook_xlsx),
         )
@@ -42,8 +50,16 @@ pub fn routes() -> Routes {
             get(pages::ledger_csv),
         )
         .route(
+            "/projects/{project_id}/exports/ledger.docx",
+            get(pages::ledger_docx),
+        )
+        .route(
             "/projects/{project_id}/exports/agreement.xlsx",
             get(pages::agreement_xlsx),
+        )
+        .route(
+            "/projects/{project_id}/exports/agreement.docx",
+            get(pages::agreement_docx),
         )
         .route(
             "/projects/{project_id}/exports/audit.csv",

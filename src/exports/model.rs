@@ -15,8 +15,11 @@ pub enum ExportKind {
     SegmentsXlsx,
     CodebookCsv,
     CodebookXlsx,
+    CodebookDocx,
     LedgerCsv,
+    LedgerDocx,
     AgreementXlsx,
+    AgreementDocx,
     AuditCsv,
 }
 
@@ -25,6 +28,7 @@ pub enum ExportKind {
 pub enum Format {
     Csv,
     Xlsx,
+    Docx,
 }
 
 impl Format {
@@ -32,6 +36,7 @@ impl Format {
         match self {
             Self::Csv => "csv",
             Self::Xlsx => "xlsx",
+            Self::Docx => "docx",
         }
     }
 
@@ -39,6 +44,15 @@ impl Format {
         match self {
             Self::Csv => "text/csv; charset=utf-8",
             Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Csv => "CSV",
+            Self::Xlsx => "XLSX",
+            Self::Docx => "DOCX",
         }
     }
 }
@@ -54,13 +68,16 @@ pub enum Needs {
 }
 
 impl ExportKind {
-    pub const ALL: [ExportKind; 7] = [
+    pub const ALL: [ExportKind; 10] = [
         Self::SegmentsCsv,
         Self::SegmentsXlsx,
         Self::CodebookCsv,
         Self::CodebookXlsx,
+        Self::CodebookDocx,
         Self::LedgerCsv,
+        Self::LedgerDocx,
         Self::AgreementXlsx,
+        Self::AgreementDocx,
         Self::AuditCsv,
     ];
 
@@ -71,8 +88,11 @@ impl ExportKind {
             Self::SegmentsXlsx => "segments-xlsx",
             Self::CodebookCsv => "codebook-csv",
             Self::CodebookXlsx => "codebook-xlsx",
+            Self::CodebookDocx => "codebook-docx",
             Self::LedgerCsv => "ledger-csv",
+            Self::LedgerDocx => "ledger-docx",
             Self::AgreementXlsx => "agreement-xlsx",
+            Self::AgreementDocx => "agreement-docx",
             Self::AuditCsv => "audit-csv",
         }
     }
@@ -88,8 +108,11 @@ impl ExportKind {
             Self::SegmentsXlsx => "segments.xlsx",
             Self::CodebookCsv => "codebook.csv",
             Self::CodebookXlsx => "codebook.xlsx",
+            Self::CodebookDocx => "codebook.docx",
             Self::LedgerCsv => "ledger.csv",
+            Self::LedgerDocx => "ledger.docx",
             Self::AgreementXlsx => "agreement.xlsx",
+            Self::AgreementDocx => "agreement.docx",
             Self::AuditCsv => "audit.csv",
         }
     }
@@ -98,6 +121,7 @@ impl ExportKind {
         match self {
             Self::SegmentsCsv | Self::CodebookCsv | Self::LedgerCsv | Self::AuditCsv => Format::Csv,
             Self::SegmentsXlsx | Self::CodebookXlsx | Self::AgreementXlsx => Format::Xlsx,
+            Self::CodebookDocx | Self::LedgerDocx | Self::AgreementDocx => Format::Docx,
         }
     }
 
@@ -105,9 +129,10 @@ impl ExportKind {
     pub fn slug(self) -> &'static str {
         match self {
             Self::SegmentsCsv | Self::SegmentsXlsx => "coded-segments",
-            Self::CodebookCsv | Self::CodebookXlsx => "codebook",
-            Self::LedgerCsv => "decision-ledger",
+            Self::CodebookCsv | Self::CodebookXlsx | Self::CodebookDocx => "codebook",
+            Self::LedgerCsv | Self::LedgerDocx => "decision-ledger",
             Self::AgreementXlsx => "agreement",
+            Self::AgreementDocx => "agreement-methods",
             Self::AuditCsv => "audit-log",
         }
     }
@@ -115,9 +140,10 @@ impl ExportKind {
     pub fn title(self) -> &'static str {
         match self {
             Self::SegmentsCsv | Self::SegmentsXlsx => "Coded segments",
-            Self::CodebookCsv | Self::CodebookXlsx => "Codebook",
-            Self::LedgerCsv => "Decision ledger",
+            Self::CodebookCsv | Self::CodebookXlsx | Self::CodebookDocx => "Codebook",
+            Self::LedgerCsv | Self::LedgerDocx => "Decision ledger",
             Self::AgreementXlsx => "Agreement report",
+            Self::AgreementDocx => "Agreement methods paragraph",
             Self::AuditCsv => "Audit log",
         }
     }
@@ -130,11 +156,20 @@ impl ExportKind {
             Self::CodebookCsv | Self::CodebookXlsx => {
                 "One row per agreed code: theme path, definition, inclusion and exclusion criteria, example, counts of codings, transcripts and participants (n of N), and the coder codes aligned onto it."
             }
+            Self::CodebookDocx => {
+                "A Word document for reviewers and journals: a title page, the theme hierarchy as headings, each agreed code with its definition, inclusion and exclusion criteria, a typical example quote and who said it, its counts (n of N participants) and the coder codes aligned onto it; unplaced codes last."
+            }
+            Self::LedgerDocx => {
+                "The decision ledger as a Word appendix: the summary table (decisions by kind, share with a rationale, discrepancies per transcript), then every discrepancy with both coders' spans and codes, the decision in force and its superseded history."
+            }
+            Self::AgreementDocx => {
+                "A methods paragraph and a table ready to paste: the unit, coders, units and transcripts, each statistic with its 95 % bootstrap confidence interval, and the 0.667/0.800 guidance."
+            }
             Self::LedgerCsv => {
                 "Every decision on a discrepancy, for a methods appendix: its kind, both coders' spans and codes, the decision, rationale, who and when; superseded decisions stay as history rows."
             }
             Self::AgreementXlsx => {
-                "The agreement report of the Agreement page, one sheet per unit level (line, sentence, paragraph, speaker turn, character), each with the pooled row and one row per agreed code."
+                "The agreement report of the Agreement page, one sheet per unit level (line, sentence, paragraph, speaker turn, character), each with the pooled row and one row per agreed code, and 95 % bootstrap confidence intervals of the pooled statistics."
             }
             Self::AuditCsv => "Every event of the project's audit log, newest first.",
         }
@@ -143,12 +178,15 @@ impl ExportKind {
     /// The roles that may make it (owners may make every export).
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Self::CodebookCsv | Self::CodebookXlsx => {
+            Self::CodebookCsv | Self::CodebookXlsx | Self::CodebookDocx => {
                 &[Role::Owner, Role::Lead, Role::Coder, Role::Reviewer]
             }
-            Self::SegmentsCsv | Self::SegmentsXlsx | Self::LedgerCsv | Self::AgreementXlsx => {
-                &[Role::Owner, Role::Lead]
-            }
+            Self::SegmentsCsv
+            | Self::SegmentsXlsx
+            | Self::LedgerCsv
+            | Self::LedgerDocx
+            | Self::AgreementXlsx
+            | Self::AgreementDocx => &[Role::Owner, Role::Lead],
             Self::AuditCsv => &[Role::Owner],
         }
     }

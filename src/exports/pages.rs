@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::model::{ExportKind, Format};
+use super::model::ExportKind;
 use super::service::{self, Download, Options};
 use crate::audit::AuditQuery;
 use crate::audit::store::{Filter, Window};
@@ -52,6 +52,8 @@ pub struct ExportsJson {
     pub exports: Vec<ExportJson>,
     /// For owners and site admins; `null` for others.
     pub recent: Option<Vec<RecentJson>>,
+    /// The decision ledger's summary table, for those who may export the ledger.
+    pub ledger_summary: Option<super::ledger::Summary>,
 }
 
 async fn list(state: &AppState, member: &Member) -> Result<ExportsJson, AppError> {
@@ -64,10 +66,7 @@ async fn list(state: &AppState, member: &Member) -> Result<ExportsJson, AppError
             ExportJson {
                 export: kind.as_str(),
                 title: kind.title(),
-                format: match kind.format() {
-                    Format::Csv => "CSV",
-                    Format::Xlsx => "XLSX",
-                },
+                format: kind.format().label(),
                 description: kind.description(),
                 url: format!("/projects/{}/exports/{}", member.project_id, kind.file()),
                 coder_layers_option: kind.takes_coder_layers(),
@@ -124,7 +123,18 @@ async fn list(state: &AppState, member: &Member) -> Result<ExportsJson, AppError
     } else {
         None
     };
-    Ok(ExportsJson { exports, recent })
+    drop(conn);
+    let ledger_summary = match service::check(member, &viewer, ExportKind::LedgerCsv) {
+        Ok(Some(proof)) => Some(super::ledger::summarize(
+            &super::ledger::load(state, member, &viewer, proof).await?,
+        )),
+        _ => None,
+    };
+    Ok(ExportsJson {
+        exports,
+        recent,
+        ledger_summary,
+    })
 }
 
 fn roles_text(kind: ExportKind) -> &'static str {
@@ -247,8 +257,11 @@ download_handler!(
     segments_xlsx => SegmentsXlsx,
     codebook_csv => CodebookCsv,
     codebook_xlsx => CodebookXlsx,
+    codebook_docx => CodebookDocx,
     ledger_csv => LedgerCsv,
+    ledger_docx => LedgerDocx,
     agreement_xlsx => AgreementXlsx,
+    agreement_docx => AgreementDocx,
 );
 
 /// The audit log with the audit page's filters.
@@ -262,4 +275,44 @@ pub async fn audit_csv(
         ..Options::default()
     };
     download(state, member, ExportKind::AuditCsv, options).await
+}
+
+#[derive(Template)]
+#[template(path = "exports/codebook.html")]
+pub struct CodebookPrintPage {
+    layout: Layout,
+    member: Member,
+    book: codebook::Book,
+    unplaced_heading: &'static str,
+}
+
+use super::codebook::{self, Item};
+
+impl CodebookPrintPage {
+    fn counts(code: &codebook::CodeView, of: &i64) -> String {
+        codebook::counts_text(code, *of)
+    }
+}
+
+/// The codebook as a printable page: whoever may download the codebook.
+pub async fn show_codebook_html(
+    State(state): State<AppState>,
+    member: Member,
+    layout: Layout,
+) -> Result<Html<String>, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let viewer = Viewer::load(&mut conn, &member).await?;
+    drop(conn);
+    let proof =
+        service::check(&member, &viewer, ExportKind::CodebookCsv)?.ok_or(AppError::Forbidden)?;
+    let book = codebook::book(&state, &member, proof).await?;
+    Ok(Html(
+        CodebookPrintPage {
+            layout,
+            member,
+            book,
+            unplaced_heading: codebook::UNPLACED,
+        }
+        .render()?,
+    ))
 }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::model::{self, ExportKind, Needs};
-use super::sink::{Chunk, Progress, Sink};
+use super::sink::{self, Chunk, Progress, Sink};
 use super::{agreement, codebook, ledger, segments, store};
 use crate::audit::AuditQuery;
 use crate::auth::model::AuthUser;
@@ -141,12 +141,24 @@ pub async fn start(
     let state = state.clone();
     let member = member.clone();
     tokio::spawn(async move {
-        let mut sink = match kind.format() {
-            model::Format::Csv => Sink::csv(tx.clone(), progress),
-            model::Format::Xlsx => Sink::xlsx(tx.clone(), progress),
-        };
         let written = async {
             let proof = proof.ok_or(AppError::Forbidden)?;
+            let mut sink = match kind.format() {
+                model::Format::Csv => Sink::csv(tx.clone(), progress),
+                model::Format::Xlsx => Sink::xlsx(tx.clone(), progress),
+                model::Format::Docx => {
+                    let doc = match kind {
+                        ExportKind::CodebookDocx => {
+                            codebook::document(&codebook::book(&state, &member, proof).await?)
+                        }
+                        ExportKind::LedgerDocx => {
+                            ledger::document(&state, &member, &viewer, proof).await?
+                        }
+                        _ => agreement::document(&state, &member).await?,
+                    };
+                    return sink::send_docx(doc, tx.clone(), progress).await;
+                }
+            };
             match kind {
                 ExportKind::SegmentsCsv | ExportKind::SegmentsXlsx => {
                     segments::write(
@@ -166,7 +178,10 @@ pub async fn start(
                     ledger::write(&state, &member, &viewer, proof, &mut sink).await?
                 }
                 ExportKind::AgreementXlsx => agreement::write(&state, &member, &mut sink).await?,
-                ExportKind::AuditCsv => unreachable_audit()?,
+                ExportKind::CodebookDocx
+                | ExportKind::LedgerDocx
+                | ExportKind::AgreementDocx
+                | ExportKind::AuditCsv => not_rows()?,
             }
             sink.finish().await
         }
@@ -185,10 +200,11 @@ pub async fn start(
     Ok(download)
 }
 
-/// The audit log is streamed by the audit module, above.
-fn unreachable_audit() -> Result<(), AppError> {
+/// The audit log is streamed by the audit module and the Word documents are
+/// written whole, above: neither goes through a row sink.
+fn not_rows() -> Result<(), AppError> {
     Err(AppError::Internal(anyhow::anyhow!(
-        "the audit log is streamed by its module"
+        "this export is not written row by row"
     )))
 }
 

@@ -200,28 +200,64 @@ impl Sink {
                     ..
                 } = *x;
                 tokio::task::spawn_blocking(move || -> Result<(), AppError> {
-                    let mut file = tempfile::tempfile().map_err(|e| {
-                        AppError::Internal(anyhow::Error::new(e).context("a temporary file"))
-                    })?;
+                    let mut file = temporary()?;
                     workbook.save_to_writer(&mut file).map_err(xlsx_error)?;
                     drop(workbook);
-                    file.rewind().map_err(|e| AppError::Internal(e.into()))?;
-                    loop {
-                        let mut chunk = vec![0; FILE_CHUNK];
-                        let n = file
-                            .read(&mut chunk)
-                            .map_err(|e| AppError::Internal(e.into()))?;
-                        if n == 0 {
-                            return Ok(());
-                        }
-                        chunk.truncate(n);
-                        progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        tx.blocking_send(Ok(chunk)).map_err(|_| gone())?;
-                    }
+                    send_file(file, &tx, &progress)
                 })
                 .await
                 .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the XLSX: {e}")))?
             }
         }
     }
+}
+
+fn temporary() -> Result<std::fs::File, AppError> {
+    tempfile::tempfile()
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("a temporary file")))
+}
+
+/// Sends a finished file from its start, in chunks, from a blocking thread.
+fn send_file(
+    mut file: std::fs::File,
+    tx: &mpsc::Sender<Chunk>,
+    progress: &Progress,
+) -> Result<(), AppError> {
+    file.rewind().map_err(|e| AppError::Internal(e.into()))?;
+    loop {
+        let mut chunk = vec![0; FILE_CHUNK];
+        let n = file
+            .read(&mut chunk)
+            .map_err(|e| AppError::Internal(e.into()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        chunk.truncate(n);
+        progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        tx.blocking_send(Ok(chunk)).map_err(|_| gone())?;
+    }
+}
+
+/// Writes a Word document into a temporary file block by block (each block
+/// counted as a row of progress), then sends it, off the async threads.
+pub async fn send_docx(
+    doc: crate::docx::Document,
+    tx: mpsc::Sender<Chunk>,
+    progress: Arc<Progress>,
+) -> Result<(), AppError> {
+    let docx_error =
+        |e: crate::docx::DocxError| AppError::Internal(anyhow::Error::new(e).context("the DOCX"));
+    tokio::task::spawn_blocking(move || -> Result<(), AppError> {
+        let file = temporary()?;
+        let mut writer = crate::docx::DocxWriter::new(file, &doc.properties).map_err(docx_error)?;
+        for block in &doc.blocks {
+            writer.block(block).map_err(docx_error)?;
+            progress.rows.fetch_add(1, Ordering::Relaxed);
+        }
+        let file = writer.finish().map_err(docx_error)?;
+        drop(doc);
+        send_file(file, &tx, &progress)
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("writing the DOCX: {e}")))?
 }

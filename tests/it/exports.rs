@@ -12,18 +12,23 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use concord::docx::read::ReadBlock;
+
 use crate::harness::{TestApp, TestClient, html, select_texts};
 
 const CANARY_CODE: &str = "canary-code-of-ben";
 const CANARY_MEMO: &str = "canary-memo-of-ben";
 
-const EXPORTS: [&str; 7] = [
+const EXPORTS: [&str; 10] = [
     "segments.csv",
     "segments.xlsx",
     "codebook.csv",
     "codebook.xlsx",
+    "codebook.docx",
     "ledger.csv",
+    "ledger.docx",
     "agreement.xlsx",
+    "agreement.docx",
     "audit.csv",
 ];
 
@@ -829,13 +834,16 @@ async fn each_role_gets_the_exports_it_may_read_and_no_one_blind_gets_any() {
     // Before anyone is blind: (export, owner, lead, coder, reviewer).
     let ok = StatusCode::OK;
     let no = StatusCode::FORBIDDEN;
-    let table: [(&str, [StatusCode; 4]); 7] = [
+    let table: [(&str, [StatusCode; 4]); 10] = [
         ("segments.csv", [ok, ok, no, no]),
         ("segments.xlsx", [ok, ok, no, no]),
         ("codebook.csv", [ok, ok, ok, ok]),
         ("codebook.xlsx", [ok, ok, ok, ok]),
+        ("codebook.docx", [ok, ok, ok, ok]),
         ("ledger.csv", [ok, ok, no, no]),
+        ("ledger.docx", [ok, ok, no, no]),
         ("agreement.xlsx", [ok, ok, no, no]),
+        ("agreement.docx", [ok, ok, no, no]),
         ("audit.csv", [ok, no, no, no]),
     ];
     for (name, statuses) in table {
@@ -891,9 +899,26 @@ async fn each_role_gets_the_exports_it_may_read_and_no_one_blind_gets_any() {
             "{who} is told why"
         );
     }
+    // The printable codebook is refused them too.
+    for client in [&demo.ada, &demo.lead] {
+        let response = client.get(&demo.path("/exports/codebook.html")).await;
+        assert!(matches!(
+            response.status(),
+            StatusCode::FORBIDDEN | StatusCode::CONFLICT
+        ));
+        assert!(!response.text().await.unwrap().contains(CANARY_CODE));
+    }
     // Ben has submitted everything: he reads the codebook, which holds no coder layer.
     let file = export(&demo.ben, &demo.path("/exports/codebook.csv")).await;
     assert!(!String::from_utf8_lossy(&file.bytes).contains(CANARY_MEMO));
+    let file = export(&demo.ben, &demo.path("/exports/codebook.docx")).await;
+    let text = docx_text(&file.bytes);
+    assert!(!text.contains(CANARY_MEMO) && !text.contains(CANARY_CODE));
+    // The owner is blind to nothing, yet no Word document holds a coder's memo.
+    for name in ["ledger.docx", "agreement.docx", "codebook.docx"] {
+        let file = export(&demo.owner, &demo.path(&format!("/exports/{name}"))).await;
+        assert!(!docx_text(&file.bytes).contains(CANARY_MEMO), "{name}");
+    }
     // The owner is blind to nothing: his layer is there with every coder layer.
     let file = export(&demo.owner, &demo.path("/exports/segments.csv?coders=1")).await;
     let (_, rows) = csv_rows(&file.bytes);
@@ -959,7 +984,11 @@ async fn the_exports_page_lists_what_each_member_may_make_and_owners_see_who_mad
         .filter(|e| e["available"] == true)
         .map(|e| e["export"].as_str().unwrap())
         .collect();
-    assert_eq!(available, ["codebook-csv", "codebook-xlsx"]);
+    assert_eq!(
+        available,
+        ["codebook-csv", "codebook-xlsx", "codebook-docx"]
+    );
+    assert!(json["ledger_summary"].is_null(), "reviewers see no ledger");
 
     // The audit log says so, in words.
     let log = get_json(&demo.owner, &demo.api("/audit?kind=export")).await;
@@ -989,7 +1018,10 @@ async fn concord_export_writes_the_same_file_as_the_page_as_the_projects_owner()
     for (format, path) in [
         ("segments-csv", "segments.csv"),
         ("codebook-xlsx", "codebook.xlsx"),
+        ("codebook-docx", "codebook.docx"),
         ("ledger-csv", "ledger.csv"),
+        ("ledger-docx", "ledger.docx"),
+        ("agreement-docx", "agreement.docx"),
         ("audit-csv", "audit.csv"),
     ] {
         let out = dir.join(path);
@@ -1005,6 +1037,15 @@ async fn concord_export_writes_the_same_file_as_the_page_as_the_projects_owner()
     let (codebook, _) = &by_format["codebook-xlsx"];
     let page = export(&demo.owner, &demo.path("/exports/codebook.csv")).await;
     assert_eq!(xlsx_rows(codebook, "Codebook"), csv_lists(&page.bytes));
+    for (format, page) in [
+        ("codebook-docx", "codebook.docx"),
+        ("ledger-docx", "ledger.docx"),
+        ("agreement-docx", "agreement.docx"),
+    ] {
+        let (file, _) = &by_format[format];
+        let from_page = export(&demo.owner, &demo.path(&format!("/exports/{page}"))).await;
+        assert_eq!(docx_blocks(file), docx_blocks(&from_page.bytes), "{format}");
+    }
     let (audit, _) = &by_format["audit-csv"];
     let (_, rows) = csv_rows(audit);
     assert!(
@@ -1107,6 +1148,15 @@ async fn the_exports_page_downloads_in_the_browser() {
     let (headers, rows) = csv_rows(&saved);
     assert_eq!(headers[0], "agreed_code");
     assert_eq!(rows.len(), codebook(&demo).await.len());
+    // The page shows the download's progress, then that it is finished.
+    browser
+        .element("#export-status[data-state=\"finished\"] progress")
+        .await;
+    let said = browser.texts("#export-message").await;
+    assert!(
+        said[0].starts_with(&format!("Finished: {name} (")),
+        "{said:?}"
+    );
 
     // The coded segments with every coder layer: tick, then download.
     let form = "tr[data-export=\"segments-csv\"] form";
@@ -1135,6 +1185,30 @@ async fn the_exports_page_downloads_in_the_browser() {
         "with the coder layers"
     );
 
+    // The Word codebook: progress, then the file, whose title is the project.
+    browser
+        .element("tr[data-export=\"codebook-docx\"] a.download")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for_exports(&app, &demo, 3).await[2],
+        ("codebook-docx".to_owned(), false)
+    );
+    let docx = name
+        .replace("-coded-segments-", "-codebook-")
+        .replace(".csv", ".docx");
+    let saved = wait_for_file(&browser.downloads().join(&docx)).await;
+    let blocks = docx_blocks(&saved);
+    assert_eq!(blocks[0].text(), demo.summary.project_name);
+    browser
+        .wait_until(
+            "the DOCX finished",
+            &format!("//*[@id='export-status'][@data-state='finished']//*[@id='export-message'][contains(., '{docx}')]"),
+        )
+        .await;
+
     // What the link gives the browser is the codebook, named for the project and day.
     let href = browser.attrs(link, "href").await.remove(0);
     let got = browser
@@ -1157,6 +1231,391 @@ async fn the_exports_page_downloads_in_the_browser() {
     browser.visit(&demo.path("/exports")).await;
     assert_eq!(
         browser.texts("#recent-exports td.what").await,
-        ["Codebook", "Coded segments", "Codebook"]
+        ["Codebook", "Codebook", "Coded segments", "Codebook"]
     );
+}
+
+/// The body of a Word document, read back from its `word/document.xml`.
+fn docx_blocks(bytes: &[u8]) -> Vec<ReadBlock> {
+    concord::docx::read::blocks(bytes).expect("a DOCX")
+}
+
+/// Every text of the document, one block a line.
+fn docx_text(bytes: &[u8]) -> String {
+    docx_blocks(bytes)
+        .iter()
+        .map(ReadBlock::text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One code's section of the Word codebook: the headings above it, and its
+/// paragraphs by their bold label.
+#[derive(Debug, Default)]
+struct DocxCode {
+    path: Vec<String>,
+    fields: HashMap<String, String>,
+    example: Option<String>,
+}
+
+/// The codes of the Word codebook by name: a heading followed by a
+/// `Counts:` paragraph is a code; the headings of lower levels above it are
+/// its path.
+fn docx_codes(blocks: &[ReadBlock]) -> HashMap<String, DocxCode> {
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    let mut out: HashMap<String, DocxCode> = HashMap::new();
+    let mut current: Option<(String, DocxCode)> = None;
+    let flush = |current: &mut Option<(String, DocxCode)>, out: &mut HashMap<String, DocxCode>| {
+        if let Some((name, code)) = current.take()
+            && code.fields.contains_key("Counts")
+        {
+            out.insert(name, code);
+        }
+    };
+    for b in blocks {
+        let style = b.style();
+        if let Some(level) = style.strip_prefix("Heading") {
+            flush(&mut current, &mut out);
+            let level: usize = level.parse().unwrap();
+            stack.retain(|(l, _)| *l < level);
+            let path = stack.iter().map(|(_, n)| n.clone()).collect();
+            current = Some((
+                b.text(),
+                DocxCode {
+                    path,
+                    ..DocxCode::default()
+                },
+            ));
+            stack.push((level, b.text()));
+        } else if let Some((_, code)) = current.as_mut() {
+            let text = b.text();
+            if style == "Quote" {
+                code.example = Some(text);
+            } else if let Some((label, value)) = text.split_once(": ") {
+                code.fields.insert(label.to_owned(), value.to_owned());
+            }
+        }
+    }
+    flush(&mut current, &mut out);
+    out
+}
+
+#[tokio::test]
+async fn the_word_codebook_and_the_printable_page_have_the_csvs_codes_paths_and_counts() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let codes = codebook(&demo).await;
+    let paths = theme_paths(&demo).await;
+    let csv = export(&demo.rita, &demo.path("/exports/codebook.csv")).await;
+    let (_, rows) = csv_rows(&csv.bytes);
+    let file = export(&demo.rita, &demo.path("/exports/codebook.docx")).await;
+    assert!(
+        file.disposition
+            .contains(&format!("-codebook-{}.docx\"", today()))
+    );
+    assert_eq!(
+        file.content_type,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    let blocks = docx_blocks(&file.bytes);
+    assert_eq!(blocks[0].style(), "Title");
+    assert_eq!(blocks[0].text(), demo.summary.project_name);
+    assert!(
+        blocks
+            .iter()
+            .any(|b| b.text() == format!("Made {}", today()))
+    );
+    assert!(blocks.contains(&ReadBlock::PageBreak), "a title page");
+    assert!(
+        concord::docx::read::title(&file.bytes)
+            .unwrap()
+            .starts_with(&demo.summary.project_name)
+    );
+    let found = docx_codes(&blocks);
+    assert_eq!(found.len(), codes.len(), "{:?}", found.keys());
+    let page = html(demo.rita.get(&demo.path("/exports/codebook.html")).await).await;
+    let sections = scraper::Selector::parse("#codebook section.code").unwrap();
+    let on_page: HashMap<String, scraper::ElementRef> = page
+        .select(&sections)
+        .map(|s| (s.value().attr("data-name").unwrap().to_owned(), s))
+        .collect();
+    assert_eq!(on_page.len(), codes.len());
+    let text_of = |section: &scraper::ElementRef, class: &str| -> String {
+        let sel = scraper::Selector::parse(class).unwrap();
+        section
+            .select(&sel)
+            .next()
+            .map(|e| e.text().collect::<String>().trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut placed = 0;
+    for code in &codes {
+        let id = code["id"].as_str().unwrap();
+        let name = code["name"].as_str().unwrap();
+        let row = rows.iter().find(|r| r["agreed_code_id"] == id).unwrap();
+        let got = &found[name];
+        let path = &paths[id];
+        if path.is_empty() {
+            assert_eq!(got.path, ["Codes not placed in a theme"], "{name}");
+        } else {
+            placed += 1;
+            assert_eq!(&got.path.join(" > "), path, "{name}");
+        }
+        let counts = format!(
+            "{} codings · {} transcripts · {} participants",
+            row["codings"], row["transcripts"], row["participants_of"]
+        );
+        assert_eq!(got.fields["Counts"], counts, "{name}");
+        assert_eq!(row["codings"], code["codings"].to_string());
+        for (label, column) in [
+            ("Definition", "definition"),
+            ("Include when", "inclusion"),
+            ("Exclude when", "exclusion"),
+            ("Coder codes aligned", "coder_codes"),
+        ] {
+            let want = row[column].trim();
+            assert_eq!(
+                got.fields.get(label).map(|s| s.trim()).unwrap_or_default(),
+                want,
+                "{name}: {label}"
+            );
+        }
+        if !code["example_coding_id"].is_null() {
+            let quote = code["quotes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["coding_id"] == code["example_coding_id"])
+                .unwrap();
+            let example = got.example.as_deref().expect("the chosen example");
+            assert!(
+                example.contains(quote["text"].as_str().unwrap().trim()),
+                "{example}"
+            );
+            let by = quote["participant"]
+                .as_str()
+                .unwrap_or_else(|| quote["transcript"].as_str().unwrap());
+            assert!(example.ends_with(&format!("— {by}")), "{example}");
+        }
+        let section = &on_page[name];
+        assert_eq!(text_of(section, ".counts"), counts, "page: {name}");
+        assert_eq!(text_of(section, ".path"), *path, "page: {name}");
+        assert_eq!(text_of(section, ".definition"), row["definition"].trim());
+    }
+    assert!(placed > 0, "the demo places its codes under themes");
+    // Themes are headings in the order of the hierarchy: every top theme is a Heading1.
+    let tops: Vec<String> = blocks
+        .iter()
+        .filter(|b| b.style() == "Heading1")
+        .map(ReadBlock::text)
+        .collect();
+    for path in paths.values().filter(|p| !p.is_empty()) {
+        let top = path.split(" > ").next().unwrap();
+        assert!(tops.iter().any(|t| t == top), "{top} in {tops:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_word_ledger_and_the_exports_page_summarise_the_csvs_decisions() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let csv = export(&demo.lead, &demo.path("/exports/ledger.csv")).await;
+    let (_, rows) = csv_rows(&csv.bytes);
+    // What the summary must say, counted from the CSV.
+    let mut by_kind: BTreeMap<String, [usize; 3]> = BTreeMap::new();
+    let mut per_transcript: BTreeMap<String, (std::collections::BTreeSet<String>, usize)> =
+        BTreeMap::new();
+    for r in &rows {
+        let k = by_kind.entry(r["decision"].clone()).or_default();
+        if r["status"] == "in force" {
+            k[0] += 1;
+            if !r["rationale"].trim().is_empty() {
+                k[2] += 1;
+            }
+        } else {
+            k[1] += 1;
+        }
+        let t = per_transcript.entry(r["transcript"].clone()).or_default();
+        t.0.insert(r["discrepancy_key"].clone());
+        t.1 += 1;
+    }
+    assert!(
+        by_kind.values().any(|k| k[1] > 0),
+        "the demo revises decisions"
+    );
+    let json = get_json(&demo.lead, &demo.api("/exports")).await;
+    let summary = &json["ledger_summary"];
+    assert_eq!(summary["decisions"], rows.len());
+    let kinds = summary["by_kind"].as_array().unwrap();
+    assert_eq!(kinds.len(), by_kind.len());
+    for k in kinds {
+        let want = by_kind[k["kind"].as_str().unwrap()];
+        assert_eq!(
+            [&k["in_force"], &k["superseded"], &k["with_rationale"]],
+            want.map(Value::from).each_ref(),
+            "{k}"
+        );
+    }
+    let in_force: usize = by_kind.values().map(|k| k[0]).sum();
+    let with: usize = by_kind.values().map(|k| k[2]).sum();
+    assert_eq!(summary["in_force"], in_force);
+    assert_eq!(summary["with_rationale"], with);
+    let share = (with as f64 * 1000.0 / in_force as f64).round() / 10.0;
+    assert_eq!(summary["rationale_share"].as_f64().unwrap(), share);
+
+    // The page shows the same table.
+    let page = html(demo.lead.get(&demo.path("/exports")).await).await;
+    let page_kinds = select_texts(&page, "#ledger-by-kind td.kind");
+    let page_in_force = select_texts(&page, "#ledger-by-kind td.in-force");
+    for (kind, n) in page_kinds.iter().zip(&page_in_force) {
+        assert_eq!(n, &by_kind[kind][0].to_string(), "{kind}");
+    }
+    assert_eq!(page_kinds.len(), by_kind.len());
+    assert_eq!(
+        select_texts(&page, "#ledger-per-transcript td.transcript").len(),
+        per_transcript.len()
+    );
+    assert!(
+        select_texts(&page, "#ledger-summary-text .rationale-share")[0]
+            .starts_with(&format!("{with} of {in_force} ({share:.1} %)"))
+    );
+
+    // The Word ledger: the same summary tables, then a table per transcript.
+    let file = export(&demo.lead, &demo.path("/exports/ledger.docx")).await;
+    assert!(
+        file.disposition
+            .contains(&format!("-decision-ledger-{}.docx\"", today()))
+    );
+    let blocks = docx_blocks(&file.bytes);
+    let tables: Vec<&[Vec<String>]> = blocks
+        .iter()
+        .filter(|&b| matches!(b, ReadBlock::Table(_)))
+        .map(ReadBlock::rows)
+        .collect();
+    let kinds_table = tables[0];
+    assert_eq!(
+        kinds_table[0],
+        ["Decision", "In force", "Superseded", "With a rationale"]
+    );
+    for row in &kinds_table[1..kinds_table.len() - 1] {
+        let want = by_kind[&row[0]];
+        assert_eq!(row[1..], want.map(|n| n.to_string()), "{row:?}");
+    }
+    let all = kinds_table.last().unwrap();
+    assert_eq!(all[0], "All");
+    assert_eq!(all[1], in_force.to_string());
+    let per = tables[1];
+    assert_eq!(per.len() - 1, per_transcript.len());
+    for row in &per[1..] {
+        let (keys, decisions) = &per_transcript[&row[0]];
+        assert_eq!(row[1], keys.len().to_string(), "{row:?}");
+        assert_eq!(row[2], decisions.to_string(), "{row:?}");
+    }
+    // One table per transcript, one row per discrepancy; the revised ones carry their history.
+    let mut history_rows = 0;
+    for (i, b) in blocks.iter().enumerate() {
+        if b.style() != "Heading2" {
+            continue;
+        }
+        let title = b.text();
+        let (keys, _) = &per_transcript[&title];
+        let table = blocks[i + 1].rows();
+        assert_eq!(table.len() - 1, keys.len(), "{title}");
+        history_rows += table[1..].iter().filter(|r| !r[6].is_empty()).count();
+    }
+    let superseded: usize = by_kind.values().map(|k| k[1]).sum();
+    assert!(history_rows > 0 && history_rows <= superseded);
+}
+
+#[tokio::test]
+async fn the_agreement_intervals_hold_their_estimates_and_the_word_table_has_the_reports_figures() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let file = export(&demo.lead, &demo.path("/exports/agreement.xlsx")).await;
+    let again = export(&demo.lead, &demo.path("/exports/agreement.xlsx")).await;
+    let rows = xlsx_rows(&file.bytes, "Line");
+    assert_eq!(
+        rows,
+        xlsx_rows(&again.bytes, "Line"),
+        "seeded: the same intervals"
+    );
+    let numbers = xlsx_numbers(&file.bytes, "Line");
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    let num = |d: &Data| match d {
+        Data::Float(f) => *f,
+        Data::Int(n) => *n as f64,
+        other => panic!("not a number: {other:?}"),
+    };
+    let json = get_json(&demo.lead, &demo.api("/agreement?level=line")).await;
+    let pooled = &json["report"]["units"]["overall"]["pooled"]["coefficients"];
+    let mut cis = HashMap::new();
+    for (stat, key) in [
+        ("percent_agreement", "percent_agreement"),
+        ("cohen_kappa", "cohen_kappa"),
+        ("krippendorff_alpha", "krippendorff_alpha_nominal"),
+        ("gwet_ac1", "gwet_ac1"),
+    ] {
+        let value = pooled[key]["value"].as_f64().expect("defined on the demo");
+        let low = num(&numbers[1][col(&format!("{stat}_ci_low"))]);
+        let high = num(&numbers[1][col(&format!("{stat}_ci_high"))]);
+        assert!(
+            low <= value && value <= high,
+            "{stat}: {low} {value} {high}"
+        );
+        assert!(high - low < 0.5, "{stat}: {low} {high}");
+        cis.insert(stat, (value, low, high));
+        // Single codes have no interval.
+        assert_eq!(rows[2][col(&format!("{stat}_ci_low"))], "");
+    }
+    let about = xlsx_rows(&file.bytes, "About");
+    assert!(
+        about
+            .iter()
+            .any(|r| r[0] == "confidence intervals" && r[1].contains("1000 resamples"))
+    );
+
+    let doc = export(&demo.lead, &demo.path("/exports/agreement.docx")).await;
+    assert!(
+        doc.disposition
+            .contains(&format!("-agreement-methods-{}.docx\"", today()))
+    );
+    let blocks = docx_blocks(&doc.bytes);
+    let table = blocks
+        .iter()
+        .find(|b| b.rows().first().is_some_and(|h| h[0] == "Statistic"))
+        .unwrap()
+        .rows();
+    let row = |name: &str| table.iter().find(|r| r[0] == name).unwrap().clone();
+    let overall = &json["report"]["units"]["overall"];
+    assert_eq!(row("Unit")[1], "Line");
+    assert_eq!(
+        row("Transcripts")[1],
+        json["included"].as_array().unwrap().len().to_string()
+    );
+    assert_eq!(
+        row("Units compared")[1],
+        overall["pairable_units"].to_string()
+    );
+    let coders: Vec<&str> = json["coders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(row("Coders")[1], coders.join(" and "));
+    for (name, stat) in [
+        ("Percent agreement", "percent_agreement"),
+        ("Cohen's κ", "cohen_kappa"),
+        ("Krippendorff's α", "krippendorff_alpha"),
+        ("Gwet's AC1", "gwet_ac1"),
+    ] {
+        let (value, low, high) = cis[stat];
+        assert_eq!(row(name)[1], format!("{value:.3}"), "{name}");
+        assert_eq!(row(name)[2], format!("{low:.3} to {high:.3}"), "{name}");
+    }
+    let text = docx_text(&doc.bytes);
+    assert!(text.contains("0.667") && text.contains("0.800"));
+    assert!(text.contains("percentile bootstrap"));
+    let (alpha, ..) = cis["krippendorff_alpha"];
+    assert!(text.contains(&format!("Krippendorff's α {alpha:.3}")));
 }
