@@ -679,6 +679,26 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ),
     (
         "GET",
+        "/projects/{project_id}/exports/agreement.docx",
+        Who::Lead,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/codebook.docx",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/codebook.html",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/ledger.docx",
+        Who::Lead,
+    ),
+    (
+        "GET",
         "/projects/{project_id}/exports/segments.csv",
         Who::Lead,
     ),
