@@ -14,93 +14,13 @@ use std::time::{Duration, Instant};
 
 use concord::db::ids::{ProjectId, UserId};
 use concord::projects::member::Member;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
-const TRANSCRIPTS: usize = 18;
-const WORDS: usize = 10_000;
-const CODINGS: usize = 2_000;
-const CODES: usize = 356;
+#[path = "study/mod.rs"]
+mod study;
 
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
-const WORDS_OF: [&str; 12] = [
-    "the",
-    "pump",
-    "patients",
-    "referral",
-    "pain",
-    "infection",
-    "cost",
-    "nurse",
-    "team",
-    "we",
-    "trial",
-    "waiting",
-];
-
-fn text(rng: &mut Lcg) -> String {
-    let mut out = String::new();
-    for i in 0..WORDS {
-        if i % 15 == 0 {
-            out.push_str(if i == 0 { "P: " } else { "\nP: " });
-        } else {
-            out.push(' ');
-        }
-        out.push_str(WORDS_OF[rng.below(WORDS_OF.len() as u64) as usize]);
-    }
-    out
-}
-
-/// The pool, the database's URL when a child process can reach it, and the
-/// private cluster if one was started.
-async fn pool() -> anyhow::Result<(
-    PgPool,
-    Option<String>,
-    Option<concord::db::embedded::EmbeddedCluster>,
-)> {
-    let name = format!("refi_bench_{}", std::process::id());
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        let mut admin = sqlx::PgConnection::connect(&url).await?;
-        sqlx::query(&format!("create database {name}"))
-            .execute(&mut admin)
-            .await?;
-        let url = match url.split_once('?') {
-            Some((base, query)) => format!("{}/{name}?{query}", base.rsplit_once('/').unwrap().0),
-            None => format!("{}/{name}", url.rsplit_once('/').unwrap().0),
-        };
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .connect(&url)
-            .await?;
-        return Ok((pool, Some(url), None));
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-pg");
-    let cluster = concord::db::embedded::EmbeddedCluster::start(
-        &root,
-        concord::db::embedded::Durability::Throwaway,
-    )?;
-    let mut admin = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres")).await?;
-    sqlx::query(&format!("create database {name}"))
-        .execute(&mut admin)
-        .await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(cluster.connect_options(&name))
-        .await?;
-    Ok((pool, None, Some(cluster)))
-}
+use study::{CODES, CODINGS, Lcg, TRANSCRIPTS, WORDS, pool, report, text};
 
 async fn generate(pool: &PgPool) -> anyhow::Result<(ProjectId, UserId)> {
     let mut rng = Lcg(7);
@@ -252,26 +172,13 @@ async fn generate(pool: &PgPool) -> anyhow::Result<(ProjectId, UserId)> {
     Ok((ProjectId(project), UserId(lead)))
 }
 
-fn report(what: &str, times: &mut [Duration], target: Duration) {
-    times.sort();
-    let median = times[times.len() / 2];
-    println!(
-        "{what:<44} median {:>8.1} ms  min {:>8.1} ms  max {:>8.1} ms  (target {} ms, {:.2}× of it)",
-        median.as_secs_f64() * 1e3,
-        times[0].as_secs_f64() * 1e3,
-        times[times.len() - 1].as_secs_f64() * 1e3,
-        target.as_millis(),
-        median.as_secs_f64() / target.as_secs_f64()
-    );
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         println!("refi: bench");
         return Ok(());
     }
-    let (pool, url, _cluster) = pool().await?;
+    let (pool, url, _cluster) = pool("refi").await?;
     concord::db::migrate(&pool).await?;
     let started = Instant::now();
     let (project_id, lead) = generate(&pool).await?;
