@@ -1075,18 +1075,32 @@ async fn in_the_browser_a_lead_drags_a_code_moves_a_subcategory_by_keys_and_foll
             ),
         ),
     ] {
-        // The tree is drawn anew after each move: find the theme again.
-        browser
-            .element(&format!(".node-head[data-node='{sub_id}']"))
-            .await
-            .send_keys(&format!(
-                "{}{}{}",
-                char::from(Key::Alt),
-                char::from(key),
-                char::from(Key::Null)
-            ))
-            .await
-            .expect("Alt and an arrow");
+        // The tree is drawn anew after each move (and again when the move's
+        // live event comes back): find the theme again, and once more if it
+        // was redrawn between finding it and pressing the keys.
+        let keys = format!(
+            "{}{}{}",
+            char::from(Key::Alt),
+            char::from(key),
+            char::from(Key::Null)
+        );
+        let mut tries = 0;
+        loop {
+            let head = browser
+                .element(&format!(".node-head[data-node='{sub_id}']"))
+                .await;
+            match head.send_keys(&keys).await {
+                Ok(()) => break,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && tries < 5 =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("Alt and an arrow: {e:?}"),
+            }
+        }
         browser.wait_until(what, &place).await;
     }
     let h = s.hierarchy(&s.project.owner).await;
