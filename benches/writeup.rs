@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let mut conn = pool.acquire().await?;
 
     // The tables page computes its three tables in one call; each download
-    // computes them and writes one.
+    // computes its own table and writes it.
     let params = TablesParams {
         by: Some("Role".into()),
         min: Some("1".into()),
@@ -65,12 +65,9 @@ async fn main() -> anyhow::Result<()> {
             for _ in 0..10 {
                 let start = Instant::now();
                 let reader = Reader::of(&mut conn, &member).await?;
-                let tables = concord::writeup::service::tables(&mut conn, reader, &params).await?;
-                let sheet = match table {
-                    "participants" => tables.participants.sheet(),
-                    "cooccurrence" => tables.cooccurrence.sheet(),
-                    _ => tables.transcripts.sheet(),
-                };
+                let which = concord::writeup::service::Table::parse(table)?;
+                let sheet =
+                    concord::writeup::service::sheet(&mut conn, reader, &params, which).await?;
                 let bytes = if format == "csv" {
                     concord::writeup::export::to_csv(&sheet)?
                 } else {

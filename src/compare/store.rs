@@ -204,6 +204,25 @@ pub async fn transcripts_for_report(
     .await?)
 }
 
+/// Live transcripts every coder assigned to has submitted (or with no coder
+/// assigned): those whose consensus layer may be counted.
+pub async fn complete_transcripts(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<TranscriptId>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select t.id as "id!: TranscriptId"
+             from transcripts t
+             left join assignments a on a.transcript_id = t.id
+            where t.project_id = $1 and t.deleted_at is null
+            group by t.id
+           having count(a.user_id) = count(a.user_id) filter (where a.state = 'submitted')"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 /// Every member ever assigned in the project, in the order of their first
 /// assignment: its time, then its id (ids are time-ordered, so coders assigned in one
 /// request keep the request's order). This order makes coder "A" and "B".

@@ -448,6 +448,33 @@ pub async fn quotes_of(
     .await?)
 }
 
+/// A consensus coding's place, without anything else: what counting overlaps
+/// needs. Deleted transcripts' codings are the caller's to leave out.
+pub struct SpanRow {
+    pub transcript_id: TranscriptId,
+    pub agreed_code_id: AgreedCodeId,
+    pub start_offset: i32,
+    pub end_offset: i32,
+}
+
+pub async fn consensus_spans(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    _: AgreedCodebook,
+) -> Result<Vec<SpanRow>, AppError> {
+    Ok(sqlx::query_as!(
+        SpanRow,
+        r#"select transcript_id as "transcript_id: TranscriptId",
+                  agreed_code_id as "agreed_code_id: AgreedCodeId",
+                  start_offset, end_offset
+             from consensus_codings
+            where project_id = $1 and deleted_at is null"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 /// What quotes need of a transcript.
 pub struct TranscriptText {
     pub id: TranscriptId,

@@ -374,25 +374,14 @@ pub async fn download_table(
     member: Member,
     Query(params): Query<TablesParams>,
 ) -> Result<Response, AppError> {
-    let table = params.table.as_deref().unwrap_or("participants").trim();
+    let table = service::Table::parse(params.table.as_deref().unwrap_or("participants"))?;
     let format = params.format.as_deref().unwrap_or("csv").trim();
-    if !["participants", "cooccurrence", "transcripts"].contains(&table) {
-        return Err(AppError::field(
-            "table",
-            "Choose participants, cooccurrence or transcripts.",
-        ));
-    }
     if !["csv", "xlsx"].contains(&format) {
         return Err(AppError::field("format", "Choose csv or xlsx."));
     }
     let mut conn = state.db.acquire().await?;
     let reader = Reader::of(&mut conn, &member).await?;
-    let tables = service::tables(&mut conn, reader, &params).await?;
-    let sheet = match table {
-        "participants" => tables.participants.sheet(),
-        "cooccurrence" => tables.cooccurrence.sheet(),
-        _ => tables.transcripts.sheet(),
-    };
+    let sheet = service::sheet(&mut conn, reader, &params, table).await?;
     let (bytes, content_type) = if format == "csv" {
         (export::to_csv(&sheet)?, "text/csv; charset=utf-8")
     } else {
@@ -406,7 +395,7 @@ pub async fn download_table(
             (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{table}.{format}\""),
+                format!("attachment; filename=\"{}.{format}\"", table.name()),
             ),
         ],
         bytes,

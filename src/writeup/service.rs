@@ -110,11 +110,9 @@ pub async fn load(conn: &mut PgConnection, reader: Reader) -> Result<Data, AppEr
     let mut transcripts = crate::transcripts::store::list_transcripts(conn, project, false).await?;
     transcripts.sort_by_key(|t| (t.created_at, t.id));
     let complete: HashSet<TranscriptId> =
-        crate::compare::store::transcripts_for_report(conn, project)
+        crate::compare::store::complete_transcripts(conn, project)
             .await?
             .into_iter()
-            .filter(|t| t.assigned.len() == t.submitted.len())
-            .map(|t| t.id)
             .collect();
     let agreed: HashSet<TranscriptId> = uses.iter().map(|u| u.transcript_id).collect();
     let mut included = Vec::new();
@@ -527,6 +525,66 @@ impl TablesParams {
     }
 }
 
+/// One of the tables page's tables, as its downloads name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Participants,
+    Cooccurrence,
+    Transcripts,
+}
+
+impl Table {
+    pub fn parse(name: &str) -> Result<Table, AppError> {
+        match name.trim() {
+            "participants" => Ok(Table::Participants),
+            "cooccurrence" => Ok(Table::Cooccurrence),
+            "transcripts" => Ok(Table::Transcripts),
+            _ => Err(AppError::field(
+                "table",
+                "Choose participants, cooccurrence or transcripts.",
+            )),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Participants => "participants",
+            Table::Cooccurrence => "cooccurrence",
+            Table::Transcripts => "transcripts",
+        }
+    }
+}
+
+/// Every consensus coding's span in the included transcripts, by code index.
+async fn spans(
+    conn: &mut PgConnection,
+    reader: Reader,
+    data: &Data,
+) -> Result<Vec<Span>, AppError> {
+    let index: HashMap<AgreedCodeId, usize> = data
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id, i))
+        .collect();
+    let kept: HashSet<TranscriptId> = data.included.iter().map(|t| t.id).collect();
+    Ok(
+        store::consensus_spans(conn, reader.project_id, reader.proof)
+            .await?
+            .into_iter()
+            .filter(|q| kept.contains(&q.transcript_id))
+            .filter_map(|q| {
+                Some(Span {
+                    transcript: q.transcript_id,
+                    code: *index.get(&q.agreed_code_id)?,
+                    start: q.start_offset,
+                    end: q.end_offset,
+                })
+            })
+            .collect(),
+    )
+}
+
 pub async fn tables(
     conn: &mut PgConnection,
     reader: Reader,
@@ -535,32 +593,35 @@ pub async fn tables(
     let min = params.min()?;
     let data = load(conn, reader).await?;
     let hierarchy = crate::themes::service::hierarchy(conn, reader).await?;
-    let index: HashMap<AgreedCodeId, usize> = data
-        .codes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.id, i))
-        .collect();
-    let ids: Vec<AgreedCodeId> = data.codes.iter().map(|c| c.id).collect();
-    let kept: HashSet<TranscriptId> = data.included.iter().map(|t| t.id).collect();
-    let spans: Vec<Span> = store::quotes_of(conn, reader.project_id, &ids, reader.proof)
-        .await?
-        .into_iter()
-        .filter(|q| kept.contains(&q.transcript_id))
-        .filter_map(|q| {
-            Some(Span {
-                transcript: q.transcript_id,
-                code: *index.get(&q.agreed_code_id)?,
-                start: q.start_offset,
-                end: q.end_offset,
-            })
-        })
-        .collect();
+    let spans = spans(conn, reader, &data).await?;
     Ok(Tables {
         participants: tables::attributes(&data, &hierarchy, params.by())?,
         cooccurrence: tables::cooccurrence(&data, &spans, min),
         transcripts: tables::by_transcript(&data),
         excluded: data.excluded.clone(),
         variables: data.variables.iter().map(|v| v.name.clone()).collect(),
+    })
+}
+
+/// One table as its download writes it, computing only that table (the same
+/// numbers as the page's).
+pub async fn sheet(
+    conn: &mut PgConnection,
+    reader: Reader,
+    params: &TablesParams,
+    table: Table,
+) -> Result<super::export::Sheet, AppError> {
+    let min = params.min()?;
+    let data = load(conn, reader).await?;
+    Ok(match table {
+        Table::Participants => {
+            let hierarchy = crate::themes::service::hierarchy(conn, reader).await?;
+            tables::attributes(&data, &hierarchy, params.by())?.sheet()
+        }
+        Table::Cooccurrence => {
+            let spans = spans(conn, reader, &data).await?;
+            tables::cooccurrence(&data, &spans, min).sheet()
+        }
+        Table::Transcripts => tables::by_transcript(&data).sheet(),
     })
 }
