@@ -233,6 +233,16 @@ impl Viewer {
             | EventKind::QuoteBankChanged => self.can_see_agreed_codebook(),
             // Review rounds are between the leads and the reviewers.
             EventKind::ReviewChanged => lead || self.role == Role::Reviewer,
+            // Debriefing records speak of the agreed codebook, to the team.
+            EventKind::DebriefingChanged => {
+                self.role != Role::Reviewer && self.can_see_agreed_codebook()
+            }
+            // A journal entry names its author: theirs, and the leads' once
+            // they are not coding; analytic memos go to the team.
+            EventKind::MemoChanged => match event.coder_id {
+                Some(author) => author == self.user_id || (lead && self.can_see_agreed_codebook()),
+                None => self.role != Role::Reviewer && self.can_see_agreed_codebook(),
+            },
         }
     }
 }
@@ -291,5 +301,50 @@ mod tests {
         assert!(!viewer(Role::Coder, &[], &[]).can_see_reconciliation(t, false));
         assert!(!viewer(Role::Reviewer, &[], &[]).can_see_reconciliation(t, false));
         assert!(viewer(Role::Reviewer, &[], &[]).can_see_reconciliation(t, true));
+    }
+
+    fn event(kind: EventKind, coder: Option<UserId>) -> LiveEvent {
+        LiveEvent {
+            id: 1,
+            position: Default::default(),
+            project_id: ProjectId::new(),
+            kind,
+            transcript_id: None,
+            coder_id: coder,
+            entity_id: None,
+        }
+    }
+
+    #[test]
+    fn memo_and_debriefing_events_follow_who_may_read_them() {
+        let t = TranscriptId::new();
+        let author = viewer(Role::Coder, &[t], &[]);
+        let journal = event(EventKind::MemoChanged, Some(author.user_id));
+        assert!(
+            author.can_see(&journal),
+            "a journal's author, even while coding"
+        );
+        assert!(viewer(Role::Lead, &[], &[]).can_see(&journal));
+        assert!(
+            !viewer(Role::Lead, &[t], &[]).can_see(&journal),
+            "a lead still coding"
+        );
+        assert!(
+            !viewer(Role::Coder, &[], &[]).can_see(&journal),
+            "another coder"
+        );
+        assert!(!viewer(Role::Reviewer, &[], &[]).can_see(&journal));
+
+        let analytic = event(EventKind::MemoChanged, None);
+        let debriefing = event(EventKind::DebriefingChanged, None);
+        for e in [&analytic, &debriefing] {
+            assert!(viewer(Role::Coder, &[], &[t]).can_see(e));
+            assert!(viewer(Role::Owner, &[], &[]).can_see(e));
+            assert!(
+                !viewer(Role::Coder, &[t], &[]).can_see(e),
+                "a coder still coding"
+            );
+            assert!(!viewer(Role::Reviewer, &[], &[]).can_see(e));
+        }
     }
 }

@@ -453,6 +453,11 @@ impl Action {
             Self::QuoteRefiled => Some(EventKind::QuoteBankChanged),
             Self::QuotesReordered => Some(EventKind::QuoteBankChanged),
             Self::QuoteAttributeChosen => Some(EventKind::QuoteBankChanged),
+            Self::DebriefingRecorded => Some(EventKind::DebriefingChanged),
+            Self::DebriefingUpdated => Some(EventKind::DebriefingChanged),
+            Self::MemoWritten => Some(EventKind::MemoChanged),
+            Self::MemoUpdated => Some(EventKind::MemoChanged),
+            Self::MemoDeleted => Some(EventKind::MemoChanged),
             Self::SetupCompleted
             | Self::UserDisabled
             | Self::SignedIn
@@ -480,11 +485,6 @@ impl Action {
             | Self::CodeUnaligned
             | Self::ReconciliationSettingsChanged
             | Self::ExportMade
-            | Self::DebriefingRecorded
-            | Self::DebriefingUpdated
-            | Self::MemoWritten
-            | Self::MemoUpdated
-            | Self::MemoDeleted
             | Self::InterviewOrderSet
             | Self::DemoCreated
             | Self::ProjectImported

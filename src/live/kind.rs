@@ -55,6 +55,8 @@ event_kinds! {
     ThemeChanged => "theme.changed",
     ReviewChanged => "review.changed",
     QuoteBankChanged => "quote_bank.changed",
+    MemoChanged => "memo.changed",
+    DebriefingChanged => "debriefing.changed",
 }
 
 #[cfg(test)]
@@ -68,6 +70,9 @@ mod tests {
             include_str!("../../migrations/20261203100000_create_theme_hierarchy.sql"),
             include_str!("../../migrations/20261203110000_create_review_rounds.sql"),
             include_str!("../../migrations/20261203120000_create_quote_bank.sql"),
+            include_str!(
+                "../../migrations/20261205090000_live_events_for_memos_and_debriefings.sql"
+            ),
         ]
         .concat();
         for kind in EventKind::ALL {

@@ -210,6 +210,7 @@ pub async fn create(
         Change::new(Some(access.member.user.id), Action::MemoWritten)
             .project(project)
             .entity(id)
+            .subject(journal_author(&made))
             .after(&made),
     )
     .await?;
@@ -254,6 +255,7 @@ pub async fn update(
         Change::new(Some(access.member.user.id), Action::MemoUpdated)
             .project(project)
             .entity(id)
+            .subject(journal_author(&after))
             .before(&before)
             .after(&after),
     )
@@ -279,10 +281,17 @@ pub async fn delete(
         Change::new(Some(access.member.user.id), Action::MemoDeleted)
             .project(project)
             .entity(id)
+            .subject(journal_author(&before))
             .before(&before),
     )
     .await?;
     Ok(before)
+}
+
+/// A journal entry's author, whose entry its live event names (the event's
+/// visibility follows the journal's); None for analytic memos.
+fn journal_author(memo: &Memo) -> Option<UserId> {
+    (memo.kind == "journal").then_some(memo.author_id)
 }
 
 /// The author filter of a list, checked against what the reader may see.

@@ -5,6 +5,7 @@
 // Every change sends the versions the page holds; the answers bring new ones.
 
 import { describeProblem, isTyping, requestJson } from "./common.js";
+import { ownWrite } from "./live_parts.js";
 
 const root = document.getElementById("quote-bank");
 const api = root.dataset.api;
@@ -36,7 +37,7 @@ async function sendOrder(list) {
     id: li.dataset.id,
     version: Number(li.dataset.version),
   }));
-  const response = await requestJson("PUT", `${api}/order`, { code_id: section.dataset.code, quotes }, csrf);
+  const response = await ownWrite(() => requestJson("PUT", `${api}/order`, { code_id: section.dataset.code, quotes }, csrf));
   const group = response.ok ? response.json : response.json && response.json.current && response.json.current.group;
   if (group) {
     // Put the list in the order the server holds, with its versions.
@@ -91,10 +92,10 @@ async function preview(li) {
 
 async function save(li) {
   const input = li.querySelector(".qb-input");
-  const response = await requestJson("PATCH", `${api}/quotes/${li.dataset.id}`, {
+  const response = await ownWrite(() => requestJson("PATCH", `${api}/quotes/${li.dataset.id}`, {
     version: Number(li.dataset.version),
     publication_text: input.value,
-  }, csrf);
+  }, csrf));
   const error = li.querySelector(".qb-error");
   if (response.ok) {
     show(li, response.json);
@@ -110,7 +111,7 @@ async function save(li) {
 }
 
 async function unselect(li) {
-  const response = await requestJson("DELETE", `${api}/quotes/${li.dataset.id}?version=${li.dataset.version}`, null, csrf);
+  const response = await ownWrite(() => requestJson("DELETE", `${api}/quotes/${li.dataset.id}?version=${li.dataset.version}`, null, csrf));
   if (response.ok) {
     const section = li.closest(".qb-group");
     li.remove();
@@ -122,8 +123,8 @@ async function unselect(li) {
 }
 
 async function refile(li) {
-  const response = await requestJson("POST", `${api}/quotes/${li.dataset.id}/refile`,
-    { version: Number(li.dataset.version) }, csrf);
+  const response = await ownWrite(() => requestJson("POST", `${api}/quotes/${li.dataset.id}/refile`,
+    { version: Number(li.dataset.version) }, csrf));
   if (response.ok) {
     say("Filed again. Reloading…");
     window.location.reload();
@@ -202,10 +203,10 @@ if (canEdit) {
 
   const attribute = document.getElementById("qb-attribute");
   attribute.addEventListener("change", async () => {
-    const response = await requestJson("PUT", `${api}/attribute`, {
+    const response = await ownWrite(() => requestJson("PUT", `${api}/attribute`, {
       variable_id: attribute.value || null,
       version: Number(attribute.dataset.version),
-    }, csrf);
+    }, csrf));
     if (response.ok) {
       say("Attribution changed. Reloading…");
       window.location.reload();

@@ -1030,6 +1030,46 @@ async fn a_lead_selects_reorders_edits_and_downloads_quotes_in_the_browser() {
     browser.visit(&s.project.path("/quote-bank")).await;
     assert_eq!(browser.texts("li.qb-quote .qb-text").await, order);
 
+    // Another lead puts them back: the open page follows without a reload.
+    let other = s.project.member(Role::Lead).await;
+    let infection = s.agreed["Infection"].clone();
+    let g = group(&bank(&s, &other).await, &infection).clone();
+    expect(
+        other
+            .send_json(
+                Method::PUT,
+                &s.project.api("/quote-bank/order"),
+                &json!({ "code_id": infection, "quotes": self::refs(&g, &[1, 0]) }),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    browser
+        .wait_until(
+            "the other lead's order, live",
+            "//li[contains(@class, 'qb-quote')][1]//blockquote[normalize-space() = 'Infection is the big risk']",
+        )
+        .await;
+    let second = browser.element("li.qb-quote:nth-child(2)").await;
+    second
+        .send_keys(&(Key::Alt + &Key::Up))
+        .await
+        .expect("Alt+Up on the refreshed list");
+    browser
+        .wait_until(
+            "the order saved again",
+            "//*[@id='qb-status' and normalize-space() = 'Order saved.']",
+        )
+        .await;
+    assert_eq!(
+        current(&bank(&s, &s.project.owner).await)
+            .iter()
+            .map(|q| q["text"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        order
+    );
+
     // Edit the first for publication: a refused edit shows why and saves nothing.
     let first = "li.qb-quote:nth-child(1)";
     browser

@@ -772,6 +772,35 @@ async fn in_the_browser_a_lead_records_a_debriefing_writes_a_memo_on_its_theme_a
     .await;
     assert_eq!(memos[0]["body"], "Barriers look like money and distance.");
 
+    // A memo Ana writes on the theme appears on the open page, and what the
+    // owner is typing in the form meanwhile stays as it was.
+    let draft = browser.element("#memo-form textarea[name=body]").await;
+    draft
+        .send_keys("Half a thought")
+        .await
+        .expect("typing a draft");
+    expect(
+        s.ana
+            .post_json(
+                &s.project.api("/memos"),
+                &json!({ "kind": "node", "target_id": theme_id, "body": "Distance is the barrier nobody names." }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    browser
+        .wait_until(
+            "Ana's memo, live",
+            "//li[contains(@class, 'memo')]//p[contains(@class, 'memo-body') and normalize-space() = 'Distance is the barrier nobody names.']",
+        )
+        .await;
+    assert_eq!(
+        draft.prop("value").await.expect("the draft").as_deref(),
+        Some("Half a thought")
+    );
+    assert_eq!(browser.texts(".memo-body").await.len(), 2);
+
     // Search from the tab, then open a hit's line.
     browser
         .find(fantoccini::Locator::LinkText("Search"))
@@ -801,4 +830,86 @@ async fn in_the_browser_a_lead_records_a_debriefing_writes_a_memo_on_its_theme_a
         s.project
             .path(&format!("/transcripts/{}", s.transcripts[0]))
     );
+}
+
+#[tokio::test]
+async fn memo_and_debriefing_events_reach_only_those_who_may_read_them() {
+    use crate::live::Reader;
+    let app = crate::harness::TestApp::spawn().await;
+    let s = study(&app).await;
+    let owner = &s.project.owner;
+    let (cara, _) = blind_coder(&s).await;
+    let reviewer = s.project.member(Role::Reviewer).await;
+    let events = s.project.api("/events");
+    let mut streams = Vec::new();
+    for who in [owner, &s.ben, &cara, &reviewer] {
+        streams.push(Reader::open(who, &events, None).await);
+    }
+    let api = s.project.api("/memos");
+    let mut ids = Vec::new();
+    for (who, body) in [
+        (
+            &s.ana,
+            json!({ "kind": "journal", "body": "Ana's journal." }),
+        ),
+        (
+            &cara,
+            json!({ "kind": "journal", "body": "Cara's journal." }),
+        ),
+        (
+            &s.ana,
+            json!({ "kind": "project", "body": "On the project." }),
+        ),
+    ] {
+        let made = expect(who.post_json(&api, &body).await, StatusCode::CREATED).await;
+        ids.push(made["id"].as_str().unwrap().to_owned());
+    }
+    let debriefing = expect(
+        owner
+            .post_json(
+                &s.project.api("/debriefings"),
+                &json!({ "held_on": "2026-03-12", "notes": "We met.", "attendees": [s.ana.id] }),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    ids.push(debriefing["id"].as_str().unwrap().to_owned());
+    // Everyone hears of a rename: it closes each stream's window.
+    let project = expect(owner.get(&s.project.api("")).await, StatusCode::OK).await;
+    expect(
+        owner
+            .patch_json(
+                &s.project.api(""),
+                &json!({ "name": "Renamed", "version": project["version"] }),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    // Ana's journal: the owner (a lead not coding); Cara's: Cara and the
+    // owner; the project memo and the debriefing: the team not coding.
+    let expected: [(&str, [bool; 4]); 4] = [
+        ("owner", [true, true, true, true]),
+        ("ben", [false, false, true, true]),
+        ("cara, still coding", [false, true, false, false]),
+        ("reviewer", [false, false, false, false]),
+    ];
+    for ((who, sees), stream) in expected.iter().zip(streams.iter_mut()) {
+        let seen = stream.until_count("project.updated", 1).await;
+        for (id, may) in ids.iter().zip(sees) {
+            let got = seen
+                .iter()
+                .any(|e| e.data["entity_id"] == id.as_str() && e.data["kind"] != "project.updated");
+            assert_eq!(got, *may, "{who}: event of {id}");
+        }
+        for e in &seen {
+            let kind = e.data["kind"].as_str().unwrap();
+            if e.data["entity_id"] == ids[3].as_str() {
+                assert_eq!(kind, "debriefing.changed");
+            } else if ids[..3].iter().any(|id| e.data["entity_id"] == id.as_str()) {
+                assert_eq!(kind, "memo.changed");
+            }
+        }
+    }
 }
