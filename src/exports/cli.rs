@@ -14,10 +14,16 @@ use crate::state::AppState;
 
 /// For clap: a `--format` name, with the list of names when it is none.
 pub fn parse_kind(name: &str) -> Result<ExportKind, String> {
-    ExportKind::parse(name).ok_or_else(|| {
-        let names: Vec<&str> = ExportKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("choose one of {}", names.join(", "))
-    })
+    ExportKind::parse(name)
+        .filter(|k| k.from_command_line())
+        .ok_or_else(|| {
+            let names: Vec<&str> = ExportKind::ALL
+                .iter()
+                .filter(|k| k.from_command_line())
+                .map(|k| k.as_str())
+                .collect();
+            format!("choose one of {}", names.join(", "))
+        })
 }
 
 pub async fn run(
@@ -65,4 +71,16 @@ pub async fn run(
     }
     eprintln!("Wrote {} ({})", out.display(), status(&progress));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_makes_no_ones_own_codebook() {
+        let refused = parse_kind("own-codebook-csv").unwrap_err();
+        assert!(refused.contains("codebook-docx") && !refused.contains("own-codebook"));
+        assert_eq!(parse_kind("codebook-csv"), Ok(ExportKind::CodebookCsv));
+    }
 }

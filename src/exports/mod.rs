@@ -8,6 +8,7 @@ pub mod cli;
 pub mod codebook;
 pub mod ledger;
 pub mod model;
+pub mod own_codebook;
 mod pages;
 mod segments;
 pub mod service;
@@ -64,6 +65,18 @@ pub fn routes() -> Routes {
         .route(
             "/projects/{project_id}/exports/audit.csv",
             get(pages::audit_csv),
+        )
+        .route(
+            "/projects/{project_id}/exports/own-codebook.csv",
+            get(pages::own_codebook_csv),
+        )
+        .route(
+            "/projects/{project_id}/exports/own-codebook.xlsx",
+            get(pages::own_codebook_xlsx),
+        )
+        .route(
+            "/projects/{project_id}/exports/own-codebook.docx",
+            get(pages::own_codebook_docx),
         )
         .route(
             "/api/v1/projects/{project_id}/exports",

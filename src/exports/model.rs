@@ -21,6 +21,9 @@ pub enum ExportKind {
     AgreementXlsx,
     AgreementDocx,
     AuditCsv,
+    OwnCodebookCsv,
+    OwnCodebookXlsx,
+    OwnCodebookDocx,
 }
 
 /// The file format, for the content type and the file name's extension.
@@ -65,10 +68,12 @@ pub enum Needs {
     AgreedCodebook,
     /// The audit log: owners not coding any transcript.
     AuditLog,
+    /// The member's own codes: anyone who has some, blind or not.
+    OwnCodes,
 }
 
 impl ExportKind {
-    pub const ALL: [ExportKind; 10] = [
+    pub const ALL: [ExportKind; 13] = [
         Self::SegmentsCsv,
         Self::SegmentsXlsx,
         Self::CodebookCsv,
@@ -79,6 +84,9 @@ impl ExportKind {
         Self::AgreementXlsx,
         Self::AgreementDocx,
         Self::AuditCsv,
+        Self::OwnCodebookCsv,
+        Self::OwnCodebookXlsx,
+        Self::OwnCodebookDocx,
     ];
 
     /// The name `concord export --format` takes and the audit log records.
@@ -94,6 +102,9 @@ impl ExportKind {
             Self::AgreementXlsx => "agreement-xlsx",
             Self::AgreementDocx => "agreement-docx",
             Self::AuditCsv => "audit-csv",
+            Self::OwnCodebookCsv => "own-codebook-csv",
+            Self::OwnCodebookXlsx => "own-codebook-xlsx",
+            Self::OwnCodebookDocx => "own-codebook-docx",
         }
     }
 
@@ -114,14 +125,26 @@ impl ExportKind {
             Self::AgreementXlsx => "agreement.xlsx",
             Self::AgreementDocx => "agreement.docx",
             Self::AuditCsv => "audit.csv",
+            Self::OwnCodebookCsv => "own-codebook.csv",
+            Self::OwnCodebookXlsx => "own-codebook.xlsx",
+            Self::OwnCodebookDocx => "own-codebook.docx",
         }
     }
 
     pub fn format(self) -> Format {
         match self {
-            Self::SegmentsCsv | Self::CodebookCsv | Self::LedgerCsv | Self::AuditCsv => Format::Csv,
-            Self::SegmentsXlsx | Self::CodebookXlsx | Self::AgreementXlsx => Format::Xlsx,
-            Self::CodebookDocx | Self::LedgerDocx | Self::AgreementDocx => Format::Docx,
+            Self::SegmentsCsv
+            | Self::CodebookCsv
+            | Self::LedgerCsv
+            | Self::AuditCsv
+            | Self::OwnCodebookCsv => Format::Csv,
+            Self::SegmentsXlsx
+            | Self::CodebookXlsx
+            | Self::AgreementXlsx
+            | Self::OwnCodebookXlsx => Format::Xlsx,
+            Self::CodebookDocx | Self::LedgerDocx | Self::AgreementDocx | Self::OwnCodebookDocx => {
+                Format::Docx
+            }
         }
     }
 
@@ -134,6 +157,7 @@ impl ExportKind {
             Self::AgreementXlsx => "agreement",
             Self::AgreementDocx => "agreement-methods",
             Self::AuditCsv => "audit-log",
+            Self::OwnCodebookCsv | Self::OwnCodebookXlsx | Self::OwnCodebookDocx => "own-codebook",
         }
     }
 
@@ -145,6 +169,9 @@ impl ExportKind {
             Self::AgreementXlsx => "Agreement report",
             Self::AgreementDocx => "Agreement methods paragraph",
             Self::AuditCsv => "Audit log",
+            Self::OwnCodebookCsv | Self::OwnCodebookXlsx | Self::OwnCodebookDocx => {
+                "Your own codebook"
+            }
         }
     }
 
@@ -172,15 +199,24 @@ impl ExportKind {
                 "The agreement report of the Agreement page, one sheet per unit level (line, sentence, paragraph, speaker turn, character), each with the pooled row and one row per agreed code, and 95 % bootstrap confidence intervals of the pooled statistics."
             }
             Self::AuditCsv => "Every event of the project's audit log, newest first.",
+            Self::OwnCodebookCsv | Self::OwnCodebookXlsx => {
+                "The codes you made while coding (yours only): one row per code with its parent and path when codes nest, definition, inclusion and exclusion criteria, example, colour, and how many codings and transcripts you used it in."
+            }
+            Self::OwnCodebookDocx => {
+                "The codes you made while coding (yours only) as a Word document: each code a heading under its parent, with its definition, criteria, example, colour and your counts of codings and transcripts."
+            }
         }
     }
 
     /// The roles that may make it (owners may make every export).
     pub fn roles(self) -> &'static [Role] {
         match self {
-            Self::CodebookCsv | Self::CodebookXlsx | Self::CodebookDocx => {
-                &[Role::Owner, Role::Lead, Role::Coder, Role::Reviewer]
-            }
+            Self::CodebookCsv
+            | Self::CodebookXlsx
+            | Self::CodebookDocx
+            | Self::OwnCodebookCsv
+            | Self::OwnCodebookXlsx
+            | Self::OwnCodebookDocx => &[Role::Owner, Role::Lead, Role::Coder, Role::Reviewer],
             Self::SegmentsCsv
             | Self::SegmentsXlsx
             | Self::LedgerCsv
@@ -194,6 +230,7 @@ impl ExportKind {
     pub fn needs(self) -> Needs {
         match self {
             Self::AuditCsv => Needs::AuditLog,
+            Self::OwnCodebookCsv | Self::OwnCodebookXlsx | Self::OwnCodebookDocx => Needs::OwnCodes,
             _ => Needs::AgreedCodebook,
         }
     }
@@ -202,6 +239,26 @@ impl ExportKind {
     pub fn takes_coder_layers(self) -> bool {
         matches!(self, Self::SegmentsCsv | Self::SegmentsXlsx)
     }
+}
+
+impl ExportKind {
+    /// Whether `concord export` makes it: not the own codebook, which belongs
+    /// to whoever asks for it, while the command line acts as the project's owner.
+    pub fn from_command_line(self) -> bool {
+        self.needs() != Needs::OwnCodes
+    }
+}
+
+/// The file name of a coder's own codebook names the coder too
+/// (`pain-study-own-codebook-ada-2026-12-04.csv`).
+pub fn own_file_name(project: &str, coder: &str, kind: ExportKind, date: Date) -> String {
+    format!(
+        "{}-{}-{}-{date}.{}",
+        slug(project),
+        kind.slug(),
+        slug(coder),
+        kind.format().extension()
+    )
 }
 
 /// The file name: project, export and date, in letters a file system keeps

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::model::ExportKind;
+use super::model::{ExportKind, Needs};
 use super::service::{self, Download, Options};
 use crate::audit::AuditQuery;
 use crate::audit::store::{Filter, Window};
@@ -59,10 +59,15 @@ pub struct ExportsJson {
 async fn list(state: &AppState, member: &Member) -> Result<ExportsJson, AppError> {
     let mut conn = state.db.acquire().await?;
     let viewer = Viewer::load(&mut conn, member).await?;
+    let own_codes =
+        super::store::count_own_codes(&mut conn, member.project_id, member.user.id).await?;
     let exports = ExportKind::ALL
         .into_iter()
         .map(|kind| {
-            let refusal = service::check(member, &viewer, kind).err();
+            let refusal = service::check(member, &viewer, kind).err().or_else(|| {
+                (kind.needs() == Needs::OwnCodes && own_codes == 0)
+                    .then(super::own_codebook::no_codes)
+            });
             ExportJson {
                 export: kind.as_str(),
                 title: kind.title(),
@@ -262,6 +267,9 @@ download_handler!(
     ledger_docx => LedgerDocx,
     agreement_xlsx => AgreementXlsx,
     agreement_docx => AgreementDocx,
+    own_codebook_csv => OwnCodebookCsv,
+    own_codebook_xlsx => OwnCodebookXlsx,
+    own_codebook_docx => OwnCodebookDocx,
 );
 
 /// The audit log with the audit page's filters.

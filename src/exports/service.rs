@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::model::{self, ExportKind, Needs};
 use super::sink::{self, Chunk, Progress, Sink};
-use super::{agreement, codebook, ledger, segments, store};
+use super::{agreement, codebook, ledger, own_codebook, segments, store};
 use crate::audit::AuditQuery;
 use crate::auth::model::AuthUser;
 use crate::auth::session::{Auth, Credential, CurrentUser};
@@ -70,6 +70,8 @@ pub fn check(
             }
             Ok(None)
         }
+        // Whether the member has codes of their own is asked when it is made.
+        Needs::OwnCodes => Ok(None),
     }
 }
 
@@ -90,7 +92,16 @@ pub async fn start(
         coder_layers: options.coder_layers && kind.takes_coder_layers(),
         ..options
     };
-    let file_name = model::file_name(&member.project.name, kind, OffsetDateTime::now_utc().date());
+    // The member's own codes, read (or refused) before anything is recorded.
+    let own = match kind.needs() {
+        Needs::OwnCodes => Some(own_codebook::load(state, member).await?),
+        _ => None,
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let file_name = match &own {
+        Some(book) => model::own_file_name(&member.project.name, &book.coder, kind, today),
+        None => model::file_name(&member.project.name, kind, today),
+    };
     let (tx, chunks) = mpsc::channel(QUEUED_CHUNKS);
     let progress = Arc::new(Progress::default());
     // The audit log's own filters are checked before anything is recorded.
@@ -142,6 +153,9 @@ pub async fn start(
     let member = member.clone();
     tokio::spawn(async move {
         let written = async {
+            if let Some(book) = own {
+                return write_own(kind, &book, tx.clone(), progress).await;
+            }
             let proof = proof.ok_or(AppError::Forbidden)?;
             let mut sink = match kind.format() {
                 model::Format::Csv => Sink::csv(tx.clone(), progress),
@@ -181,7 +195,10 @@ pub async fn start(
                 ExportKind::CodebookDocx
                 | ExportKind::LedgerDocx
                 | ExportKind::AgreementDocx
-                | ExportKind::AuditCsv => not_rows()?,
+                | ExportKind::AuditCsv
+                | ExportKind::OwnCodebookCsv
+                | ExportKind::OwnCodebookXlsx
+                | ExportKind::OwnCodebookDocx => not_rows()?,
             }
             sink.finish().await
         }
@@ -200,8 +217,27 @@ pub async fn start(
     Ok(download)
 }
 
-/// The audit log is streamed by the audit module and the Word documents are
-/// written whole, above: neither goes through a row sink.
+/// A coder's own codebook, loaded already: its rows or its Word document.
+async fn write_own(
+    kind: ExportKind,
+    book: &own_codebook::OwnBook,
+    tx: mpsc::Sender<Chunk>,
+    progress: Arc<Progress>,
+) -> Result<(), AppError> {
+    let mut sink = match kind.format() {
+        model::Format::Csv => Sink::csv(tx, progress),
+        model::Format::Xlsx => Sink::xlsx(tx, progress),
+        model::Format::Docx => {
+            return sink::send_docx(own_codebook::document(book), tx, progress).await;
+        }
+    };
+    own_codebook::write(book, &mut sink).await?;
+    sink.finish().await
+}
+
+/// The audit log is streamed by the audit module, the Word documents are
+/// written whole and the own codebook by [`write_own`], above: none goes
+/// through this match.
 fn not_rows() -> Result<(), AppError> {
     Err(AppError::Internal(anyhow::anyhow!(
         "this export is not written row by row"

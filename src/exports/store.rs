@@ -248,3 +248,64 @@ pub async fn find_owner(
     .fetch_optional(conn)
     .await?)
 }
+
+/// One code of a coder's own codebook with the coder's own use of it.
+#[derive(Debug, Clone)]
+pub struct OwnCodeRow {
+    pub id: crate::db::ids::CodeId,
+    pub name: String,
+    pub definition: String,
+    pub inclusion: String,
+    pub exclusion: String,
+    pub example: String,
+    pub color: String,
+    pub parent_id: Option<crate::db::ids::CodeId>,
+    pub codings: i64,
+    pub transcripts: i64,
+}
+
+/// The live codes `coder` owns, with their live codings of live transcripts:
+/// nobody else's codes or codings, so blinding has nothing to hide here.
+pub async fn list_own_codes(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    coder: UserId,
+) -> Result<Vec<OwnCodeRow>, AppError> {
+    Ok(sqlx::query_as!(
+        OwnCodeRow,
+        r#"select c.id as "id: crate::db::ids::CodeId", c.name, c.definition, c.inclusion,
+                  c.exclusion, c.example, c.color,
+                  c.parent_id as "parent_id: crate::db::ids::CodeId",
+                  count(g.id) as "codings!", count(distinct g.transcript_id) as "transcripts!"
+             from codes c
+             left join codings g
+               on g.code_id = c.id and g.coder_id = $2 and g.project_id = $1
+              and g.deleted_at is null
+              and exists (select 1 from transcripts t
+                           where t.id = g.transcript_id and t.deleted_at is null)
+            where c.project_id = $1 and c.owner_id = $2 and c.deleted_at is null
+            group by c.id
+            order by lower(c.name), c.id"#,
+        project_id as ProjectId,
+        coder as UserId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// How many live codes `coder` owns (the Exports page offers the own codebook then).
+pub async fn count_own_codes(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    coder: UserId,
+) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!"
+             from codes
+            where project_id = $1 and owner_id = $2 and deleted_at is null"#,
+        project_id as ProjectId,
+        coder as UserId
+    )
+    .fetch_one(conn)
+    .await?)
+}

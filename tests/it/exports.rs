@@ -888,9 +888,13 @@ async fn each_role_gets_the_exports_it_may_read_and_no_one_blind_gets_any() {
         }
         let page = html(client.get(&demo.path("/exports")).await).await;
         assert_eq!(
-            select_texts(&page, "#exports a.download, #exports button.download").len(),
+            select_texts(
+                &page,
+                "#exports tr:not([data-export^='own-codebook']) a.download, #exports button.download"
+            )
+            .len(),
             0,
-            "{who} is offered no download"
+            "{who} is offered no download but their own codebook"
         );
         assert!(
             select_texts(&page, "#exports .unavailable")
@@ -945,9 +949,17 @@ async fn the_exports_page_lists_what_each_member_may_make_and_owners_see_who_mad
     let page = html(demo.owner.get(&demo.path("/exports")).await).await;
     assert_eq!(
         select_texts(&page, "#exports tr.export").len(),
-        EXPORTS.len()
+        EXPORTS.len() + 3,
+        "and the three files of one's own codebook"
     );
-    assert_eq!(select_texts(&page, "#exports .unavailable").len(), 0);
+    assert_eq!(
+        select_texts(
+            &page,
+            "#exports tr:not([data-export^='own-codebook']) .unavailable"
+        )
+        .len(),
+        0
+    );
     assert_eq!(
         select_texts(&page, "#recent-exports td"),
         ["No export has been made yet."]
@@ -1618,4 +1630,300 @@ async fn the_agreement_intervals_hold_their_estimates_and_the_word_table_has_the
     assert!(text.contains("percentile bootstrap"));
     let (alpha, ..) = cis["krippendorff_alpha"];
     assert!(text.contains(&format!("Krippendorff's α {alpha:.3}")));
+}
+
+/// A coder's own codes as `GET /codes` gives them, with the counts of their
+/// own layers (`GET …/codings` of each transcript): code id → (codings,
+/// transcripts).
+async fn own_codes(demo: &Demo, client: &TestClient) -> (Vec<Value>, HashMap<String, (i64, i64)>) {
+    let codes = get_json(client, &demo.api("/codes")).await;
+    let codes = codes.as_array().unwrap().clone();
+    let mut counts: HashMap<String, (i64, std::collections::HashSet<String>)> = HashMap::new();
+    for transcript in &demo.summary.transcripts {
+        let layer = get_json(
+            client,
+            &demo.api(&format!("/transcripts/{transcript}/codings")),
+        )
+        .await;
+        for coding in layer.as_array().unwrap() {
+            let entry = counts
+                .entry(coding["code_id"].as_str().unwrap().to_owned())
+                .or_default();
+            entry.0 += 1;
+            entry.1.insert(transcript.to_string());
+        }
+    }
+    let counts = counts
+        .into_iter()
+        .map(|(code, (n, transcripts))| (code, (n, transcripts.len() as i64)))
+        .collect();
+    (codes, counts)
+}
+
+/// Nests Ada's second code under her first, and her third under the
+/// second, through the API, so the own codebook has a parent and a path.
+async fn nest_codes(demo: &Demo, client: &TestClient) -> [Value; 3] {
+    let codes = get_json(client, &demo.api("/codes")).await;
+    let codes = codes.as_array().unwrap();
+    assert!(codes.len() >= 3, "the demo coder has codes");
+    let (top, middle, low) = (&codes[0], &codes[1], &codes[2]);
+    for (child, parent) in [(middle, top), (low, middle)] {
+        let response = client
+            .patch_json(
+                &demo.api(&format!("/codes/{}", child["id"].as_str().unwrap())),
+                &json!({ "parent_id": parent["id"], "inclusion": "When it is said twice", "version": child["version"] }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    [top.clone(), middle.clone(), low.clone()]
+}
+
+#[tokio::test]
+async fn a_coders_own_codebook_holds_their_codes_as_the_api_gives_them_in_csv_xlsx_and_docx() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let [top, middle, low] = nest_codes(&demo, &demo.ada).await;
+    let (codes, counts) = own_codes(&demo, &demo.ada).await;
+    let by_id: HashMap<&str, &Value> = codes
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c))
+        .collect();
+    let name_of = |id: &Value| {
+        id.as_str()
+            .map(|id| by_id[id]["name"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(counts.values().any(|(n, _)| *n > 0), "the check can fail");
+
+    let before = app.audit_count(Some(demo.summary.project_id)).await;
+    let csv = export(&demo.ada, &demo.path("/exports/own-codebook.csv")).await;
+    assert_eq!(csv.content_type, "text/csv; charset=utf-8");
+    let ada: String =
+        sqlx::query_scalar("select display_name from users where email = 'ada@demo.concord'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let name = format!(
+        "-own-codebook-{}-{}.csv\"",
+        concord::exports::model::slug(&ada),
+        today()
+    );
+    assert!(csv.disposition.ends_with(&name), "{}", csv.disposition);
+    let (headers, rows) = csv_rows(&csv.bytes);
+    assert_eq!(
+        headers,
+        [
+            "code",
+            "parent",
+            "path",
+            "definition",
+            "inclusion",
+            "exclusion",
+            "example",
+            "color",
+            "codings",
+            "transcripts",
+            "code_id",
+            "parent_id"
+        ]
+    );
+    assert_eq!(rows.len(), codes.len());
+    for row in &rows {
+        let code = by_id[row["code_id"].as_str()];
+        for (column, field) in [
+            ("code", "name"),
+            ("definition", "definition"),
+            ("inclusion", "inclusion"),
+            ("exclusion", "exclusion"),
+            ("example", "example"),
+            ("color", "color"),
+        ] {
+            assert_eq!(row[column], code[field].as_str().unwrap(), "{column}");
+        }
+        assert_eq!(
+            row["parent_id"],
+            code["parent_id"].as_str().unwrap_or_default()
+        );
+        assert_eq!(row["parent"], name_of(&code["parent_id"]));
+        let (n, t) = counts
+            .get(row["code_id"].as_str())
+            .copied()
+            .unwrap_or((0, 0));
+        assert_eq!(row["codings"], n.to_string(), "{}", row["code"]);
+        assert_eq!(row["transcripts"], t.to_string(), "{}", row["code"]);
+    }
+    // The nesting made above: a path of two, and each child after its parent.
+    let low_row = rows
+        .iter()
+        .position(|r| r["code_id"] == low["id"].as_str().unwrap())
+        .unwrap();
+    let middle_row = rows
+        .iter()
+        .position(|r| r["code_id"] == middle["id"].as_str().unwrap())
+        .unwrap();
+    let top_row = rows
+        .iter()
+        .position(|r| r["code_id"] == top["id"].as_str().unwrap())
+        .unwrap();
+    assert!(top_row < middle_row && middle_row < low_row);
+    assert_eq!(
+        rows[low_row]["path"],
+        format!(
+            "{} > {}",
+            top["name"].as_str().unwrap(),
+            middle["name"].as_str().unwrap()
+        )
+    );
+    assert_eq!(rows[low_row]["inclusion"], "When it is said twice");
+
+    // The workbook holds the CSV's rows, counts as numbers.
+    let xlsx = export(&demo.ada, &demo.path("/exports/own-codebook.xlsx")).await;
+    assert_eq!(xlsx_sheets(&xlsx.bytes), ["Own codebook"]);
+    assert_eq!(
+        xlsx_rows(&xlsx.bytes, "Own codebook"),
+        csv_lists(&csv.bytes)
+    );
+    let numbers = xlsx_numbers(&xlsx.bytes, "Own codebook");
+    assert!(matches!(numbers[1][8], Data::Float(_)));
+
+    // The Word document: each code a heading under its parent, with the fields.
+    let docx = export(&demo.ada, &demo.path("/exports/own-codebook.docx")).await;
+    let blocks = docx_blocks(&docx.bytes);
+    let in_docx = docx_codes(&blocks);
+    assert_eq!(in_docx.len(), codes.len());
+    for code in &codes {
+        let name = code["name"].as_str().unwrap();
+        let d = &in_docx[name];
+        let (n, t) = counts
+            .get(code["id"].as_str().unwrap())
+            .copied()
+            .unwrap_or((0, 0));
+        assert_eq!(
+            d.fields["Counts"],
+            format!("{n} codings · {t} transcripts"),
+            "{name}"
+        );
+        assert_eq!(d.fields["Colour"], code["color"].as_str().unwrap());
+        let definition = code["definition"].as_str().unwrap();
+        assert_eq!(
+            d.fields
+                .get("Definition")
+                .map(String::as_str)
+                .unwrap_or_default(),
+            definition,
+            "{name}"
+        );
+        assert_eq!(
+            d.path.last().cloned().unwrap_or_default(),
+            name_of(&code["parent_id"]),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        in_docx[low["name"].as_str().unwrap()].path,
+        [
+            top["name"].as_str().unwrap(),
+            middle["name"].as_str().unwrap()
+        ]
+    );
+    assert!(docx_text(&docx.bytes).contains("Own codebook of "));
+    // Each download is on the audit log as an export.
+    let after = app.audit_count(Some(demo.summary.project_id)).await;
+    assert_eq!(after - before, 3, "three exports");
+    let log = get_json(&demo.owner, &demo.api("/audit?kind=export")).await;
+    let made: Vec<&str> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["after"]["export"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        made,
+        ["own-codebook-docx", "own-codebook-xlsx", "own-codebook-csv"]
+    );
+}
+
+#[tokio::test]
+async fn each_coder_gets_only_their_own_codebook_and_a_reviewer_without_codes_is_refused() {
+    let app = TestApp::spawn().await;
+    let demo = demo_study(&app).await;
+    let (ada_codes, _) = own_codes(&demo, &demo.ada).await;
+    let (ben_codes, _) = own_codes(&demo, &demo.ben).await;
+    let ids = |codes: &[Value]| -> std::collections::BTreeSet<String> {
+        codes
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!ada_codes.is_empty() && !ben_codes.is_empty());
+    assert!(ids(&ada_codes).is_disjoint(&ids(&ben_codes)));
+    for (client, codes) in [(&demo.ada, &ada_codes), (&demo.ben, &ben_codes)] {
+        let file = export(client, &demo.path("/exports/own-codebook.csv")).await;
+        let (_, rows) = csv_rows(&file.bytes);
+        let got: std::collections::BTreeSet<String> =
+            rows.iter().map(|r| r["code_id"].clone()).collect();
+        assert_eq!(got, ids(codes));
+    }
+
+    // A reviewer (and here the owner) has no codes: a clear refusal, nothing recorded.
+    for (who, client) in [("reviewer", &demo.rita), ("owner", &demo.owner)] {
+        if !get_json(client, &demo.api("/codes"))
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+        {
+            continue;
+        }
+        for name in ["own-codebook.csv", "own-codebook.xlsx", "own-codebook.docx"] {
+            let before = app.audit_count(Some(demo.summary.project_id)).await;
+            let file = download(client, &demo.path(&format!("/exports/{name}"))).await;
+            assert_eq!(file.status, StatusCode::CONFLICT, "{who}: {name}");
+            let body = String::from_utf8_lossy(&file.bytes);
+            assert!(body.contains("no codes of your own"), "{who}: {body}");
+            assert_eq!(app.audit_count(Some(demo.summary.project_id)).await, before);
+        }
+        let json = get_json(client, &demo.api("/exports")).await;
+        let own: Vec<&Value> = json["exports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["export"].as_str().unwrap().starts_with("own-codebook"))
+            .collect();
+        assert_eq!(own.len(), 3);
+        assert!(own.iter().all(|e| {
+            e["available"] == false
+                && e["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no codes of your own")
+        }));
+    }
+    let page = html(demo.rita.get(&demo.path("/exports")).await).await;
+    assert_eq!(
+        select_texts(&page, "#exports tr[data-export^='own-codebook'] a.download").len(),
+        0
+    );
+    let page = html(demo.ada.get(&demo.path("/exports")).await).await;
+    assert_eq!(
+        select_texts(&page, "#exports tr[data-export^='own-codebook'] a.download").len(),
+        3
+    );
+
+    // A coder still coding a transcript gets their own codebook, and only theirs.
+    blind_transcript(&app, &demo).await;
+    let refused = download(&demo.ada, &demo.path("/exports/codebook.csv")).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "Ada is blind");
+    let file = export(&demo.ada, &demo.path("/exports/own-codebook.csv")).await;
+    let body = String::from_utf8_lossy(&file.bytes);
+    assert!(!body.contains(CANARY_CODE));
+    let (_, rows) = csv_rows(&file.bytes);
+    assert_eq!(rows.len(), ada_codes.len());
+    // Ben's canary code is in his own codebook only.
+    let file = export(&demo.ben, &demo.path("/exports/own-codebook.csv")).await;
+    assert!(
+        String::from_utf8_lossy(&file.bytes).contains(CANARY_CODE),
+        "the check can fail"
+    );
 }

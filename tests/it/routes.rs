@@ -707,6 +707,21 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/projects/{project_id}/exports/segments.xlsx",
         Who::Lead,
     ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/own-codebook.csv",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/own-codebook.xlsx",
+        Who::Member,
+    ),
+    (
+        "GET",
+        "/projects/{project_id}/exports/own-codebook.docx",
+        Who::Member,
+    ),
     ("GET", "/projects/{project_id}/consensus", Who::Member),
     (
         "POST",
