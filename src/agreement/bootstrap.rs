@@ -9,7 +9,7 @@
 //! those four counts. A bootstrap sample draws `n` units with replacement,
 //! which for such data is exactly a multinomial draw of the four counts with
 //! the observed shares as probabilities; the multinomial is drawn as three
-//! binomials (exact for small counts, see [`binomial`]), so a resample costs
+//! exact binomials in constant time (see [`binomial`]), so a resample costs
 //! the same for 50 units or 5 million. Each statistic is computed on each of
 //! `resamples` samples (1,000 by default) and the interval is the 2.5th and
 //! 97.5th percentile of the values (Efron's percentile method, quantiles
@@ -73,6 +73,8 @@ pub enum IntervalReason {
     UnstableResamples { undefined: u32, resamples: u32 },
     /// Fewer than two resamples were asked for.
     TooFewResamples,
+    /// A bootstrap over transcripts (|uα) with fewer than two to draw from.
+    TooFewTranscripts { transcripts: u32 },
 }
 
 impl std::fmt::Display for IntervalReason {
@@ -87,6 +89,10 @@ impl std::fmt::Display for IntervalReason {
                 "undefined in {undefined} of {resamples} bootstrap samples (too few units coded present)"
             ),
             Self::TooFewResamples => f.write_str("fewer than two bootstrap samples"),
+            Self::TooFewTranscripts { transcripts } => write!(
+                f,
+                "fewer than two transcripts to resample ({transcripts} coded by two or more coders)"
+            ),
         }
     }
 }
@@ -148,10 +154,9 @@ pub fn statistics(t: TwoByTwo) -> [Stat; 6] {
     ]
 }
 
-/// A draw of Binomial(n, p). Exact below a million expected successes and
-/// failures (a sum of Bernoulli draws for small `n`, else geometric gaps
-/// between successes of the rarer outcome); above that the normal
-/// approximation, whose error is far below one unit in a million.
+/// A draw of Binomial(n, p), exact, in constant time whatever `n`
+/// (Kachitvichyanukul and Schmeiser's BTPE, as `rand_distr` draws it), so a
+/// resample of a table of millions of units costs what one of fifty does.
 pub fn binomial(rng: &mut impl Rng, n: u64, p: f64) -> u64 {
     if n == 0 || p <= 0.0 {
         return 0;
@@ -159,31 +164,11 @@ pub fn binomial(rng: &mut impl Rng, n: u64, p: f64) -> u64 {
     if p >= 1.0 {
         return n;
     }
-    if n <= 64 {
-        return (0..n).filter(|_| rng.r#gen::<f64>() < p).count() as u64;
+    match rand_distr::Binomial::new(n, p) {
+        Ok(b) => rng.sample(b),
+        // Only for a `p` that is not a number, which the shares above never are.
+        Err(_) => 0,
     }
-    let (q, flip) = if p > 0.5 { (1.0 - p, true) } else { (p, false) };
-    let mean = n as f64 * q;
-    let k = if mean < 1_000_000.0 {
-        // Successes are where the running sum of Geometric(q) gaps stays within n.
-        let log_q = (1.0 - q).ln();
-        let (mut at, mut k) = (0u64, 0u64);
-        loop {
-            let u: f64 = 1.0 - rng.r#gen::<f64>(); // (0, 1]
-            let gap = (u.ln() / log_q).floor() as u64 + 1;
-            at = at.saturating_add(gap);
-            if at > n {
-                break k;
-            }
-            k += 1;
-        }
-    } else {
-        let sd = (mean * (1.0 - q)).sqrt();
-        let (u1, u2): (f64, f64) = (1.0 - rng.r#gen::<f64>(), rng.r#gen::<f64>());
-        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        (mean + sd * z).round().clamp(0.0, n as f64) as u64
-    };
-    if flip { n - k } else { k }
 }
 
 /// A resample of the table: `n` units drawn with replacement.
@@ -220,6 +205,36 @@ fn quantile(values: &[f64], p: f64) -> f64 {
     values[lo] + (h - lo as f64) * (values[hi] - values[lo])
 }
 
+/// The percentile interval of a statistic whose point estimate is `point`,
+/// from its values on the resamples where it is defined (`samples`, sorted
+/// here) and the number where it is not (`undefined`).
+pub fn percentile(
+    point: Stat,
+    samples: &mut [f64],
+    undefined: u32,
+    options: &BootstrapOptions,
+) -> Interval {
+    if let Stat::Undefined(because) = point {
+        return Interval::Undefined(IntervalReason::Undefined { because });
+    }
+    if options.resamples < 2 {
+        return Interval::Undefined(IntervalReason::TooFewResamples);
+    }
+    // More than 10 % undefined: the defined samples are a biased subset.
+    if u64::from(undefined) * 10 > u64::from(options.resamples) || samples.len() < 2 {
+        return Interval::Undefined(IntervalReason::UnstableResamples {
+            undefined,
+            resamples: options.resamples,
+        });
+    }
+    let tail = (1.0 - options.confidence.clamp(0.0, 1.0)) / 2.0;
+    samples.sort_by(f64::total_cmp);
+    Interval::Bounds {
+        low: quantile(samples, tail),
+        high: quantile(samples, 1.0 - tail),
+    }
+}
+
 /// Bootstrap intervals of every statistic of `table`.
 pub fn intervals(table: TwoByTwo, options: &BootstrapOptions) -> Intervals {
     let points = statistics(table);
@@ -241,28 +256,7 @@ pub fn intervals(table: TwoByTwo, options: &BootstrapOptions) -> Intervals {
             }
         }
     }
-    let tail = (1.0 - options.confidence.clamp(0.0, 1.0)) / 2.0;
-    let interval = |i: usize| -> Interval {
-        if let Stat::Undefined(because) = points[i] {
-            return Interval::Undefined(IntervalReason::Undefined { because });
-        }
-        if options.resamples < 2 {
-            return Interval::Undefined(IntervalReason::TooFewResamples);
-        }
-        // More than 10 % undefined: the defined samples are a biased subset.
-        if u64::from(undefined[i]) * 10 > u64::from(options.resamples) || samples[i].len() < 2 {
-            return Interval::Undefined(IntervalReason::UnstableResamples {
-                undefined: undefined[i],
-                resamples: options.resamples,
-            });
-        }
-        let mut values = samples[i].clone();
-        values.sort_by(f64::total_cmp);
-        Interval::Bounds {
-            low: quantile(&values, tail),
-            high: quantile(&values, 1.0 - tail),
-        }
-    };
+    let mut interval = |i: usize| percentile(points[i], &mut samples[i], undefined[i], options);
     Intervals {
         percent_agreement: interval(0),
         cohen_kappa: interval(1),

@@ -12,8 +12,11 @@
 //! way Krippendorff's α treats units with missing values; one with fewer than two layers
 //! contributes nothing.
 
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::bootstrap::{self, BootstrapOptions, Interval, IntervalReason};
 use super::study::{Prepared, Study};
 use super::types::{CodeId, InputError, Stat, UndefinedReason};
 
@@ -81,6 +84,67 @@ pub struct UnitizedAgreement {
     pub overall: Vec<CodeUnitized>,
     /// In input order.
     pub per_transcript: Vec<Vec<CodeUnitized>>,
+    /// Each transcript's sums per code, which add up to `overall`'s: what
+    /// [`Self::intervals`] resamples.
+    #[serde(skip)]
+    tallies: Vec<Vec<UnitizedTally>>,
+}
+
+impl UnitizedAgreement {
+    /// 95 % (or `options.confidence`) percentile bootstrap intervals of each
+    /// code's pooled |uα, in the order of `overall`. A resample draws the
+    /// transcripts coded by two or more coders with replacement, as many as
+    /// there are (a cluster bootstrap: a continuum is |uα's unit of
+    /// sampling, and its positions are not independent), and pools each
+    /// code's sums over the draw; one draw serves every code. Seeded by
+    /// `options.seed`, so the same data give the same intervals.
+    pub fn intervals(&self, options: &BootstrapOptions) -> Vec<Interval> {
+        let continua: Vec<&Vec<UnitizedTally>> = self
+            .tallies
+            .iter()
+            .filter(|codes| codes.first().is_some_and(|t| t.total > 0))
+            .collect();
+        let n = continua.len();
+        let codes = self.overall.len();
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); codes];
+        let mut undefined = vec![0u32; codes];
+        if n >= 2 && options.resamples >= 2 {
+            let mut rng = StdRng::seed_from_u64(options.seed);
+            let mut weights = vec![0u128; n];
+            let mut tally = UnitizedTally::new(continua[0][0].coders, 1);
+            for s in &mut samples {
+                s.reserve(options.resamples as usize);
+            }
+            for _ in 0..options.resamples {
+                weights.fill(0);
+                for _ in 0..n {
+                    weights[rng.gen_range(0..n)] += 1;
+                }
+                for code in 0..codes {
+                    tally.clear();
+                    for (continuum, &w) in continua.iter().zip(&weights) {
+                        if w > 0 {
+                            tally.add_times(&continuum[code], w);
+                        }
+                    }
+                    match tally.finish().binary_u_alpha.value() {
+                        Some(v) => samples[code].push(v),
+                        None => undefined[code] += 1,
+                    }
+                }
+            }
+        }
+        self.overall
+            .iter()
+            .zip(samples.iter_mut().zip(undefined))
+            .map(|(c, (samples, undefined))| match c.binary_u_alpha {
+                Stat::Value(_) if n < 2 => Interval::Undefined(IntervalReason::TooFewTranscripts {
+                    transcripts: n as u32,
+                }),
+                point => bootstrap::percentile(point, samples, undefined, options),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -107,11 +171,13 @@ impl Study<'_> {
             .map(|_| UnitizedTally::new(coders, 1))
             .collect();
         let mut scratch = UnitizedScratch::default();
+        let mut tallies = Vec::with_capacity(self.prepared().len());
         let per_transcript = self
             .prepared()
             .iter()
             .map(|transcript| {
-                codes
+                let mut of_transcript = Vec::with_capacity(codes.len());
+                let row = codes
                     .iter()
                     .enumerate()
                     .map(|(i, &code)| {
@@ -123,12 +189,16 @@ impl Study<'_> {
                             &mut scratch.events,
                         );
                         overall[i].add(&tally);
+                        let binary_u_alpha = tally.finish().binary_u_alpha;
+                        of_transcript.push(tally);
                         CodeUnitized {
                             code,
-                            binary_u_alpha: tally.finish().binary_u_alpha,
+                            binary_u_alpha,
                         }
                     })
-                    .collect()
+                    .collect();
+                tallies.push(of_transcript);
+                row
             })
             .collect();
         let overall = codes
@@ -142,6 +212,7 @@ impl Study<'_> {
         UnitizedAgreement {
             overall,
             per_transcript,
+            tallies,
         }
     }
 
@@ -245,22 +316,38 @@ impl UnitizedTally {
     }
 
     fn add(&mut self, other: &Self) {
-        self.total += other.total;
+        self.add_times(other, 1);
+    }
+
+    /// Adds `other` as if its continua came `times` times (a bootstrap draw).
+    fn add_times(&mut self, other: &Self, times: u128) {
+        self.total += times * other.total;
         self.margins
             .iter_mut()
             .zip(&other.margins)
-            .for_each(|(a, b)| *a += b);
-        self.gap += other.gap;
-        self.corr += other.corr;
+            .for_each(|(a, b)| *a += times * b);
+        self.gap += times * other.gap;
+        self.corr += times * other.corr;
         self.disagreement
             .iter_mut()
             .zip(&other.disagreement)
-            .for_each(|(a, b)| *a += b);
+            .for_each(|(a, b)| *a += times * b);
         self.binary_disagreement
             .iter_mut()
             .zip(&other.binary_disagreement)
-            .for_each(|(a, b)| *a += b);
+            .for_each(|(a, b)| *a += times * b);
         self.overlapping |= other.overlapping;
+    }
+
+    /// Back to no continuum, keeping the coders and values.
+    fn clear(&mut self) {
+        self.total = 0;
+        self.margins.fill(0);
+        self.gap = 0;
+        self.corr = 0;
+        self.disagreement.fill(0);
+        self.binary_disagreement.fill(0);
+        self.overlapping = false;
     }
 
     /// Adds one continuum of `length` positions; `layers` are the sections (start, end,
@@ -377,6 +464,7 @@ impl UnitizedTally {
 mod tests {
     use super::*;
     use crate::agreement::fixtures::{assert_stat, load};
+    use crate::agreement::{CoderId, Coding};
 
     #[test]
     fn krippendorff2004_unitizing_two_categories_matches_reference() {
@@ -526,5 +614,130 @@ mod tests {
             .binary_u_alpha
             .value();
         assert!(a.is_some() && b.is_some() && a != b, "{a:?} {b:?}");
+    }
+
+    /// Six transcripts of two coders with pseudo-random spans of code 0;
+    /// code 1 is never used.
+    fn six_transcripts() -> (Vec<u32>, Vec<Vec<Coding>>) {
+        let mut seed = 5u64;
+        let mut next = |n: u32| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % u64::from(n)) as u32
+        };
+        let lengths: Vec<u32> = (0..6).map(|i| 200 + 37 * i).collect();
+        let codings = lengths
+            .iter()
+            .map(|&length| {
+                let mut out = Vec::new();
+                for coder in [CoderId(0), CoderId(1)] {
+                    for _ in 0..4 {
+                        let start = next(length - 40);
+                        out.push(Coding {
+                            coder,
+                            code: CodeId(0),
+                            start,
+                            end: start + 5 + next(30),
+                            key: out.len() as u64,
+                        });
+                    }
+                }
+                out
+            })
+            .collect();
+        (lengths, codings)
+    }
+
+    #[test]
+    fn u_alpha_intervals_resample_transcripts_as_concatenated_continua_would() {
+        use crate::agreement::{TranscriptLayers, TranscriptUnits};
+
+        let (lengths, codings) = six_transcripts();
+        let texts: Vec<String> = lengths.iter().map(|&l| "x".repeat(l as usize)).collect();
+        let units: Vec<TranscriptUnits> = texts
+            .iter()
+            .map(|t| TranscriptUnits::new(t, &[]).expect("valid"))
+            .collect();
+        let coders = [CoderId(0), CoderId(1)];
+        let layers: Vec<TranscriptLayers> = units
+            .iter()
+            .zip(&codings)
+            .map(|(units, codings)| TranscriptLayers {
+                units,
+                submitted: &coders,
+                codings,
+            })
+            .collect();
+        let study = Study::new(&coders, &[CodeId(0), CodeId(1)], &layers).expect("valid");
+        let agreement = study.unitized_agreement();
+        let options = BootstrapOptions {
+            resamples: 300,
+            ..BootstrapOptions::default()
+        };
+        let got = agreement.intervals(&options);
+        assert_eq!(got, agreement.intervals(&options), "seeded");
+
+        // A second way: each resample's transcripts laid end to end as one
+        // continuum, its |uα computed by `unitized_alpha`, then R's type 7
+        // quantiles; the draws are the documented ones (seeded StdRng,
+        // `gen_range` over the transcripts, as many draws as transcripts).
+        let mut rng = StdRng::seed_from_u64(options.seed);
+        let mut values = Vec::new();
+        for _ in 0..options.resamples {
+            let mut spans = vec![Vec::new(), Vec::new()];
+            let mut at = 0;
+            for _ in 0..lengths.len() {
+                let t = rng.gen_range(0..lengths.len());
+                for c in &codings[t] {
+                    spans[c.coder.0 as usize].push(UnitizedSpan {
+                        start: at + c.start,
+                        end: at + c.end,
+                        value: 0,
+                    });
+                }
+                at += lengths[t];
+            }
+            let alpha = unitized_alpha(at, &spans).expect("valid units");
+            values.push(alpha.binary_u_alpha.value().expect("defined"));
+        }
+        values.sort_by(f64::total_cmp);
+        let quantile = |p: f64| {
+            let h = (values.len() - 1) as f64 * p;
+            let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+            values[lo] + (h - lo as f64) * (values[hi] - values[lo])
+        };
+        let (low, high) = got[0].bounds().expect("an interval");
+        assert!((low - quantile(0.025)).abs() < 1e-12, "{low}");
+        assert!((high - quantile(0.975)).abs() < 1e-12, "{high}");
+        let point = agreement.overall[0]
+            .binary_u_alpha
+            .value()
+            .expect("defined");
+        assert!(low < point && point < high, "{low} {point} {high}");
+
+        // The unused code has no |uα, and its interval says why.
+        let Stat::Undefined(because) = agreement.overall[1].binary_u_alpha else {
+            panic!("an unused code has no |uα");
+        };
+        assert_eq!(
+            got[1],
+            Interval::Undefined(IntervalReason::Undefined { because })
+        );
+
+        // One transcript is nothing to resample.
+        let one = Study::new(&coders, &[CodeId(0)], &layers[..1]).expect("valid");
+        let got = one.unitized_agreement().intervals(&options);
+        assert_eq!(
+            got[0],
+            Interval::Undefined(IntervalReason::TooFewTranscripts { transcripts: 1 })
+        );
+        assert!(
+            got[0]
+                .reason()
+                .unwrap()
+                .to_string()
+                .contains("fewer than two transcripts")
+        );
     }
 }

@@ -60,6 +60,8 @@ fn headings(report: &ProjectReport) -> Vec<(String, f64)> {
         h.push((format!("{name}_ci_low"), 12.0));
         h.push((format!("{name}_ci_high"), 12.0));
     }
+    h.push(("binary_u_alpha_ci_low".into(), 12.0));
+    h.push(("binary_u_alpha_ci_high".into(), 12.0));
     h
 }
 
@@ -98,20 +100,41 @@ pub fn pooled_intervals(report: &ProjectReport) -> Result<Intervals, String> {
     Ok(bootstrap::intervals(table, &BootstrapOptions::default()))
 }
 
+/// One code's intervals: the same bootstrap over its units, for two coders.
+pub fn code_intervals(report: &ProjectReport, counts: &UnitCounts) -> Result<Intervals, String> {
+    if report.coders.len() != 2 {
+        return Err(format!(
+            "bootstrap intervals are computed for two coders; {} are compared",
+            report.coders.len()
+        ));
+    }
+    let table = counts
+        .table
+        .ok_or_else(|| "no units coded by both coders".to_owned())?;
+    Ok(bootstrap::intervals(table, &BootstrapOptions::default()))
+}
+
+/// Each code's |uα interval, in the order of the report's `unitized.overall`
+/// (a bootstrap over transcripts, [`crate::agreement::UnitizedAgreement::intervals`]).
+pub fn u_alpha_intervals(report: &ProjectReport) -> Vec<Interval> {
+    report
+        .report
+        .unitized
+        .intervals(&BootstrapOptions::default())
+}
+
+fn interval_cells(interval: Interval) -> [Cell; 2] {
+    match interval {
+        Interval::Bounds { low, high } => [Cell::Number(low), Cell::Number(high)],
+        Interval::Undefined(reason) => [Cell::text(format!("undefined: {reason}")), Cell::Empty],
+    }
+}
+
 fn ci_cells(two: bool, intervals: &Result<Intervals, String>) -> Vec<Cell> {
     let mut cells = Vec::new();
     for (_, get) in ci_stats(two) {
         match intervals {
-            Ok(i) => match get(i) {
-                Interval::Bounds { low, high } => {
-                    cells.push(Cell::Number(low));
-                    cells.push(Cell::Number(high));
-                }
-                Interval::Undefined(reason) => {
-                    cells.push(Cell::text(format!("undefined: {reason}")));
-                    cells.push(Cell::Empty);
-                }
-            },
+            Ok(i) => cells.extend(interval_cells(get(i))),
             Err(why) => {
                 cells.push(Cell::text(format!("undefined: {why}")));
                 cells.push(Cell::Empty);
@@ -153,7 +176,12 @@ fn cells(
     cells
 }
 
-async fn level_sheet(report: &ProjectReport, title: &str, sink: &mut Sink) -> Result<(), AppError> {
+async fn level_sheet(
+    report: &ProjectReport,
+    title: &str,
+    u_intervals: &[Interval],
+    sink: &mut Sink,
+) -> Result<(), AppError> {
     let headings = headings(report);
     let refs: Vec<(&str, f64)> = headings.iter().map(|(h, w)| (h.as_str(), *w)).collect();
     sink.sheet(title, &refs)?;
@@ -167,28 +195,33 @@ async fn level_sheet(report: &ProjectReport, title: &str, sink: &mut Sink) -> Re
         None,
         warning,
     );
-    pooled.extend(ci_cells(
-        report.coders.len() == 2,
-        &pooled_intervals(report),
-    ));
+    let two = report.coders.len() == 2;
+    pooled.extend(ci_cells(two, &pooled_intervals(report)));
+    // |uα is given per code only.
+    pooled.extend([Cell::Empty, Cell::Empty]);
     sink.row(&pooled).await?;
     for c in &table.per_code {
-        let u = report
+        let at = report
             .report
             .unitized
             .overall
             .iter()
-            .find(|u| u.code == c.code)
-            .map(|u| u.binary_u_alpha);
-        sink.row(&cells(
+            .position(|u| u.code == c.code);
+        let u = at.map(|i| report.report.unitized.overall[i].binary_u_alpha);
+        let mut row = cells(
             report,
             report.code_name(c.code),
             &c.counts,
             &c.coefficients,
             u,
             warning,
-        ))
-        .await?;
+        );
+        row.extend(ci_cells(two, &code_intervals(report, &c.counts)));
+        match at.and_then(|i| u_intervals.get(i)) {
+            Some(interval) => row.extend(interval_cells(*interval)),
+            None => row.extend([Cell::Empty, Cell::Empty]),
+        }
+        sink.row(&row).await?;
     }
     Ok(())
 }
@@ -246,8 +279,10 @@ pub async fn write(state: &AppState, member: &Member, sink: &mut Sink) -> Result
         reports.push((report::build(state, member, level, None).await?, title));
     }
     about(member, &reports[0].0, sink).await?;
+    // |uα is on characters whatever the level: its intervals serve every sheet.
+    let u_intervals = u_alpha_intervals(&reports[0].0);
     for (report, title) in &reports {
-        level_sheet(report, title, sink).await?;
+        level_sheet(report, title, &u_intervals, sink).await?;
     }
     Ok(())
 }
@@ -255,7 +290,7 @@ pub async fn write(state: &AppState, member: &Member, sink: &mut Sink) -> Result
 /// How the intervals are made, in the words of the workbook and the DOCX.
 pub fn ci_method() -> String {
     format!(
-        "95 % percentile bootstrap intervals of the pooled row: {} resamples of its (unit, code) items with replacement (seed {}), two coders only; codes within a unit are not resampled together. Intervals of single codes and of binary_u_alpha are not computed.",
+        "95 % percentile bootstrap intervals, {} resamples (seed {}): of the pooled row, its (unit, code) items drawn with replacement (codes within a unit are not resampled together); of each code, its units drawn with replacement; both for two coders only. Of each code's binary_u_alpha, the transcripts coded by two or more coders drawn with replacement (a cluster bootstrap, any number of coders). The mean binary_u_alpha over codes has no interval.",
         bootstrap::RESAMPLES,
         bootstrap::SEED
     )

@@ -1,14 +1,16 @@
-//! The codebook: one row per live agreed code, from the same entries (and
+//! The codebook: one row per live agreed code, from the same queries (and
 //! so the same counts) as the consensus codebook page.
+
+use std::collections::HashMap;
 
 use super::model::{self, Cell};
 use super::sink::Sink;
 use super::store;
 use crate::coding::blinding::AgreedCodebook;
+use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
 use crate::docx::{Block, Document, ParagraphStyle, Run};
 use crate::error::AppError;
 use crate::projects::member::Member;
-use crate::reconcile::consensus;
 use crate::state::AppState;
 
 const HEADINGS: [(&str, f64); 13] = [
@@ -27,19 +29,99 @@ const HEADINGS: [(&str, f64); 13] = [
     ("agreed_code_id", 38.0),
 ];
 
+/// An agreed code as the codebook exports show it: the consensus codebook's
+/// codes, counts and aligned coder codes (the same queries as
+/// `reconcile::consensus::codebook`), and of its quotes only the one its
+/// example may come from, so no transcript text is cut per coding.
+pub struct CodeEntry {
+    pub code: crate::reconcile::store::AgreedCode,
+    pub codings: i64,
+    pub transcripts: i64,
+    pub participants: i64,
+    /// `Ada: fear; Ben: worry`.
+    pub coder_codes: String,
+    /// The chosen example coding, else the first consensus coding.
+    quote: Option<(ConsensusCodingId, Example)>,
+}
+
+pub async fn entries(
+    state: &AppState,
+    member: &Member,
+    proof: AgreedCodebook,
+) -> Result<Vec<CodeEntry>, AppError> {
+    use crate::reconcile::store as reconcile;
+
+    let mut conn = state.db.acquire().await?;
+    let codes = reconcile::list_agreed(&mut conn, member.project_id).await?;
+    let counts: HashMap<AgreedCodeId, reconcile::CodeCounts> =
+        reconcile::consensus_counts(&mut conn, member.project_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.agreed_code_id, c))
+            .collect();
+    let mut aligned: HashMap<AgreedCodeId, Vec<String>> = HashMap::new();
+    for a in store::list_aligned(&mut conn, member.project_id, proof).await? {
+        aligned
+            .entry(a.agreed)
+            .or_default()
+            .push(format!("{}: {}", a.coder, a.name));
+    }
+    let examples = store::list_example_codings(&mut conn, member.project_id, proof).await?;
+    let mut wanted: Vec<TranscriptId> = examples.iter().map(|e| e.transcript_id).collect();
+    wanted.sort();
+    wanted.dedup();
+    let texts = store::texts(&mut conn, member.project_id, &wanted).await?;
+    drop(conn);
+    let mut quotes: HashMap<AgreedCodeId, (ConsensusCodingId, Example)> = HashMap::new();
+    for e in examples {
+        let Some(text) = texts.get(&e.transcript_id) else {
+            continue;
+        };
+        let bytes = model::char_bytes(text);
+        let quote = model::quote(text, &bytes, e.start_offset, e.end_offset).to_owned();
+        quotes.insert(
+            e.agreed_code_id,
+            (
+                e.id,
+                Example {
+                    text: quote,
+                    by: e.participant.unwrap_or(e.title),
+                },
+            ),
+        );
+    }
+    Ok(codes
+        .into_iter()
+        .map(|code| {
+            let n = counts.get(&code.id);
+            CodeEntry {
+                codings: n.map(|n| n.codings).unwrap_or(0),
+                transcripts: n.map(|n| n.transcripts).unwrap_or(0),
+                participants: n.map(|n| n.participants).unwrap_or(0),
+                coder_codes: aligned
+                    .remove(&code.id)
+                    .map(|c| c.join("; "))
+                    .unwrap_or_default(),
+                quote: quotes.remove(&code.id),
+                code,
+            }
+        })
+        .collect())
+}
+
 pub async fn write(
     state: &AppState,
     member: &Member,
     proof: AgreedCodebook,
     sink: &mut Sink,
 ) -> Result<(), AppError> {
-    let entries = consensus::codebook(state, member).await?;
+    let entries = entries(state, member, proof).await?;
     let mut conn = state.db.acquire().await?;
     let paths = crate::themes::store::code_paths(&mut conn, member.project_id, proof).await?;
     let of = store::count_reconciled_participants(&mut conn, member.project_id, proof).await?;
     drop(conn);
     // Placed codes first, in the order of their paths; unplaced ones after.
-    let mut rows: Vec<(String, &consensus::Entry)> = entries
+    let mut rows: Vec<(String, &CodeEntry)> = entries
         .iter()
         .map(|e| {
             let path = paths
@@ -58,12 +140,6 @@ pub async fn write(
     });
     sink.sheet("Codebook", &HEADINGS)?;
     for (path, e) in rows {
-        let coder_codes = e
-            .coder_codes
-            .iter()
-            .map(|c| format!("{}: {}", c.coder, c.name))
-            .collect::<Vec<_>>()
-            .join("; ");
         let cells = [
             Cell::text(e.code.name.as_str()),
             Cell::text(path),
@@ -75,7 +151,7 @@ pub async fn write(
             Cell::Int(e.transcripts),
             Cell::Int(e.participants),
             Cell::text(format!("{} of {of}", e.participants)),
-            Cell::text(coder_codes),
+            Cell::text(e.coder_codes.as_str()),
             Cell::text(e.code.color.as_str()),
             Cell::text(e.code.id.to_string()),
         ];
@@ -125,7 +201,7 @@ pub enum Item {
 }
 
 /// The codebook for the DOCX and the printable page: the same entries and
-/// counts as the CSV ([`consensus::codebook`], `count_reconciled_participants`).
+/// counts as the CSV ([`entries`], `count_reconciled_participants`).
 #[derive(Debug, Clone)]
 pub struct Book {
     pub project: String,
@@ -138,34 +214,19 @@ pub struct Book {
     pub unplaced: Vec<CodeView>,
 }
 
-fn example_of(e: &consensus::Entry) -> Option<Example> {
-    let chosen = e
-        .code
-        .example_coding_id
-        .and_then(|id| e.quotes.iter().find(|q| q.coding_id == id));
-    match chosen {
-        Some(q) => Some(Example {
-            text: q.text.clone(),
-            by: q
-                .participant
-                .clone()
-                .unwrap_or_else(|| q.transcript.clone()),
-        }),
-        None if !e.code.example.trim().is_empty() => Some(Example {
+/// The chosen example quote, else the typed example, else the first quote.
+fn example_of(e: &CodeEntry) -> Option<Example> {
+    match &e.quote {
+        Some((id, quote)) if e.code.example_coding_id == Some(*id) => Some(quote.clone()),
+        _ if !e.code.example.trim().is_empty() => Some(Example {
             text: e.code.example.clone(),
             by: String::new(),
         }),
-        None => e.quotes.first().map(|q| Example {
-            text: q.text.clone(),
-            by: q
-                .participant
-                .clone()
-                .unwrap_or_else(|| q.transcript.clone()),
-        }),
+        quote => quote.as_ref().map(|(_, q)| q.clone()),
     }
 }
 
-fn view_of(e: &consensus::Entry, path: String) -> CodeView {
+fn view_of(e: &CodeEntry, path: String) -> CodeView {
     CodeView {
         name: e.code.name.clone(),
         path,
@@ -176,12 +237,7 @@ fn view_of(e: &consensus::Entry, path: String) -> CodeView {
         codings: e.codings,
         transcripts: e.transcripts,
         participants: e.participants,
-        coder_codes: e
-            .coder_codes
-            .iter()
-            .map(|c| format!("{}: {}", c.coder, c.name))
-            .collect::<Vec<_>>()
-            .join("; "),
+        coder_codes: e.coder_codes.clone(),
     }
 }
 
@@ -193,7 +249,7 @@ pub async fn book(
     use crate::themes::model::children_of;
     use crate::themes::store as themes;
 
-    let entries = consensus::codebook(state, member).await?;
+    let entries = entries(state, member, proof).await?;
     let mut conn = state.db.acquire().await?;
     let nodes = themes::list_nodes(&mut conn, member.project_id, proof).await?;
     let placements = themes::list_placements(&mut conn, member.project_id, proof).await?;
@@ -236,7 +292,7 @@ pub async fn book(
             stack.push((*child, depth + 1));
         }
     }
-    let mut unplaced: Vec<&consensus::Entry> = entries
+    let mut unplaced: Vec<&CodeEntry> = entries
         .iter()
         .filter(|e| !placed.contains(&e.code.id))
         .collect();

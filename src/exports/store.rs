@@ -309,3 +309,89 @@ pub async fn count_own_codes(
     .fetch_one(conn)
     .await?)
 }
+
+/// A coder code aligned onto an agreed code, named as the consensus
+/// codebook names it (the same query as `reconcile::consensus::codebook`).
+pub struct AlignedRow {
+    pub agreed: AgreedCodeId,
+    pub name: String,
+    pub coder: String,
+}
+
+pub async fn list_aligned(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<AlignedRow>, AppError> {
+    Ok(sqlx::query_as!(
+        AlignedRow,
+        r#"select a.agreed_code_id as "agreed: AgreedCodeId", c.name,
+                  coalesce(u.display_name, 'shared') as "coder!"
+             from code_alignments a
+             join codes c on c.id = a.code_id
+             left join users u on u.id = c.owner_id
+            where a.project_id = $1 and c.deleted_at is null
+            order by lower(u.display_name), lower(c.name)"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The consensus coding each agreed code's example may come from: the one
+/// chosen as its example if it is live, else its first in transcript order
+/// (title, then offset), as the consensus codebook's quotes are ordered.
+pub struct ExampleRow {
+    pub agreed_code_id: AgreedCodeId,
+    pub id: ConsensusCodingId,
+    pub transcript_id: TranscriptId,
+    pub title: String,
+    pub participant: Option<String>,
+    pub start_offset: i32,
+    pub end_offset: i32,
+}
+
+/// One row per agreed code with a live consensus coding; no text, which is
+/// cut from each transcript's text once ([`texts`]) rather than per row.
+pub async fn list_example_codings(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<ExampleRow>, AppError> {
+    Ok(sqlx::query_as!(
+        ExampleRow,
+        r#"select distinct on (c.agreed_code_id)
+                  c.agreed_code_id as "agreed_code_id: AgreedCodeId", c.id as "id: ConsensusCodingId",
+                  t.id as "transcript_id: TranscriptId", t.title, p.label as "participant?",
+                  c.start_offset, c.end_offset
+             from consensus_codings c
+             join agreed_codes a on a.id = c.agreed_code_id
+             join transcripts t on t.id = c.transcript_id
+             left join participants p on p.id = t.participant_id
+            where c.project_id = $1 and c.deleted_at is null and t.deleted_at is null
+            order by c.agreed_code_id, (c.id = a.example_coding_id) is not true,
+                     lower(t.title), c.start_offset, c.id"#,
+        project_id as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The texts of some of the project's transcripts, by id.
+pub async fn texts(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    ids: &[TranscriptId],
+) -> Result<HashMap<TranscriptId, String>, AppError> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|t| t.0).collect();
+    let rows = sqlx::query!(
+        r#"select id as "id: TranscriptId", text
+             from transcripts
+            where project_id = $1 and id = any($2)"#,
+        project_id as ProjectId,
+        &ids
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.text)).collect())
+}

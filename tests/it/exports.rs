@@ -1576,9 +1576,8 @@ async fn the_agreement_intervals_hold_their_estimates_and_the_word_table_has_the
         );
         assert!(high - low < 0.5, "{stat}: {low} {high}");
         cis.insert(stat, (value, low, high));
-        // Single codes have no interval.
-        assert_eq!(rows[2][col(&format!("{stat}_ci_low"))], "");
     }
+    codes_have_their_own_intervals(&rows, &numbers);
     let about = xlsx_rows(&file.bytes, "About");
     assert!(
         about
@@ -1630,6 +1629,140 @@ async fn the_agreement_intervals_hold_their_estimates_and_the_word_table_has_the
     assert!(text.contains("percentile bootstrap"));
     let (alpha, ..) = cis["krippendorff_alpha"];
     assert!(text.contains(&format!("Krippendorff's α {alpha:.3}")));
+}
+
+/// The four statistics of a 2×2 table (both, only A, only B, neither),
+/// written out here from their textbook formulas (they give Krippendorff's
+/// 2004 binary example: 0.6, 0.091, 0.095, 0.310): percent agreement,
+/// Cohen's κ, Krippendorff's α (nominal, two coders) and Gwet's AC1; None
+/// where a denominator is 0.
+fn two_by_two_stats([a, b, c, d]: [f64; 4]) -> [Option<f64>; 4] {
+    let n = a + b + c + d;
+    let po = (a + d) / n;
+    let (pa, pb) = ((a + b) / n, (a + c) / n);
+    let pe = pa * pb + (1.0 - pa) * (1.0 - pb);
+    let kappa = (pe < 1.0).then(|| (po - pe) / (1.0 - pe));
+    let (n1, n0) = (2.0 * a + b + c, 2.0 * d + b + c);
+    let alpha = (n1 * n0 > 0.0).then(|| 1.0 - (2.0 * n - 1.0) * (b + c) / (n1 * n0));
+    let q = n1 / (2.0 * n);
+    let pe1 = 2.0 * q * (1.0 - q);
+    let ac1 = (pe1 < 1.0).then(|| (po - pe1) / (1.0 - pe1));
+    [Some(po), kappa, alpha, ac1]
+}
+
+#[test]
+fn the_tests_own_formulas_give_krippendorffs_published_example() {
+    let got = two_by_two_stats([1.0, 1.0, 3.0, 5.0]).map(Option::unwrap);
+    for (g, want) in got.iter().zip([0.6, 0.091, 0.095, 0.31]) {
+        assert!((g - want).abs() < 0.0005, "{got:?}");
+    }
+}
+
+/// Each code's row has intervals of its own: checked against a bootstrap
+/// done here another way (each unit drawn one by one, with a generator of
+/// the test's own, 2,000 resamples), which agrees with the export's within
+/// Monte Carlo error; and its |uα interval holds its |uα.
+fn codes_have_their_own_intervals(rows: &[Vec<String>], numbers: &[Vec<Data>]) {
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    let f = |d: &Data| match d {
+        Data::Float(f) => Some(*f),
+        Data::Int(n) => Some(*n as f64),
+        _ => None,
+    };
+    let stats = [
+        "percent_agreement",
+        "cohen_kappa",
+        "krippendorff_alpha",
+        "gwet_ac1",
+    ];
+    let mut checked = 0;
+    let mut u_checked = 0;
+    // The codes most used by both coders first: their statistics are defined.
+    let mut order: Vec<usize> = (2..rows.len()).collect();
+    order.sort_by_key(|&r| std::cmp::Reverse(rows[r][col("both")].parse::<u64>().unwrap_or(0)));
+    for &r in &order {
+        let row = &numbers[r];
+        let u = f(&row[col("binary_u_alpha")]);
+        match u {
+            Some(u) => {
+                let low = f(&row[col("binary_u_alpha_ci_low")]).expect("an interval");
+                let high = f(&row[col("binary_u_alpha_ci_high")]).expect("an interval");
+                assert!(low <= high, "{}: |uα {low} {high}", rows[r][0]);
+                // A code much used by both: its interval holds its estimate.
+                if r == order[0] {
+                    assert!(
+                        low <= u + 1e-9 && u <= high + 1e-9,
+                        "{}: |uα {low} {u} {high}",
+                        rows[r][0]
+                    );
+                }
+                u_checked += 1;
+            }
+            None if rows[r][col("binary_u_alpha")].starts_with("undefined") => {
+                assert!(rows[r][col("binary_u_alpha_ci_low")].starts_with("undefined: "))
+            }
+            None => {}
+        }
+        if checked == 3 {
+            continue;
+        }
+        let table: [u64; 4] =
+            ["both", "only_a", "only_b", "neither"].map(|c| rows[r][col(c)].parse().unwrap());
+        if table[0] < 10 || table[1] + table[2] < 5 {
+            continue;
+        }
+        let n = table.iter().sum::<u64>();
+        let mut seed = 0x5eed_u64;
+        let mut samples: [Vec<f64>; 4] = Default::default();
+        for _ in 0..2000 {
+            let mut drawn = [0.0f64; 4];
+            for _ in 0..n {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let pick = (seed >> 11) % n;
+                let kind = if pick < table[0] {
+                    0
+                } else if pick < table[0] + table[1] {
+                    1
+                } else if pick < table[0] + table[1] + table[2] {
+                    2
+                } else {
+                    3
+                };
+                drawn[kind] += 1.0;
+            }
+            for (s, v) in samples.iter_mut().zip(two_by_two_stats(drawn)) {
+                s.extend(v);
+            }
+        }
+        for (stat, mut values) in stats.into_iter().zip(samples) {
+            values.sort_by(f64::total_cmp);
+            let q = |p: f64| {
+                let h = (values.len() - 1) as f64 * p;
+                let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+                values[lo] + (h - lo as f64) * (values[hi] - values[lo])
+            };
+            let (want_low, want_high) = (q(0.025), q(0.975));
+            let low = f(&row[col(&format!("{stat}_ci_low"))]).expect("an interval");
+            let high = f(&row[col(&format!("{stat}_ci_high"))]).expect("an interval");
+            let tolerance = 0.15 * (want_high - want_low) + 1e-9;
+            assert!(
+                (low - want_low).abs() <= tolerance && (high - want_high).abs() <= tolerance,
+                "{} {stat}: export {low}..{high}, here {want_low}..{want_high}",
+                rows[r][0]
+            );
+            // Not the pooled row's interval copied down.
+            let pooled = (
+                f(&numbers[1][col(&format!("{stat}_ci_low"))]),
+                f(&numbers[1][col(&format!("{stat}_ci_high"))]),
+            );
+            assert_ne!(pooled, (Some(low), Some(high)), "{stat}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "three codes checked: the check can fail");
+    assert!(u_checked > 0, "some code has a |uα");
 }
 
 /// A coder's own codes as `GET /codes` gives them, with the counts of their
