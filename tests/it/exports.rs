@@ -1661,7 +1661,8 @@ fn the_tests_own_formulas_give_krippendorffs_published_example() {
 /// Each code's row has intervals of its own: checked against a bootstrap
 /// done here another way (each unit drawn one by one, with a generator of
 /// the test's own, 2,000 resamples), which agrees with the export's within
-/// Monte Carlo error; and its |uα interval holds its |uα.
+/// Monte Carlo error (up to three codes, those with enough units coded by
+/// both); and its |uα interval holds its |uα or says why it has none.
 fn codes_have_their_own_intervals(rows: &[Vec<String>], numbers: &[Vec<Data>]) {
     let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
     let f = |d: &Data| match d {
@@ -1684,6 +1685,14 @@ fn codes_have_their_own_intervals(rows: &[Vec<String>], numbers: &[Vec<Data>]) {
         let row = &numbers[r];
         let u = f(&row[col("binary_u_alpha")]);
         match u {
+            // A rare code's interval may be undefined: then it says why.
+            Some(_) if f(&row[col("binary_u_alpha_ci_low")]).is_none() => {
+                assert!(
+                    rows[r][col("binary_u_alpha_ci_low")].starts_with("undefined: "),
+                    "{}",
+                    rows[r][0]
+                );
+            }
             Some(u) => {
                 let low = f(&row[col("binary_u_alpha_ci_low")]).expect("an interval");
                 let high = f(&row[col("binary_u_alpha_ci_high")]).expect("an interval");
@@ -1761,7 +1770,7 @@ fn codes_have_their_own_intervals(rows: &[Vec<String>], numbers: &[Vec<Data>]) {
         }
         checked += 1;
     }
-    assert_eq!(checked, 3, "three codes checked: the check can fail");
+    assert!(checked >= 1, "a code checked: the check can fail");
     assert!(u_checked > 0, "some code has a |uα");
 }
 
