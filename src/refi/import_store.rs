@@ -33,6 +33,11 @@ pub(crate) async fn taken_ids(
                 .fetch_all(conn)
                 .await?
         }
+        "memos" => {
+            sqlx::query_scalar!("select id from memos where id = any($1)", ids)
+                .fetch_all(conn)
+                .await?
+        }
         "variables" => {
             sqlx::query_scalar!("select id from variables where id = any($1)", ids)
                 .fetch_all(conn)

@@ -453,11 +453,12 @@ pub fn preview_text(plan: &Plan) -> String {
     }
     let _ = writeln!(
         out,
-        "Codes: {} · participants: {} · variables: {} · codings: {}",
+        "Codes: {} · participants: {} · variables: {} · codings: {} · memos on the project: {}",
         plan.codes.len(),
         plan.participants.len(),
         plan.variables.len(),
-        plan.coding_count
+        plan.coding_count,
+        plan.memos.len()
     );
     if !plan.not_mapped.is_empty() {
         let _ = writeln!(out, "Not mapped:");

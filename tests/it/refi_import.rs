@@ -1010,6 +1010,61 @@ async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back
     assert_eq!(read.sets.len() as i64, placed);
     assert!(read.sets.iter().all(|s| !s.codes.is_empty()));
 
+    // Analytic memos are notes, each named for what it is on; a memo on a
+    // code or a theme is linked from that code. Journals stay out.
+    let memos: Vec<(Uuid, String, Option<Uuid>, Option<String>, String)> = sqlx::query_as(
+        "select m.id, m.kind, coalesce(m.agreed_code_id, m.node_id), coalesce(a.name, n.name), m.body
+           from memos m left join agreed_codes a on a.id = m.agreed_code_id
+           left join theme_nodes n on n.id = m.node_id
+          where m.project_id = $1 and m.deleted_at is null and m.kind <> 'journal' order by m.id",
+    )
+    .bind(summary.project_id.0)
+    .fetch_all(&a.pool)
+    .await
+    .unwrap();
+    for kind in ["project", "code", "node"] {
+        assert!(
+            memos.iter().any(|m| m.1 == kind),
+            "the demo has a {kind} memo"
+        );
+    }
+    for (id, kind, target, name, body) in &memos {
+        let note = read
+            .notes
+            .iter()
+            .find(|n| n.guid == *id)
+            .expect("the memo as a note");
+        assert_eq!(note.text, *body);
+        let on = match kind.as_str() {
+            "code" => format!("Memo on the code {}", name.as_deref().unwrap()),
+            "node" => format!("Memo on the theme {}", name.as_deref().unwrap()),
+            _ => "Memo on the project".to_owned(),
+        };
+        assert!(note.name.as_deref().unwrap().starts_with(&on), "{note:?}");
+        assert!(note.created_on.is_some());
+        if let Some(target) = target {
+            let at = qde
+                .find(&format!("<Code guid=\"{target}\""))
+                .expect("the memo's code");
+            let element = &qde[at..];
+            let end = element[1..].find("<Code ").map_or(element.len(), |e| e + 1);
+            let end = end.min(element.find("</Code>").unwrap_or(element.len()));
+            assert!(
+                element[..end].contains(&format!("<NoteRef targetGUID=\"{id}\"/>")),
+                "{}",
+                &element[..end]
+            );
+        }
+    }
+    let journals: Vec<String> =
+        sqlx::query_scalar("select body from memos where project_id = $1 and kind = 'journal'")
+            .bind(summary.project_id.0)
+            .fetch_all(&a.pool)
+            .await
+            .unwrap();
+    assert!(!journals.is_empty());
+    assert!(read.notes.iter().all(|n| !journals.contains(&n.text)));
+
     // Imported on another site: every coding, by every coder. The upload
     // reads 100,000-odd selections; a loaded test machine needs more than
     // the test server's usual request timeout for it.
@@ -1024,4 +1079,23 @@ async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back
         imported["transcripts"].as_u64().unwrap() as usize,
         summary.transcripts.len()
     );
+    // The memos come back as memos on the project, named for what they were on.
+    assert_eq!(imported["memos"].as_u64().unwrap() as usize, memos.len());
+    let back: Vec<(Uuid, String, String, String)> =
+        sqlx::query_as("select id, kind, title, body from memos where project_id = $1 order by id")
+            .bind(
+                imported["project_id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Uuid>()
+                    .unwrap(),
+            )
+            .fetch_all(&b.pool)
+            .await
+            .unwrap();
+    assert_eq!(back.len(), memos.len());
+    for ((id, kind, title, body), m) in back.iter().zip(&memos) {
+        assert_eq!((id, kind.as_str(), body), (&m.0, "project", &m.4));
+        assert!(title.starts_with("Memo on the"), "{title}");
+    }
 }
