@@ -682,18 +682,49 @@ pub struct Imported {
     pub coders: usize,
     pub codings: usize,
     pub memos: usize,
+    /// Users taken as existing accounts (the others are placeholders).
+    pub existing_accounts: usize,
     /// GUIDs already used on this site, given new ids.
     pub new_ids: usize,
 }
 
+/// The existing accounts some of a file's users are taken as, by the users'
+/// GUIDs; the other users become placeholder accounts.
+pub type Accounts = HashMap<Uuid, UserId>;
+
 /// Stores `plan` as a new project owned by `actor`, in the caller's
-/// transaction, with one audit row.
+/// transaction, with one audit row; every user a placeholder account.
 pub async fn store_plan(
     conn: &mut PgConnection,
     actor: UserId,
     plan: &Plan,
 ) -> Result<Imported, AppError> {
+    store_plan_as(conn, actor, plan, &Accounts::new()).await
+}
+
+/// [`store_plan`], with the users in `accounts` taken as those accounts
+/// (checked by the caller against what the actor may choose).
+pub async fn store_plan_as(
+    conn: &mut PgConnection,
+    actor: UserId,
+    plan: &Plan,
+    accounts: &Accounts,
+) -> Result<Imported, AppError> {
     use super::import_store as store;
+    let mut seen: HashMap<UserId, &str> = HashMap::new();
+    for user in &plan.users {
+        if let Some(account) = accounts.get(&user.guid)
+            && let Some(other) = seen.insert(*account, &user.name)
+        {
+            return Err(AppError::field(
+                &format!("user.{}", user.guid),
+                format!(
+                    "{} and {other} can't both be the same account: each account codes one layer.",
+                    user.name
+                ),
+            ));
+        }
+    }
     let mut new_ids = 0;
     let mut ids = |taken: HashSet<Uuid>, guids: &mut dyn Iterator<Item = Uuid>| {
         guids
@@ -709,7 +740,13 @@ pub async fn store_plan(
             .collect::<HashMap<Uuid, Uuid>>()
     };
     let guids = |v: Vec<Uuid>| v;
-    let user_guids = guids(plan.users.iter().map(|u| u.guid).collect());
+    let user_guids = guids(
+        plan.users
+            .iter()
+            .map(|u| u.guid)
+            .filter(|g| !accounts.contains_key(g))
+            .collect(),
+    );
     let code_guids = guids(plan.codes.iter().map(|c| c.guid).collect());
     let var_guids = guids(plan.variables.iter().map(|v| v.guid).collect());
     let part_guids = guids(plan.participants.iter().map(|p| p.guid).collect());
@@ -717,7 +754,8 @@ pub async fn store_plan(
     let coding_guids = guids(plan.codings.iter().map(|c| c.guid).collect());
 
     let taken = store::taken_ids(&mut *conn, "users", &user_guids).await?;
-    let users = ids(taken, &mut user_guids.iter().copied());
+    let mut users = ids(taken, &mut user_guids.iter().copied());
+    users.extend(accounts.iter().map(|(g, a)| (*g, a.0)));
     let taken = store::taken_ids(&mut *conn, "codes", &code_guids).await?;
     let codes = ids(taken, &mut code_guids.iter().copied());
     let taken = store::taken_ids(&mut *conn, "variables", &var_guids).await?;
@@ -751,7 +789,12 @@ pub async fn store_plan(
 
     for user in &plan.users {
         let id = UserId(users[&user.guid]);
-        store::insert_placeholder_user(&mut *conn, id, &user.name).await?;
+        if !accounts.contains_key(&user.guid) {
+            store::insert_placeholder_user(&mut *conn, id, &user.name).await?;
+        } else if id == actor {
+            // The owner codes this layer too.
+            continue;
+        }
         crate::projects::store::insert_member(
             &mut *conn,
             project.id,
@@ -851,6 +894,7 @@ pub async fn store_plan(
         coders: plan.users.len(),
         codings: plan.codings.len(),
         memos: plan.memos.len(),
+        existing_accounts: accounts.len(),
         new_ids,
     };
     audit::record(
@@ -864,6 +908,7 @@ pub async fn store_plan(
                 "origin": plan.origin,
                 "convention": plan.convention,
                 "imported": &imported,
+                "accounts": accounts,
                 "not_mapped": plan.not_mapped,
             })),
     )

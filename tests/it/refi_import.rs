@@ -1099,3 +1099,139 @@ async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back
         assert!(title.starts_with("Memo on the"), "{title}");
     }
 }
+
+/// Codings per coder account of an imported project.
+async fn codings_by_coder(app: &TestApp, project: &str) -> Vec<(Uuid, i64)> {
+    sqlx::query_as(
+        "select coder_id, count(*) from codings where project_id = $1::uuid group by coder_id order by coder_id",
+    )
+    .bind(project)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_files_user_may_be_taken_as_an_account_whoever_imports_may_choose() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_in("owner@example.org", false).await;
+    let other = app.signed_in("ben@example.org", false).await;
+    let file = || project_qdpx("NVivo for Windows 12.6", true, false);
+
+    // Someone who is no admin may take a user as themself, and only that.
+    let response = upload(&owner, "night.qdpx", file()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let preview: Value = response.json().await.unwrap();
+    let users = preview["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    for u in users {
+        let offered: Vec<&str> = u["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(offered, ["you"], "{u}");
+        assert_eq!(u["default"], Value::Null);
+    }
+    let confirm = preview["confirm"].as_str().unwrap().to_owned();
+    let before = counts(&app).await;
+    for body in [
+        json!({ "users": { ANA: other.id } }),
+        json!({ "users": { ANA: owner.id, BEN: owner.id } }),
+        json!({ "users": { Uuid::new_v4().to_string(): "new" } }),
+        json!({ "users": { ANA: "someone" } }),
+    ] {
+        let response = owner.post_json(&confirm, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["errors"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| k.starts_with("user.")),
+            "{problem}"
+        );
+        assert_eq!(counts(&app).await, before, "{body}: nothing stored");
+    }
+    let response = owner
+        .post_json(&confirm, &json!({ "users": { ANA: owner.id, BEN: "new" } }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let imported: Value = response.json().await.unwrap();
+    assert_eq!(imported["existing_accounts"], 1);
+    let project = imported["project_id"].as_str().unwrap().to_owned();
+    let by_coder = codings_by_coder(&app, &project).await;
+    assert!(by_coder.contains(&(owner.id.0, 2)), "{by_coder:?}");
+    assert_eq!(by_coder.len(), 2);
+    // The owner's layer is submitted like any imported coder's; Ben is a
+    // placeholder coder, and no account was made for Ana.
+    let states: Vec<(Uuid, String)> = sqlx::query_as(
+        "select user_id, state::text from assignments where project_id = $1::uuid order by user_id",
+    )
+    .bind(&project)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(states.iter().all(|(_, s)| s == "submitted"));
+    assert!(states.iter().any(|(u, _)| *u == owner.id.0));
+    let anas: i64 = sqlx::query_scalar("select count(*) from users where display_name = 'Ana'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(anas, 0);
+
+    // A site admin is offered the accounts with a user's name or GUID; an
+    // export of this site takes its users as the accounts with their GUIDs
+    // unless told otherwise.
+    let admin = app.admin().await;
+    let (preview, first) = import_via_api(&admin, "night.qdpx", file()).await;
+    let ben = preview["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "Ben")
+        .unwrap()
+        .clone();
+    let same_name: Vec<&Value> = ben["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["reason"] == "the same name")
+        .collect();
+    assert_eq!(same_name.len(), 1);
+    assert_eq!(same_name[0]["id"], json!(other.id));
+    // Ben's GUID is the placeholder account the owner's import made, so the
+    // admin's import took him as that account; Ana got one under her GUID.
+    assert_eq!(ben["default"], json!(BEN));
+    assert_eq!(first["existing_accounts"], 1);
+    let response = upload(&admin, "night.qdpx", file()).await;
+    let preview: Value = response.json().await.unwrap();
+    let defaults: Vec<Value> = preview["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["default"].clone())
+        .collect();
+    assert!(
+        defaults.contains(&json!(ANA)),
+        "Ana's GUID is an account now: {defaults:?}"
+    );
+    let confirm = preview["confirm"].as_str().unwrap().to_owned();
+    let response = admin
+        .post_json(&confirm, &json!({ "users": { BEN: other.id } }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let imported: Value = response.json().await.unwrap();
+    assert_eq!(imported["existing_accounts"], 2);
+    let by_coder = codings_by_coder(&app, imported["project_id"].as_str().unwrap()).await;
+    let ana: Uuid = ANA.parse().unwrap();
+    assert_eq!(by_coder.len(), 2);
+    assert!(by_coder.contains(&(ana, 2)), "{by_coder:?}");
+    assert!(by_coder.contains(&(other.id.0, 2)), "{by_coder:?}");
+}
