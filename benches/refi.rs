@@ -156,7 +156,7 @@ async fn generate(pool: &PgPool) -> anyhow::Result<(ProjectId, UserId)> {
         let (ids, code_ids, starts, ends) = spans(CODINGS, &agreed);
         sqlx::query(
             "insert into consensus_codings (id, project_id, transcript_id, agreed_code_id, start_offset, end_offset, created_by)
-             select i, $2, $3, c, s, e from unnest($1::uuid[], $5::uuid[], $6::int[], $7::int[]) as u (i, c, s, e)",
+             select i, $2, $3, c, s, e, $4 from unnest($1::uuid[], $5::uuid[], $6::int[], $7::int[]) as u (i, c, s, e)",
         )
         .bind(&ids)
         .bind(project)
@@ -169,6 +169,9 @@ async fn generate(pool: &PgPool) -> anyhow::Result<(ProjectId, UserId)> {
         .await?;
     }
     tx.commit().await?;
+    // Fresh tables have no statistics yet; autovacuum analyses them within a
+    // minute of a bulk load, long before anyone exports such a project.
+    sqlx::query("analyze").execute(pool).await?;
     Ok((ProjectId(project), UserId(lead)))
 }
 

@@ -203,6 +203,9 @@ pub async fn generate(pool: &PgPool) -> anyhow::Result<Study> {
         .await?;
     }
     tx.commit().await?;
+    // Fresh tables have no statistics yet; autovacuum analyses them within a
+    // minute of a bulk load.
+    sqlx::query("analyze").execute(pool).await?;
     Ok(Study {
         project,
         lead,

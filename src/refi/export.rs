@@ -170,7 +170,7 @@ fn decision_label(kind: &str) -> &str {
 /// along so the nesting holds.
 fn coder_codebook(
     codes: &[store::CoderCodeRow],
-    codings: &[store::CoderCodingRow],
+    unaligned_in_use: &[Uuid],
     names: &HashMap<Uuid, String>,
 ) -> Vec<Code> {
     let by_id: HashMap<Uuid, &store::CoderCodeRow> = codes.iter().map(|c| (c.id, c)).collect();
@@ -179,12 +179,7 @@ fn coder_codebook(
         .filter(|c| c.owner_id.is_none() && !c.aligned)
         .map(|c| c.id)
         .collect();
-    keep.extend(
-        codings
-            .iter()
-            .filter(|c| c.agreed_code_id.is_none())
-            .map(|c| c.code_id),
-    );
+    keep.extend(unaligned_in_use.iter().copied());
     let mut stack: Vec<Uuid> = keep.iter().copied().collect();
     while let Some(id) = stack.pop() {
         if let Some(parent) = by_id.get(&id).and_then(|c| c.parent_id)
@@ -299,12 +294,13 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
     let participants = store::list_participants(conn, project_id).await?;
     let values = store::list_values(conn, project_id).await?;
     let transcripts = store::list_transcripts(conn, project_id).await?;
-    let consensus = store::list_consensus(conn, project_id, proof).await?;
+
     let nodes = store::list_theme_nodes(conn, project_id, proof).await?;
     let placements = store::list_placements(conn, project_id, proof).await?;
-    let (coder_codings, coder_codes) = if options.coder_layers {
+    let coder_layers = options.coder_layers;
+    let (unaligned_in_use, coder_codes) = if coder_layers {
         (
-            store::list_coder_codings(conn, project_id, proof).await?,
+            store::unaligned_codes_in_layers(conn, project_id, proof).await?,
             store::list_coder_codes(conn, project_id, proof).await?,
         )
     } else {
@@ -315,7 +311,7 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         .map(|m| (m.user_id.0, m.display_name.clone()))
         .collect();
     let mut codes = codes;
-    codes.extend(coder_codebook(&coder_codes, &coder_codings, &names));
+    codes.extend(coder_codebook(&coder_codes, &unaligned_in_use, &names));
 
     let mut zip = zip::ZipWriter::new(out);
     let options = zip::write::SimpleFileOptions::default()
@@ -348,10 +344,44 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         );
     }
     xml.push_str("  </Users>\n");
+    // Analytic memos become notes: on the project unlinked, on an agreed code
+    // or a theme linked from its code (when the code is in the export).
+    let memos = store::list_memos(conn, project_id, proof).await?;
+    let exported: std::collections::HashSet<Uuid> = codes
+        .iter()
+        .flat_map(|c| c.walk())
+        .map(|(_, c)| c.guid)
+        .collect();
+    let mut code_notes: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut memo_notes = String::new();
+    for m in &memos {
+        let on = match (m.kind.as_str(), &m.target_name) {
+            ("code", Some(name)) => format!("Memo on the code {name}"),
+            ("node", Some(name)) => format!("Memo on the theme {name}"),
+            _ => "Memo on the project".to_owned(),
+        };
+        let name = if m.title.trim().is_empty() {
+            on
+        } else {
+            format!("{on}: {}", m.title.trim())
+        };
+        if let Some(target) = m.target_id.filter(|t| exported.contains(t)) {
+            code_notes.entry(target).or_default().push(m.id);
+        }
+        let _ = writeln!(
+            memo_notes,
+            "    <Note guid=\"{}\" name=\"{}\" creatingUser=\"{}\" creationDateTime=\"{}T00:00:00Z\"><PlainTextContent>{}</PlainTextContent></Note>",
+            m.id,
+            write::attr(&name),
+            m.author_id,
+            m.written_on,
+            write::text(&m.body)
+        );
+    }
     if !codes.is_empty() {
         xml.push_str("  <CodeBook>\n    <Codes>\n");
         for c in &codes {
-            write::code(&mut xml, c, 3);
+            write::code_with_notes(&mut xml, c, 3, &code_notes);
         }
         xml.push_str("    </Codes>\n  </CodeBook>\n");
     }
@@ -413,7 +443,7 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
         }
         xml.push_str("  </Cases>\n");
     }
-    let mut notes = String::new();
+    let mut notes = memo_notes;
     let mut written_decisions = std::collections::HashSet::new();
     if !transcripts.is_empty() {
         xml.push_str("  <Sources>\n");
@@ -425,14 +455,13 @@ pub async fn write_qdpx<W: std::io::Write + std::io::Seek>(
                 write::attr(&t.title),
                 t.id
             );
-            let layer: Vec<&store::ConsensusRow> = consensus
-                .iter()
-                .filter(|c| c.transcript_id == t.id)
-                .collect();
-            let coded: Vec<&store::CoderCodingRow> = coder_codings
-                .iter()
-                .filter(|c| c.transcript_id == t.id)
-                .collect();
+            // One transcript's codings in memory at a time.
+            let layer = store::list_consensus(conn, project_id, t.id, proof).await?;
+            let coded = if coder_layers {
+                store::list_coder_codings(conn, project_id, t.id, proof).await?
+            } else {
+                Vec::new()
+            };
             if layer.is_empty() && coded.is_empty() {
                 xml.push_str("/>\n");
                 continue;
@@ -620,25 +649,90 @@ pub async fn run_cli(
         )
     })?;
     let partial = out.with_extension(format!("{format}.partial"));
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let result = async {
         let file = std::fs::File::create(&partial)
             .with_context(|| format!("creating {}", partial.display()))?;
+        let mut file = Counted::new(file, bar.clone(), format);
         if format == "qdc" {
             let codes = agreed_codebook(&mut conn, project_id, proof).await.map_err(app)?;
             if codes.is_empty() {
                 anyhow::bail!("the agreed codebook has no codes yet, and a REFI-QDA codebook needs at least one");
             }
-            std::io::Write::write_all(&mut &file, write::codebook(&codes, &origin()).as_bytes())?;
+            std::io::Write::write_all(&mut file, write::codebook(&codes, &origin()).as_bytes())?;
         } else {
-            write_qdpx(&mut conn, &project, owner.user_id, proof, QdpxOptions { coder_layers }, file).await.map_err(app)?;
+            file = write_qdpx(&mut conn, &project, owner.user_id, proof, QdpxOptions { coder_layers }, file).await.map_err(app)?;
         }
-        std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))
+        std::io::Write::flush(&mut file)?;
+        let size = file.size;
+        drop(file);
+        std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))?;
+        anyhow::Ok(size)
     }
     .await;
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
+    bar.finish_and_clear();
+    match result {
+        Ok(size) => {
+            eprintln!("Wrote {} ({format}: {size} bytes)", out.display());
+            Ok(())
+        }
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(error)
+        }
     }
-    result
+}
+
+/// The file an export is written into, telling the progress line how far
+/// the archive has grown (the zip writer seeks back to patch headers, so the
+/// size is the furthest byte written).
+struct Counted<W> {
+    inner: W,
+    bar: indicatif::ProgressBar,
+    format: &'static str,
+    at: u64,
+    size: u64,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W, bar: indicatif::ProgressBar, format: &str) -> Self {
+        Self {
+            inner,
+            bar,
+            format: if format == "qdc" { "qdc" } else { "qdpx" },
+            at: 0,
+            size: 0,
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.at += n as u64;
+        if self.at > self.size {
+            let before = self.size >> 20;
+            self.size = self.at;
+            if self.size >> 20 != before || self.size < 1 << 20 {
+                self.bar
+                    .set_message(format!("{}: {} bytes written", self.format, self.size));
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<W: std::io::Seek> std::io::Seek for Counted<W> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.at = self.inner.seek(pos)?;
+        Ok(self.at)
+    }
 }
 
 fn cli_message(error: &AppError) -> String {

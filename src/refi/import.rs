@@ -139,12 +139,29 @@ pub struct Plan {
     pub variables: Vec<PlanVariable>,
     pub participants: Vec<PlanParticipant>,
     pub coding_count: usize,
+    /// Notes not on a coding (on the project, a source or a code): memos on
+    /// the project.
+    pub memos: Vec<PlanMemo>,
     /// Read from the file but not kept, or changed on the way in, with why.
     pub not_mapped: Vec<String>,
     #[serde(skip)]
     pub transcripts: Vec<PlanTranscript>,
     #[serde(skip)]
     pub codings: Vec<PlanCoding>,
+}
+
+/// A note that becomes a memo on the project.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanMemo {
+    pub guid: Uuid,
+    /// The note's name (what it was on, for Concord's own notes).
+    pub title: String,
+    pub body: String,
+    /// `YYYY-MM-DD`; none: the day of the import.
+    pub written_on: Option<String>,
+    /// Its creating user; the memo's author when that user becomes a coder,
+    /// else the person importing.
+    pub author: Option<Uuid>,
 }
 
 const PALETTE: [&str; 8] = [
@@ -525,14 +542,37 @@ pub fn plan(project: &Project, file_name: &str) -> Plan {
             word_count,
         });
     }
-    let unlinked = project
+    // Notes not on a coding or its selection (on the project, a source or a
+    // code) become memos on the project, each named as the file names it.
+    let mut memos = Vec::new();
+    let mut blank = 0;
+    for note in project
         .notes
         .iter()
         .filter(|n| !used_notes.contains(&n.guid))
-        .count();
-    if unlinked > 0 {
+    {
+        if note.text.trim().is_empty() {
+            blank += 1;
+            continue;
+        }
+        memos.push(PlanMemo {
+            guid: note.guid,
+            title: note
+                .name
+                .as_deref()
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(200)
+                .collect(),
+            body: note.text.trim().to_owned(),
+            written_on: note.created_on.clone(),
+            author: note.creating_user,
+        });
+    }
+    if blank > 0 {
         not_mapped.push(format!(
-            "{unlinked} note(s) are not linked to a coding or its selection (project, source or code notes); Concord keeps memos on codings, so they were left out."
+            "{blank} note(s) not on a coding have no text, so there was no memo to make of them."
         ));
     }
     if !project.sets.is_empty() {
@@ -625,6 +665,7 @@ pub fn plan(project: &Project, file_name: &str) -> Plan {
         variables,
         participants,
         coding_count: codings.len(),
+        memos,
         not_mapped,
         transcripts,
         codings,
@@ -640,18 +681,50 @@ pub struct Imported {
     pub codes: usize,
     pub coders: usize,
     pub codings: usize,
+    pub memos: usize,
+    /// Users taken as existing accounts (the others are placeholders).
+    pub existing_accounts: usize,
     /// GUIDs already used on this site, given new ids.
     pub new_ids: usize,
 }
 
+/// The existing accounts some of a file's users are taken as, by the users'
+/// GUIDs; the other users become placeholder accounts.
+pub type Accounts = HashMap<Uuid, UserId>;
+
 /// Stores `plan` as a new project owned by `actor`, in the caller's
-/// transaction, with one audit row.
+/// transaction, with one audit row; every user a placeholder account.
 pub async fn store_plan(
     conn: &mut PgConnection,
     actor: UserId,
     plan: &Plan,
 ) -> Result<Imported, AppError> {
+    store_plan_as(conn, actor, plan, &Accounts::new()).await
+}
+
+/// [`store_plan`], with the users in `accounts` taken as those accounts
+/// (checked by the caller against what the actor may choose).
+pub async fn store_plan_as(
+    conn: &mut PgConnection,
+    actor: UserId,
+    plan: &Plan,
+    accounts: &Accounts,
+) -> Result<Imported, AppError> {
     use super::import_store as store;
+    let mut seen: HashMap<UserId, &str> = HashMap::new();
+    for user in &plan.users {
+        if let Some(account) = accounts.get(&user.guid)
+            && let Some(other) = seen.insert(*account, &user.name)
+        {
+            return Err(AppError::field(
+                &format!("user.{}", user.guid),
+                format!(
+                    "{} and {other} can't both be the same account: each account codes one layer.",
+                    user.name
+                ),
+            ));
+        }
+    }
     let mut new_ids = 0;
     let mut ids = |taken: HashSet<Uuid>, guids: &mut dyn Iterator<Item = Uuid>| {
         guids
@@ -667,7 +740,13 @@ pub async fn store_plan(
             .collect::<HashMap<Uuid, Uuid>>()
     };
     let guids = |v: Vec<Uuid>| v;
-    let user_guids = guids(plan.users.iter().map(|u| u.guid).collect());
+    let user_guids = guids(
+        plan.users
+            .iter()
+            .map(|u| u.guid)
+            .filter(|g| !accounts.contains_key(g))
+            .collect(),
+    );
     let code_guids = guids(plan.codes.iter().map(|c| c.guid).collect());
     let var_guids = guids(plan.variables.iter().map(|v| v.guid).collect());
     let part_guids = guids(plan.participants.iter().map(|p| p.guid).collect());
@@ -675,7 +754,8 @@ pub async fn store_plan(
     let coding_guids = guids(plan.codings.iter().map(|c| c.guid).collect());
 
     let taken = store::taken_ids(&mut *conn, "users", &user_guids).await?;
-    let users = ids(taken, &mut user_guids.iter().copied());
+    let mut users = ids(taken, &mut user_guids.iter().copied());
+    users.extend(accounts.iter().map(|(g, a)| (*g, a.0)));
     let taken = store::taken_ids(&mut *conn, "codes", &code_guids).await?;
     let codes = ids(taken, &mut code_guids.iter().copied());
     let taken = store::taken_ids(&mut *conn, "variables", &var_guids).await?;
@@ -709,7 +789,12 @@ pub async fn store_plan(
 
     for user in &plan.users {
         let id = UserId(users[&user.guid]);
-        store::insert_placeholder_user(&mut *conn, id, &user.name).await?;
+        if !accounts.contains_key(&user.guid) {
+            store::insert_placeholder_user(&mut *conn, id, &user.name).await?;
+        } else if id == actor {
+            // The owner codes this layer too.
+            continue;
+        }
         crate::projects::store::insert_member(
             &mut *conn,
             project.id,
@@ -772,6 +857,35 @@ pub async fn store_plan(
     )
     .await?;
 
+    // Notes not on a coding: memos on the project, by their user when that
+    // user is now a coder, else by the person importing.
+    let memo_guids: Vec<Uuid> = plan.memos.iter().map(|m| m.guid).collect();
+    let taken = store::taken_ids(&mut *conn, "memos", &memo_guids).await?;
+    let memo_ids = ids(taken, &mut memo_guids.iter().copied());
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    for m in &plan.memos {
+        let author = m
+            .author
+            .filter(|a| plan.users.iter().any(|u| u.guid == *a))
+            .and_then(|a| users.get(&a))
+            .map_or(actor, |id| UserId(*id));
+        crate::memos::store::insert(
+            &mut *conn,
+            project.id,
+            &crate::memos::store::NewMemo {
+                id: memo_ids[&m.guid],
+                kind: "project",
+                agreed_code_id: None,
+                node_id: None,
+                written_on: m.written_on.as_deref().unwrap_or(&today),
+                title: &m.title,
+                body: &m.body,
+            },
+            author,
+        )
+        .await?;
+    }
+
     let imported = Imported {
         project_id: project.id,
         transcripts: plan.transcripts.len(),
@@ -779,6 +893,8 @@ pub async fn store_plan(
         codes: plan.codes.len(),
         coders: plan.users.len(),
         codings: plan.codings.len(),
+        memos: plan.memos.len(),
+        existing_accounts: accounts.len(),
         new_ids,
     };
     audit::record(
@@ -792,6 +908,7 @@ pub async fn store_plan(
                 "origin": plan.origin,
                 "convention": plan.convention,
                 "imported": &imported,
+                "accounts": accounts,
                 "not_mapped": plan.not_mapped,
             })),
     )

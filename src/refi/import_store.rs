@@ -33,6 +33,11 @@ pub(crate) async fn taken_ids(
                 .fetch_all(conn)
                 .await?
         }
+        "memos" => {
+            sqlx::query_scalar!("select id from memos where id = any($1)", ids)
+                .fetch_all(conn)
+                .await?
+        }
         "variables" => {
             sqlx::query_scalar!("select id from variables where id = any($1)", ids)
                 .fetch_all(conn)
@@ -373,6 +378,48 @@ pub(crate) async fn find_owner(
             .await?
         }
     })
+}
+
+/// An active account a file's user might be.
+pub struct AccountRow {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+}
+
+/// Active accounts whose id is one of `ids` or whose name is one of `names`
+/// (lower-cased, trimmed).
+pub(crate) async fn accounts_like(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    names: &[String],
+) -> Result<Vec<AccountRow>, AppError> {
+    Ok(sqlx::query_as!(
+        AccountRow,
+        r#"select id as "id: UserId", display_name, email from users
+            where disabled_at is null
+              and (id = any($1) or lower(trim(display_name)) = any($2))
+            order by lower(display_name), id"#,
+        ids,
+        names
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// An active account by id.
+pub(crate) async fn active_account(
+    conn: &mut PgConnection,
+    id: UserId,
+) -> Result<Option<AccountRow>, AppError> {
+    Ok(sqlx::query_as!(
+        AccountRow,
+        r#"select id as "id: UserId", display_name, email from users
+            where id = $1 and disabled_at is null"#,
+        id as UserId
+    )
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// The live codes of the project's shared codebook, by lower-cased name.

@@ -103,19 +103,184 @@ async fn draft_plan(state: &AppState, user: UserId, id: ImportDraftId) -> Result
     read_project(&file_name, &bytes)
 }
 
+/// An existing account a file's user may be taken as.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    /// Why it is offered: "the same GUID", "the same name" or "you".
+    pub reason: &'static str,
+}
+
+/// Who a file's user becomes: a new placeholder account, or one of the
+/// accounts offered.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserChoice {
+    pub guid: uuid::Uuid,
+    pub name: String,
+    pub candidates: Vec<Candidate>,
+    /// Taken unless told otherwise: the account with the user's own GUID (the
+    /// file is an export of this site), else none (a new account).
+    pub default: Option<UserId>,
+}
+
+impl UserChoice {
+    /// Whether `id` is chosen unless told otherwise.
+    pub fn chooses(&self, id: &UserId) -> bool {
+        self.default.as_ref() == Some(id)
+    }
+}
+
+/// The accounts each of the plan's users may be taken as. Whoever imports
+/// may take a user as themself; a site admin also as any active account
+/// with the user's GUID or name. Codings are attributed to the account
+/// chosen, so nobody else may put them under another person's name.
+pub async fn choices(
+    conn: &mut sqlx::PgConnection,
+    importer: UserId,
+    is_admin: bool,
+    plan: &Plan,
+) -> Result<Vec<UserChoice>, AppError> {
+    let ids: Vec<uuid::Uuid> = plan.users.iter().map(|u| u.guid).collect();
+    let names: Vec<String> = plan
+        .users
+        .iter()
+        .map(|u| u.name.trim().to_lowercase())
+        .collect();
+    let found = if is_admin {
+        store::accounts_like(conn, &ids, &names).await?
+    } else {
+        Vec::new()
+    };
+    let me = store::active_account(conn, importer).await?;
+    Ok(plan
+        .users
+        .iter()
+        .map(|u| {
+            let mut candidates: Vec<Candidate> = found
+                .iter()
+                .filter_map(|a| {
+                    let reason = if a.id.0 == u.guid {
+                        "the same GUID"
+                    } else if a.display_name.trim().to_lowercase() == u.name.trim().to_lowercase() {
+                        "the same name"
+                    } else {
+                        return None;
+                    };
+                    Some(Candidate {
+                        id: a.id,
+                        name: a.display_name.clone(),
+                        email: a.email.clone(),
+                        reason,
+                    })
+                })
+                .collect();
+            if let Some(me) = &me {
+                match candidates.iter_mut().find(|c| c.id == me.id) {
+                    Some(c) if c.reason != "the same GUID" => c.reason = "you",
+                    Some(_) => {}
+                    None => candidates.push(Candidate {
+                        id: me.id,
+                        name: me.display_name.clone(),
+                        email: me.email.clone(),
+                        reason: if me.id.0 == u.guid {
+                            "the same GUID"
+                        } else {
+                            "you"
+                        },
+                    }),
+                }
+            }
+            let default = candidates
+                .iter()
+                .find(|c| c.reason == "the same GUID")
+                .map(|c| c.id);
+            UserChoice {
+                guid: u.guid,
+                name: u.name.clone(),
+                candidates,
+                default,
+            }
+        })
+        .collect())
+}
+
+/// The accounts chosen: `given` maps a user's GUID to `"new"` or an offered
+/// account's id; a user not named keeps their default. Each account is taken
+/// for one user at most.
+pub fn resolve(
+    choices: &[UserChoice],
+    given: &std::collections::HashMap<String, String>,
+) -> Result<import::Accounts, AppError> {
+    let mut errors = FieldErrors::new();
+    for key in given.keys() {
+        if !choices.iter().any(|c| c.guid.to_string() == key.trim()) {
+            errors.add(&format!("user.{key}"), "No user of the file has this GUID.");
+        }
+    }
+    let mut accounts = import::Accounts::new();
+    let mut taken: std::collections::HashMap<UserId, &str> = std::collections::HashMap::new();
+    for choice in choices {
+        let value = given
+            .iter()
+            .find(|(k, _)| k.trim() == choice.guid.to_string())
+            .map(|(_, v)| v.trim());
+        let account = match value {
+            None => choice.default,
+            Some("new") | Some("") => None,
+            Some(v) => match v
+                .parse::<UserId>()
+                .ok()
+                .filter(|id| choice.candidates.iter().any(|c| c.id == *id))
+            {
+                Some(id) => Some(id),
+                None => {
+                    errors.add(
+                        &format!("user.{}", choice.guid),
+                        format!(
+                            "Choose a new account or one of the accounts offered for {}.",
+                            choice.name
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        if let Some(id) = account {
+            if let Some(other) = taken.insert(id, &choice.name) {
+                errors.add(
+                    &format!("user.{}", choice.guid),
+                    format!(
+                        "{} and {other} can't both be the same account: each account codes one layer.",
+                        choice.name
+                    ),
+                );
+            }
+            accounts.insert(choice.guid, id);
+        }
+    }
+    errors.into_result()?;
+    Ok(accounts)
+}
+
 /// Stores the draft as a new project, owned by `user`, in one transaction
-/// that also removes the draft.
+/// that also removes the draft; the file's users are taken as `given` says
+/// (see [`resolve`]).
 pub async fn confirm_draft(
     state: &AppState,
-    user: UserId,
+    user: &crate::auth::model::AuthUser,
     id: ImportDraftId,
+    given: &std::collections::HashMap<String, String>,
 ) -> Result<Imported, AppError> {
     let mut tx = state.begin().await?;
-    let (file_name, bytes) = store::find_draft(&mut tx, user, id)
+    let (file_name, bytes) = store::find_draft(&mut tx, user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let plan = read_project(&file_name, &bytes)?;
-    let imported = import::store_plan(&mut tx, user, &plan).await?;
+    let choices = choices(&mut tx, user.id, user.is_admin, &plan).await?;
+    let accounts = resolve(&choices, given)?;
+    let imported = import::store_plan_as(&mut tx, user.id, &plan, &accounts).await?;
     store::delete_draft(&mut tx, id).await?;
     tx.commit().await?;
     Ok(imported)
@@ -135,6 +300,22 @@ struct QdpxPreviewPage {
     layout: Layout,
     draft_id: ImportDraftId,
     plan: Plan,
+    choices: Vec<UserChoice>,
+    errors: FieldErrors,
+}
+
+impl QdpxPreviewPage {
+    fn choice(&self, guid: &uuid::Uuid) -> Option<&UserChoice> {
+        self.choices.iter().find(|c| c.guid == *guid)
+    }
+
+    fn error_of(&self, guid: &uuid::Uuid) -> String {
+        self.errors
+            .0
+            .get(&format!("user.{guid}"))
+            .map(|e| e.join(" "))
+            .unwrap_or_default()
+    }
 }
 
 pub(super) async fn show_upload(
@@ -186,23 +367,54 @@ pub(super) async fn show_preview(
     Path(draft_id): Path<ImportDraftId>,
 ) -> Result<Html<String>, AppError> {
     let plan = draft_plan(&state, user.id, draft_id).await?;
+    let mut conn = state.db.acquire().await?;
+    let choices = choices(&mut conn, user.id, user.is_admin, &plan).await?;
     Ok(Html(
         QdpxPreviewPage {
             layout,
             draft_id,
             plan,
+            choices,
+            errors: FieldErrors::new(),
         }
         .render()?,
     ))
 }
 
+/// The form's `user.<guid>` fields, by GUID.
+fn given_users(fields: &[(String, String)]) -> std::collections::HashMap<String, String> {
+    fields
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("user.")?.to_owned(), v.clone())))
+        .collect()
+}
+
 pub(super) async fn confirm(
     State(state): State<AppState>,
     user: CurrentUser,
+    layout: Layout,
     Path(draft_id): Path<ImportDraftId>,
-) -> Result<Redirect, AppError> {
-    let imported = confirm_draft(&state, user.id, draft_id).await?;
-    Ok(Redirect::to(&format!("/projects/{}", imported.project_id)))
+    axum::extract::Form(fields): axum::extract::Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    match confirm_draft(&state, &user, draft_id, &given_users(&fields)).await {
+        Ok(imported) => {
+            Ok(Redirect::to(&format!("/projects/{}", imported.project_id)).into_response())
+        }
+        Err(AppError::Invalid(errors)) => {
+            let plan = draft_plan(&state, user.id, draft_id).await?;
+            let mut conn = state.db.acquire().await?;
+            let choices = choices(&mut conn, user.id, user.is_admin, &plan).await?;
+            let page = QdpxPreviewPage {
+                layout,
+                draft_id,
+                plan,
+                choices,
+                errors,
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response())
+        }
+        Err(other) => Err(other),
+    }
 }
 
 #[derive(Serialize)]
@@ -210,6 +422,9 @@ pub struct PreviewJson {
     pub draft_id: ImportDraftId,
     pub confirm: String,
     pub preview: Plan,
+    /// Who each user of the file may become; send `{"users": {"<guid>":
+    /// "new" | "<account id>"}}` to the confirmation to choose.
+    pub users: Vec<UserChoice>,
 }
 
 pub(super) async fn api_upload(
@@ -221,12 +436,15 @@ pub(super) async fn api_upload(
     let upload = read_upload(multipart, max).await?;
     let (file_name, bytes) = one_file(upload, max)?;
     let (draft_id, preview) = upload_draft(&state, user.id, &file_name, &bytes).await?;
+    let mut conn = state.db.acquire().await?;
+    let users = choices(&mut conn, user.id, user.is_admin, &preview).await?;
     Ok((
         StatusCode::CREATED,
         Json(PreviewJson {
             draft_id,
             confirm: format!("/api/v1/imports/qdpx/{draft_id}/confirm"),
             preview,
+            users,
         }),
     ))
 }
@@ -237,21 +455,34 @@ pub(super) async fn api_preview(
     Path(draft_id): Path<ImportDraftId>,
 ) -> Result<Json<PreviewJson>, AppError> {
     let preview = draft_plan(&state, user.id, draft_id).await?;
+    let mut conn = state.db.acquire().await?;
+    let users = choices(&mut conn, user.id, user.is_admin, &preview).await?;
     Ok(Json(PreviewJson {
         draft_id,
         confirm: format!("/api/v1/imports/qdpx/{draft_id}/confirm"),
         preview,
+        users,
     }))
+}
+
+/// The confirmation's body (optional): who each user becomes.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    #[serde(default)]
+    pub users: std::collections::HashMap<String, String>,
 }
 
 pub(super) async fn api_confirm(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(draft_id): Path<ImportDraftId>,
+    body: Option<Json<ConfirmBody>>,
 ) -> Result<(StatusCode, Json<Imported>), AppError> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
     Ok((
         StatusCode::CREATED,
-        Json(confirm_draft(&state, user.id, draft_id).await?),
+        Json(confirm_draft(&state, &user, draft_id, &body.users).await?),
     ))
 }
 
@@ -382,7 +613,21 @@ pub async fn run_cli(
             Some(email) => format!("no active account has the address {email}"),
             None => "the site has no admin yet: name the owner with --owner EMAIL".into(),
         })?;
-    let imported = import::store_plan(&mut tx, owner_id, &plan)
+    // The command line has the site's rights: a user whose GUID is an
+    // account of this site (an export of it) is taken as that account.
+    let choices = choices(&mut tx, owner_id, true, &plan)
+        .await
+        .map_err(message)?;
+    for c in &choices {
+        if let Some(account) = c.candidates.iter().find(|a| Some(a.id) == c.default) {
+            println!(
+                "{} is taken as the account {} ({}): the same GUID.",
+                c.name, account.name, account.email
+            );
+        }
+    }
+    let accounts = resolve(&choices, &Default::default()).map_err(message)?;
+    let imported = import::store_plan_as(&mut tx, owner_id, &plan, &accounts)
         .await
         .map_err(message)?;
     tx.commit().await?;
@@ -453,11 +698,12 @@ pub fn preview_text(plan: &Plan) -> String {
     }
     let _ = writeln!(
         out,
-        "Codes: {} · participants: {} · variables: {} · codings: {}",
+        "Codes: {} · participants: {} · variables: {} · codings: {} · memos on the project: {}",
         plan.codes.len(),
         plan.participants.len(),
         plan.variables.len(),
-        plan.coding_count
+        plan.coding_count,
+        plan.memos.len()
     );
     if !plan.not_mapped.is_empty() {
         let _ = writeln!(out, "Not mapped:");

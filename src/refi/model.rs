@@ -191,6 +191,8 @@ pub struct Note {
     pub name: Option<String>,
     pub text: String,
     pub creating_user: Option<Uuid>,
+    /// The day of its `creationDateTime` (`YYYY-MM-DD`), when it has a valid one.
+    pub created_on: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

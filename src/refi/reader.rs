@@ -332,6 +332,11 @@ impl<'r, 'a> Reader<'r, 'a> {
                 name,
                 text: text.unwrap_or_default(),
                 creating_user: optional_reference(note, "creatingUser")?,
+                created_on: note
+                    .attr("creationDateTime")
+                    .and_then(|d| d.trim().get(..10))
+                    .filter(|d| crate::debriefings::service::parse_date(d).is_some())
+                    .map(str::to_owned),
             });
         }
         Ok(out)

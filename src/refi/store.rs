@@ -93,6 +93,41 @@ pub(crate) async fn list_placements(
     .await?)
 }
 
+/// An analytic memo (on the project, an agreed code or a theme), for the
+/// export's notes. Journals are their authors' and stay out of exports.
+pub(crate) struct MemoRow {
+    pub id: Uuid,
+    pub kind: String,
+    /// The agreed code or theme node it is on.
+    pub target_id: Option<Uuid>,
+    pub target_name: Option<String>,
+    pub author_id: Uuid,
+    pub written_on: String,
+    pub title: String,
+    pub body: String,
+}
+
+pub(crate) async fn list_memos(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<MemoRow>, AppError> {
+    Ok(sqlx::query_as!(
+        MemoRow,
+        r#"select m.id, m.kind, coalesce(m.agreed_code_id, m.node_id) as target_id,
+                  coalesce(a.name, n.name) as "target_name?", m.author_id,
+                  to_char(m.written_on, 'YYYY-MM-DD') as "written_on!", m.title, m.body
+             from memos m
+             left join agreed_codes a on a.id = m.agreed_code_id
+             left join theme_nodes n on n.id = m.node_id
+            where m.project_id = $1 and m.deleted_at is null and m.kind <> 'journal'
+            order by m.written_on, m.created_at, m.id"#,
+        project as ProjectId
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 pub(crate) struct VariableRow {
     pub id: Uuid,
     pub name: String,
@@ -118,7 +153,6 @@ pub(crate) struct TranscriptRow {
 
 pub(crate) struct ConsensusRow {
     pub id: Uuid,
-    pub transcript_id: Uuid,
     pub agreed_code_id: Uuid,
     pub start_offset: i32,
     pub end_offset: i32,
@@ -209,24 +243,26 @@ pub(crate) async fn transcript_text(
     .ok_or(AppError::NotFound)
 }
 
-/// The consensus layer of every live transcript, on live, unmerged agreed codes.
+/// The consensus layer of one live transcript, on live, unmerged agreed codes.
 pub(crate) async fn list_consensus(
     conn: &mut PgConnection,
     project: ProjectId,
+    transcript: Uuid,
     _proof: AgreedCodebook,
 ) -> Result<Vec<ConsensusRow>, AppError> {
     Ok(sqlx::query_as!(
         ConsensusRow,
-        r#"select c.id, c.transcript_id, c.agreed_code_id, c.start_offset, c.end_offset, c.memo,
+        r#"select c.id, c.agreed_code_id, c.start_offset, c.end_offset, c.memo,
                   d.id as "decision_id?", d.kind as "decision_kind?", d.rationale as "rationale?"
              from consensus_codings c
              join transcripts t on t.id = c.transcript_id and t.deleted_at is null
              left join decisions d on d.id = c.decision_id
              join agreed_codes a on a.id = c.agreed_code_id
                                 and a.deleted_at is null and a.merged_into is null
-            where c.project_id = $1 and c.deleted_at is null
-            order by c.transcript_id, c.start_offset, c.end_offset, c.id"#,
-        project as ProjectId
+            where c.project_id = $1 and c.transcript_id = $2 and c.deleted_at is null
+            order by c.start_offset, c.end_offset, c.id"#,
+        project as ProjectId,
+        transcript
     )
     .fetch_all(conn)
     .await?)
@@ -234,7 +270,6 @@ pub(crate) async fn list_consensus(
 
 pub(crate) struct CoderCodingRow {
     pub id: Uuid,
-    pub transcript_id: Uuid,
     pub coder_id: Uuid,
     pub code_id: Uuid,
     /// The live agreed code the coder's code is aligned onto, if any.
@@ -244,16 +279,17 @@ pub(crate) struct CoderCodingRow {
     pub memo: String,
 }
 
-/// Every submitted layer of every live transcript. Only a viewer blind to
-/// none of them holds the proof, so every submitted layer may be written.
+/// Every submitted layer of one live transcript. Only a viewer blind to none
+/// of them holds the proof, so every submitted layer may be written.
 pub(crate) async fn list_coder_codings(
     conn: &mut PgConnection,
     project: ProjectId,
+    transcript: Uuid,
     _proof: AgreedCodebook,
 ) -> Result<Vec<CoderCodingRow>, AppError> {
     Ok(sqlx::query_as!(
         CoderCodingRow,
-        r#"select c.id, c.transcript_id, c.coder_id, c.code_id, ag.id as "agreed_code_id?",
+        r#"select c.id, c.coder_id, c.code_id, ag.id as "agreed_code_id?",
                   c.start_offset, c.end_offset, c.memo
              from codings c
              join assignments a on a.transcript_id = c.transcript_id and a.user_id = c.coder_id
@@ -263,8 +299,35 @@ pub(crate) async fn list_coder_codings(
              left join code_alignments al on al.code_id = c.code_id
              left join agreed_codes ag on ag.id = al.agreed_code_id
                                       and ag.deleted_at is null and ag.merged_into is null
+            where c.project_id = $1 and c.transcript_id = $2 and c.deleted_at is null
+            order by c.coder_id, c.start_offset, c.end_offset, c.id"#,
+        project as ProjectId,
+        transcript
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The codes that submitted codings of live transcripts use and that no live
+/// agreed code stands for: the coders' codes an export with their layers
+/// must carry.
+pub(crate) async fn unaligned_codes_in_layers(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    _proof: AgreedCodebook,
+) -> Result<Vec<Uuid>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select distinct c.code_id as "code_id!"
+             from codings c
+             join assignments a on a.transcript_id = c.transcript_id and a.user_id = c.coder_id
+                               and a.state = 'submitted'
+             join transcripts t on t.id = c.transcript_id and t.deleted_at is null
+             join codes k on k.id = c.code_id and k.deleted_at is null
             where c.project_id = $1 and c.deleted_at is null
-            order by c.transcript_id, c.coder_id, c.start_offset, c.end_offset, c.id"#,
+              and not exists (select 1 from code_alignments al
+                                join agreed_codes ag on ag.id = al.agreed_code_id
+                                                    and ag.deleted_at is null and ag.merged_into is null
+                               where al.code_id = c.code_id)"#,
         project as ProjectId
     )
     .fetch_all(conn)

@@ -57,6 +57,17 @@ pub(crate) fn color(value: &str) -> Option<&str> {
 
 /// One `<Code>` and its children, indented by `depth`.
 pub(crate) fn code(out: &mut String, code: &Code, depth: usize) {
+    code_with_notes(out, code, depth, &std::collections::HashMap::new());
+}
+
+/// [`code`], with a `<NoteRef>` to each note `notes` holds for a code.
+pub(crate) fn code_with_notes(
+    out: &mut String,
+    code: &Code,
+    depth: usize,
+    notes: &std::collections::HashMap<uuid::Uuid, Vec<uuid::Uuid>>,
+) {
+    let refs = notes.get(&code.guid).map(Vec::as_slice).unwrap_or(&[]);
     let indent = "  ".repeat(depth);
     let _ = write!(
         out,
@@ -68,7 +79,7 @@ pub(crate) fn code(out: &mut String, code: &Code, depth: usize) {
     if let Some(color) = code.color.as_deref().and_then(color) {
         let _ = write!(out, " color=\"{color}\"");
     }
-    if code.description.is_none() && code.children.is_empty() {
+    if code.description.is_none() && code.children.is_empty() && refs.is_empty() {
         out.push_str("/>\n");
         return;
     }
@@ -80,8 +91,11 @@ pub(crate) fn code(out: &mut String, code: &Code, depth: usize) {
             text(description)
         );
     }
+    for note in refs {
+        let _ = writeln!(out, "{indent}  <NoteRef targetGUID=\"{note}\"/>");
+    }
     for child in &code.children {
-        self::code(out, child, depth + 1);
+        code_with_notes(out, child, depth + 1, notes);
     }
     let _ = writeln!(out, "{indent}</Code>");
 }

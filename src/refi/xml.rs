@@ -80,6 +80,22 @@ pub(crate) fn parse(xml: &str, file: &str) -> Result<Element, RefiError> {
         line: line_of(offset),
         detail,
     };
+    // Lines counted as the reader moves on (positions only grow), not from
+    // the start of the file for every element, which is quadratic.
+    let mut counted = (0usize, 1usize);
+    let mut line_at = |offset: u64| {
+        let offset = (offset as usize).min(xml.len());
+        if offset >= counted.0 {
+            counted.1 += xml.as_bytes()[counted.0..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            counted.0 = offset;
+            counted.1
+        } else {
+            line_of(offset as u64)
+        }
+    };
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     loop {
@@ -110,12 +126,12 @@ pub(crate) fn parse(xml: &str, file: &str) -> Result<Element, RefiError> {
                         format!("elements are nested more than {MAX_DEPTH} deep"),
                     ));
                 }
-                let element = element(&start, line_of(position))
+                let element = element(&start, line_at(position))
                     .map_err(|detail| invalid(position, detail))?;
                 stack.push(element);
             }
             Event::Empty(start) => {
-                let element = element(&start, line_of(position))
+                let element = element(&start, line_at(position))
                     .map_err(|detail| invalid(position, detail))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
@@ -229,6 +245,21 @@ mod tests {
         assert_eq!(root.children.len(), 2);
         assert_eq!(root.children[0].text, "x < y & z");
         assert_eq!(root.children[0].line, 3);
+    }
+
+    #[test]
+    fn every_element_knows_its_line_in_a_long_file() {
+        let mut xml = String::from("<Root>\n");
+        for i in 0..2000 {
+            xml.push_str(&format!("<C i=\"{i}\"/>\n<D>\n</D>\n"));
+        }
+        xml.push_str("</Root>");
+        let root = parse(&xml, "t.xml").unwrap();
+        for (j, c) in root.children.iter().enumerate() {
+            // Each <C> and <D> pair takes three lines from line 2 on.
+            let expected = 2 + 3 * (j / 2) + j % 2;
+            assert_eq!(c.line, expected, "{} {j}", c.name);
+        }
     }
 
     #[test]

@@ -1010,6 +1010,61 @@ async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back
     assert_eq!(read.sets.len() as i64, placed);
     assert!(read.sets.iter().all(|s| !s.codes.is_empty()));
 
+    // Analytic memos are notes, each named for what it is on; a memo on a
+    // code or a theme is linked from that code. Journals stay out.
+    let memos: Vec<(Uuid, String, Option<Uuid>, Option<String>, String)> = sqlx::query_as(
+        "select m.id, m.kind, coalesce(m.agreed_code_id, m.node_id), coalesce(a.name, n.name), m.body
+           from memos m left join agreed_codes a on a.id = m.agreed_code_id
+           left join theme_nodes n on n.id = m.node_id
+          where m.project_id = $1 and m.deleted_at is null and m.kind <> 'journal' order by m.id",
+    )
+    .bind(summary.project_id.0)
+    .fetch_all(&a.pool)
+    .await
+    .unwrap();
+    for kind in ["project", "code", "node"] {
+        assert!(
+            memos.iter().any(|m| m.1 == kind),
+            "the demo has a {kind} memo"
+        );
+    }
+    for (id, kind, target, name, body) in &memos {
+        let note = read
+            .notes
+            .iter()
+            .find(|n| n.guid == *id)
+            .expect("the memo as a note");
+        assert_eq!(note.text, *body);
+        let on = match kind.as_str() {
+            "code" => format!("Memo on the code {}", name.as_deref().unwrap()),
+            "node" => format!("Memo on the theme {}", name.as_deref().unwrap()),
+            _ => "Memo on the project".to_owned(),
+        };
+        assert!(note.name.as_deref().unwrap().starts_with(&on), "{note:?}");
+        assert!(note.created_on.is_some());
+        if let Some(target) = target {
+            let at = qde
+                .find(&format!("<Code guid=\"{target}\""))
+                .expect("the memo's code");
+            let element = &qde[at..];
+            let end = element[1..].find("<Code ").map_or(element.len(), |e| e + 1);
+            let end = end.min(element.find("</Code>").unwrap_or(element.len()));
+            assert!(
+                element[..end].contains(&format!("<NoteRef targetGUID=\"{id}\"/>")),
+                "{}",
+                &element[..end]
+            );
+        }
+    }
+    let journals: Vec<String> =
+        sqlx::query_scalar("select body from memos where project_id = $1 and kind = 'journal'")
+            .bind(summary.project_id.0)
+            .fetch_all(&a.pool)
+            .await
+            .unwrap();
+    assert!(!journals.is_empty());
+    assert!(read.notes.iter().all(|n| !journals.contains(&n.text)));
+
     // Imported on another site: every coding, by every coder. The upload
     // reads 100,000-odd selections; a loaded test machine needs more than
     // the test server's usual request timeout for it.
@@ -1024,4 +1079,159 @@ async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back
         imported["transcripts"].as_u64().unwrap() as usize,
         summary.transcripts.len()
     );
+    // The memos come back as memos on the project, named for what they were on.
+    assert_eq!(imported["memos"].as_u64().unwrap() as usize, memos.len());
+    let back: Vec<(Uuid, String, String, String)> =
+        sqlx::query_as("select id, kind, title, body from memos where project_id = $1 order by id")
+            .bind(
+                imported["project_id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<Uuid>()
+                    .unwrap(),
+            )
+            .fetch_all(&b.pool)
+            .await
+            .unwrap();
+    assert_eq!(back.len(), memos.len());
+    for ((id, kind, title, body), m) in back.iter().zip(&memos) {
+        assert_eq!((id, kind.as_str(), body), (&m.0, "project", &m.4));
+        assert!(title.starts_with("Memo on the"), "{title}");
+    }
+}
+
+/// Codings per coder account of an imported project.
+async fn codings_by_coder(app: &TestApp, project: &str) -> Vec<(Uuid, i64)> {
+    sqlx::query_as(
+        "select coder_id, count(*) from codings where project_id = $1::uuid group by coder_id order by coder_id",
+    )
+    .bind(project)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_files_user_may_be_taken_as_an_account_whoever_imports_may_choose() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_in("owner@example.org", false).await;
+    let other = app.signed_in("ben@example.org", false).await;
+    let file = || project_qdpx("NVivo for Windows 12.6", true, false);
+
+    // Someone who is no admin may take a user as themself, and only that.
+    let response = upload(&owner, "night.qdpx", file()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let preview: Value = response.json().await.unwrap();
+    let users = preview["users"].as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    for u in users {
+        let offered: Vec<&str> = u["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(offered, ["you"], "{u}");
+        assert_eq!(u["default"], Value::Null);
+    }
+    let confirm = preview["confirm"].as_str().unwrap().to_owned();
+    let before = counts(&app).await;
+    for body in [
+        json!({ "users": { ANA: other.id } }),
+        json!({ "users": { ANA: owner.id, BEN: owner.id } }),
+        json!({ "users": { Uuid::new_v4().to_string(): "new" } }),
+        json!({ "users": { ANA: "someone" } }),
+    ] {
+        let response = owner.post_json(&confirm, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert!(
+            problem["errors"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|k| k.starts_with("user.")),
+            "{problem}"
+        );
+        assert_eq!(counts(&app).await, before, "{body}: nothing stored");
+    }
+    let response = owner
+        .post_json(&confirm, &json!({ "users": { ANA: owner.id, BEN: "new" } }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let imported: Value = response.json().await.unwrap();
+    assert_eq!(imported["existing_accounts"], 1);
+    let project = imported["project_id"].as_str().unwrap().to_owned();
+    let by_coder = codings_by_coder(&app, &project).await;
+    assert!(by_coder.contains(&(owner.id.0, 2)), "{by_coder:?}");
+    assert_eq!(by_coder.len(), 2);
+    // The owner's layer is submitted like any imported coder's; Ben is a
+    // placeholder coder, and no account was made for Ana.
+    let states: Vec<(Uuid, String)> = sqlx::query_as(
+        "select user_id, state::text from assignments where project_id = $1::uuid order by user_id",
+    )
+    .bind(&project)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(states.iter().all(|(_, s)| s == "submitted"));
+    assert!(states.iter().any(|(u, _)| *u == owner.id.0));
+    let anas: i64 = sqlx::query_scalar("select count(*) from users where display_name = 'Ana'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(anas, 0);
+
+    // A site admin is offered the accounts with a user's name or GUID; an
+    // export of this site takes its users as the accounts with their GUIDs
+    // unless told otherwise.
+    let admin = app.admin().await;
+    let (preview, first) = import_via_api(&admin, "night.qdpx", file()).await;
+    let ben = preview["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "Ben")
+        .unwrap()
+        .clone();
+    let same_name: Vec<&Value> = ben["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["reason"] == "the same name")
+        .collect();
+    assert_eq!(same_name.len(), 1);
+    assert_eq!(same_name[0]["id"], json!(other.id));
+    // Ben's GUID is the placeholder account the owner's import made, so the
+    // admin's import took him as that account; Ana got one under her GUID.
+    assert_eq!(ben["default"], json!(BEN));
+    assert_eq!(first["existing_accounts"], 1);
+    let response = upload(&admin, "night.qdpx", file()).await;
+    let preview: Value = response.json().await.unwrap();
+    let defaults: Vec<Value> = preview["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["default"].clone())
+        .collect();
+    assert!(
+        defaults.contains(&json!(ANA)),
+        "Ana's GUID is an account now: {defaults:?}"
+    );
+    let confirm = preview["confirm"].as_str().unwrap().to_owned();
+    let response = admin
+        .post_json(&confirm, &json!({ "users": { BEN: other.id } }))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let imported: Value = response.json().await.unwrap();
+    assert_eq!(imported["existing_accounts"], 2);
+    let by_coder = codings_by_coder(&app, imported["project_id"].as_str().unwrap()).await;
+    let ana: Uuid = ANA.parse().unwrap();
+    assert_eq!(by_coder.len(), 2);
+    assert!(by_coder.contains(&(ana, 2)), "{by_coder:?}");
+    assert!(by_coder.contains(&(other.id.0, 2)), "{by_coder:?}");
 }
