@@ -401,9 +401,37 @@ async fn the_upload_page_previews_and_confirm_creates_the_project_once() {
         other.post_form(&preview_url, &[]).await.status(),
         StatusCode::NOT_FOUND
     );
-    let response = owner.post_form(&preview_url, &[]).await;
+    // Each user becomes a new account unless the owner takes one as themself;
+    // an account not offered is refused on the page and nothing is stored.
+    assert_eq!(
+        select_texts(&page, &format!("select[name='user.{ANA}'] option")),
+        ["a new account", "owner (owner@example.org): you"]
+    );
+    let field = format!("user.{ANA}");
+    let other_id = other.id.to_string();
+    let before_refused = counts(&app).await;
+    let response = owner
+        .post_form(&preview_url, &[(field.as_str(), other_id.as_str())])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = html(response).await;
+    assert_eq!(
+        select_texts(&refused, "#users .field-error"),
+        ["Choose a new account or one of the accounts offered for Ana."]
+    );
+    assert_eq!(counts(&app).await, before_refused);
+    let owner_id = owner.id.to_string();
+    let response = owner
+        .post_form(&preview_url, &[(field.as_str(), owner_id.as_str())])
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(location(&response).starts_with("/projects/"));
+    let mine: i64 = sqlx::query_scalar("select count(*) from codings where coder_id = $1")
+        .bind(owner.id.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(mine, 2, "Ana's codings are the owner's");
     let projects: i64 =
         sqlx::query_scalar("select count(*) from projects where name = 'Night shifts'")
             .fetch_one(&app.pool)
@@ -1012,7 +1040,8 @@ async fn the_demo_study_exports_its_layers_decisions_and_themes_and_imports_back
 
     // Analytic memos are notes, each named for what it is on; a memo on a
     // code or a theme is linked from that code. Journals stay out.
-    let memos: Vec<(Uuid, String, Option<Uuid>, Option<String>, String)> = sqlx::query_as(
+    type MemoRow = (Uuid, String, Option<Uuid>, Option<String>, String);
+    let memos: Vec<MemoRow> = sqlx::query_as(
         "select m.id, m.kind, coalesce(m.agreed_code_id, m.node_id), coalesce(a.name, n.name), m.body
            from memos m left join agreed_codes a on a.id = m.agreed_code_id
            left join theme_nodes n on n.id = m.node_id
