@@ -247,15 +247,16 @@ pub fn compute(
     let paths = code_paths(project);
     let mut codes: Vec<CodeInfo> = Vec::new();
     let mut code_index: HashMap<Uuid, u32> = HashMap::new();
+    // One pass over the codings, not one per code.
+    let used: std::collections::HashSet<Uuid> = compared
+        .iter()
+        .flat_map(|(i, _)| project.sources[*i].selections.iter())
+        .flat_map(|s| s.codings.iter())
+        .filter(|c| c.user.is_some_and(|u| coder_index.contains_key(&u)))
+        .map(|c| c.code)
+        .collect();
     for (_, code) in project.all_codes() {
-        let used = compared.iter().any(|(i, _)| {
-            project.sources[*i].selections.iter().any(|s| {
-                s.codings.iter().any(|c| {
-                    c.code == code.guid && c.user.is_some_and(|u| coder_index.contains_key(&u))
-                })
-            })
-        });
-        if used {
+        if used.contains(&code.guid) {
             code_index.insert(code.guid, codes.len() as u32);
             codes.push(CodeInfo {
                 index: codes.len() as u32,
