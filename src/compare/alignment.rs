@@ -129,7 +129,7 @@ pub async fn view(state: &AppState, member: &Member) -> Result<AlignmentView, Ap
     let mut conn = state.db.acquire().await?;
     let codes = store::list_coder_codes(&mut conn, member.project_id, aligner.codebooks).await?;
     let agreed_codes = store::list_agreed_codes(&mut conn, member.project_id).await?;
-    let transcripts = store::transcripts_for_report(&mut conn, member.project_id).await?;
+    let transcripts = store::transcripts_for_report(&mut conn, member.project_id, None).await?;
     let layers = aligner.viewer.layers_of(transcripts.iter().map(|t| t.id));
     let codings = store::codings_of(&mut conn, member.project_id, &layers).await?;
     let spans: Vec<(TranscriptId, CodeId, u32, u32)> = codings

@@ -190,7 +190,7 @@ pub async fn build_levels(
     let mut conn = state.db.acquire().await?;
     let viewer = Viewer::load(&mut conn, member).await?;
     let is_lead = member.require(&[Role::Lead]).is_ok();
-    let transcripts = store::transcripts_for_report(&mut conn, member.project_id).await?;
+    let transcripts = store::transcripts_for_report(&mut conn, member.project_id, only).await?;
     let mut included = Vec::new();
     let mut excluded = Vec::new();
     for t in transcripts {

@@ -184,9 +184,12 @@ pub struct TranscriptForReport {
     pub submitted: Vec<UserId>,
 }
 
+/// The live transcripts of the project, or only `only`: a decision on one
+/// transcript reads one text, not the whole project's.
 pub async fn transcripts_for_report(
     conn: &mut PgConnection,
     project_id: ProjectId,
+    only: Option<TranscriptId>,
 ) -> Result<Vec<TranscriptForReport>, AppError> {
     Ok(sqlx::query_as!(
         TranscriptForReport,
@@ -195,10 +198,11 @@ pub async fn transcripts_for_report(
                   coalesce(array_agg(a.user_id order by a.user_id) filter (where a.state = 'submitted'), '{}') as "submitted!: Vec<UserId>"
              from transcripts t
              left join assignments a on a.transcript_id = t.id
-            where t.project_id = $1 and t.deleted_at is null
+            where t.project_id = $1 and t.deleted_at is null and ($2::uuid is null or t.id = $2)
             group by t.id
             order by lower(t.title)"#,
-        project_id as ProjectId
+        project_id as ProjectId,
+        only.map(|t| t.0)
     )
     .fetch_all(conn)
     .await?)

@@ -1,6 +1,7 @@
 //! Transcripts: import from files, the canonical text and its turns, the page.
 
 mod api;
+pub mod layers;
 mod pages;
 pub mod preview;
 pub mod service;

@@ -6,9 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::layers::{self, LayerOption, LegendCode};
 use super::service::{self, FileOutcome, ParticipantChoice, TranscriptEdit};
 use super::store::{self, Transcript};
-use super::view::{self, LineView};
+use super::view::{self, CodedLine};
+use crate::coding::blinding::Viewer;
 use crate::db::ids::{ParticipantId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
 use crate::import::{Encoding, EncodingChoice};
@@ -18,7 +20,7 @@ use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
 use crate::web::Layout;
-use crate::web::extract::{Form, Path};
+use crate::web::extract::{Form, Path, Query};
 use crate::web::upload::read_upload;
 
 #[derive(Template)]
@@ -118,10 +120,27 @@ pub struct TranscriptShowPage {
     layout: Layout,
     member: Member,
     transcript: Transcript,
-    lines: Vec<LineView>,
+    lines: Vec<CodedLine>,
     attributes: Vec<(String, String)>,
     comments: Vec<CommentView>,
     can_manage: bool,
+    layers: Vec<LayerOption>,
+    legend: Vec<LegendCode>,
+    shown: String,
+    /// Assigned to code this transcript: the coding page is theirs.
+    assigned: bool,
+}
+
+impl TranscriptShowPage {
+    /// A code of the shown layer, by its index in the legend.
+    fn code(&self, index: &usize) -> &LegendCode {
+        &self.legend[*index]
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LayerQuery {
+    layer: Option<String>,
 }
 
 /// A Word comment as the transcript page lists it.
@@ -138,6 +157,7 @@ pub async fn show_transcript(
     member: Member,
     layout: Layout,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
+    Query(query): Query<LayerQuery>,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
     let transcript = store::get_transcript(&mut conn, member.project_id, transcript_id).await?;
@@ -183,6 +203,20 @@ pub async fn show_transcript(
         })
         .collect();
     let can_manage = member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none();
+    let viewer = Viewer::load(&mut conn, &member).await?;
+    let overlay = layers::overlay(
+        &mut conn,
+        &viewer,
+        member.project_id,
+        transcript_id,
+        query.layer.as_deref(),
+    )
+    .await?;
+    let assigned = overlay
+        .options
+        .iter()
+        .any(|o| o.key == member.user.id.to_string());
+    let lines = view::overlay(lines, &overlay.spans);
     Ok(Html(
         TranscriptShowPage {
             layout,
@@ -192,6 +226,10 @@ pub async fn show_transcript(
             attributes,
             comments,
             can_manage,
+            layers: overlay.options,
+            legend: overlay.legend,
+            shown: overlay.shown,
+            assigned,
         }
         .render()?,
     ))

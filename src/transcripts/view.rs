@@ -77,6 +77,84 @@ pub fn lines(text: &str, turns: &[Turn]) -> Vec<LineView> {
     views
 }
 
+/// A run of a line's body and the codes on it (indices into the page's legend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub text: String,
+    pub codes: Vec<usize>,
+}
+
+/// A line with one layer's codings laid over it.
+#[derive(Debug, Clone)]
+pub struct CodedLine {
+    pub line: LineView,
+    pub segments: Vec<Segment>,
+    /// Codes whose span begins on this line, in span order, without repeats.
+    pub starts: Vec<usize>,
+}
+
+/// Lays `spans` (`[start, end)` in code points, and a code index) over the
+/// lines: each body is cut where a span begins or ends.
+pub fn overlay(lines: Vec<LineView>, spans: &[(usize, usize, usize)]) -> Vec<CodedLine> {
+    let mut spans: Vec<(usize, usize, usize)> =
+        spans.iter().copied().filter(|s| s.0 < s.1).collect();
+    spans.sort_unstable();
+    // Spans are sorted by start; `first` skips those that end before the line.
+    let mut first = 0;
+    lines
+        .into_iter()
+        .map(|line| {
+            let line_end = line.start + line.label.chars().count() + line.body.chars().count();
+            let body_start = line.start + line.label.chars().count();
+            while spans.get(first).is_some_and(|s| s.1 <= line.start) {
+                first += 1;
+            }
+            let mut here: Vec<(usize, usize, usize)> = Vec::new();
+            let mut starts = Vec::new();
+            for &span in spans[first..].iter().take_while(|s| s.0 <= line_end) {
+                if span.1 <= line.start {
+                    continue;
+                }
+                if span.0 >= line.start && !starts.contains(&span.2) {
+                    starts.push(span.2);
+                }
+                if span.0 < line_end && span.1 > body_start {
+                    here.push(span);
+                }
+            }
+            let mut cuts = vec![body_start, line_end];
+            for s in &here {
+                cuts.push(s.0.clamp(body_start, line_end));
+                cuts.push(s.1.clamp(body_start, line_end));
+            }
+            cuts.sort_unstable();
+            cuts.dedup();
+            let chars: Vec<char> = line.body.chars().collect();
+            let segments = cuts
+                .windows(2)
+                .map(|w| {
+                    let mut codes: Vec<usize> = here
+                        .iter()
+                        .filter(|s| s.0 <= w[0] && s.1 >= w[1])
+                        .map(|s| s.2)
+                        .collect();
+                    codes.sort_unstable();
+                    codes.dedup();
+                    Segment {
+                        text: chars[w[0] - body_start..w[1] - body_start].iter().collect(),
+                        codes,
+                    }
+                })
+                .collect();
+            CodedLine {
+                line,
+                segments,
+                starts,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +190,52 @@ mod tests {
         assert!(!views[2].turn_start);
         assert_eq!(views[2].speaker_index, views[1].speaker_index);
         assert_ne!(views[0].speaker_index, views[1].speaker_index);
+    }
+
+    #[test]
+    fn overlay_cuts_bodies_at_span_edges_across_lines() {
+        let text = "I: abcdef\nghij\n\nklm";
+        let turns = vec![Turn {
+            speaker: Some("I".into()),
+            start: 0,
+            end: 9,
+            label_end: Some(3),
+            ..Turn::default()
+        }];
+        // Code 0 covers "cdef\ngh", code 1 "de", code 2 the whole last line.
+        let coded = overlay(lines(text, &turns), &[(5, 12, 0), (6, 8, 1), (16, 19, 2)]);
+        let texts = |i: usize| -> Vec<(String, Vec<usize>)> {
+            coded[i]
+                .segments
+                .iter()
+                .map(|s| (s.text.clone(), s.codes.clone()))
+                .collect()
+        };
+        assert_eq!(
+            texts(0),
+            vec![
+                ("ab".into(), vec![]),
+                ("c".into(), vec![0]),
+                ("de".into(), vec![0, 1]),
+                ("f".into(), vec![0]),
+            ]
+        );
+        assert_eq!(coded[0].starts, vec![0, 1]);
+        assert_eq!(
+            texts(1),
+            vec![("gh".into(), vec![0]), ("ij".into(), vec![])]
+        );
+        assert!(coded[1].starts.is_empty(), "code 0 began on line 1");
+        assert_eq!(texts(2), Vec::<(String, Vec<usize>)>::new());
+        assert_eq!(texts(3), vec![("klm".into(), vec![2])]);
+        assert_eq!(coded[3].starts, vec![2]);
+        let plain = overlay(lines("a\nb", &[]), &[]);
+        assert_eq!(
+            plain[1].segments,
+            vec![Segment {
+                text: "b".into(),
+                codes: vec![]
+            }]
+        );
     }
 }

@@ -35,3 +35,8 @@ input?.addEventListener("keydown", (event) => {
     show(current + (event.shiftKey ? -1 : 1));
   }
 });
+
+// Code colours of the layer shown: the page's CSP allows no inline styles.
+for (const el of document.querySelectorAll("[data-color]")) {
+  el.style.setProperty("--code", el.dataset.color);
+}

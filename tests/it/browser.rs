@@ -1539,3 +1539,67 @@ async fn participant_attributes_that_fit_the_panel_are_not_wrapped() {
         }
     }
 }
+
+/// Every coded run of the transcript page: its colour as drawn, the colour
+/// its code has, and whether its line's code tags sit beside the text.
+const CODED_RUNS: &str = r#"
+const hex = (h) => { const n = parseInt(h.slice(1), 16); return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`; };
+return Array.from(document.querySelectorAll("mark.coded")).map((m) => {
+  const line = m.closest(".line");
+  const tags = line.querySelector(".code-tags");
+  const text = line.querySelector(".text").getBoundingClientRect();
+  return {
+    drawn: getComputedStyle(m).borderBottomColor,
+    code: hex(m.dataset.color),
+    beside: !tags || tags.getBoundingClientRect().left >= text.right - 1,
+  };
+});
+"#;
+
+#[tokio::test]
+async fn the_transcript_page_switches_between_layers_drawn_in_their_codes_colours() {
+    let app = TestApp::spawn().await;
+    let state = concord::state::AppState::new(app.pool.clone(), app.config.clone());
+    let demo = concord::demo::create(&state).await.expect("the demo study");
+    let browser = Browser::open(&app).await;
+    browser
+        .sign_in("owner@demo.concord", concord::demo::PASSWORD)
+        .await;
+    browser
+        .visit(&format!(
+            "{}/transcripts/{}",
+            demo.path, demo.transcripts[0]
+        ))
+        .await;
+    let keys = browser.attrs("#layer-switch a", "data-layer").await;
+    assert!(keys.len() >= 3, "text, consensus and coders: {keys:?}");
+    let mut drawn = 0;
+    for key in keys {
+        browser
+            .element(&format!("#layer-switch a[data-layer='{key}']"))
+            .await
+            .click()
+            .await
+            .expect("choosing a layer");
+        browser
+            .element(&format!("#layer-switch a.current[data-layer='{key}']"))
+            .await;
+        let runs = browser
+            .execute(CODED_RUNS, vec![])
+            .await
+            .expect("measuring coded runs");
+        let runs = runs.as_array().expect("a list");
+        if key == "none" {
+            assert!(runs.is_empty(), "the text alone shows no codings");
+        }
+        for run in runs {
+            assert_eq!(run["drawn"], run["code"], "{key}: {run}");
+            assert_eq!(run["beside"], true, "{key}: {run}");
+        }
+        drawn += runs.len();
+    }
+    assert!(
+        drawn > 0,
+        "some layer of the demo's first interview has codings"
+    );
+}

@@ -2320,3 +2320,112 @@ async fn new_codes_take_colours_no_other_code_of_their_codebook_has() {
     agreed.dedup();
     assert_eq!(agreed.len(), 6, "{book:?}");
 }
+
+/// The transcript page as `user` sees it with `layer` (None: the default).
+async fn transcript_page(
+    s: &Study<'_>,
+    user: &TestUser,
+    transcript: &str,
+    layer: Option<&str>,
+) -> Response {
+    let query = layer.map(|l| format!("?layer={l}")).unwrap_or_default();
+    user.get(&s.project.path(&format!("/transcripts/{transcript}{query}")))
+        .await
+}
+
+#[tokio::test]
+async fn the_transcript_page_lays_over_it_only_the_layers_the_member_may_see() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    // The lead's visit accepts the agreement into the consensus layer.
+    s.rec(&s.project.owner).await;
+    let ana = s.ana.id.to_string();
+    let ben = s.ben.id.to_string();
+
+    // The owner: every layer, the consensus by default.
+    let response = transcript_page(&s, &s.project.owner, &s.first, None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = html(response).await;
+    let switch = select_texts(&page, "#layer-switch a");
+    assert_eq!(switch.len(), 4, "{switch:?}");
+    assert_eq!(switch[0], "Text only");
+    assert_eq!(switch[1], "Consensus");
+    assert_eq!(
+        select_texts(&page, "#layer-switch a.current"),
+        ["Consensus"]
+    );
+    assert_eq!(
+        select_texts(&page, "mark.coded"),
+        ["Infection is the big risk for these patients."]
+    );
+    assert_eq!(select_texts(&page, "#L2 .code-tag"), ["Infection"]);
+    assert!(select_texts(&page, "#code-link").is_empty(), "not assigned");
+
+    // Ben's layer: his own codes, each on its line.
+    let page = html(transcript_page(&s, &s.project.owner, &s.first, Some(&ben)).await).await;
+    let legend = select_texts(&page, "#layer-legend li");
+    let names: Vec<&str> = legend
+        .iter()
+        .map(|l| l.rsplit_once(' ').unwrap().0)
+        .collect();
+    assert_eq!(names, ["doctors", "fatigue", "infection risk", "money"]);
+    assert_eq!(select_texts(&page, "#L3 .code-tag"), ["money"]);
+    assert_eq!(select_texts(&page, "#L4 .code-tag"), Vec::<String>::new());
+    // The text alone.
+    let page = html(transcript_page(&s, &s.project.owner, &s.first, Some("none")).await).await;
+    assert!(select_texts(&page, "mark.coded").is_empty());
+    assert!(select_texts(&page, "#layer-legend").is_empty());
+
+    // Ben has not submitted the second transcript: his own layer only.
+    let page = html(transcript_page(&s, &s.ben, &s.second, None).await).await;
+    let own = format!("{} (yours)", s.ben.email.split('@').next().unwrap());
+    assert_eq!(
+        select_texts(&page, "#layer-switch a"),
+        ["Text only", own.as_str()]
+    );
+    assert_eq!(
+        select_texts(&page, "#layer-legend"),
+        ["No codings in this layer yet."]
+    );
+    assert_eq!(select_texts(&page, "#code-link"), ["Open the coding page"]);
+    for layer in [ana.as_str(), "consensus"] {
+        let status = transcript_page(&s, &s.ben, &s.second, Some(layer))
+            .await
+            .status();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{layer}");
+    }
+    // Ana has submitted it, but its consensus layer waits for Ben.
+    let status = transcript_page(&s, &s.ana, &s.second, Some("consensus"))
+        .await
+        .status();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Both have submitted the first: Ana reads Ben's layer and the consensus.
+    let page = html(transcript_page(&s, &s.ana, &s.first, Some(&ben)).await).await;
+    assert_eq!(select_texts(&page, "#L5 .code-tag"), ["fatigue"]);
+
+    // A reviewer reads the consensus layer, no coder's.
+    let reviewer = join(&s.project, "rita", Role::Reviewer).await;
+    let page = html(transcript_page(&s, &reviewer, &s.first, None).await).await;
+    assert_eq!(
+        select_texts(&page, "#layer-switch a"),
+        ["Text only", "Consensus"]
+    );
+    assert_eq!(select_texts(&page, "#L2 .code-tag"), ["Infection"]);
+    let status = transcript_page(&s, &reviewer, &s.first, Some(&ana))
+        .await
+        .status();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A coder of neither transcript sees the text alone, and no switch.
+    let carl = join(&s.project, "carl", Role::Coder).await;
+    let page = html(transcript_page(&s, &carl, &s.first, None).await).await;
+    assert!(select_texts(&page, "#layer-switch").is_empty());
+    assert!(select_texts(&page, "mark.coded").is_empty());
+    assert!(select_texts(&page, "#code-link").is_empty());
+
+    // A layer that is no layer of this transcript is refused with a reason.
+    for bad in ["bogus", &Uuid::new_v4().to_string()] {
+        let response = transcript_page(&s, &s.project.owner, &s.first, Some(bad)).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(response.text().await.unwrap().contains("No such layer"));
+    }
+}
