@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::store;
 use crate::agreement::{
-    self, CodeId as Code, CoderId, Coding, Options, Report, TranscriptLayers, TranscriptUnits,
-    UnitLevel,
+    self, CodeId as Code, CoderId, Coding, Discrepancies, Options, Report, TranscriptLayers,
+    TranscriptUnits, UnitLevel,
 };
 use crate::coding::blinding::Viewer;
 use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
@@ -85,6 +85,26 @@ impl ProjectReport {
             .unwrap_or("?")
     }
 
+    /// The same report with another level's unit statistics.
+    fn at_level(&self, level: UnitLevel, units: agreement::UnitAgreement) -> Self {
+        Self {
+            level,
+            coders: self.coders.clone(),
+            codes: self.codes.clone(),
+            included: self.included.clone(),
+            excluded: self.excluded.clone(),
+            unaligned_codes: self.unaligned_codes,
+            unaligned_codings: self.unaligned_codings.clone(),
+            report: Report {
+                units,
+                unitized: self.report.unitized.clone(),
+                discrepancies: self.report.discrepancies.clone(),
+            },
+            codings: self.codings.clone(),
+            line_starts: self.line_starts.clone(),
+        }
+    }
+
     /// The 1-based line of an offset in the `transcript`-th included transcript.
     pub fn line_of(&self, transcript: usize, offset: u32) -> usize {
         self.line_starts
@@ -125,6 +145,8 @@ pub fn level_name(level: UnitLevel) -> &'static str {
 pub enum Scope {
     Full,
     Discrepancies,
+    /// Every statistic but no discrepancy lists (left empty): for exports.
+    Statistics,
 }
 
 /// The report over every transcript the viewer may compare: all its assigned
@@ -145,6 +167,23 @@ pub async fn build_scoped(
     only: Option<TranscriptId>,
     scope: Scope,
 ) -> Result<ProjectReport, AppError> {
+    build_levels(state, member, &[level], only, scope)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))
+}
+
+/// One report per level of `levels`, in that order, from a single load of
+/// the layers, one scan of the texts and one preparation of the study: the
+/// unitized α and the discrepancy lists do not depend on the level, so they
+/// are computed once and shared.
+pub async fn build_levels(
+    state: &AppState,
+    member: &Member,
+    levels: &[UnitLevel],
+    only: Option<TranscriptId>,
+    scope: Scope,
+) -> Result<Vec<ProjectReport>, AppError> {
     if member.role == Role::Reviewer {
         return Err(AppError::Forbidden);
     }
@@ -304,7 +343,7 @@ pub async fn build_scoped(
             }
         }
         let scanned = match scope {
-            Scope::Full => TranscriptUnits::new(&t.text, &turns),
+            Scope::Full | Scope::Statistics => TranscriptUnits::new(&t.text, &turns),
             Scope::Discrepancies => {
                 TranscriptUnits::from_parts(offset, Vec::new(), Vec::new(), Vec::new(), Vec::new())
             }
@@ -332,14 +371,23 @@ pub async fn build_scoped(
         .collect();
     let all_coders: Vec<CoderId> = (0..coders.len() as u32).map(CoderId).collect();
     let all_codes: Vec<Code> = (0..codes.len() as u32).map(Code).collect();
-    let options = Options {
-        level,
-        ..Options::default()
+    let failed = |e| AppError::Internal(anyhow::anyhow!("agreement report: {e:?}"));
+    let study = agreement::Study::new(&all_coders, &all_codes, &layers).map_err(failed)?;
+    let threshold = Options::default().match_threshold;
+    let discrepancies = match scope {
+        Scope::Statistics => Discrepancies {
+            match_threshold: threshold,
+            overall: Vec::new(),
+            per_transcript: Vec::new(),
+        },
+        Scope::Full | Scope::Discrepancies => study.discrepancies(threshold).map_err(failed)?,
     };
-    let report = agreement::report(&all_coders, &all_codes, &layers, &options)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("agreement report: {e:?}")))?;
-    Ok(ProjectReport {
-        level,
+    let unitized = study.unitized_agreement();
+    let (&first, others) = levels
+        .split_first()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))?;
+    let base = ProjectReport {
+        level: first,
         coders,
         codes,
         included: included
@@ -352,10 +400,20 @@ pub async fn build_scoped(
         excluded,
         unaligned_codes: unaligned.len(),
         unaligned_codings,
-        report,
+        report: Report {
+            units: study.unit_agreement(first),
+            unitized,
+            discrepancies,
+        },
         codings: keys,
         line_starts,
-    })
+    };
+    let mut reports = Vec::with_capacity(levels.len());
+    for &level in others {
+        reports.push(base.at_level(level, study.unit_agreement(level)));
+    }
+    reports.insert(0, base);
+    Ok(reports)
 }
 
 /// The table as CSV: the pooled row, then one row per code. `unit_warning` names the

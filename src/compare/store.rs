@@ -257,7 +257,11 @@ pub struct LayerCoding {
     pub end_offset: i32,
 }
 
-/// Every coder's codings of the transcripts the proof names.
+/// Every coder's codings of the transcripts the proof names. Codings of
+/// deleted codes are left out by a `not in` over the (few) deleted codes
+/// rather than by a join: without table statistics (right after a bulk
+/// import) the planner ran the join as a nested loop that read the layer
+/// index once per code, 1.3 s for 72,000 codings against 40 ms.
 pub async fn codings_of(
     conn: &mut PgConnection,
     project_id: ProjectId,
@@ -269,8 +273,8 @@ pub async fn codings_of(
         r#"select c.id as "id: CodingId", c.transcript_id as "transcript_id: TranscriptId", c.coder_id as "coder_id: UserId",
                   c.code_id as "code_id: CodeId", c.start_offset, c.end_offset
              from codings c
-             join codes k on k.id = c.code_id
-            where c.project_id = $1 and c.transcript_id = any($2) and c.deleted_at is null and k.deleted_at is null"#,
+            where c.project_id = $1 and c.transcript_id = any($2) and c.deleted_at is null
+              and c.code_id not in (select k.id from codes k where k.project_id = $1 and k.deleted_at is not null)"#,
         project_id as ProjectId,
         &ids
     )

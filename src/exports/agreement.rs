@@ -7,7 +7,7 @@ use super::model::Cell;
 use super::sink::Sink;
 use crate::agreement::bootstrap::{self, BootstrapOptions, Interval, Intervals};
 use crate::agreement::{Coefficients, Stat, UnitCounts, UnitLevel};
-use crate::compare::report::{self, ProjectReport};
+use crate::compare::report::{self, ProjectReport, Scope};
 use crate::docx::{Block, Document, ParagraphStyle, Run, Table};
 use crate::error::AppError;
 use crate::projects::member::Member;
@@ -273,11 +273,19 @@ async fn about(member: &Member, line: &ProjectReport, sink: &mut Sink) -> Result
     Ok(())
 }
 
+/// Every level's report, from one load of the layers (the exports need no
+/// discrepancy lists).
+pub async fn reports(
+    state: &AppState,
+    member: &Member,
+) -> Result<Vec<(ProjectReport, &'static str)>, AppError> {
+    let levels = LEVELS.map(|(level, _)| level);
+    let reports = report::build_levels(state, member, &levels, None, Scope::Statistics).await?;
+    Ok(reports.into_iter().zip(LEVELS.map(|(_, t)| t)).collect())
+}
+
 pub async fn write(state: &AppState, member: &Member, sink: &mut Sink) -> Result<(), AppError> {
-    let mut reports = Vec::new();
-    for (level, title) in LEVELS {
-        reports.push((report::build(state, member, level, None).await?, title));
-    }
+    let reports = reports(state, member).await?;
     about(member, &reports[0].0, sink).await?;
     // |uα is on characters whatever the level: its intervals serve every sheet.
     let u_intervals = u_alpha_intervals(&reports[0].0);
@@ -343,10 +351,7 @@ fn guidance(alpha: Stat) -> String {
 /// The methods paragraph and its tables: the line level first (the unit of
 /// the Agreement page), then every level's pooled α, κ and AC1 with intervals.
 pub async fn document(state: &AppState, member: &Member) -> Result<Document, AppError> {
-    let mut reports = Vec::new();
-    for (level, title) in LEVELS {
-        reports.push((report::build(state, member, level, None).await?, title));
-    }
+    let reports = reports(state, member).await?;
     let date = time::OffsetDateTime::now_utc().date();
     let mut doc = Document::new(format!("{} — Agreement", member.project.name), date);
     doc.push(Block::Title(member.project.name.clone()));

@@ -4,7 +4,6 @@
 //! attribute, and exported as CSV and DOCX.
 
 mod api;
-mod docx;
 mod export;
 pub mod model;
 mod pages;

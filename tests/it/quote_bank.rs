@@ -928,7 +928,25 @@ async fn the_csv_and_the_docx_hold_the_quotes_of_the_page_in_its_order() {
 
     let response = owner.get(&s.project.path("/quote-bank/quotes.docx")).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let tables = docx_tables(&response.bytes().await.unwrap());
+    let docx = response.bytes().await.unwrap();
+    let tables = docx_tables(&docx);
+    // The headings, as the shared DOCX reader sees them: the project, then a
+    // theme before each table.
+    let project_name = bank_project_name(&s).await;
+    let headings: Vec<(String, String)> = concord::docx::read::blocks(&docx)
+        .expect("a document the shared writer wrote")
+        .iter()
+        .filter(|b| b.style().starts_with("Heading"))
+        .map(|b| (b.style().to_owned(), b.text()))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            ("Heading1".to_owned(), format!("Quote bank: {project_name}")),
+            ("Heading2".to_owned(), "Risks".to_owned()),
+            ("Heading2".to_owned(), "Unplaced codes".to_owned()),
+        ]
+    );
     assert_eq!(
         tables.len(),
         2,
