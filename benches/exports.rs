@@ -22,6 +22,8 @@ use concord::state::AppState;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+#[path = "peak_rss/mod.rs"]
+mod peak_rss;
 #[path = "study/mod.rs"]
 mod study;
 
@@ -181,23 +183,20 @@ async fn main() -> anyhow::Result<()> {
             let dir = std::env::temp_dir().join(format!("exports-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             let out = dir.join("segments.xlsx");
-            let start = Instant::now();
-            let status = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
-                .env("DATABASE_URL", url)
-                .args(["--log", "warn", "export", "--project"])
-                .arg(study.project.to_string())
-                .args(["--format", "segments-xlsx", "--out"])
-                .arg(&out)
-                .status()?;
-            let elapsed = start.elapsed();
+            let (status, elapsed, peak_kib) = peak_rss::run(
+                std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+                    .env("DATABASE_URL", url)
+                    .args(["--log", "warn", "export", "--project"])
+                    .arg(study.project.to_string())
+                    .args(["--format", "segments-xlsx", "--out"])
+                    .arg(&out),
+            )?;
             anyhow::ensure!(status.success(), "concord export failed");
-            let usage =
-                nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
             println!(
                 "{:<44} {:>8.1} ms, peak RSS {:.1} MiB (target 100 MiB)",
                 "concord export --format segments-xlsx",
                 elapsed.as_secs_f64() * 1e3,
-                usage.max_rss() as f64 / 1024.0
+                peak_kib as f64 / 1024.0
             );
             let _ = std::fs::remove_dir_all(&dir);
         }

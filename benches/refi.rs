@@ -17,6 +17,8 @@ use concord::projects::member::Member;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+#[path = "peak_rss/mod.rs"]
+mod peak_rss;
 #[path = "study/mod.rs"]
 mod study;
 
@@ -230,23 +232,20 @@ async fn main() -> anyhow::Result<()> {
     match &url {
         Some(url) => {
             let out = dir.join("cli.qdpx");
-            let start = Instant::now();
-            let status = std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
-                .env("DATABASE_URL", url)
-                .args(["--log", "warn", "export", "--project"])
-                .arg(project_id.to_string())
-                .args(["--format", "qdpx", "--coders", "--out"])
-                .arg(&out)
-                .status()?;
-            let elapsed = start.elapsed();
+            let (status, elapsed, peak_kib) = peak_rss::run(
+                std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+                    .env("DATABASE_URL", url)
+                    .args(["--log", "warn", "export", "--project"])
+                    .arg(project_id.to_string())
+                    .args(["--format", "qdpx", "--coders", "--out"])
+                    .arg(&out),
+            )?;
             anyhow::ensure!(status.success(), "concord export failed");
-            let usage =
-                nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
             println!(
                 "{:<44} {:>8.1} ms, peak RSS {:.1} MiB (target 50 MiB)",
                 "concord export --format qdpx --coders",
                 elapsed.as_secs_f64() * 1e3,
-                usage.max_rss() as f64 / 1024.0
+                peak_kib as f64 / 1024.0
             );
         }
         None => println!("concord export peak memory: skipped (set DATABASE_URL)"),
