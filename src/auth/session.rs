@@ -16,7 +16,7 @@ use super::model::AuthUser;
 use super::secrets::{constant_time_eq, hash_token, random_token};
 use super::store;
 use crate::config::Config;
-use crate::db::ids::ApiTokenId;
+use crate::db::ids::{ApiTokenId, ProjectId};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -40,6 +40,9 @@ pub struct Auth {
     /// The token forms and `fetch` calls must send back.
     pub csrf_token: String,
     pub client_ip: IpAddr,
+    /// The membership of the project the path names, read with the session
+    /// (see [`crate::projects::member::Member`]); None when not read.
+    pub membership: Option<store::PreloadedMembership>,
 }
 
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -72,12 +75,13 @@ async fn authenticate_inner(
                 credential: Credential::ApiToken { id },
                 csrf_token: String::new(),
                 client_ip,
+                membership: None,
             },
             None => return Err(AppError::Unauthenticated.into_response()),
         }
     } else {
         let session = match cookies.get(SESSION_COOKIE) {
-            Some(token) => load_session(&state, token)
+            Some(token) => load_session(&state, token, project_in_path(request.uri().path()))
                 .await
                 .map_err(IntoResponse::into_response)?,
             None => None,
@@ -98,6 +102,7 @@ async fn authenticate_inner(
                     credential: Credential::Anonymous,
                     csrf_token,
                     client_ip,
+                    membership: None,
                 }
             }
         }
@@ -125,10 +130,21 @@ async fn authenticate_inner(
     Ok(response)
 }
 
-async fn load_session(state: &AppState, token: &str) -> Result<Option<Auth>, AppError> {
+/// The project id in `/projects/{id}/…` or `/api/v1/projects/{id}/…`, if any.
+fn project_in_path(path: &str) -> Option<ProjectId> {
+    let rest = path.strip_prefix("/api/v1").unwrap_or(path);
+    let rest = rest.strip_prefix("/projects/")?;
+    rest.split('/').next()?.parse().ok()
+}
+
+async fn load_session(
+    state: &AppState,
+    token: &str,
+    project: Option<ProjectId>,
+) -> Result<Option<Auth>, AppError> {
     let token_hash = hash_token(token);
     let mut conn = state.db.acquire().await?;
-    let Some(row) = store::find_session(&mut conn, &token_hash).await? else {
+    let Some(row) = store::find_session(&mut conn, &token_hash, project).await? else {
         return Ok(None);
     };
     // Sliding expiry, written at most once a minute per session.
@@ -140,6 +156,7 @@ async fn load_session(state: &AppState, token: &str) -> Result<Option<Auth>, App
         credential: Credential::Session { token_hash },
         csrf_token: row.csrf_token,
         client_ip: IpAddr::from([0, 0, 0, 0]),
+        membership: row.membership,
     }))
 }
 
@@ -323,5 +340,29 @@ impl<S: Send + Sync> FromRequestParts<S> for SiteAdmin {
             return Err(AppError::Forbidden);
         }
         Ok(Self(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_a_path_names_is_read_with_the_session() {
+        let id = ProjectId::new();
+        assert_eq!(project_in_path(&format!("/projects/{id}")), Some(id));
+        assert_eq!(
+            project_in_path(&format!("/projects/{id}/transcripts/x/code")),
+            Some(id)
+        );
+        assert_eq!(
+            project_in_path(&format!("/api/v1/projects/{id}/codings/y")),
+            Some(id)
+        );
+        assert_eq!(project_in_path("/projects"), None);
+        assert_eq!(project_in_path("/projects/new"), None);
+        assert_eq!(project_in_path("/api/v1/projects/not-a-uuid/x"), None);
+        assert_eq!(project_in_path(&format!("/admin/projects/{id}")), None);
+        assert_eq!(project_in_path("/"), None);
     }
 }

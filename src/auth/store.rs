@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::model::{ApiToken, AuthUser, User};
 use crate::db::ids::{AccountTokenId, ApiTokenId, ProjectId, UserId};
 use crate::error::AppError;
-use crate::projects::model::Role;
+use crate::projects::model::{CodebookMode, Project, Role};
 
 pub struct UserWithHash {
     pub user: AuthUser,
@@ -182,6 +182,15 @@ pub struct SessionRow {
     pub user: AuthUser,
     pub csrf_token: String,
     pub last_seen_at: OffsetDateTime,
+    pub membership: Option<PreloadedMembership>,
+}
+
+/// The signed-in user's membership of the project a request's path names, read
+/// with the session; `found` is None when they are not a member.
+#[derive(Debug, Clone)]
+pub struct PreloadedMembership {
+    pub project_id: ProjectId,
+    pub found: Option<(Project, Role)>,
 }
 
 pub async fn insert_session(
@@ -203,22 +212,78 @@ pub async fn insert_session(
     Ok(())
 }
 
+/// The session's user and, when `project` is given, their membership of it
+/// (None inside: not a member), read in the same statement: a request to a
+/// project's page or API needs both, and each statement is a round trip.
 pub async fn find_session(
     conn: &mut PgConnection,
     token_hash: &[u8],
+    project: Option<ProjectId>,
 ) -> Result<Option<SessionRow>, AppError> {
     let row = sqlx::query!(
-        r#"select u.id as "id: UserId", u.email, u.display_name, u.is_admin, s.csrf_token, s.last_seen_at
+        r#"select u.id as "id: UserId", u.email, u.display_name, u.is_admin, s.csrf_token, s.last_seen_at,
+                  p.id as "project_id?: ProjectId", p.name as "project_name?",
+                  p.description as "project_description?", p.archived_at as "project_archived_at?",
+                  p.created_at as "project_created_at?", p.version as "project_version?",
+                  p.codebook_mode as "codebook_mode?: CodebookMode", m.role as "role?"
              from sessions s
              join users u on u.id = s.user_id
+             left join project_members m on m.project_id = $2 and m.user_id = u.id
+             left join projects p on p.id = m.project_id
             where s.token_hash = $1
               and s.expires_at > now()
               and u.disabled_at is null"#,
-        token_hash
+        token_hash,
+        project.map(|p| p.0)
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| SessionRow {
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let membership = match project {
+        None => None,
+        Some(asked) => {
+            let found = match (
+                r.project_id,
+                r.project_name,
+                r.project_description,
+                r.project_created_at,
+                r.project_version,
+                r.codebook_mode,
+                r.role,
+            ) {
+                (
+                    Some(id),
+                    Some(name),
+                    Some(description),
+                    Some(created_at),
+                    Some(version),
+                    Some(codebook_mode),
+                    Some(role),
+                ) => Some((
+                    Project {
+                        id,
+                        name,
+                        description,
+                        archived_at: r.project_archived_at,
+                        created_at,
+                        version,
+                        codebook_mode,
+                    },
+                    Role::parse(&role).ok_or_else(|| {
+                        AppError::Internal(anyhow::anyhow!("unknown role {role:?} in the database"))
+                    })?,
+                )),
+                _ => None,
+            };
+            Some(PreloadedMembership {
+                project_id: asked,
+                found,
+            })
+        }
+    };
+    Ok(Some(SessionRow {
         user: AuthUser {
             id: r.id,
             email: r.email,
@@ -227,6 +292,7 @@ pub async fn find_session(
         },
         csrf_token: r.csrf_token,
         last_seen_at: r.last_seen_at,
+        membership,
     }))
 }
 

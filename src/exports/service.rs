@@ -269,6 +269,7 @@ pub async fn owner_member(state: &AppState, project: ProjectId) -> Result<Member
                 credential: Credential::Anonymous,
                 csrf_token: String::new(),
                 client_ip: IpAddr::from([127, 0, 0, 1]),
+                membership: None,
             },
         },
         project_id: project,

@@ -80,6 +80,7 @@ impl Member {
                     credential: Credential::Anonymous,
                     csrf_token: String::new(),
                     client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+                    membership: None,
                 },
             },
             project_id,
@@ -116,11 +117,22 @@ where
             .find(|(name, _)| *name == "project_id")
             .and_then(|(_, value)| value.parse().ok())
             .ok_or(AppError::NotFound)?;
-        let state = AppState::from_ref(state);
-        let mut conn = state.db.acquire().await?;
-        let (project, role) = store::find_membership(&mut conn, project_id, user.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        // Read with the session when the path named this project; else now.
+        let preloaded = user
+            .auth
+            .membership
+            .as_ref()
+            .filter(|m| m.project_id == project_id)
+            .map(|m| m.found.clone());
+        let found = match preloaded {
+            Some(found) => found,
+            None => {
+                let state = AppState::from_ref(state);
+                let mut conn = state.db.acquire().await?;
+                store::find_membership(&mut conn, project_id, user.id).await?
+            }
+        };
+        let (project, role) = found.ok_or(AppError::NotFound)?;
         Ok(Self {
             user,
             project_id,

@@ -632,6 +632,7 @@ pub async fn run_cli(
                 credential: crate::auth::session::Credential::Anonymous,
                 csrf_token: String::new(),
                 client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+                membership: None,
             },
         },
         project_id,
