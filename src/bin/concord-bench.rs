@@ -838,7 +838,14 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
         if args.pgbench {
             let server = server.context("--pgbench needs the server started by concord-bench")?;
             let ceiling = pgbench_ceiling(server, concurrency, args.pgbench_seconds)?;
-            ceilings.push((concurrency, creates.throughput(), ceiling));
+            let ids = CreateIds {
+                project: project_id.clone(),
+                transcript: transcript.clone(),
+                coder: project.coder_ids[0].clone(),
+                code: project.coders[0].codes[0].clone(),
+            };
+            let own = pgbench_create_sql(server, &ids, concurrency, args.pgbench_seconds)?;
+            ceilings.push((concurrency, creates.throughput(), ceiling, own));
         }
         figures.push(creates);
 
@@ -929,17 +936,21 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
     if !ceilings.is_empty() {
         writeln!(
             out,
-            "| clients | creates/s | raw PostgreSQL tx/s (pgbench) | ratio | pgbench CPU ms/tx: PostgreSQL + pgbench |"
+            "| clients | creates/s | raw PostgreSQL tx/s (pgbench) | ratio | pgbench CPU ms/tx: PostgreSQL + pgbench | a create's own SQL in pgbench, tx/s | its ratio to the raw ceiling | its CPU ms/tx: PostgreSQL + pgbench |"
         )?;
-        writeln!(out, "|---:|---:|---:|---:|---:|")?;
-        for (clients, creates, ceiling) in &ceilings {
+        writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        for (clients, creates, ceiling, own) in &ceilings {
             writeln!(
                 out,
-                "| {clients} | {creates:.0} | {:.0} | {:.2} | {:.2} + {:.2} |",
+                "| {clients} | {creates:.0} | {:.0} | {:.2} | {:.2} + {:.2} | {:.0} | {:.2} | {:.2} + {:.2} |",
                 ceiling.tps,
                 creates / ceiling.tps,
                 ceiling.postgres_ms,
                 ceiling.pgbench_ms,
+                own.tps,
+                own.tps / ceiling.tps,
+                own.postgres_ms,
+                own.pgbench_ms,
             )?;
         }
         writeln!(out)?;
@@ -1098,7 +1109,6 @@ struct Ceiling {
 }
 
 fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Result<Ceiling> {
-    let bin = concord::db::embedded::find_bin_dir()?;
     let socket = server.socket_dir();
     let user = concord::db::embedded::SUPERUSER;
     let psql = |database: &str, sql: &str| -> anyhow::Result<()> {
@@ -1126,16 +1136,84 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
          action text not null, entity_id uuid, after jsonb, \
          created_at timestamptz not null default now());",
     )?;
-    let script = server.root.join("ceiling.sql");
-    std::fs::write(
-        &script,
+    run_pgbench(
+        server,
+        "ceiling",
+        "ceiling.sql",
         "begin;\n\
          insert into rows (id, project_id, start_offset, end_offset) \
          values (gen_random_uuid(), gen_random_uuid(), 1, 20);\n\
          insert into audit (action, entity_id, after) \
          values ('coding.created', gen_random_uuid(), '{\"start\": 1, \"end\": 20}');\n\
          commit;\n",
-    )?;
+        clients,
+        seconds,
+    )
+}
+
+/// Where a coding create's own SQL goes on the same cluster, with no HTTP and
+/// no Rust: the statements a create sends (the session with the membership,
+/// the transcript, assignment and code checks, the coding, its audit row and
+/// live event, in one transaction), in the server's own database, on one
+/// coder's transcript. The ceiling of the write path as its SQL stands.
+fn pgbench_create_sql(
+    server: &Server,
+    ids: &CreateIds,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<Ceiling> {
+    let CreateIds {
+        project,
+        transcript,
+        coder,
+        code,
+    } = ids;
+    let script = format!(
+        "\\set s random(0, 5000)\n\
+         select u.id, s.csrf_token, m.role from sessions s join users u on u.id = s.user_id \
+           left join project_members m on m.project_id = '{project}' and m.user_id = u.id \
+          where u.id = '{coder}' limit 1;\n\
+         begin;\n\
+         select t.char_count, a.id, a.state, k.owner_id from transcripts t \
+           left join assignments a on a.transcript_id = t.id and a.user_id = '{coder}' \
+           left join codes k on k.id = '{code}' \
+          where t.project_id = '{project}' and t.id = '{transcript}';\n\
+         insert into codings (id, project_id, transcript_id, coder_id, code_id, start_offset, end_offset, memo) \
+         values (gen_random_uuid(), '{project}', '{transcript}', '{coder}', '{code}', :s, :s + 10, '') \
+         on conflict (id) do nothing;\n\
+         with audit as (insert into audit_events (project_id, actor_id, action, entity_type, entity_id, before, after, transcript_id) \
+           values ('{project}', '{coder}', 'coding.created', 'coding', gen_random_uuid(), null, \
+                   '{{\"start\": 1, \"end\": 11, \"memo\": \"\", \"code_id\": \"{code}\"}}', '{transcript}')) \
+         insert into project_events (project_id, kind, transcript_id, coder_id, entity_id) \
+         values ('{project}', 'coding.created', '{transcript}', '{coder}', gen_random_uuid());\n\
+         commit;\n"
+    );
+    run_pgbench(server, "concord", "create.sql", &script, clients, seconds)
+}
+
+/// The ids a create's SQL needs.
+struct CreateIds {
+    project: String,
+    transcript: String,
+    coder: String,
+    code: String,
+}
+
+/// `clients` pgbench clients running `script` on `database` for `seconds`
+/// (prepared statements, as the server sends them).
+fn run_pgbench(
+    server: &Server,
+    database: &str,
+    name: &str,
+    script: &str,
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<Ceiling> {
+    let bin = concord::db::embedded::find_bin_dir()?;
+    let socket = server.socket_dir();
+    let user = concord::db::embedded::SUPERUSER;
+    let path = server.root.join(name);
+    std::fs::write(&path, script)?;
     // Beside the server binaries, else on PATH.
     let pgbench = Some(bin.join("pgbench"))
         .filter(|p| p.exists())
@@ -1144,15 +1222,15 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
     let output = Command::new(&pgbench)
         .args(["-n", "-h"])
         .arg(&socket)
-        .args(["-U", user, "-f"])
-        .arg(&script)
+        .args(["-U", user, "-M", "prepared", "-f"])
+        .arg(&path)
         .args([
             "-c",
             &clients.to_string(),
             "-j",
             &clients.min(2).to_string(),
         ])
-        .args(["-T", &seconds.to_string(), "ceiling"])
+        .args(["-T", &seconds.to_string(), database])
         .output()
         .with_context(|| format!("running {}", pgbench.display()))?;
     // pgbench's backends exit as it disconnects; give the postmaster a moment
@@ -1178,7 +1256,7 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
         .and_then(|n| n.parse::<f64>().ok())
         .with_context(|| format!("no transaction count in pgbench's output: {stdout}"))?
         .max(1.0);
-    eprintln!("pgbench ceiling at {clients} clients: {tps:.0} tx/s");
+    eprintln!("pgbench {name} at {clients} clients: {tps:.0} tx/s");
     Ok(Ceiling {
         tps,
         postgres_ms: cpu.postgres * 1000.0 / transactions,
