@@ -730,7 +730,9 @@ pub fn run(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let started = std::time::Instant::now();
     let project = super::read(&name, &bytes, options).map_err(|e| format!("{name}: {e}"))?;
+    let read = started.elapsed();
     let users: Vec<String> = users
         .map(|u| {
             u.split(',')
@@ -741,7 +743,15 @@ pub fn run(
         })
         .unwrap_or_default();
     let report = compute(&project, level, &users).map_err(|e| format!("{name}: {e}"))?;
-    render(&report, format)
+    let computed = started.elapsed();
+    let out = render(&report, format);
+    tracing::debug!(
+        read_ms = read.as_millis() as u64,
+        compute_ms = (computed - read).as_millis() as u64,
+        render_ms = (started.elapsed() - computed).as_millis() as u64,
+        "concord agreement"
+    );
+    out
 }
 
 #[cfg(test)]
