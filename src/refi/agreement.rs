@@ -967,7 +967,7 @@ mod tests {
     }
 
     /// The report as it was built before it was streamed: one `Value`.
-        fn value_json(report: &FileReport) -> serde_json::Value {
+    fn value_json(report: &FileReport) -> serde_json::Value {
         let segment = |seg: &Option<agreement::Segment>| {
             seg.as_ref().map(|seg| {
                 serde_json::json!({

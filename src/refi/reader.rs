@@ -404,7 +404,10 @@ impl<'r, 'a> Reader<'r, 'a> {
         Ok(Some(text))
     }
 
-    fn sources(&mut self, root: Element<'_>) -> Result<(Vec<Source>, Vec<RawSelection>), RefiError> {
+    fn sources(
+        &mut self,
+        root: Element<'_>,
+    ) -> Result<(Vec<Source>, Vec<RawSelection>), RefiError> {
         let mut sources = Vec::new();
         let mut raw = Vec::new();
         let mut other_kinds: Vec<(String, usize)> = Vec::new();
@@ -766,7 +769,11 @@ impl<'r, 'a> Reader<'r, 'a> {
 
 fn describe(element: Element<'_>) -> String {
     match element.attr("name").filter(|n| !n.trim().is_empty()) {
-        Some(name) => format!("<{} name={name:?}> on line {}", element.name(), element.line()),
+        Some(name) => format!(
+            "<{} name={name:?}> on line {}",
+            element.name(),
+            element.line()
+        ),
         None => format!("<{}> on line {}", element.name(), element.line()),
     }
 }
@@ -797,7 +804,11 @@ fn optional_reference(
     }
 }
 
-fn parse_guid(element: Element<'_>, attribute: &'static str, value: &str) -> Result<Uuid, RefiError> {
+fn parse_guid(
+    element: Element<'_>,
+    attribute: &'static str,
+    value: &str,
+) -> Result<Uuid, RefiError> {
     let trimmed = value.trim();
     let bare = trimmed
         .strip_prefix('{')

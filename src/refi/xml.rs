@@ -277,26 +277,14 @@ pub(crate) fn parse<'a>(xml: &'a str, file: &str) -> Result<Document<'a>, RefiEr
                         format!("elements are nested more than {MAX_DEPTH} deep"),
                     ));
                 }
-                let index = element(
-                    &mut document,
-                    xml,
-                    &start,
-                    line_at(position),
-                    stack.last(),
-                )
-                .map_err(|detail| invalid(position, detail))?;
+                let index = element(&mut document, xml, &start, line_at(position), stack.last())
+                    .map_err(|detail| invalid(position, detail))?;
                 has_root = true;
                 stack.push(index);
             }
             Event::Empty(start) => {
-                element(
-                    &mut document,
-                    xml,
-                    &start,
-                    line_at(position),
-                    stack.last(),
-                )
-                .map_err(|detail| invalid(position, detail))?;
+                element(&mut document, xml, &start, line_at(position), stack.last())
+                    .map_err(|detail| invalid(position, detail))?;
                 has_root = true;
             }
             Event::End(_) => {
