@@ -256,6 +256,80 @@ impl Drop for Server {
     }
 }
 
+/// CPU time (user + system, seconds) used so far by the server, by its
+/// PostgreSQL cluster (the postmaster, its live backends, and the backends that
+/// have exited, which the postmaster has reaped), and by this process and the
+/// children it has waited for (pgbench, psql).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    server: f64,
+    postgres: f64,
+    client: f64,
+    children: f64,
+}
+
+/// `/proc/{pid}/stat` CPU fields: (utime + stime, cutime + cstime), in seconds.
+fn proc_cpu(pid: &str) -> Option<(f64, f64, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; every field after it is a number.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // Field 4 is the parent, 14–17 utime, stime, cutime, cstime (`man 5 proc`),
+    // counted in USER_HZ, which is 100 on Linux.
+    let ticks = 100.0;
+    let own = (number(11)? + number(12)?) / ticks;
+    let reaped = (number(13)? + number(14)?) / ticks;
+    Some((own, reaped, fields.get(1)?.parse().ok()?))
+}
+
+impl Cpu {
+    fn now(server: &Server) -> Cpu {
+        let (server_cpu, _, _) = proc_cpu(&server.child.id().to_string()).unwrap_or_default();
+        let (client, children, _) = proc_cpu("self").unwrap_or_default();
+        let postmaster = std::fs::read_to_string(server.root.join("data/pg/postmaster.pid"))
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .next()
+                    .and_then(|l| l.trim().parse::<u32>().ok())
+            });
+        let mut postgres = 0.0;
+        if let Some(postmaster) = postmaster {
+            let (own, reaped, _) = proc_cpu(&postmaster.to_string()).unwrap_or_default();
+            postgres += own + reaped;
+            for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let name = entry.file_name();
+                let Some(pid) = name
+                    .to_str()
+                    .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                else {
+                    continue;
+                };
+                if let Some((own, _, parent)) = proc_cpu(pid)
+                    && parent == postmaster
+                {
+                    postgres += own;
+                }
+            }
+        }
+        Cpu {
+            server: server_cpu,
+            postgres,
+            client,
+            children,
+        }
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            server: self.server - before.server,
+            postgres: self.postgres - before.postgres,
+            client: self.client - before.client,
+            children: self.children - before.children,
+        }
+    }
+}
+
 fn free_port() -> anyhow::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(listener.local_addr()?)
@@ -376,6 +450,8 @@ struct Figures {
     server_latencies: Option<Vec<Duration>>,
     errors: usize,
     wall: Duration,
+    /// CPU used during the run (started by us only).
+    cpu: Option<Cpu>,
 }
 
 /// Nearest-rank percentile.
@@ -390,6 +466,22 @@ fn percentile(latencies: &[Duration], p: f64) -> Duration {
 }
 
 impl Figures {
+    /// CPU milliseconds per answered request: server, PostgreSQL, this client.
+    fn cpu_row(&self) -> Option<String> {
+        let cpu = self.cpu?;
+        let n = self.latencies.len().max(1) as f64;
+        let ms = |s: f64| s * 1000.0 / n;
+        Some(format!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            self.operation,
+            self.concurrency,
+            ms(cpu.server),
+            ms(cpu.postgres),
+            ms(cpu.client),
+            ms(cpu.server + cpu.postgres + cpu.client),
+        ))
+    }
+
     fn throughput(&self) -> f64 {
         self.latencies.len() as f64 / self.wall.as_secs_f64().max(1e-9)
     }
@@ -438,6 +530,7 @@ async fn measure<S: Send + Sync + 'static>(
 ) -> anyhow::Result<Figures> {
     let next = Arc::new(AtomicUsize::new(0));
     let log_from = server.map(Server::log_len);
+    let cpu_before = server.map(Cpu::now);
     let started = Instant::now();
     let deadline = started + limit;
     let mut tasks = Vec::new();
@@ -469,6 +562,7 @@ async fn measure<S: Send + Sync + 'static>(
         server_latencies: None,
         errors: 0,
         wall: Duration::ZERO,
+        cpu: None,
     };
     for task in tasks {
         let (latencies, errors) = task.await??;
@@ -476,6 +570,9 @@ async fn measure<S: Send + Sync + 'static>(
         figures.errors += errors;
     }
     figures.wall = started.elapsed();
+    if let (Some(server), Some(before)) = (server, cpu_before) {
+        figures.cpu = Some(Cpu::now(server).since(before));
+    }
     // Every answer is in: the server logged each request before answering it.
     if let (Some(server), Some(from)) = (server, log_from) {
         figures.server_latencies = Some(server.logged_latencies(from)?);
@@ -740,8 +837,8 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
         .await?;
         if args.pgbench {
             let server = server.context("--pgbench needs the server started by concord-bench")?;
-            let tps = pgbench_ceiling(server, concurrency, args.pgbench_seconds)?;
-            ceilings.push((concurrency, creates.throughput(), tps));
+            let ceiling = pgbench_ceiling(server, concurrency, args.pgbench_seconds)?;
+            ceilings.push((concurrency, creates.throughput(), ceiling));
         }
         figures.push(creates);
 
@@ -832,14 +929,17 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
     if !ceilings.is_empty() {
         writeln!(
             out,
-            "| clients | creates/s | raw PostgreSQL tx/s (pgbench) | ratio |"
+            "| clients | creates/s | raw PostgreSQL tx/s (pgbench) | ratio | pgbench CPU ms/tx: PostgreSQL + pgbench |"
         )?;
-        writeln!(out, "|---:|---:|---:|---:|")?;
-        for (clients, creates, tps) in &ceilings {
+        writeln!(out, "|---:|---:|---:|---:|---:|")?;
+        for (clients, creates, ceiling) in &ceilings {
             writeln!(
                 out,
-                "| {clients} | {creates:.0} | {tps:.0} | {:.2} |",
-                creates / tps
+                "| {clients} | {creates:.0} | {:.0} | {:.2} | {:.2} + {:.2} |",
+                ceiling.tps,
+                creates / ceiling.tps,
+                ceiling.postgres_ms,
+                ceiling.pgbench_ms,
             )?;
         }
         writeln!(out)?;
@@ -853,6 +953,18 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
         writeln!(out, "{}", f.row())?;
     }
     writeln!(out)?;
+    let cpu_rows: Vec<String> = figures.iter().filter_map(Figures::cpu_row).collect();
+    if !cpu_rows.is_empty() {
+        writeln!(
+            out,
+            "| operation | concurrency | server CPU ms/request | PostgreSQL CPU ms/request | client CPU ms/request | total |"
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
+        for row in cpu_rows {
+            writeln!(out, "{row}")?;
+        }
+        writeln!(out)?;
+    }
     match server.and_then(Server::peak_rss_kib) {
         Some(kib) => writeln!(
             out,
@@ -977,7 +1089,15 @@ async fn pages_and_reconciliation(
 /// Raw PostgreSQL on the server's own cluster: `clients` pgbench clients for
 /// `seconds`, each transaction one row insert and one audit-row insert, as a
 /// coding create writes. Answers transactions per second.
-fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Result<f64> {
+/// What pgbench did: transactions per second, and CPU milliseconds per
+/// transaction in PostgreSQL and in pgbench itself.
+struct Ceiling {
+    tps: f64,
+    postgres_ms: f64,
+    pgbench_ms: f64,
+}
+
+fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Result<Ceiling> {
     let bin = concord::db::embedded::find_bin_dir()?;
     let socket = server.socket_dir();
     let user = concord::db::embedded::SUPERUSER;
@@ -1020,6 +1140,7 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
     let pgbench = Some(bin.join("pgbench"))
         .filter(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("pgbench"));
+    let cpu_before = Cpu::now(server);
     let output = Command::new(&pgbench)
         .args(["-n", "-h"])
         .arg(&socket)
@@ -1034,6 +1155,10 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
         .args(["-T", &seconds.to_string(), "ceiling"])
         .output()
         .with_context(|| format!("running {}", pgbench.display()))?;
+    // pgbench's backends exit as it disconnects; give the postmaster a moment
+    // to reap them, so their CPU is counted.
+    std::thread::sleep(Duration::from_millis(500));
+    let cpu = Cpu::now(server).since(cpu_before);
     let stdout = String::from_utf8_lossy(&output.stdout);
     ensure!(
         output.status.success(),
@@ -1046,8 +1171,19 @@ fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Res
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse::<f64>().ok())
         .with_context(|| format!("no tps in pgbench's output: {stdout}"))?;
+    let transactions = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("number of transactions actually processed: "))
+        .and_then(|rest| rest.split(['/', ' ']).next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .with_context(|| format!("no transaction count in pgbench's output: {stdout}"))?
+        .max(1.0);
     eprintln!("pgbench ceiling at {clients} clients: {tps:.0} tx/s");
-    Ok(tps)
+    Ok(Ceiling {
+        tps,
+        postgres_ms: cpu.postgres * 1000.0 / transactions,
+        pgbench_ms: cpu.children * 1000.0 / transactions,
+    })
 }
 
 /// GETs each `(operation, path)` `requests` times in one session, noting each

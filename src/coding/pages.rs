@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, Redirect};
 
-use super::api::coding_data;
+use super::api::{PackedCodings, coding_data};
 use crate::assignments::service as assignments;
 use crate::db::ids::TranscriptId;
 use crate::error::AppError;
@@ -56,7 +56,8 @@ pub async fn show_coding_page(
     layout: Layout,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Html<String>, AppError> {
-    let data = coding_data(&state, &member, transcript_id).await?;
+    let mut data = coding_data(&state, &member, transcript_id).await?;
+    data.packed_codings = Some(PackedCodings::pack(std::mem::take(&mut data.codings)));
     let data_json = script_safe_json(&data)?;
     let lines = view::lines(&data.transcript.text, &data.transcript.turns);
     let page = PageInfo {

@@ -175,15 +175,22 @@ async fn read_all_since(
     .map(LiveEvent::from)
     .collect();
     let last = events.last().map_or(after, |e| e.position);
+    // Whether anything lies beyond: the newest row's position, one step down
+    // the index from its end. (An `exists (… where (xid, id) > …)` was planned
+    // as a scan of the whole table, read on every doorbell.)
     let held_back = events.len() < PAGE as usize
-        && sqlx::query_scalar!(
-            r#"select exists (select 1 from project_events
-                               where (xid, id) > ($1::bigint::text::xid8, $2)) as "held!""#,
-            last.xid,
-            last.id
+        && sqlx::query!(
+            r#"select e.xid::text::bigint as "xid!", e.id from project_events e
+                order by e.xid desc, e.id desc limit 1"#
         )
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some_and(|newest| {
+            Position {
+                xid: newest.xid,
+                id: newest.id,
+            } > last
+        });
     Ok((events, held_back))
 }
 

@@ -758,11 +758,9 @@ pub async fn decide(
         Some((_, s, ..)) => s.clone(),
         // A decision in force on a discrepancy that has gone can still be undone.
         None if kind == DecisionKind::Undo && current.is_some() => {
-            let decisions =
-                store::list_decisions(&mut tx, member.project_id, Some(transcript)).await?;
-            decisions
-                .into_iter()
-                .find(|d| Some(d.id) == current.as_ref().map(|c| c.0))
+            let current = current.as_ref().map(|c| c.0).ok_or(AppError::NotFound)?;
+            store::find_decision(&mut tx, member.project_id, current)
+                .await?
                 .map(|d| d.discrepancy.0)
                 .ok_or(AppError::NotFound)?
         }
@@ -885,10 +883,8 @@ pub async fn decide(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("consensus coding id taken")))?;
         made.push(coding);
     }
-    let decision = store::list_decisions(&mut tx, member.project_id, Some(transcript))
+    let decision = store::find_decision(&mut tx, member.project_id, id)
         .await?
-        .into_iter()
-        .find(|d| d.id == id)
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("decision {id} not found after insert"))
         })?;

@@ -86,6 +86,30 @@ pub async fn list_decisions(
     .await?)
 }
 
+/// One decision of the project, by id.
+pub async fn find_decision(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    id: DecisionId,
+) -> Result<Option<Decision>, AppError> {
+    Ok(sqlx::query_as!(
+        Decision,
+        r#"select d.id as "id: DecisionId", d.transcript_id as "transcript_id: TranscriptId",
+                  d.discrepancy_key as key, d.kind, d.auto,
+                  d.agreed_code_id as "agreed_code_id: AgreedCodeId", d.rationale,
+                  d.discrepancy as "discrepancy: Json<Snapshot>",
+                  d.supersedes as "supersedes: DecisionId", d.decided_by as "decided_by: UserId",
+                  u.display_name as decided_by_name, d.created_at
+             from decisions d
+             join users u on u.id = d.decided_by
+            where d.project_id = $1 and d.id = $2"#,
+        project as ProjectId,
+        id as DecisionId
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// The decision on `key` that nothing supersedes yet, locked until the transaction ends.
 pub async fn current_decision(
     conn: &mut PgConnection,

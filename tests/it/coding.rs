@@ -740,3 +740,85 @@ async fn layer_events_reach_only_those_each_role_and_state_allows() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_coding_page_sends_its_layer_packed_and_it_unpacks_to_what_the_api_sends() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let trust = s.code(&s.ana, "trust").await;
+    let families = s.code(&s.ana, "families").await;
+    let length = TEXT.chars().count() as i64;
+    let n = 120;
+    for i in 0..n {
+        let code = if i % 3 == 0 { &families } else { &trust };
+        let start = i % (length - 10);
+        let memo = if i % 10 == 0 {
+            "a memo, with \"quotes\" </script>"
+        } else {
+            ""
+        };
+        let response = s
+            .ana
+            .post_json(
+                &s.layer("/codings"),
+                &json!({ "id": Uuid::new_v4(), "code_id": code, "start": start, "end": start + 7, "memo": memo }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let page = s
+        .ana
+        .get(&format!(
+            "{}/code",
+            s.project.path(&format!("/transcripts/{}", s.transcript))
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let block = page
+        .split_once(r#"<script type="application/json" id="coding-data">"#)
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(json, _)| json)
+        .expect("the page's data block");
+    let data: Value = serde_json::from_str(block).unwrap();
+    assert_eq!(data["codings"], json!([]));
+    let packed = &data["packed_codings"];
+    let code_ids = packed["code_ids"].as_array().unwrap();
+    let mut unpacked: Vec<Value> = packed["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let row = row.as_array().unwrap();
+            json!({
+                "id": row[0],
+                "transcript_id": s.transcript,
+                "coder_id": s.ana.id,
+                "code_id": code_ids[row[1].as_u64().unwrap() as usize],
+                "start": row[2],
+                "end": row[3],
+                "version": row[4],
+                "memo": row.get(5).cloned().unwrap_or(json!("")),
+            })
+        })
+        .collect();
+    let api = s.data(&s.ana).await;
+    let mut full = api["codings"].as_array().unwrap().clone();
+    let by_id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    unpacked.sort_by_key(by_id);
+    full.sort_by_key(by_id);
+    assert_eq!(unpacked.len(), n as usize);
+    assert_eq!(unpacked, full);
+    // About 55 bytes a coding where the API's objects take about 250; the
+    // rest of the block is the text and its line and turn tables.
+    let rows = serde_json::to_string(packed).unwrap().len();
+    let objects = serde_json::to_string(&api["codings"]).unwrap().len();
+    assert!(rows <= 70 * n as usize, "{rows} bytes for {n} codings");
+    assert!(objects > 3 * rows, "{objects} vs {rows}");
+    assert!(
+        block.len() <= TEXT.len() + 100 * n as usize + 2_000,
+        "the data block is {} bytes",
+        block.len()
+    );
+}

@@ -316,3 +316,19 @@ test("recently used codes come first in the picker, and are remembered for the n
   assert.deepEqual(loadRecent(broken, "k"), []);
   saveRecent(broken, "k", ["a"]);
 });
+
+test("the data block's packed codings unpack to the API's shape", async () => {
+  const { unpackCodings } = await import("../../static/js/coding/packed.js");
+  const packed = {
+    code_ids: ["code-a", "code-b"],
+    rows: [
+      ["one", 1, 0, 5, 3],
+      ["two", 0, 7, 9, 1, "a memo"],
+    ],
+  };
+  assert.deepEqual(unpackCodings(packed, "t", "u"), [
+    { id: "one", transcript_id: "t", coder_id: "u", code_id: "code-b", start: 0, end: 5, memo: "", version: 3 },
+    { id: "two", transcript_id: "t", coder_id: "u", code_id: "code-a", start: 7, end: 9, memo: "a memo", version: 1 },
+  ]);
+  assert.deepEqual(unpackCodings({ code_ids: [], rows: [] }, "t", "u"), []);
+});

@@ -22,6 +22,7 @@ import { createLayer } from "./layer.js";
 import { createLive } from "./live.js";
 import { createNotices } from "./notices.js";
 import { createPanel } from "./panel.js";
+import { unpackCodings } from "./packed.js";
 import { createPicker } from "./picker.js";
 import { transient, WriteQueue } from "./queue.js";
 import { createHistory } from "./undo.js";
@@ -32,6 +33,10 @@ function start() {
   const textRoot = document.getElementById("coding-text");
   if (!dataEl || !textRoot) return;
   const data = JSON.parse(dataEl.textContent);
+  if (data.packed_codings) {
+    data.codings = unpackCodings(data.packed_codings, data.transcript_id, data.user.id);
+    delete data.packed_codings;
+  }
 
   const page = {
     $: (id) => document.getElementById(id),
