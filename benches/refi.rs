@@ -251,15 +251,30 @@ async fn main() -> anyhow::Result<()> {
         None => println!("concord export peak memory: skipped (set DATABASE_URL)"),
     }
 
+    if let Some(keep) = std::env::var_os("REFI_BENCH_KEEP") {
+        std::fs::write(&keep, &bytes)?;
+        println!("the .qdpx file kept as {}", keep.to_string_lossy());
+    }
+
     let mut times = Vec::new();
+    let (mut reads, mut plans, mut stores) = (Vec::new(), Vec::new(), Vec::new());
     let mut imported = None;
     for _ in 0..3 {
         let start = Instant::now();
-        let plan = concord::refi::import_web::read_project("bench.qdpx", &bytes)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let project =
+            concord::refi::read("bench.qdpx", &bytes, &concord::refi::ReadOptions::default())
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let read = Instant::now();
+        let plan = concord::refi::import::plan(&project, "bench.qdpx");
+        drop(project);
+        let planned = Instant::now();
         let mut tx = pool.begin().await?;
         imported = Some(concord::refi::import::store_plan(&mut tx, lead, &plan).await?);
         tx.rollback().await?;
+        let stored = Instant::now();
+        reads.push(read - start);
+        plans.push(planned - read);
+        stores.push(stored - planned);
         times.push(start.elapsed());
     }
     let imported = imported.expect("three runs");
@@ -268,6 +283,17 @@ async fn main() -> anyhow::Result<()> {
         &mut times,
         Duration::from_millis(2000),
     );
+    for (what, times) in [
+        ("  of which: read the file", &mut reads),
+        ("  of which: plan", &mut plans),
+        ("  of which: store (one transaction)", &mut stores),
+    ] {
+        times.sort();
+        println!(
+            "{what:<44} median {:>8.2} ms",
+            times[times.len() / 2].as_secs_f64() * 1e3
+        );
+    }
 
     let mut times = Vec::new();
     for _ in 0..3 {
@@ -289,6 +315,21 @@ async fn main() -> anyhow::Result<()> {
         "concord agreement on the file (process)",
         &mut times,
         Duration::from_millis(1000),
+    );
+    let (status, elapsed, peak_kib) = peak_rss::run(
+        std::process::Command::new(env!("CARGO_BIN_EXE_concord"))
+            .env_remove("DATABASE_URL")
+            .args(["agreement"])
+            .arg(&file)
+            .args(["--users", "Coder A,Coder B", "--format", "json"])
+            .stdout(std::process::Stdio::null()),
+    )?;
+    anyhow::ensure!(status.success(), "concord agreement failed");
+    println!(
+        "{:<44} {:>8.1} ms, peak RSS {:.1} MiB",
+        "concord agreement, once more",
+        elapsed.as_secs_f64() * 1e3,
+        peak_kib as f64 / 1024.0
     );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -1,5 +1,6 @@
 //! From bytes to a checked [`Project`]: the archive, the XML, every reference.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use uuid::Uuid;
@@ -36,8 +37,8 @@ pub fn read(file_name: &str, bytes: &[u8], options: &ReadOptions) -> Result<Proj
     };
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     let text = xml::decode(bytes, base)?;
-    let root = xml::parse(&text, base)?;
-    Reader::new(kind, None, options).project(&root, base)
+    let document = xml::parse(&text, base)?;
+    Reader::new(kind, None, options).project(document.root(), base)
 }
 
 fn read_qdpx(bytes: &[u8], options: &ReadOptions) -> Result<Project, RefiError> {
@@ -65,10 +66,27 @@ fn read_qdpx(bytes: &[u8], options: &ReadOptions) -> Result<Project, RefiError> 
             }
         }
     };
+    let started = std::time::Instant::now();
     let bytes = archive.read(&document)?;
+    let unzipped = started.elapsed();
     let text = xml::decode(&bytes, &document)?;
-    let root = xml::parse(&text, &document)?;
-    Reader::new(FileKind::Qdpx, Some(&mut archive), options).project(&root, &document)
+    let decoded = started.elapsed();
+    let tree = xml::parse(&text, &document)?;
+    let parsed = started.elapsed();
+    let project =
+        Reader::new(FileKind::Qdpx, Some(&mut archive), options).project(tree.root(), &document);
+    let checked = started.elapsed();
+    drop(tree);
+    tracing::debug!(
+        bytes = bytes.len(),
+        unzip_ms = unzipped.as_millis() as u64,
+        decode_ms = (decoded - unzipped).as_millis() as u64,
+        parse_ms = (parsed - decoded).as_millis() as u64,
+        check_ms = (checked - parsed).as_millis() as u64,
+        free_ms = (started.elapsed() - checked).as_millis() as u64,
+        "read {document}"
+    );
+    project
 }
 
 /// A selection as the file has it, before its offsets are mapped.
@@ -83,7 +101,8 @@ struct Reader<'r, 'a> {
     kind: FileKind,
     archive: Option<&'r mut Archive<'a>>,
     options: ReadOptions,
-    seen: HashMap<Uuid, String>,
+    /// Every GUID read so far, with the element that has it.
+    seen: HashMap<Uuid, u32>,
     notices: Vec<String>,
 }
 
@@ -98,15 +117,15 @@ impl<'r, 'a> Reader<'r, 'a> {
         }
     }
 
-    fn project(mut self, root: &Element, file: &str) -> Result<Project, RefiError> {
+    fn project(mut self, root: Element<'_>, file: &str) -> Result<Project, RefiError> {
         let (expected, wanted) = match self.kind {
             FileKind::Qdc => ("REFI-QDA codebook (.qdc)", "CodeBook"),
             _ => ("REFI-QDA project (.qde)", "Project"),
         };
-        if root.name != wanted {
+        if root.name() != wanted {
             return Err(RefiError::WrongRoot {
                 file: file.into(),
-                found: root.name.clone(),
+                found: root.name().to_owned(),
                 expected,
                 wanted,
             });
@@ -158,20 +177,20 @@ impl<'r, 'a> Reader<'r, 'a> {
     }
 
     /// The GUID in `attribute`, recorded so that a second use is refused.
-    fn guid(&mut self, element: &Element, attribute: &'static str) -> Result<Uuid, RefiError> {
+    fn guid(&mut self, element: Element<'_>, attribute: &'static str) -> Result<Uuid, RefiError> {
         let guid = reference(element, attribute)?;
-        let what = describe(element);
-        if let Some(first) = self.seen.insert(guid, what.clone()) {
+        // Described only when the GUID turns out to be reused.
+        if let Some(first) = self.seen.insert(guid, element.index()) {
             return Err(RefiError::DuplicateGuid {
                 guid: element.attr(attribute).unwrap_or_default().to_owned(),
-                first,
-                second: what,
+                first: describe(element.at(first)),
+                second: describe(element),
             });
         }
         Ok(guid)
     }
 
-    fn users(&mut self, root: &Element) -> Result<Vec<User>, RefiError> {
+    fn users(&mut self, root: Element<'_>) -> Result<Vec<User>, RefiError> {
         let mut users = Vec::new();
         for user in root
             .child("Users")
@@ -187,7 +206,7 @@ impl<'r, 'a> Reader<'r, 'a> {
         Ok(users)
     }
 
-    fn codes(&mut self, codes: Option<&Element>) -> Result<Vec<Code>, RefiError> {
+    fn codes(&mut self, codes: Option<Element<'_>>) -> Result<Vec<Code>, RefiError> {
         let mut out = Vec::new();
         for code in codes.iter().flat_map(|c| c.children_named("Code")) {
             out.push(self.code(code)?);
@@ -195,7 +214,7 @@ impl<'r, 'a> Reader<'r, 'a> {
         Ok(out)
     }
 
-    fn code(&mut self, element: &Element) -> Result<Code, RefiError> {
+    fn code(&mut self, element: Element<'_>) -> Result<Code, RefiError> {
         let guid = self.guid(element, "guid")?;
         let name = required(element, "name")?.to_owned();
         let color = match element.attr("color").map(str::trim) {
@@ -220,12 +239,12 @@ impl<'r, 'a> Reader<'r, 'a> {
                 .map(|v| matches!(v.trim(), "true" | "1"))
                 .unwrap_or(true),
             color,
-            description: element.child_text("Description").map(str::to_owned),
+            description: element.child_text("Description").map(Cow::into_owned),
             children,
         })
     }
 
-    fn variables(&mut self, root: &Element) -> Result<Vec<Variable>, RefiError> {
+    fn variables(&mut self, root: Element<'_>) -> Result<Vec<Variable>, RefiError> {
         let mut out = Vec::new();
         for variable in root
             .child("Variables")
@@ -236,7 +255,7 @@ impl<'r, 'a> Reader<'r, 'a> {
             let raw_kind = required(variable, "typeOfVariable")?;
             let kind = VariableType::parse(raw_kind).ok_or_else(|| RefiError::BadAttribute {
                 element: "Variable".into(),
-                line: variable.line,
+                line: variable.line(),
                 attribute: "typeOfVariable",
                 value: raw_kind.into(),
                 expected: "Text, Boolean, Integer, Float, Date or DateTime",
@@ -245,13 +264,13 @@ impl<'r, 'a> Reader<'r, 'a> {
                 guid,
                 name: required(variable, "name")?.to_owned(),
                 kind,
-                description: variable.child_text("Description").map(str::to_owned),
+                description: variable.child_text("Description").map(Cow::into_owned),
             });
         }
         Ok(out)
     }
 
-    fn cases(&mut self, root: &Element, variables: &[Variable]) -> Result<Vec<Case>, RefiError> {
+    fn cases(&mut self, root: Element<'_>, variables: &[Variable]) -> Result<Vec<Case>, RefiError> {
         let mut out = Vec::new();
         for case in root
             .child("Cases")
@@ -264,22 +283,21 @@ impl<'r, 'a> Reader<'r, 'a> {
                 let Some(variable_ref) = value.child("VariableRef") else {
                     return Err(RefiError::MissingAttribute {
                         element: "VariableValue".into(),
-                        line: value.line,
+                        line: value.line(),
                         attribute: "VariableRef",
                     });
                 };
                 let variable = reference(variable_ref, "targetGUID")?;
                 if !variables.iter().any(|v| v.guid == variable) {
                     return Err(RefiError::UnknownVariable {
-                        line: value.line,
+                        line: value.line(),
                         variable: variable.to_string(),
                     });
                 }
                 let text = value
-                    .children
-                    .iter()
-                    .find(|c| c.name.ends_with("Value"))
-                    .map(|c| c.text.clone())
+                    .children()
+                    .find(|c| c.name().ends_with("Value"))
+                    .map(|c| c.text().into_owned())
                     .unwrap_or_default();
                 values.push(VariableValue {
                     variable,
@@ -301,7 +319,7 @@ impl<'r, 'a> Reader<'r, 'a> {
             out.push(Case {
                 guid,
                 name: case.attr("name").map(str::to_owned),
-                description: case.child_text("Description").map(str::to_owned),
+                description: case.child_text("Description").map(Cow::into_owned),
                 values,
                 sources,
             });
@@ -309,7 +327,7 @@ impl<'r, 'a> Reader<'r, 'a> {
         Ok(out)
     }
 
-    fn notes(&mut self, root: &Element) -> Result<Vec<Note>, RefiError> {
+    fn notes(&mut self, root: Element<'_>) -> Result<Vec<Note>, RefiError> {
         let mut out = Vec::new();
         for note in root
             .child("Notes")
@@ -319,7 +337,7 @@ impl<'r, 'a> Reader<'r, 'a> {
             let guid = self.guid(note, "guid")?;
             let name = note.attr("name").map(str::to_owned);
             let text = match note.child("PlainTextContent") {
-                Some(content) => Some(content.text.clone()),
+                Some(content) => Some(content.text().into_owned()),
                 None => match note.attr("plainTextPath") {
                     Some(path) => {
                         self.internal_text(path, &name.clone().unwrap_or_default(), false)?
@@ -386,19 +404,22 @@ impl<'r, 'a> Reader<'r, 'a> {
         Ok(Some(text))
     }
 
-    fn sources(&mut self, root: &Element) -> Result<(Vec<Source>, Vec<RawSelection>), RefiError> {
+    fn sources(
+        &mut self,
+        root: Element<'_>,
+    ) -> Result<(Vec<Source>, Vec<RawSelection>), RefiError> {
         let mut sources = Vec::new();
         let mut raw = Vec::new();
         let mut other_kinds: Vec<(String, usize)> = Vec::new();
         let mut whole_source_codings = 0;
         let mut without_text = 0;
-        for element in root.child("Sources").iter().flat_map(|s| s.children.iter()) {
-            if element.name != "TextSource" {
+        for element in root.child("Sources").into_iter().flat_map(|s| s.children()) {
+            if element.name() != "TextSource" {
                 // Registered all the same, so a GUID they reuse is caught.
                 self.guid(element, "guid")?;
-                match other_kinds.iter_mut().find(|(k, _)| *k == element.name) {
+                match other_kinds.iter_mut().find(|(k, _)| *k == element.name()) {
                     Some((_, n)) => *n += 1,
-                    None => other_kinds.push((element.name.clone(), 1)),
+                    None => other_kinds.push((element.name().to_owned(), 1)),
                 }
                 continue;
             }
@@ -406,7 +427,7 @@ impl<'r, 'a> Reader<'r, 'a> {
             let name = element.attr("name").map(str::to_owned);
             let title = name.clone().unwrap_or_else(|| guid.to_string());
             let text = match element.child("PlainTextContent") {
-                Some(content) => Some(content.text.clone()),
+                Some(content) => Some(content.text().into_owned()),
                 None => match element.attr("plainTextPath") {
                     Some(path) => self.internal_text(path, &title, true)?,
                     None => None,
@@ -432,7 +453,7 @@ impl<'r, 'a> Reader<'r, 'a> {
                 if start < 0 {
                     return Err(RefiError::BadAttribute {
                         element: "PlainTextSelection".into(),
-                        line: selection.line,
+                        line: selection.line(),
                         attribute: "startPosition",
                         value: start.to_string(),
                         expected: "zero or more",
@@ -445,7 +466,7 @@ impl<'r, 'a> Reader<'r, 'a> {
                     let Some(code_ref) = coding.child("CodeRef") else {
                         return Err(RefiError::MissingAttribute {
                             element: "Coding".into(),
-                            line: coding.line,
+                            line: coding.line(),
                             attribute: "CodeRef",
                         });
                     };
@@ -465,7 +486,7 @@ impl<'r, 'a> Reader<'r, 'a> {
                         name: selection.attr("name").map(str::to_owned),
                         start: 0,
                         end: 0,
-                        description: selection.child_text("Description").map(str::to_owned),
+                        description: selection.child_text("Description").map(Cow::into_owned),
                         creating_user,
                         codings,
                         notes: note_refs(selection)?,
@@ -475,7 +496,7 @@ impl<'r, 'a> Reader<'r, 'a> {
             sources.push(Source {
                 guid,
                 name,
-                description: element.child_text("Description").map(str::to_owned),
+                description: element.child_text("Description").map(Cow::into_owned),
                 text: text.map(|t| SourceText::new(&t)),
                 selections: Vec::new(),
                 notes: note_refs(element)?,
@@ -700,7 +721,7 @@ impl<'r, 'a> Reader<'r, 'a> {
         Ok(())
     }
 
-    fn sets(&mut self, root: &Element, codes: &[Code]) -> Result<Vec<Set>, RefiError> {
+    fn sets(&mut self, root: Element<'_>, codes: &[Code]) -> Result<Vec<Set>, RefiError> {
         let member_attribute = if self.kind == FileKind::Qdc {
             "guid"
         } else {
@@ -737,7 +758,7 @@ impl<'r, 'a> Reader<'r, 'a> {
             out.push(Set {
                 guid,
                 name: required(set, "name")?.to_owned(),
-                description: set.child_text("Description").map(str::to_owned),
+                description: set.child_text("Description").map(Cow::into_owned),
                 codes: members,
                 sources,
             });
@@ -746,30 +767,34 @@ impl<'r, 'a> Reader<'r, 'a> {
     }
 }
 
-fn describe(element: &Element) -> String {
+fn describe(element: Element<'_>) -> String {
     match element.attr("name").filter(|n| !n.trim().is_empty()) {
-        Some(name) => format!("<{} name={name:?}> on line {}", element.name, element.line),
-        None => format!("<{}> on line {}", element.name, element.line),
+        Some(name) => format!(
+            "<{} name={name:?}> on line {}",
+            element.name(),
+            element.line()
+        ),
+        None => format!("<{}> on line {}", element.name(), element.line()),
     }
 }
 
-fn required<'e>(element: &'e Element, attribute: &'static str) -> Result<&'e str, RefiError> {
+fn required<'e>(element: Element<'e>, attribute: &'static str) -> Result<&'e str, RefiError> {
     element
         .attr(attribute)
         .ok_or_else(|| RefiError::MissingAttribute {
-            element: element.name.clone(),
-            line: element.line,
+            element: element.name().to_owned(),
+            line: element.line(),
             attribute,
         })
 }
 
 /// A GUID attribute, upper or lower case, with or without braces.
-fn reference(element: &Element, attribute: &'static str) -> Result<Uuid, RefiError> {
+fn reference(element: Element<'_>, attribute: &'static str) -> Result<Uuid, RefiError> {
     parse_guid(element, attribute, required(element, attribute)?)
 }
 
 fn optional_reference(
-    element: &Element,
+    element: Element<'_>,
     attribute: &'static str,
 ) -> Result<Option<Uuid>, RefiError> {
     match element.attr(attribute) {
@@ -779,7 +804,11 @@ fn optional_reference(
     }
 }
 
-fn parse_guid(element: &Element, attribute: &'static str, value: &str) -> Result<Uuid, RefiError> {
+fn parse_guid(
+    element: Element<'_>,
+    attribute: &'static str,
+    value: &str,
+) -> Result<Uuid, RefiError> {
     let trimmed = value.trim();
     let bare = trimmed
         .strip_prefix('{')
@@ -797,29 +826,29 @@ fn parse_guid(element: &Element, attribute: &'static str, value: &str) -> Result
         .then(|| Uuid::parse_str(bare).ok())
         .flatten()
         .ok_or_else(|| RefiError::BadAttribute {
-            element: element.name.clone(),
-            line: element.line,
+            element: element.name().to_owned(),
+            line: element.line(),
             attribute,
             value: value.into(),
             expected: "a GUID (8-4-4-4-12 hexadecimal digits)",
         })
 }
 
-fn integer(element: &Element, attribute: &'static str) -> Result<i64, RefiError> {
+fn integer(element: Element<'_>, attribute: &'static str) -> Result<i64, RefiError> {
     let value = required(element, attribute)?;
     value
         .trim()
         .parse::<i64>()
         .map_err(|_| RefiError::BadAttribute {
-            element: element.name.clone(),
-            line: element.line,
+            element: element.name().to_owned(),
+            line: element.line(),
             attribute,
             value: value.into(),
             expected: "a whole number",
         })
 }
 
-fn note_refs(element: &Element) -> Result<Vec<Uuid>, RefiError> {
+fn note_refs(element: Element<'_>) -> Result<Vec<Uuid>, RefiError> {
     element
         .children_named("NoteRef")
         .map(|n| reference(n, "targetGUID"))
