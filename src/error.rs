@@ -70,6 +70,9 @@ pub enum AppError {
     Gone(String),
     #[error("{detail}")]
     BadRequest { status: StatusCode, detail: String },
+    /// 413, with what was too large and the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("too many attempts")]
     Throttled { retry_after_secs: u64 },
     /// PostgreSQL cannot be reached (down, restarting, or the pool is exhausted).
@@ -106,6 +109,7 @@ impl AppError {
             Self::Conflict(_) | Self::State(_) => StatusCode::CONFLICT,
             Self::Gone(_) => StatusCode::GONE,
             Self::BadRequest { status, .. } => *status,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,8 +117,98 @@ impl AppError {
     }
 }
 
+/// What the violation of a named constraint tells whoever sent the write.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    /// 422 on a field.
+    Field(&'static str, &'static str),
+    /// 409: the write does not fit the record's state.
+    State(&'static str),
+}
+
+/// Every constraint the schema refuses a user's write with, and what the user
+/// is told, in one place. A violation of any other constraint is a bug (500).
+const CONSTRAINTS: &[(&str, Refusal)] = &[
+    (
+        "users_email_key",
+        Refusal::Field(
+            "email",
+            "An account with this email address exists already.",
+        ),
+    ),
+    (
+        "transcripts_text_frozen",
+        Refusal::Field(
+            "text",
+            "Coding has started on this transcript, so its text is frozen: every coding must keep pointing at the same words.",
+        ),
+    ),
+    (
+        "variables_project_name_key",
+        Refusal::Field("name", "The project has a variable of this name already."),
+    ),
+    (
+        "participants_project_label_key",
+        Refusal::Field(
+            "label",
+            "The project has a participant with this label already.",
+        ),
+    ),
+    (
+        "agreed_codes_project_name_key",
+        Refusal::Field(
+            "name",
+            "The agreed codebook has a code of this name already.",
+        ),
+    ),
+    (
+        "quote_selections_span_key",
+        Refusal::Field("coding_id", "This quote is selected already."),
+    ),
+    (
+        "codes_codebook_name_key",
+        Refusal::Field("name", "Your codebook has a code of this name already."),
+    ),
+    (
+        "decisions_first_key",
+        Refusal::State("Someone decided on this discrepancy meanwhile."),
+    ),
+    (
+        "decisions_supersedes_key",
+        Refusal::State("Someone decided on this discrepancy meanwhile."),
+    ),
+    (
+        "review_rounds_number_key",
+        Refusal::State(
+            "Another review round was started at the same moment: reload the page and try again.",
+        ),
+    ),
+];
+
+/// The names in [`CONSTRAINTS`] (a test checks that the schema has each).
+pub fn refusing_constraints() -> impl Iterator<Item = &'static str> {
+    CONSTRAINTS.iter().map(|(name, _)| *name)
+}
+
+/// The refusal a violated named constraint stands for, if it is one of
+/// [`CONSTRAINTS`].
+pub fn refusal(error: &sqlx::Error) -> Option<AppError> {
+    let sqlx::Error::Database(db) = error else {
+        return None;
+    };
+    let name = db.constraint()?;
+    let (_, refusal) = CONSTRAINTS.iter().find(|(n, _)| *n == name)?;
+    Some(match *refusal {
+        Refusal::Field(field, message) => AppError::field(field, message),
+        Refusal::State(message) => AppError::State(message.to_owned()),
+    })
+}
+
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        if let Some(refused) = refusal(&error) {
+            return refused;
+        }
         if database_unreachable(&error) {
             tracing::warn!(%error, "database unavailable");
             return Self::Unavailable;
@@ -269,9 +363,10 @@ impl AppError {
                     .into();
                 info.current = Some(current.clone());
             }
-            Self::State(detail) | Self::Gone(detail) | Self::BadRequest { detail, .. } => {
-                info.detail = detail.clone()
-            }
+            Self::State(detail)
+            | Self::Gone(detail)
+            | Self::PayloadTooLarge(detail)
+            | Self::BadRequest { detail, .. } => info.detail = detail.clone(),
             Self::Throttled { retry_after_secs } => {
                 info.detail = format!(
                     "Too many failed attempts. Try again in {} minute(s).",

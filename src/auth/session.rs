@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use time::{Duration, OffsetDateTime};
@@ -205,11 +205,8 @@ async fn check_csrf(
     }
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, limit).await.map_err(|_| {
-        AppError::BadRequest {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            detail: "The request is larger than this server accepts.".into(),
-        }
-        .into_response()
+        AppError::PayloadTooLarge("The request is larger than this server accepts.".into())
+            .into_response()
     })?;
     let ok = form_urlencoded::parse(&bytes).any(|(k, v)| k == CSRF_FIELD && matches(&v));
     if !ok {

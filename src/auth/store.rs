@@ -103,15 +103,8 @@ pub async fn insert_user(
     )
     .fetch_one(conn)
     .await;
-    match result {
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
-            Err(AppError::field(
-                "email",
-                "An account with this email address exists already.",
-            ))
-        }
-        other => Ok(other?),
-    }
+    // A taken email is refused by `users_email_key` (error::CONSTRAINTS).
+    Ok(result?)
 }
 
 pub async fn update_password(

@@ -78,20 +78,9 @@ pub async fn code_colors(
     .await?)
 }
 
-fn name_taken() -> AppError {
-    AppError::field("name", "Your codebook has a code of this name already.")
-}
-
-fn on_name_conflict(error: sqlx::Error) -> AppError {
-    match error {
-        sqlx::Error::Database(e) if e.constraint() == Some("codes_codebook_name_key") => {
-            name_taken()
-        }
-        other => other.into(),
-    }
-}
-
-/// Inserts unless the id exists; returns whether it was inserted.
+/// Inserts unless the id exists; returns whether it was inserted. A name
+/// taken in the codebook is refused by `codes_codebook_name_key`
+/// (`error::CONSTRAINTS`), here and in the updates below.
 pub async fn insert_code(
     conn: &mut PgConnection,
     project_id: ProjectId,
@@ -111,8 +100,7 @@ pub async fn insert_code(
         created_by as UserId
     )
     .execute(conn)
-    .await
-    .map_err(on_name_conflict)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -140,8 +128,7 @@ pub async fn update_code(
         version
     )
     .execute(conn)
-    .await
-    .map_err(on_name_conflict)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -164,8 +151,7 @@ pub async fn set_code_deleted(
         merged_into as Option<CodeId>
     )
     .execute(conn)
-    .await
-    .map_err(on_name_conflict)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

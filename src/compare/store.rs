@@ -57,17 +57,8 @@ pub async fn insert_agreed_code(
     )
     .fetch_one(conn)
     .await;
-    match result {
-        Err(sqlx::Error::Database(e))
-            if e.constraint() == Some("agreed_codes_project_name_key") =>
-        {
-            Err(AppError::field(
-                "name",
-                "The agreed codebook has a code of this name already.",
-            ))
-        }
-        other => Ok(other?),
-    }
+    // A taken name: `agreed_codes_project_name_key` (error::CONSTRAINTS).
+    Ok(result?)
 }
 
 /// A coder's code with what it is aligned to, for the alignment page.

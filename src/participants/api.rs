@@ -178,12 +178,11 @@ pub async fn upload_table(
         .files
         .first()
         .ok_or_else(|| AppError::field("file", "Send the table as the multipart field `file`."))?;
-    let bytes = file.bytes.as_ref().ok_or_else(|| AppError::BadRequest {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        detail: format!(
+    let bytes = file.bytes.as_ref().ok_or_else(|| {
+        AppError::PayloadTooLarge(format!(
             "{}: the file is larger than {} bytes.",
             file.file_name, state.config.max_upload_bytes
-        ),
+        ))
     })?;
     let draft_id = service::create_import_draft(&state, &member, &file.file_name, bytes).await?;
     let preview = service::preview_import(&state, &member, draft_id, None).await?;

@@ -69,12 +69,7 @@ pub async fn insert_variable(
             allowed_values: allowed_values.to_vec(),
             version: row.version,
         }),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("variables_project_name_key") => {
-            Err(AppError::field(
-                "name",
-                "The project has a variable of this name already.",
-            ))
-        }
+        // A taken name: `variables_project_name_key` (error::CONSTRAINTS).
         Err(e) => Err(e.into()),
     }
 }
@@ -151,13 +146,6 @@ pub async fn get_participant(
     })
 }
 
-fn label_taken() -> AppError {
-    AppError::field(
-        "label",
-        "The project has a participant with this label already.",
-    )
-}
-
 pub async fn insert_participant(
     conn: &mut PgConnection,
     project_id: ProjectId,
@@ -174,11 +162,7 @@ pub async fn insert_participant(
     .await;
     match result {
         Ok(_) => Ok(id),
-        Err(sqlx::Error::Database(e))
-            if e.constraint() == Some("participants_project_label_key") =>
-        {
-            Err(label_taken())
-        }
+        // A taken label: `participants_project_label_key` (error::CONSTRAINTS).
         Err(e) => Err(e.into()),
     }
 }
@@ -203,11 +187,6 @@ pub async fn update_participant_label(
     .await;
     match result {
         Ok(done) => Ok(done.rows_affected() == 1),
-        Err(sqlx::Error::Database(e))
-            if e.constraint() == Some("participants_project_label_key") =>
-        {
-            Err(label_taken())
-        }
         Err(e) => Err(e.into()),
     }
 }

@@ -209,16 +209,8 @@ pub async fn insert_selection(
     )
     .execute(conn)
     .await;
-    match inserted {
-        Ok(done) => Ok(done.rows_affected() == 1),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("quote_selections_span_key") => {
-            Err(AppError::field(
-                "coding_id",
-                "This quote is selected already.",
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
+    // A quote selected twice: `quote_selections_span_key` (error::CONSTRAINTS).
+    Ok(inserted?.rows_affected() == 1)
 }
 
 /// Sets the publication text if the version is still `version`; false if stale.

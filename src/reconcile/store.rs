@@ -494,18 +494,9 @@ pub async fn insert_agreed(
     name_taken(result)
 }
 
+/// A taken name is refused by `agreed_codes_project_name_key` (error::CONSTRAINTS).
 fn name_taken<T>(result: Result<T, sqlx::Error>) -> Result<T, AppError> {
-    match result {
-        Err(sqlx::Error::Database(e))
-            if e.constraint() == Some("agreed_codes_project_name_key") =>
-        {
-            Err(AppError::field(
-                "name",
-                "The agreed codebook has a code of this name already.",
-            ))
-        }
-        other => Ok(other?),
-    }
+    Ok(result?)
 }
 
 /// Writes an agreed code's new state if its version is still `version`.

@@ -227,16 +227,8 @@ pub async fn update_transcript(
     )
     .execute(conn)
     .await;
-    match done {
-        Ok(done) => Ok(done.rows_affected() == 1),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("transcripts_text_frozen") => {
-            Err(AppError::field(
-                "text",
-                "Coding has started on this transcript, so its text is frozen: every coding must keep pointing at the same words.",
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
+    // Coded text is refused by `transcripts_text_frozen` (error::CONSTRAINTS).
+    Ok(done?.rows_affected() == 1)
 }
 
 pub async fn set_deleted(

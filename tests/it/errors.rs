@@ -132,3 +132,43 @@ async fn responses_are_compressed_when_asked() {
         .unwrap();
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
+
+#[tokio::test]
+async fn every_constraint_that_refuses_a_write_with_a_message_exists_in_the_schema() {
+    let app = TestApp::spawn().await;
+    // A constraint renamed in a migration would otherwise turn its clear
+    // message back into a 500.
+    for name in concord::error::refusing_constraints() {
+        let exists: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_constraint where conname = $1)
+                 or exists (select 1 from pg_class where relkind = 'i' and relname = $1)
+                 or exists (select 1 from pg_proc where prosrc like '%' || $1 || '%')",
+        )
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert!(
+            exists,
+            "no constraint, unique index or raising function named {name}"
+        );
+    }
+    // And one of them, end to end: a second code of the same name in one
+    // codebook is a 422 on `name`, with the table's message.
+    let project = app.project().await;
+    let coder = project.member(concord::projects::model::Role::Coder).await;
+    let body = |name: &str| json!({ "id": uuid::Uuid::new_v4(), "name": name });
+    let first = coder
+        .post_json(&project.api("/codes"), &body("Trust"))
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let again = coder
+        .post_json(&project.api("/codes"), &body("trust"))
+        .await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = again.json().await.unwrap();
+    assert_eq!(
+        problem["errors"]["name"][0],
+        "Your codebook has a code of this name already."
+    );
+}
