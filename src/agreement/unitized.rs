@@ -91,6 +91,15 @@ pub struct UnitizedAgreement {
 }
 
 impl UnitizedAgreement {
+    /// No codes, no transcripts: for a report that asked only for discrepancies.
+    pub fn empty() -> Self {
+        Self {
+            overall: Vec::new(),
+            per_transcript: Vec::new(),
+            tallies: Vec::new(),
+        }
+    }
+
     /// 95 % (or `options.confidence`) percentile bootstrap intervals of each
     /// code's pooled |uα, in the order of `overall`. A resample draws the
     /// transcripts coded by two or more coders with replacement, as many as

@@ -382,7 +382,11 @@ pub async fn build_levels(
         },
         Scope::Full | Scope::Discrepancies => study.discrepancies(threshold).map_err(failed)?,
     };
-    let unitized = study.unitized_agreement();
+    // Reconciliation reads only the discrepancy lists.
+    let unitized = match scope {
+        Scope::Discrepancies => agreement::UnitizedAgreement::empty(),
+        Scope::Full | Scope::Statistics => study.unitized_agreement(),
+    };
     let (&first, others) = levels
         .split_first()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))?;

@@ -302,13 +302,9 @@ async fn agreed_ids(
         .await?;
         Ok(rows.into_iter().map(|r| (r.code_id, r.agreed)).collect())
     } else {
-        Ok(
-            crate::compare::store::list_agreed_codes(conn, member.project_id)
-                .await?
-                .into_iter()
-                .map(|a| (a.id.0, a.id))
-                .collect(),
-        )
+        // With independent codebooks the report's codes are the agreed codes
+        // themselves: nothing to map (a code not in the map stands for itself).
+        Ok(HashMap::new())
     }
 }
 
