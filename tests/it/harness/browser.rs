@@ -263,17 +263,33 @@ impl Browser {
     }
 
     /// The rendered text of every element matching `css` (none is fine: no waiting).
+    /// A page that redraws between finding the elements and reading them (a live
+    /// update, the answer to a write) is read again.
     pub async fn texts(&self, css: &str) -> Vec<String> {
-        let mut texts = Vec::new();
-        for element in self
-            .client
-            .find_all(Locator::Css(css))
-            .await
-            .expect("find_all")
-        {
-            texts.push(element.text().await.expect("text").trim().to_owned());
+        let mut attempts = 0;
+        'read: loop {
+            attempts += 1;
+            let mut texts = Vec::new();
+            for element in self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .expect("find_all")
+            {
+                match element.text().await {
+                    Ok(text) => texts.push(text.trim().to_owned()),
+                    Err(fantoccini::error::CmdError::Standard(e))
+                        if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                            && attempts < 10 =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue 'read;
+                    }
+                    Err(e) => panic!("text of {css}: {e:?}"),
+                }
+            }
+            return texts;
         }
-        texts
     }
 
     /// Types `fields` (by input name) into the form `form` and submits it with its
