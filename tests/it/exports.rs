@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use concord::docx::read::ReadBlock;
 
+use crate::harness::browser::wait_for_file;
 use crate::harness::{TestApp, TestClient, html, select_texts};
 
 const CANARY_CODE: &str = "canary-code-of-ben";
@@ -1102,17 +1103,6 @@ async fn wait_for_exports(app: &TestApp, demo: &Demo, n: usize) -> Vec<(String, 
 }
 
 /// The file once the browser has finished saving it (a few seconds at most).
-async fn wait_for_file(path: &std::path::Path) -> Vec<u8> {
-    for _ in 0..100 {
-        // Chromium writes `name.crdownload` and renames it when done.
-        if let Ok(bytes) = std::fs::read(path) {
-            return bytes;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{} was not downloaded", path.display())
-}
-
 const FETCH: &str = r#"
 const [url, done] = arguments;
 fetch(url).then(r => r.text().then(t => done([r.status, r.headers.get('content-disposition'), t])));

@@ -9,6 +9,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::harness::browser::wait_for_file;
 use crate::harness::{TestApp, TestUser, html, select_texts};
 use crate::themes::{Study, study};
 
@@ -967,17 +968,6 @@ async fn the_csv_and_the_docx_hold_the_quotes_of_the_page_in_its_order() {
         audit + 1,
         "exports are on the record"
     );
-}
-
-async fn wait_for_file(path: &std::path::Path) -> Vec<u8> {
-    for _ in 0..100 {
-        // Chromium writes `name.crdownload` and renames it when done.
-        if let Ok(bytes) = std::fs::read(path) {
-            return bytes;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("{} was not downloaded", path.display())
 }
 
 #[tokio::test]

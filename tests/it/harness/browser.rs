@@ -373,3 +373,28 @@ fn end_session(port: u16, session_id: &str) {
         }
     }
 }
+
+/// A file the browser downloads, once it is complete.
+pub async fn wait_for_file(path: &std::path::Path) -> Vec<u8> {
+    // Chromium writes `name.crdownload` and renames it when done; the rename is
+    // not always what a test sees first on a loaded machine, so the file is
+    // taken once it is there, has no `.crdownload` beside it, and is the same
+    // on two reads in a row.
+    let partial = path.with_extension(format!(
+        "{}.crdownload",
+        path.extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default()
+    ));
+    let mut last: Option<Vec<u8>> = None;
+    for _ in 0..150 {
+        if let Ok(bytes) = std::fs::read(path) {
+            if !partial.exists() && !bytes.is_empty() && last.as_ref() == Some(&bytes) {
+                return bytes;
+            }
+            last = Some(bytes);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{} was not downloaded", path.display())
+}
