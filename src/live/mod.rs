@@ -124,7 +124,8 @@ impl From<EventRow> for LiveEvent {
 /// Events of `project` after `after` that no running transaction can still
 /// precede, in position order, at most one page. The comparison names the
 /// project too, so the scan of `(project_id, xid, id)` starts at `after`
-/// instead of filtering the project's earlier events (BENCHMARKS.md).
+/// instead of filtering the project's earlier events (1.17 → 0.39 ms for a
+/// page of 1,000 among 200,000 rows).
 pub async fn events_since(
     conn: &mut PgConnection,
     project_id: ProjectId,
