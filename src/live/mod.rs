@@ -122,10 +122,7 @@ impl From<EventRow> for LiveEvent {
 }
 
 /// Events of `project` after `after` that no running transaction can still
-/// precede, in position order, at most one page. The comparison names the
-/// project too, so the scan of `(project_id, xid, id)` starts at `after`
-/// instead of filtering the project's earlier events (1.17 → 0.39 ms for a
-/// page of 1,000 among 200,000 rows).
+/// precede, in position order, at most one page.
 pub async fn events_since(
     conn: &mut PgConnection,
     project_id: ProjectId,
@@ -138,9 +135,9 @@ pub async fn events_since(
                   entity_id, xid::text::bigint as "xid!"
              from project_events
             where project_id = $1
-              and (project_id, xid, id) > ($1, $2::bigint::text::xid8, $3)
+              and (xid, id) > ($2::bigint::text::xid8, $3)
               and xid < pg_snapshot_xmin(pg_current_snapshot())
-            order by project_id, xid, id
+            order by xid, id
             limit $4"#,
         project_id as ProjectId,
         after.xid,
