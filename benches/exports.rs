@@ -95,6 +95,16 @@ async fn add_coder_layers(pool: &PgPool, study: &Study) -> anyhow::Result<()> {
                 ends.push(start + 20 + rng.below(150) as i32);
             }
             sqlx::query(
+                "insert into assignments (id, project_id, transcript_id, user_id, state, submitted_at)
+                 values ($1, $2, $3, $4, 'submitted', now())",
+            )
+            .bind(Uuid::now_v7())
+            .bind(project)
+            .bind(transcript)
+            .bind(coder)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
                 "insert into codings (id, project_id, transcript_id, coder_id, code_id, start_offset, end_offset)
                  select i, $2, $3, $4, c, s, e from unnest($1::uuid[], $5::uuid[], $6::int[], $7::int[]) as u (i, c, s, e)",
             )
@@ -105,16 +115,6 @@ async fn add_coder_layers(pool: &PgPool, study: &Study) -> anyhow::Result<()> {
             .bind(&code_ids)
             .bind(&starts)
             .bind(&ends)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "insert into assignments (id, project_id, transcript_id, user_id, state, submitted_at)
-                 values ($1, $2, $3, $4, 'submitted', now())",
-            )
-            .bind(Uuid::now_v7())
-            .bind(project)
-            .bind(transcript)
-            .bind(coder)
             .execute(&mut *tx)
             .await?;
         }

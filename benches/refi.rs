@@ -132,6 +132,16 @@ async fn generate(pool: &PgPool) -> anyhow::Result<(ProjectId, UserId)> {
         for coder in coders {
             let (ids, code_ids, starts, ends) = spans(CODINGS, &codes);
             sqlx::query(
+                "insert into assignments (id, project_id, transcript_id, user_id, state, submitted_at)
+                 values ($1, $2, $3, $4, 'submitted', now())",
+            )
+            .bind(Uuid::now_v7())
+            .bind(project)
+            .bind(transcript)
+            .bind(coder)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
                 "insert into codings (id, project_id, transcript_id, coder_id, code_id, start_offset, end_offset)
                  select i, $2, $3, $4, c, s, e from unnest($1::uuid[], $5::uuid[], $6::int[], $7::int[]) as u (i, c, s, e)",
             )
@@ -142,16 +152,6 @@ async fn generate(pool: &PgPool) -> anyhow::Result<(ProjectId, UserId)> {
             .bind(&code_ids)
             .bind(&starts)
             .bind(&ends)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "insert into assignments (id, project_id, transcript_id, user_id, state, submitted_at)
-                 values ($1, $2, $3, $4, 'submitted', now())",
-            )
-            .bind(Uuid::now_v7())
-            .bind(project)
-            .bind(transcript)
-            .bind(coder)
             .execute(&mut *tx)
             .await?;
         }

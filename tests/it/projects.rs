@@ -512,11 +512,26 @@ async fn the_schema_refuses_rows_that_point_into_another_project() {
     };
     let refused = insert(their_transcript).await.unwrap_err();
     assert!(
-        refused
-            .to_string()
-            .contains("codings_transcript_same_project"),
+        refused.to_string().contains("codings_layer_assigned"),
         "{refused}"
     );
+    // A coding needs its layer: the coder assigned to the transcript.
+    let unassigned = insert(our_transcript.clone()).await.unwrap_err();
+    assert!(
+        unassigned.to_string().contains("codings_layer_assigned"),
+        "{unassigned}"
+    );
+    sqlx::query(
+        "insert into assignments (id, project_id, transcript_id, user_id, state)
+         values ($1, $2, $3::uuid, $4, 'assigned')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(ours.id.0)
+    .bind(our_transcript.clone())
+    .bind(coder.id.0)
+    .execute(&app.pool)
+    .await
+    .expect("an assignment of our own transcript");
     insert(our_transcript)
         .await
         .expect("a coding of our own transcript");
