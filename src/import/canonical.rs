@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// Text in Concord's canonical form, with what is stored beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,6 +59,11 @@ pub(crate) fn normalize(text: &str) -> String {
             '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}' => {}
             c => unified.push(c),
         }
+    }
+    // Most text is already composed; the quick check says so in one pass
+    // without building a second copy.
+    if is_nfc_quick(unified.chars()) == IsNormalized::Yes {
+        return unified;
     }
     unified.nfc().collect()
 }

@@ -8,7 +8,7 @@
 //! [`Convention`] onto a code-point offset of the canonical text.
 
 use serde::Serialize;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::import::{Canonical, canonicalize};
 
@@ -178,14 +178,32 @@ fn canonical_with_map(raw: &[char]) -> (String, Vec<u32>) {
     let mut nfc_at = vec![0u32; unified.len() + 1];
     let mut out = 0u32;
     let mut start = 0;
+    let mut run = String::new();
+    let mut composed = String::new();
     while start < unified.len() {
         let mut end = start + 1;
         while end < unified.len() && !unified[end].is_ascii() {
             end += 1;
         }
-        let run: String = unified[start..end].iter().collect();
-        let composed: String = run.nfc().collect();
-        let len = composed.chars().count() as u32;
+        if end == start + 1 && unified[start].is_ascii() {
+            // The common case, a lone ASCII character: NFC leaves it alone.
+            text.push(unified[start]);
+            nfc_at[start] = out;
+            out += 1;
+            start = end;
+            continue;
+        }
+        run.clear();
+        run.extend(&unified[start..end]);
+        let len = if is_nfc_quick(run.chars()) == IsNormalized::Yes {
+            text.push_str(&run);
+            (end - start) as u32
+        } else {
+            composed.clear();
+            composed.extend(run.nfc());
+            text.push_str(&composed);
+            composed.chars().count() as u32
+        };
         if len as usize == end - start {
             for (k, slot) in nfc_at[start..end].iter_mut().enumerate() {
                 *slot = out + k as u32;
@@ -196,7 +214,6 @@ fn canonical_with_map(raw: &[char]) -> (String, Vec<u32>) {
                 *slot = out;
             }
         }
-        text.push_str(&composed);
         out += len;
         start = end;
     }
