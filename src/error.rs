@@ -178,6 +178,13 @@ const CONSTRAINTS: &[(&str, Refusal)] = &[
         Refusal::State("Someone decided on this discrepancy meanwhile."),
     ),
     (
+        // A coding written while its assignment is withdrawn, or the other way round.
+        "codings_layer_assigned",
+        Refusal::State(
+            "The coder's assignment to this transcript changed at the same moment: reload the page and try again.",
+        ),
+    ),
+    (
         "review_rounds_number_key",
         Refusal::State(
             "Another review round was started at the same moment: reload the page and try again.",

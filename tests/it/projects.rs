@@ -532,9 +532,23 @@ async fn the_schema_refuses_rows_that_point_into_another_project() {
     .execute(&app.pool)
     .await
     .expect("an assignment of our own transcript");
-    insert(our_transcript)
+    insert(our_transcript.clone())
         .await
         .expect("a coding of our own transcript");
+    // Nor can the assignment go while a coding is on it.
+    let withdrawn = sqlx::query(
+        "delete from assignments where project_id = $1 and transcript_id = $2::uuid and user_id = $3",
+    )
+    .bind(ours.id.0)
+    .bind(our_transcript)
+    .bind(coder.id.0)
+    .execute(&app.pool)
+    .await
+    .unwrap_err();
+    assert!(
+        withdrawn.to_string().contains("codings_layer_assigned"),
+        "{withdrawn}"
+    );
     let assignment = sqlx::query(
         "insert into assignments (id, project_id, transcript_id, user_id, state)
          values ($1, $2, $3::uuid, $4, 'assigned')",
