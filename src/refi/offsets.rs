@@ -178,8 +178,6 @@ fn canonical_with_map(raw: &[char]) -> (String, Vec<u32>) {
     let mut nfc_at = vec![0u32; unified.len() + 1];
     let mut out = 0u32;
     let mut start = 0;
-    let mut run = String::new();
-    let mut composed = String::new();
     while start < unified.len() {
         let mut end = start + 1;
         while end < unified.len() && !unified[end].is_ascii() {
@@ -193,16 +191,14 @@ fn canonical_with_map(raw: &[char]) -> (String, Vec<u32>) {
             start = end;
             continue;
         }
-        run.clear();
-        run.extend(&unified[start..end]);
-        let len = if is_nfc_quick(run.chars()) == IsNormalized::Yes {
-            text.push_str(&run);
-            (end - start) as u32
+        let chars = &unified[start..end];
+        let len = if is_nfc_quick(chars.iter().copied()) == IsNormalized::Yes {
+            text.extend(chars);
+            chars.len() as u32
         } else {
-            composed.clear();
-            composed.extend(run.nfc());
-            text.push_str(&composed);
-            composed.chars().count() as u32
+            let before = text.len();
+            text.extend(chars.iter().copied().nfc());
+            text[before..].chars().count() as u32
         };
         if len as usize == end - start {
             for (k, slot) in nfc_at[start..end].iter_mut().enumerate() {
