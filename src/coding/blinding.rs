@@ -80,6 +80,38 @@ impl Viewer {
         })
     }
 
+    /// What the automatic filing of agreements reads, as nobody's view: every
+    /// layer of a transcript whose every assigned coder has submitted (nobody
+    /// is blind to those any more), and nothing of any other transcript.
+    pub async fn automatic(conn: &mut PgConnection, project: ProjectId) -> Result<Self, AppError> {
+        let rows = sqlx::query!(
+            r#"select transcript_id as "transcript_id: TranscriptId",
+                      bool_and(state = 'submitted') as "all_submitted!"
+                 from assignments
+                where project_id = $1
+                group by transcript_id"#,
+            project as ProjectId
+        )
+        .fetch_all(conn)
+        .await?;
+        let mut blinded_on = HashSet::new();
+        let mut complete = HashSet::new();
+        for row in rows {
+            if row.all_submitted {
+                complete.insert(row.transcript_id);
+            } else {
+                blinded_on.insert(row.transcript_id);
+            }
+        }
+        Ok(Self {
+            user_id: UserId(uuid::Uuid::nil()),
+            role: Role::Lead,
+            blinded_on,
+            submitted: HashSet::new(),
+            complete,
+        })
+    }
+
     /// Every coder's codebook, for a lead or owner blind to nothing.
     pub fn all_codebooks(&self) -> Result<AllCodebooks, AppError> {
         if matches!(self.role, Role::Owner | Role::Lead) && self.blinded_on.is_empty() {

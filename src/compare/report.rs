@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use sqlx::PgConnection;
 
 use super::store;
 use crate::agreement::{
@@ -11,7 +12,7 @@ use crate::agreement::{
     TranscriptUnits, UnitLevel,
 };
 use crate::coding::blinding::Viewer;
-use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
+use crate::db::ids::{CodeId, CodingId, ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
 use crate::projects::member::Member;
 use crate::projects::model::Role;
@@ -189,8 +190,65 @@ pub async fn build_levels(
     }
     let mut conn = state.db.acquire().await?;
     let viewer = Viewer::load(&mut conn, member).await?;
-    let is_lead = member.require(&[Role::Lead]).is_ok();
-    let transcripts = store::transcripts_for_report(&mut conn, member.project_id, only).await?;
+    let of = Of::member(member);
+    let loaded = load(&mut conn, of, &viewer, only).await?;
+    drop(conn);
+    compute(loaded, levels, scope)
+}
+
+/// The project a report is of, and how its codebook is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Of {
+    pub project: ProjectId,
+    pub shared: bool,
+}
+
+impl Of {
+    pub fn member(member: &Member) -> Self {
+        Self {
+            project: member.project_id,
+            shared: member.project.codebook_mode.is_shared(),
+        }
+    }
+}
+
+/// [`build_levels`] on `conn` (a caller's transaction sees its own writes),
+/// as `viewer` may see the project.
+pub async fn build_levels_in(
+    conn: &mut PgConnection,
+    of: Of,
+    viewer: &Viewer,
+    levels: &[UnitLevel],
+    only: Option<TranscriptId>,
+    scope: Scope,
+) -> Result<Vec<ProjectReport>, AppError> {
+    let loaded = load(conn, of, viewer, only).await?;
+    compute(loaded, levels, scope)
+}
+
+/// What a report is computed from, read in one go.
+struct Loaded {
+    included: Vec<store::TranscriptForReport>,
+    excluded: Vec<ExcludedTranscript>,
+    codes: Vec<CodeInfo>,
+    code_index: HashMap<CodeId, u32>,
+    coders: Vec<CoderInfo>,
+    coder_index: HashMap<UserId, u32>,
+    rows: Vec<store::LayerCoding>,
+}
+
+async fn load(
+    conn: &mut PgConnection,
+    of: Of,
+    viewer: &Viewer,
+    only: Option<TranscriptId>,
+) -> Result<Loaded, AppError> {
+    if viewer.role == Role::Reviewer {
+        return Err(AppError::Forbidden);
+    }
+    let project = of.project;
+    let is_lead = matches!(viewer.role, Role::Owner | Role::Lead);
+    let transcripts = store::transcripts_for_report(&mut *conn, project, only).await?;
     let mut included = Vec::new();
     let mut excluded = Vec::new();
     for t in transcripts {
@@ -220,10 +278,10 @@ pub async fn build_levels(
     }
 
     // Agreed codes: the shared codebook's codes as they are, or the alignment.
-    let coder_codes = store::list_code_mappings(&mut conn, member.project_id).await?;
+    let coder_codes = store::list_code_mappings(&mut *conn, project).await?;
     let mut codes = Vec::new();
     let mut code_index: HashMap<CodeId, u32> = HashMap::new();
-    if member.project.codebook_mode.is_shared() {
+    if of.shared {
         for c in coder_codes.iter().filter(|c| c.shared) {
             code_index.insert(c.id, codes.len() as u32);
             codes.push(CodeInfo {
@@ -234,7 +292,7 @@ pub async fn build_levels(
             });
         }
     } else {
-        let agreed = store::list_agreed_codes(&mut conn, member.project_id).await?;
+        let agreed = store::list_agreed_codes(&mut *conn, project).await?;
         let agreed_index: HashMap<_, u32> = agreed
             .iter()
             .enumerate()
@@ -263,13 +321,12 @@ pub async fn build_levels(
         .collect();
     coder_ids.sort();
     coder_ids.dedup();
-    let names: HashMap<UserId, String> =
-        crate::projects::store::list_members(&mut conn, member.project_id)
-            .await?
-            .into_iter()
-            .map(|m| (m.user_id, m.display_name))
-            .collect();
-    let order = store::coders_in_assignment_order(&mut conn, member.project_id).await?;
+    let names: HashMap<UserId, String> = crate::projects::store::list_members(&mut *conn, project)
+        .await?
+        .into_iter()
+        .map(|m| (m.user_id, m.display_name))
+        .collect();
+    let order = store::coders_in_assignment_order(&mut *conn, project).await?;
     coder_ids.sort_by_key(|u| (order.iter().position(|o| o == u).unwrap_or(usize::MAX), *u));
     let coder_index: HashMap<UserId, u32> = coder_ids
         .iter()
@@ -287,8 +344,32 @@ pub async fn build_levels(
         .collect();
 
     let layers = viewer.layers_of(included.iter().map(|t| t.id));
-    let rows = store::codings_of(&mut conn, member.project_id, &layers).await?;
-    drop(conn);
+    let rows = store::codings_of(&mut *conn, project, &layers).await?;
+    Ok(Loaded {
+        included,
+        excluded,
+        codes,
+        code_index,
+        coders,
+        coder_index,
+        rows,
+    })
+}
+
+fn compute(
+    loaded: Loaded,
+    levels: &[UnitLevel],
+    scope: Scope,
+) -> Result<Vec<ProjectReport>, AppError> {
+    let Loaded {
+        included,
+        excluded,
+        codes,
+        code_index,
+        coders,
+        coder_index,
+        rows,
+    } = loaded;
     let mut keys = Vec::new();
     let mut by_transcript: HashMap<TranscriptId, Vec<Coding>> = HashMap::new();
     // Counted from the compared transcripts only: a code used elsewhere may be
