@@ -7,12 +7,14 @@ use serde::Serialize;
 use super::model::AssignmentState;
 use super::store::{self, Assignment, AssignmentRow};
 use crate::coding::blinding::Viewer;
+use crate::compare::report::Of;
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AssignmentId, ProjectId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::projects::store as projects;
+use crate::reconcile::service::Refile;
 use crate::state::AppState;
 
 async fn record(
@@ -110,6 +112,9 @@ pub async fn submit(
 ) -> Result<Assignment, AppError> {
     member.require_active()?;
     let mut tx = state.begin().await?;
+    // Two coders submitting at once take turns, so that the second sees the
+    // first's submit and knows the transcript is complete.
+    store::lock_transcript(&mut tx, member.project_id, transcript_id).await?;
     let before = store::find_for(&mut tx, member.project_id, transcript_id, member.user.id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -129,6 +134,15 @@ pub async fn submit(
         Action::AssignmentSubmitted,
         Some(&before),
         &after,
+    )
+    .await?;
+    // The last coder's submit completes the transcript: its agreements are
+    // accepted now, if the project accepts them automatically.
+    crate::reconcile::service::file_automatic(
+        &mut tx,
+        Of::member(member),
+        member.user.id,
+        Refile::One(transcript_id),
     )
     .await?;
     tx.commit().await?;
@@ -167,6 +181,7 @@ pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Resu
     member.require_active()?;
     let mut tx = state.begin().await?;
     let before = store::get(&mut tx, member.project_id, id).await?;
+    store::lock_transcript(&mut tx, member.project_id, before.transcript_id).await?;
     let coded: i64 = sqlx::query_scalar!(
         r#"select count(*) as "count!" from codings where transcript_id = $1 and coder_id = $2"#,
         before.transcript_id as TranscriptId,
@@ -191,6 +206,14 @@ pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Resu
             .subject(before.user_id)
             .before(&before)
             .after_value(Some(removed)),
+    )
+    .await?;
+    // Without this coder, everyone left may have submitted.
+    crate::reconcile::service::file_automatic(
+        &mut tx,
+        Of::member(member),
+        member.user.id,
+        Refile::One(before.transcript_id),
     )
     .await?;
     tx.commit().await?;

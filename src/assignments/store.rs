@@ -243,3 +243,22 @@ pub async fn user_spans(
         .map(|r| (r.transcript_id, r.start_offset, r.end_offset))
         .collect())
 }
+
+/// Locks every assignment of a transcript, in one order, until the end of the
+/// transaction: writes that decide on the transcript's completeness (a submit,
+/// a withdrawal) take turns. Coding goes on meanwhile (a coding's key check
+/// on its assignment takes a weaker lock).
+pub async fn lock_transcript(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    transcript: TranscriptId,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "select id from assignments where project_id = $1 and transcript_id = $2 order by id for no key update",
+        project as ProjectId,
+        transcript as TranscriptId
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(())
+}

@@ -607,6 +607,16 @@ pub async fn set_code_deleted(
                 .after_value(Some(json(&row.code))),
         )
         .await?;
+        // A restored code's codings count again, on complete transcripts too.
+        if !deleted {
+            crate::reconcile::service::file_automatic(
+                &mut tx,
+                crate::compare::report::Of::member(member),
+                member.user.id,
+                crate::reconcile::service::Refile::All,
+            )
+            .await?;
+        }
     }
     tx.commit().await?;
     Ok(row.code)

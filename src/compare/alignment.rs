@@ -311,6 +311,7 @@ pub async fn create_agreed(
     for code in &members {
         align(&mut tx, member, code, &agreed).await?;
     }
+    refile(&mut tx, member).await?;
     tx.commit().await?;
     Ok(agreed)
 }
@@ -331,6 +332,7 @@ pub async fn map_onto(
         .find(|a| a.id == agreed)
         .ok_or_else(|| AppError::field("agreed_code_id", "Not an agreed code of this project."))?;
     align(&mut tx, member, &code, &agreed).await?;
+    refile(&mut tx, member).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -350,8 +352,21 @@ pub async fn unalign(state: &AppState, member: &Member, code: CodeId) -> Result<
         )
         .await?;
     }
+    refile(&mut tx, member).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A change of alignment makes and unmakes agreements on every complete
+/// transcript: what the project accepts on its own is filed with it.
+async fn refile(tx: &mut sqlx::PgConnection, member: &Member) -> Result<(), AppError> {
+    crate::reconcile::service::file_automatic(
+        tx,
+        super::report::Of::member(member),
+        member.user.id,
+        crate::reconcile::service::Refile::All,
+    )
+    .await
 }
 
 #[cfg(test)]

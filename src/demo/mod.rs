@@ -929,6 +929,19 @@ async fn insert_project(
         .await?;
     }
 
+    // The agreements of the submitted layers are accepted, as any write that
+    // completes a transcript would have them.
+    crate::reconcile::service::file_automatic(
+        &mut *tx,
+        crate::compare::report::Of {
+            project: project.id,
+            shared: project.codebook_mode.is_shared(),
+        },
+        lead,
+        crate::reconcile::service::Refile::All,
+    )
+    .await?;
+
     audit::record(
         &mut *tx,
         Change::new(Some(owner), Action::DemoCreated)
@@ -980,8 +993,7 @@ fn planned_span<K: Eq + std::hash::Hash>(
     }
 }
 
-/// The lead's visit to every transcript (which accepts the agreements), then
-/// the planned decisions on each discrepancy, revisions included, each
+/// The lead's visit to every transcript, then the planned decisions on each discrepancy, revisions included, each
 /// preceded by a coder's comment where one is planned. Leaves every
 /// transcript reconciled, or fails naming the discrepancy without a plan.
 /// Two transcripts are reconciled at a time, as two leads could: it is

@@ -632,6 +632,7 @@ pub async fn set_code_deleted(
         (Some(json(&before)), json(&after)),
     )
     .await?;
+    refile(&mut tx, member).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -697,6 +698,7 @@ pub async fn merge_code(
         (Some(json(&before)), serde_json::json!({ "code": after, "into": target, "merge": merge_id, "consensus_codings_moved": moved, "coder_codes_realigned": realigned, "placed_under_theme": theme })),
     )
     .await?;
+    refile(&mut tx, member).await?;
     tx.commit().await?;
     Ok((after, moved))
 }
@@ -874,6 +876,7 @@ pub async fn undo_merge(
         ),
     )
     .await?;
+    refile(&mut tx, member).await?;
     tx.commit().await?;
     Ok(result)
 }
@@ -1004,6 +1007,7 @@ pub async fn split_code(
         (Some(json(&before)), serde_json::json!({ "code": code, "new_code": new_code, "consensus_codings_moved": request.codings, "coder_codes_moved": request.coder_codes, "placed_under_theme": theme })),
     )
     .await?;
+    refile(&mut tx, member).await?;
     tx.commit().await?;
     Ok(SplitResult {
         code,
@@ -1152,6 +1156,18 @@ pub async fn codebook(state: &AppState, member: &Member) -> Result<Vec<Entry>, A
             e
         })
         .collect())
+}
+
+/// Merging, splitting, deleting and restoring agreed codes make and unmake
+/// agreements: what the project accepts on its own is filed with them.
+async fn refile(tx: &mut PgConnection, member: &Member) -> Result<(), AppError> {
+    super::service::file_automatic(
+        tx,
+        crate::compare::report::Of::member(member),
+        member.user.id,
+        super::service::Refile::All,
+    )
+    .await
 }
 
 #[cfg(test)]

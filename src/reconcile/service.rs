@@ -13,7 +13,9 @@ use crate::agreement::{DiscrepancyKind, Ratio, Segment, UnitLevel};
 use crate::coding::blinding::Viewer;
 use crate::compare::report::{self, ProjectReport, Scope};
 use crate::db::audit::{self, Action, Change};
-use crate::db::ids::{AgreedCodeId, ConsensusCodingId, DecisionId, TranscriptId};
+use crate::db::ids::{
+    AgreedCodeId, ConsensusCodingId, DecisionId, ProjectId, TranscriptId, UserId,
+};
 use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Member;
 use crate::projects::model::Role;
@@ -289,14 +291,14 @@ fn snapshots_of(
 /// codebooks, its mirror in the agreed codebook with a shared one.
 async fn agreed_ids(
     conn: &mut PgConnection,
-    member: &Member,
+    of: report::Of,
 ) -> Result<HashMap<uuid::Uuid, AgreedCodeId>, AppError> {
-    if member.project.codebook_mode.is_shared() {
+    if of.shared {
         let rows = sqlx::query!(
             r#"select a.code_id, a.agreed_code_id as "agreed: AgreedCodeId"
                  from code_alignments a join codes c on c.id = a.code_id
                 where a.project_id = $1 and c.owner_id is null"#,
-            member.project_id.0
+            of.project.0
         )
         .fetch_all(conn)
         .await?;
@@ -309,9 +311,24 @@ async fn agreed_ids(
 }
 
 /// With a shared codebook, gives every shared code an agreed code of the same
-/// name (made once), so the consensus layer speaks of agreed codes only.
-async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result<(), AppError> {
-    if !member.project.codebook_mode.is_shared() {
+/// name (made once), so the consensus layer speaks of agreed codes only. The
+/// caller holds [`lock_filing`].
+async fn mirror_shared_codes(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    actor: UserId,
+) -> Result<(), AppError> {
+    let unmirrored = sqlx::query_scalar!(
+        r#"select exists (
+               select 1 from codes c
+                where c.project_id = $1 and c.owner_id is null and c.deleted_at is null
+                  and not exists (select 1 from code_alignments a where a.code_id = c.id)
+           ) as "some!""#,
+        project.0
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !unmirrored {
         return Ok(());
     }
     let missing = sqlx::query!(
@@ -319,7 +336,7 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
              from codes c
             where c.project_id = $1 and c.owner_id is null and c.deleted_at is null
               and not exists (select 1 from code_alignments a where a.code_id = c.id)"#,
-        member.project_id.0
+        project.0
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -336,22 +353,22 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
                )
                select id as "id!", false as "made!" from existing
                union all select id, true from made"#,
-            member.project_id.0,
+            project.0,
             AgreedCodeId::new().0,
             code.name,
             code.definition,
             code.inclusion,
             code.exclusion,
             code.color,
-            member.user.id.0
+            actor.0
         )
         .fetch_one(&mut *conn)
         .await?;
         if agreed.made {
             audit::record(
                 &mut *conn,
-                Change::new(Some(member.user.id), Action::AgreedCodeCreated)
-                    .project(member.project_id)
+                Change::new(Some(actor), Action::AgreedCodeCreated)
+                    .project(project)
                     .entity(agreed.id)
                     .after(&serde_json::json!({
                         "name": code.name,
@@ -365,9 +382,9 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
             "insert into code_alignments (code_id, project_id, agreed_code_id, created_by)
              values ($1, $2, $3, $4) on conflict (code_id) do nothing",
             code.id,
-            member.project_id.0,
+            project.0,
             agreed,
-            member.user.id.0
+            actor.0
         )
         .execute(&mut *conn)
         .await?;
@@ -377,8 +394,8 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
         // Every change is on the record, mirrored ones too.
         audit::record(
             &mut *conn,
-            Change::new(Some(member.user.id), Action::CodeAligned)
-                .project(member.project_id)
+            Change::new(Some(actor), Action::CodeAligned)
+                .project(project)
                 .entity(code.id)
                 .after(&serde_json::json!({
                     "agreed_code_id": agreed,
@@ -391,13 +408,136 @@ async fn mirror_shared_codes(conn: &mut PgConnection, member: &Member) -> Result
     Ok(())
 }
 
+/// Filings of one project take turns, until the end of the transaction:
+/// each reads what the one before it committed. Two writes that together make
+/// an agreement (two codes aligned onto one agreed code at the same moment)
+/// would otherwise each see only their own half, and neither would file it;
+/// two mirrors of one new shared code would make it twice.
+async fn lock_filing(conn: &mut PgConnection, project: ProjectId) -> Result<(), AppError> {
+    sqlx::query!(
+        "select id from projects where id = $1 for no key update",
+        project.0
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(())
+}
+
+/// The transcripts [`file_automatic`] looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refile {
+    One(TranscriptId),
+    /// Every transcript of the project (only complete ones have agreements).
+    All,
+}
+
+/// Files, in the caller's transaction, what the project accepts on its own.
+/// With a shared codebook every shared code first gets its agreed code (so
+/// decisions and the consensus layer speak of agreed codes only). Then, when
+/// the project accepts agreements automatically, every agreement of a
+/// transcript all of whose coders have submitted that nobody has decided on
+/// is accepted, and an automatic acceptance a change of codes has outdated is
+/// filed again. Every write that can change a complete transcript's
+/// agreements calls it (the last coder's submit, a withdrawn assignment,
+/// alignments, merges, splits, deletions and restores of codes, the setting
+/// turned on, a decision); a page never does. The rows are the
+/// actor's, marked automatic.
+pub async fn file_automatic(
+    conn: &mut PgConnection,
+    of: report::Of,
+    actor: UserId,
+    which: Refile,
+) -> Result<(), AppError> {
+    lock_filing(&mut *conn, of.project).await?;
+    if of.shared {
+        mirror_shared_codes(&mut *conn, of.project, actor).await?;
+    }
+    if !store::settings(&mut *conn, of.project)
+        .await?
+        .auto_accept_agreements
+    {
+        return Ok(());
+    }
+    let viewer = Viewer::automatic(&mut *conn, of.project).await?;
+    let only = match which {
+        Refile::One(transcript) => Some(transcript),
+        Refile::All => None,
+    };
+    let report = match report::build_levels_in(
+        &mut *conn,
+        of,
+        &viewer,
+        &[UnitLevel::Line],
+        only,
+        Scope::Discrepancies,
+    )
+    .await
+    {
+        Ok(mut reports) => reports.pop(),
+        Err(AppError::NotFound) => None,
+        Err(e) => return Err(e),
+    };
+    let Some(report) = report.filter(|r| !r.included.is_empty()) else {
+        return Ok(());
+    };
+    let codes = agreed_ids(&mut *conn, of).await?;
+    let merges = Merges::load(&mut *conn, of.project).await?;
+    let decisions = store::list_decisions(&mut *conn, of.project, only).await?;
+    for (index, transcript) in report.included.iter().enumerate() {
+        let found = snapshots_of(&report, index, &codes);
+        refile(
+            &mut *conn,
+            of,
+            actor,
+            transcript.id,
+            &found,
+            &decisions,
+            &merges,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Of `found` (the discrepancies of `transcript`), files an automatic
+/// acceptance of each agreement nobody has decided on, and again of each
+/// automatic acceptance a change of codes has outdated.
+async fn refile(
+    conn: &mut PgConnection,
+    of: report::Of,
+    actor: UserId,
+    transcript: TranscriptId,
+    found: &[(String, Snapshot, usize, Option<Ratio>)],
+    decisions: &[Decision],
+    merges: &Merges,
+) -> Result<(), AppError> {
+    let by_key = histories(decisions);
+    let refile: Vec<(String, Snapshot, Option<DecisionId>)> = found
+        .iter()
+        .filter(|(_, s, ..)| s.kind == "agreement")
+        .filter_map(
+            |(key, s, ..)| match by_key.get(&(transcript, key.as_str())) {
+                None => Some((key.clone(), s.clone(), None)),
+                Some(history) => standing(s, history, true, merges)
+                    .outdated
+                    .filter(|d| d.auto)
+                    .map(|d| (key.clone(), s.clone(), Some(d.id))),
+            },
+        )
+        .collect();
+    if refile.is_empty() {
+        return Ok(());
+    }
+    auto_accept(conn, of.project, actor, transcript, &refile).await
+}
+
 fn can_decide(member: &Member) -> bool {
     member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none()
 }
 
-/// The reconciliation of one transcript as `member` may see it. A lead's visit
-/// first files the automatic acceptance of new agreements (when the project
-/// accepts them automatically), so the consensus layer holds them.
+/// The reconciliation of one transcript as `member` may see it. It writes
+/// nothing: what the project accepts on its own was filed by the writes that
+/// made it ([`file_automatic`]).
 pub async fn load(
     state: &AppState,
     member: &Member,
@@ -406,41 +546,10 @@ pub async fn load(
     let report = transcript_report(state, member, transcript).await?;
     let mut conn = state.db.acquire().await?;
     let settings = store::settings(&mut conn, member.project_id).await?;
-    let decide = can_decide(member);
-    if decide && member.project.codebook_mode.is_shared() {
-        let mut tx = state.begin().await?;
-        mirror_shared_codes(&mut tx, member).await?;
-        tx.commit().await?;
-    }
-    let codes = agreed_ids(&mut conn, member).await?;
+    let codes = agreed_ids(&mut conn, report::Of::member(member)).await?;
     let found = snapshots(&report, &codes);
     let merges = Merges::load(&mut conn, member.project_id).await?;
-    let mut decisions =
-        store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
-    // Agreements nobody has decided on yet, and automatic acceptances outdated
-    // by a change of codes: a lead's visit files them (once).
-    let refile: Vec<(String, Snapshot, Option<DecisionId>)> = {
-        let by_key = histories(&decisions);
-        found
-            .iter()
-            .filter(|(_, s, ..)| s.kind == "agreement")
-            .filter_map(
-                |(key, s, ..)| match by_key.get(&(transcript, key.as_str())) {
-                    None => Some((key.clone(), s.clone(), None)),
-                    Some(history) => standing(s, history, true, &merges)
-                        .outdated
-                        .filter(|d| d.auto)
-                        .map(|d| (key.clone(), s.clone(), Some(d.id))),
-                },
-            )
-            .collect()
-    };
-    if decide && settings.auto_accept_agreements && !refile.is_empty() {
-        let mut tx = state.begin().await?;
-        auto_accept(&mut tx, member, transcript, &refile).await?;
-        tx.commit().await?;
-        decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
-    }
+    let decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
     let comments = store::list_comments(&mut conn, transcript).await?;
     let consensus = store::list_consensus(&mut conn, member.project_id, Some(transcript)).await?;
     let agreed = crate::compare::store::list_agreed_codes(&mut conn, member.project_id).await?;
@@ -604,7 +713,8 @@ async fn unaligned_codes(
 /// has outdated.
 async fn auto_accept(
     tx: &mut PgConnection,
-    member: &Member,
+    project: ProjectId,
+    actor: UserId,
     transcript: TranscriptId,
     found: &[(String, Snapshot, Option<DecisionId>)],
 ) -> Result<(), AppError> {
@@ -616,7 +726,7 @@ async fn auto_accept(
             tx,
             &NewDecision {
                 id,
-                project: member.project_id,
+                project,
                 transcript,
                 key,
                 kind: DecisionKind::AcceptA.as_str(),
@@ -625,7 +735,7 @@ async fn auto_accept(
                 rationale: "",
                 discrepancy: snapshot,
                 supersedes: *supersedes,
-                decided_by: member.user.id,
+                decided_by: actor,
             },
         )
         .await?;
@@ -640,14 +750,14 @@ async fn auto_accept(
             tx,
             &NewConsensus {
                 id: ConsensusCodingId::new(),
-                project: member.project_id,
+                project,
                 transcript,
                 code: AgreedCodeId(a.code_id),
                 start: a.start as i32,
                 end: a.end as i32,
                 memo: String::new(),
                 decision: Some(id),
-                created_by: member.user.id,
+                created_by: actor,
             },
         )
         .await?;
@@ -660,8 +770,8 @@ async fn auto_accept(
     }
     audit::record(
         tx,
-        Change::new(Some(member.user.id), Action::DecisionsAutoAccepted)
-            .project(member.project_id)
+        Change::new(Some(actor), Action::DecisionsAutoAccepted)
+            .project(project)
             .entity(transcript.0)
             .after(&filed)
             .transcript(Some(transcript)),
@@ -746,8 +856,13 @@ pub async fn decide(
     errors.into_result()?;
 
     let mut tx = state.begin().await?;
-    mirror_shared_codes(&mut tx, member).await?;
-    let codes = agreed_ids(&mut tx, member).await?;
+    // A decision files too (the mirror, and the agreements below), so it takes
+    // its turn before it writes anything.
+    lock_filing(&mut tx, member.project_id).await?;
+    if member.project.codebook_mode.is_shared() {
+        mirror_shared_codes(&mut tx, member.project_id, member.user.id).await?;
+    }
+    let codes = agreed_ids(&mut tx, report::Of::member(member)).await?;
     let found = snapshots(&report, &codes);
     let current = store::current_decision(&mut tx, transcript, &request.key).await?;
     let snapshot = match found.iter().find(|(k, ..)| *k == request.key) {
@@ -805,6 +920,9 @@ pub async fn decide(
             })?;
         chosen = Some(code.id);
     } else if let Some(id) = request.code_id {
+        // A shared code stands for its agreed code (a page opened before the
+        // mirror was made names the shared code).
+        let id = codes.get(&id.0).copied().unwrap_or(id);
         let exists = sqlx::query_scalar!(
             "select exists (select 1 from agreed_codes where id = $1 and project_id = $2 and deleted_at is null)",
             id.0,
@@ -894,6 +1012,22 @@ pub async fn decide(
             .transcript(Some(transcript)),
     )
     .await?;
+    // Agreements of this transcript no write has filed yet (an imported
+    // project's, or one completed before they were filed on write).
+    if settings.auto_accept_agreements {
+        let decisions = store::list_decisions(&mut tx, member.project_id, Some(transcript)).await?;
+        let merges = Merges::load(&mut tx, member.project_id).await?;
+        refile(
+            &mut tx,
+            report::Of::member(member),
+            member.user.id,
+            transcript,
+            &found,
+            &decisions,
+            &merges,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(decision)
 }
@@ -988,7 +1122,7 @@ pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, App
     let settings = store::settings(&mut conn, member.project_id).await?;
     let decisions = store::list_decisions(&mut conn, member.project_id, None).await?;
     let merges = Merges::load(&mut conn, member.project_id).await?;
-    let codes = agreed_ids(&mut conn, member).await?;
+    let codes = agreed_ids(&mut conn, report::Of::member(member)).await?;
     drop(conn);
     let by_key = histories(&decisions);
     let mut out = Progress {
@@ -1055,6 +1189,17 @@ pub async fn update_settings(
             .after(&settings),
     )
     .await?;
+    // Turned on: the agreements waiting are accepted now. (Turned off, the
+    // automatic acceptances filed so far stay, as decisions on the record.)
+    if settings.auto_accept_agreements && !before.auto_accept_agreements {
+        file_automatic(
+            &mut tx,
+            report::Of::member(member),
+            member.user.id,
+            Refile::All,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(settings)
 }

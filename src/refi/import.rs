@@ -897,6 +897,10 @@ pub async fn store_plan_as(
         existing_accounts: accounts.len(),
         new_ids,
     };
+    // Every imported layer is submitted, but the import files no automatic
+    // acceptance: that would give the shared codes their agreed codes, and an
+    // export would then speak of those instead of the file's own codes. The
+    // lead's first decision on a transcript files its agreements.
     audit::record(
         &mut *conn,
         Change::new(Some(actor), Action::ProjectImported)

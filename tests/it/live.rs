@@ -466,3 +466,42 @@ async fn a_stream_ends_when_its_member_is_removed_or_its_account_disabled() {
     let seen = staying_stream.until_count("project.updated", 1).await;
     assert!(!seen.is_empty());
 }
+
+/// The lead has the project's stream open while the coders work; the second
+/// coder's submit files the agreement, and the lead's page hears of it then,
+/// without anyone opening the reconciliation.
+#[tokio::test]
+async fn the_last_submit_announces_the_agreements_it_accepts_to_open_pages() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let mode = json!({ "codebook_mode": "shared" });
+    let response = project
+        .owner
+        .send_json(reqwest::Method::PUT, &project.api("/codebook-mode"), &mode)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let transcript = project.import_text("P01.txt", &transcript_text()).await;
+    let ana = project.member(Role::Coder).await;
+    let ben = project.member(Role::Coder).await;
+    let assigned = project
+        .owner
+        .post_json(
+            &project.api("/assignments"),
+            &json!({ "transcript_ids": [transcript], "user_ids": [ana.id, ben.id] }),
+        )
+        .await;
+    assert_eq!(assigned.status(), StatusCode::CREATED);
+    let code = make_code(&project, &ana, "pump").await;
+    code_on(&project, &ana, &transcript, code).await;
+    code_on(&project, &ben, &transcript, code).await;
+    let submit = project.api(&format!("/transcripts/{transcript}/submit"));
+    let submitted = ana.post_json(&submit, &json!({})).await;
+    assert_eq!(submitted.status(), StatusCode::OK);
+
+    let mut reader = Reader::open(&project.owner, &project.api("/events"), None).await;
+    let submitted = ben.post_json(&submit, &json!({})).await;
+    assert_eq!(submitted.status(), StatusCode::OK);
+    let seen = reader.until_count("decision.made", 1).await;
+    let decision = seen.last().unwrap();
+    assert_eq!(decision.data["transcript_id"], transcript.as_str());
+}

@@ -755,16 +755,58 @@ async fn a_new_decision_supersedes_the_last_and_decisions_are_never_changed() {
 }
 
 #[tokio::test]
-async fn agreements_are_accepted_on_the_leads_visit_unless_the_project_says_not() {
+async fn agreements_are_accepted_by_the_write_that_makes_them_and_no_page_writes() {
     let app = TestApp::spawn().await;
     let s = study(&app).await;
-    // A coder's visit files nothing.
+    // The alignment that made "infection" and "infection risk" one agreed
+    // code accepted their agreement: no page had to be opened.
+    let layer = s.layer().await;
+    assert_eq!(s.spans().await, [s.span("Infection", infection())]);
+    assert_eq!(s.count("decisions").await, 1);
+    let audited = |action: &'static str| {
+        let pool = app.pool.clone();
+        let project = s.project.id.0;
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from audit_events where action = $1 and project_id = $2",
+            )
+            .bind(action)
+            .bind(project)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(audited("decision.auto_accepted").await, 1);
+
+    // Reading writes nothing, whoever reads.
+    let everything = |pool: sqlx::PgPool| async move {
+        let mut counts = Vec::new();
+        for table in [
+            "audit_events",
+            "decisions",
+            "consensus_codings",
+            "agreed_codes",
+            "code_alignments",
+            "project_events",
+        ] {
+            let n: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            counts.push((table, n));
+        }
+        counts
+    };
+    let before = everything(app.pool.clone()).await;
     let seen_by_ana = s.rec(&s.ana).await;
     assert_eq!(seen_by_ana["can_decide"], false);
-    assert_eq!(s.layer().await, Vec::<Value>::new());
-    assert_eq!(s.count("decisions").await, 0);
-
     let rec = s.rec(&s.project.owner).await;
+    s.rec(&s.project.owner).await;
+    s.progress().await;
+    assert_eq!(everything(app.pool.clone()).await, before);
+    assert_eq!(s.layer().await, layer);
+
     let agreement = item(&rec, "agreement");
     assert_eq!(agreement["resolved"], true);
     assert_eq!(agreement["counted"], false);
@@ -773,8 +815,7 @@ async fn agreements_are_accepted_on_the_leads_visit_unless_the_project_says_not(
     assert_eq!(history[0]["auto"], true);
     assert_eq!(history[0]["kind"], "accept_a");
     assert_eq!(agreement["current"]["id"], history[0]["id"]);
-    assert_eq!(s.spans().await, [s.span("Infection", infection())]);
-    assert_eq!(s.layer().await[0]["decision_id"], history[0]["id"]);
+    assert_eq!(layer[0]["decision_id"], history[0]["id"]);
     assert_eq!(
         (rec["resolved"].as_u64(), rec["total"].as_u64()),
         (Some(0), Some(4))
@@ -783,57 +824,61 @@ async fn agreements_are_accepted_on_the_leads_visit_unless_the_project_says_not(
         assert_eq!(item(&rec, kind)["counted"], true, "{kind}");
         assert_eq!(item(&rec, kind)["resolved"], false, "{kind}");
     }
-    // Filed once.
-    s.rec(&s.project.owner).await;
-    assert_eq!(s.layer().await.len(), 1);
-    assert_eq!(s.count("decisions").await, 1);
-    let audited: i64 = sqlx::query_scalar(
-        "select count(*) from audit_events where action = 'decision.auto_accepted' and project_id = $1",
-    )
-    .bind(s.project.id.0)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(audited, 1);
 
-    // Another project that decides on agreements too.
-    let t = study(&app).await;
+    // With the setting off, a new agreement waits for the lead.
     expect(
-        t.settings(&t.ana, false, false).await,
+        s.settings(&s.ana, false, false).await,
         StatusCode::FORBIDDEN,
     )
     .await;
     let settings = expect(
-        t.settings(&t.project.owner, false, false).await,
+        s.settings(&s.project.owner, false, false).await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(settings["auto_accept_agreements"], false);
-    let rec = t.rec(&t.project.owner).await;
+    let doctors = s
+        .project
+        .api(&format!("/alignment/{}", s.coder_codes["ben doctors"]));
+    expect(
+        s.project
+            .owner
+            .send_json(
+                Method::PUT,
+                &doctors,
+                &json!({ "agreed_code_id": s.agreed["Trust"] }),
+            )
+            .await,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let rec = s.rec(&s.project.owner).await;
     assert_eq!(rec["settings"]["auto_accept_agreements"], false);
-    let agreement = item(&rec, "agreement");
-    assert_eq!(agreement["counted"], true);
-    assert_eq!(agreement["resolved"], false);
-    assert_eq!(agreement["history"], json!([]));
-    assert_eq!(
-        (rec["resolved"].as_u64(), rec["total"].as_u64()),
-        (Some(0), Some(5))
-    );
-    assert_eq!(t.layer().await, Vec::<Value>::new());
-    assert_eq!(t.progress().await["total"], 5);
-    let accepted = t
-        .decided(&key(&rec, "agreement"), "accept_a", json!({}))
-        .await;
-    assert_eq!(accepted["auto"], false);
-    let rec = t.rec(&t.project.owner).await;
-    assert_eq!(item(&rec, "agreement")["resolved"], true);
-    assert_eq!(
-        (rec["resolved"].as_u64(), rec["total"].as_u64()),
-        (Some(1), Some(5))
-    );
-    assert_eq!(t.spans().await, [t.span("Infection", infection())]);
-    // The first project is untouched by the second's setting.
-    assert_eq!(s.rec(&s.project.owner).await["total"], 4);
+    let now_agreed = items_of(&rec, "agreement")
+        .into_iter()
+        .find(|i| side_span(&i["discrepancy"]["a"]) == trust())
+        .expect("the trust span is an agreement now")
+        .clone();
+    assert_eq!(now_agreed["counted"], true);
+    assert_eq!(now_agreed["resolved"], false);
+    assert_eq!(now_agreed["history"], json!([]));
+    assert_eq!(s.count("decisions").await, 1);
+    assert_eq!(s.spans().await, [s.span("Infection", infection())]);
+    // Turned on again, the setting accepts what waits.
+    expect(
+        s.settings(&s.project.owner, true, false).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(s.count("decisions").await, 2);
+    assert_eq!(audited("decision.auto_accepted").await, 2);
+    let mut expected = vec![s.span("Infection", infection()), s.span("Trust", trust())];
+    expected.sort();
+    assert_eq!(s.spans().await, expected);
+    let rec = s.rec(&s.project.owner).await;
+    let trust_now = by_key(&rec, now_agreed["key"].as_str().unwrap());
+    assert_eq!(trust_now["resolved"], true);
+    assert_eq!(trust_now["history"][0]["auto"], true);
 }
 
 #[tokio::test]
@@ -1270,7 +1315,8 @@ async fn coders_comment_but_only_leads_decide_and_edit_the_consensus_layer() {
     .await;
     expect(s.settings(&s.ben, true, true).await, StatusCode::FORBIDDEN).await;
     assert_eq!(s.layer().await, before);
-    assert_eq!(s.count("decisions").await, 0);
+    // Only the automatic acceptance of the agreement.
+    assert_eq!(s.count("decisions").await, 1);
 
     // A lead (not the owner) may.
     let lead = join(&s.project, "lena", Role::Lead).await;
@@ -1704,14 +1750,16 @@ async fn the_pages_forms_change_the_settings_and_the_consensus_codebook() {
         rec["settings"],
         json!({ "auto_accept_agreements": false, "require_rationale": true })
     );
+    // The agreement accepted automatically before stays accepted, and is
+    // counted now like any decision.
     assert_eq!(
         (rec["resolved"].as_u64(), rec["total"].as_u64()),
-        (Some(0), Some(5))
+        (Some(1), Some(5))
     );
     let index = crate::harness::html(owner.get(&s.project.path("/reconcile")).await).await;
     assert_eq!(
         crate::harness::select_texts(&index, "#project-progress strong"),
-        ["0 of 5"]
+        ["1 of 5"]
     );
 
     s.decided(&key(&rec, "boundary"), "union", json!({})).await;
@@ -2427,5 +2475,233 @@ async fn the_transcript_page_lays_over_it_only_the_layers_the_member_may_see() {
         let response = transcript_page(&s, &s.project.owner, &s.first, Some(bad)).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         assert!(response.text().await.unwrap().contains("No such layer"));
+    }
+}
+
+/// In a shared codebook, the two coders of each of six transcripts code the
+/// same line with the same code and submit at the same moment, and the
+/// transcripts are submitted all at once too.
+#[tokio::test]
+async fn coders_submitting_at_once_get_their_agreements_accepted_once() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let mode = json!({ "codebook_mode": "shared" });
+    expect(
+        project
+            .owner
+            .send_json(Method::PUT, &project.api("/codebook-mode"), &mode)
+            .await,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let ana = join(&project, "ana", Role::Coder).await;
+    let ben = join(&project, "ben", Role::Coder).await;
+    let mut transcripts = Vec::new();
+    for i in 0..6 {
+        transcripts.push(
+            project
+                .import_text(
+                    &format!("t{i}.txt"),
+                    &format!("P01: line {i}.\nP01: another."),
+                )
+                .await,
+        );
+    }
+    let assign = json!({ "transcript_ids": transcripts, "user_ids": [ana.id, ben.id] });
+    expect(
+        project
+            .owner
+            .post_json(&project.api("/assignments"), &assign)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let mut codes = Vec::new();
+    for (i, transcript) in transcripts.iter().enumerate() {
+        // A code of its own for each transcript, so that every submit has
+        // a code to mirror into the agreed codebook.
+        let code = Uuid::new_v4().to_string();
+        expect(
+            ana.post_json(
+                &project.api("/codes"),
+                &json!({ "id": code, "name": format!("code {i}") }),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        for coder in [&ana, &ben] {
+            let coding = json!({ "id": Uuid::new_v4(), "code_id": code, "start": 0, "end": 12 });
+            expect(
+                coder
+                    .post_json(
+                        &project.api(&format!("/transcripts/{transcript}/codings")),
+                        &coding,
+                    )
+                    .await,
+                StatusCode::CREATED,
+            )
+            .await;
+        }
+        codes.push(code);
+    }
+    let submits = transcripts.iter().flat_map(|t| {
+        [&ana, &ben].map(|coder| {
+            let path = project.api(&format!("/transcripts/{t}/submit"));
+            async move { coder.post_json(&path, &json!({})).await.status() }
+        })
+    });
+    let statuses = futures_util::future::join_all(submits).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+
+    let count = |sql: &'static str| {
+        let pool = app.pool.clone();
+        let id = project.id.0;
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("select count(*) from decisions where project_id = $1 and auto").await,
+        6
+    );
+    assert_eq!(
+        count("select count(*) from consensus_codings where project_id = $1").await,
+        6
+    );
+    assert_eq!(
+        count("select count(*) from agreed_codes where project_id = $1").await,
+        6
+    );
+    assert_eq!(
+        count("select count(*) from audit_events where project_id = $1 and action = 'decision.auto_accepted'").await,
+        6
+    );
+    for transcript in &transcripts {
+        let rec = expect(
+            project
+                .owner
+                .get(&project.api(&format!("/transcripts/{transcript}/reconciliation")))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        let agreement = item(&rec, "agreement");
+        assert_eq!(agreement["history"].as_array().unwrap().len(), 1);
+        assert_eq!(agreement["current"]["auto"], true);
+    }
+    assert_eq!(codes.len(), 6);
+}
+
+/// Ana and Ben agree and submit; Cal, assigned too, has coded nothing. The
+/// lead withdraws Cal's assignment, which completes the transcript.
+#[tokio::test]
+async fn withdrawing_the_last_coder_who_had_not_submitted_accepts_the_agreements() {
+    let app = TestApp::spawn().await;
+    let project = app.project().await;
+    let mode = json!({ "codebook_mode": "shared" });
+    expect(
+        project
+            .owner
+            .send_json(Method::PUT, &project.api("/codebook-mode"), &mode)
+            .await,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let ana = join(&project, "ana", Role::Coder).await;
+    let ben = join(&project, "ben", Role::Coder).await;
+    let cal = join(&project, "cal", Role::Coder).await;
+    let transcript = project
+        .import_text("t.txt", "P01: one line.\nP01: another.")
+        .await;
+    let assign = json!({ "transcript_ids": [transcript], "user_ids": [ana.id, ben.id, cal.id] });
+    expect(
+        project
+            .owner
+            .post_json(&project.api("/assignments"), &assign)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let code = Uuid::new_v4().to_string();
+    expect(
+        ana.post_json(&project.api("/codes"), &json!({ "id": code, "name": "x" }))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    for coder in [&ana, &ben] {
+        let coding = json!({ "id": Uuid::new_v4(), "code_id": code, "start": 0, "end": 14 });
+        let path = project.api(&format!("/transcripts/{transcript}/codings"));
+        expect(coder.post_json(&path, &coding).await, StatusCode::CREATED).await;
+        submit(&project, coder, &transcript).await;
+    }
+    let decisions = |pool: sqlx::PgPool, id: Uuid| async move {
+        sqlx::query_scalar::<_, i64>("select count(*) from decisions where project_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(decisions(app.pool.clone(), project.id.0).await, 0);
+
+    let list = expect(
+        project.owner.get(&project.api("/assignments")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let cals = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user_id"] == cal.id.to_string())
+        .expect("Cal's assignment");
+    let path = project.api(&format!("/assignments/{}", cals["id"].as_str().unwrap()));
+    let response = project.owner.delete(&path).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(decisions(app.pool.clone(), project.id.0).await, 1);
+    let rec = expect(
+        project
+            .owner
+            .get(&project.api(&format!("/transcripts/{transcript}/reconciliation")))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(item(&rec, "agreement")["current"]["auto"], true);
+}
+
+/// Ana's "trust" and Ben's "doctors" (the same span) are aligned onto
+/// "Fatigue" by two leads at the same moment: only both changes together make
+/// the agreement, and it is accepted, whichever commits first.
+#[tokio::test]
+async fn two_alignments_at_once_that_make_an_agreement_together_accept_it() {
+    let app = TestApp::spawn().await;
+    for round in 0..4 {
+        let s = study(&app).await;
+        let lena = join(&s.project, &format!("lena{round}"), Role::Lead).await;
+        let body = json!({ "agreed_code_id": s.agreed["Fatigue"] });
+        let path = |code: &str| {
+            s.project
+                .api(&format!("/alignment/{}", s.coder_codes[code]))
+        };
+        let (ana, ben) = (path("ana trust"), path("ben doctors"));
+        let (a, b) = futures_util::future::join(
+            s.project.owner.send_json(Method::PUT, &ana, &body),
+            lena.send_json(Method::PUT, &ben, &body),
+        )
+        .await;
+        let (a, b) = (a.status(), b.status());
+        assert_eq!((a, b), (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT));
+        let mut expected = vec![s.span("Infection", infection()), s.span("Fatigue", trust())];
+        expected.sort();
+        assert_eq!(s.spans().await, expected, "round {round}");
     }
 }

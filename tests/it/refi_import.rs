@@ -1264,3 +1264,98 @@ async fn a_files_user_may_be_taken_as_an_account_whoever_imports_may_choose() {
     assert!(by_coder.contains(&(ana, 2)), "{by_coder:?}");
     assert!(by_coder.contains(&(other.id.0, 2)), "{by_coder:?}");
 }
+
+/// An imported project keeps the file's codes until the lead's first
+/// decision on a transcript, which files its agreements and may name a
+/// shared code as the side's code (a page opened before the agreed codes
+/// were made offers those).
+#[tokio::test]
+async fn the_first_decision_on_an_imported_transcript_files_its_agreements() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_in("owner@example.org", false).await;
+    // Ben's "paperwork" coding is Ana's exactly: an agreement. Their
+    // "sleep" codings differ in their boundaries.
+    let (ana_start, ana_end) = offsets("paperwork never ends.", false, false);
+    let (ben_start, ben_end) = offsets("The paperwork never ends.", false, false);
+    let qde = project_qde("ATLAS.ti 23.2", false, false).replace(
+        &format!(
+            "name=\"The paperwork never ends.\" startPosition=\"{ben_start}\" endPosition=\"{ben_end}\""
+        ),
+        &format!(
+            "name=\"The paperwork never ends.\" startPosition=\"{ana_start}\" endPosition=\"{ana_end}\""
+        ),
+    );
+    let bytes = zip_of(&[
+        ("project.qde", qde.as_bytes()),
+        (&format!("Sources/{SOURCE}.txt"), RAW.as_bytes()),
+    ]);
+    let (_, imported) = import_via_api(&owner, "night.qdpx", bytes).await;
+    let project = imported["project_id"].as_str().unwrap().to_owned();
+    let count = |sql: &'static str| {
+        let pool = app.pool.clone();
+        let project = project.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(project)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let agreed = "select count(*) from agreed_codes where project_id = $1::uuid";
+    let decisions = "select count(*) from decisions where project_id = $1::uuid";
+    assert_eq!(count(agreed).await, 0);
+    assert_eq!(count(decisions).await, 0);
+
+    let transcript: Uuid =
+        sqlx::query_scalar("select id from transcripts where project_id = $1::uuid")
+            .bind(&project)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let path = format!("/api/v1/projects/{project}/transcripts/{transcript}/reconciliation");
+    let response = owner.get(&path).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let rec: Value = response.json().await.unwrap();
+    assert_eq!(count(agreed).await, 0, "reading made nothing");
+    let items = rec["items"].as_array().unwrap();
+    let agreement = items
+        .iter()
+        .find(|i| i["discrepancy"]["kind"] == "agreement")
+        .expect("an agreement");
+    assert_eq!(agreement["resolved"], true);
+    assert_eq!(agreement["history"], json!([]));
+    let boundary = items
+        .iter()
+        .find(|i| i["discrepancy"]["kind"] == "boundary")
+        .expect("a boundary");
+    assert_eq!(boundary["discrepancy"]["a"]["code_id"], SLEEP);
+    let decision = json!({
+        "key": boundary["key"],
+        "kind": "union",
+        "code_id": boundary["discrepancy"]["a"]["code_id"],
+        "supersedes": null,
+    });
+    let decide = format!("/api/v1/projects/{project}/transcripts/{transcript}/decisions");
+    let response = owner.post_json(&decide, &decision).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The shared codes have agreed codes now (Work, Paperwork, Sleep); the
+    // union is Sleep's, and the agreement was accepted with it.
+    assert_eq!(count(agreed).await, 3);
+    assert_eq!(count(decisions).await, 2);
+    let names: Vec<(String, bool)> = sqlx::query_as(
+        "select a.name, d.auto from decisions d join consensus_codings c on c.decision_id = d.id
+           join agreed_codes a on a.id = c.agreed_code_id
+          where d.project_id = $1::uuid order by a.name",
+    )
+    .bind(&project)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        names,
+        [("Paperwork".to_owned(), true), ("Sleep".to_owned(), false)]
+    );
+}

@@ -1136,10 +1136,27 @@ async fn each_role_reads_what_it_may_and_no_one_blind_sees_a_submitted_layer() {
     ];
     let mut owner_saw_canary = false;
     let mut failures = Vec::new();
+    // A read writes nothing (an export's download is only recorded as made).
+    let writes = || {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select (select count(*) from audit_events where action <> 'export.made')
+                      + (select count(*) from project_events)",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
     for (method, path, who) in EXPECTED.iter().filter(|(m, ..)| *m == "GET") {
         let url = f.url(path);
         for (name, user, role, assigned, blind) in &viewers {
+            let before = writes().await;
             let (status, body) = send(user, method, &url).await;
+            if writes().await != before {
+                failures.push(format!("{name} wrote something with GET {path}"));
+            }
             let refused = matches!(
                 status,
                 StatusCode::FORBIDDEN | StatusCode::CONFLICT | StatusCode::NOT_FOUND
