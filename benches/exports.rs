@@ -178,6 +178,38 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    // What a write that can change agreements (an alignment, a merge) adds to
+    // its transaction: the automatic filing over every complete transcript.
+    // The first run files the agreements; a later one finds nothing new,
+    // which is what each such write costs from then on. Rolled back.
+    let of = concord::compare::report::Of {
+        project: study.project,
+        shared: false,
+    };
+    let mut tx = pool.begin().await?;
+    for (what, runs) in [("first, filing", 1), ("then, with nothing new", 5)] {
+        let mut times = Vec::new();
+        for _ in 0..runs {
+            let start = Instant::now();
+            concord::reconcile::service::file_automatic(
+                &mut tx,
+                of,
+                study.lead,
+                concord::reconcile::service::Refile::All,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("automatic filing: {e}"))?;
+            times.push(start.elapsed());
+        }
+        times.sort();
+        println!(
+            "{:<44} median {:>8.2} ms",
+            format!("automatic filing, {what}"),
+            times[times.len() / 2].as_secs_f64() * 1e3
+        );
+    }
+    tx.rollback().await?;
+
     match &url {
         Some(url) => {
             let dir = std::env::temp_dir().join(format!("exports-bench-{}", std::process::id()));
