@@ -16,7 +16,10 @@ pub async fn list_assignments(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Json<Vec<AssignmentProgress>>, AppError> {
-    Ok(Json(service::list_with_progress(&state, &member).await?))
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(
+        service::list_with_progress(&mut conn, &member.actor()).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -35,7 +38,15 @@ pub async fn assign(
     member: Member,
     Json(body): Json<AssignRequest>,
 ) -> Result<(StatusCode, Json<AssignedJson>), AppError> {
-    let created = service::assign(&state, &member, &body.transcript_ids, &body.user_ids).await?;
+    let mut tx = state.begin().await?;
+    let created = service::assign(
+        &mut tx,
+        &member.actor(),
+        &body.transcript_ids,
+        &body.user_ids,
+    )
+    .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(AssignedJson { created })))
 }
 
@@ -44,7 +55,10 @@ pub async fn reopen(
     member: Member,
     Path((_, id)): Path<(String, AssignmentId)>,
 ) -> Result<Json<Assignment>, AppError> {
-    Ok(Json(service::reopen(&state, &member, id).await?))
+    let mut tx = state.begin().await?;
+    let reopened = service::reopen(&mut tx, &member.actor(), id).await?;
+    tx.commit().await?;
+    Ok(Json(reopened))
 }
 
 pub async fn remove(
@@ -52,7 +66,9 @@ pub async fn remove(
     member: Member,
     Path((_, id)): Path<(String, AssignmentId)>,
 ) -> Result<StatusCode, AppError> {
-    service::remove(&state, &member, id).await?;
+    let mut tx = state.begin().await?;
+    service::remove(&mut tx, &member.actor(), id).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -66,6 +82,8 @@ pub async fn set_codebook_mode(
     member: Member,
     Json(body): Json<CodebookModeRequest>,
 ) -> Result<StatusCode, AppError> {
-    service::set_codebook_mode(&state, &member, &body.codebook_mode).await?;
+    let mut tx = state.begin().await?;
+    service::set_codebook_mode(&mut tx, &member.actor(), &body.codebook_mode).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

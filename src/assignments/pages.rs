@@ -35,7 +35,9 @@ pub async fn assign(
         .map(TranscriptId)
         .collect();
     let users: Vec<UserId> = ids("user_ids")?.into_iter().map(UserId).collect();
-    service::assign(&state, &member, &transcripts, &users).await?;
+    let mut tx = state.begin().await?;
+    service::assign(&mut tx, &member.actor(), &transcripts, &users).await?;
+    tx.commit().await?;
     Ok(dashboard(&member))
 }
 
@@ -44,7 +46,9 @@ pub async fn reopen(
     member: Member,
     Path((_, id)): Path<(String, AssignmentId)>,
 ) -> Result<Redirect, AppError> {
-    service::reopen(&state, &member, id).await?;
+    let mut tx = state.begin().await?;
+    service::reopen(&mut tx, &member.actor(), id).await?;
+    tx.commit().await?;
     Ok(dashboard(&member))
 }
 
@@ -53,7 +57,9 @@ pub async fn remove(
     member: Member,
     Path((_, id)): Path<(String, AssignmentId)>,
 ) -> Result<Redirect, AppError> {
-    service::remove(&state, &member, id).await?;
+    let mut tx = state.begin().await?;
+    service::remove(&mut tx, &member.actor(), id).await?;
+    tx.commit().await?;
     Ok(dashboard(&member))
 }
 
@@ -67,7 +73,9 @@ pub async fn set_codebook_mode(
         .find(|(k, _)| k == "codebook_mode")
         .map(|(_, v)| v.as_str())
         .unwrap_or("");
-    service::set_codebook_mode(&state, &member, mode).await?;
+    let mut tx = state.begin().await?;
+    service::set_codebook_mode(&mut tx, &member.actor(), mode).await?;
+    tx.commit().await?;
     Ok(Redirect::to(&format!(
         "/projects/{}/settings",
         member.project_id

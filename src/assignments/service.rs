@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use sqlx::PgConnection;
 
 use super::model::AssignmentState;
 use super::store::{self, Assignment, AssignmentRow};
@@ -11,21 +12,20 @@ use crate::compare::report::Of;
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AssignmentId, ProjectId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 use crate::projects::store as projects;
 use crate::reconcile::service::Refile;
-use crate::state::AppState;
 
 async fn record(
-    conn: &mut sqlx::PgConnection,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     action: Action,
     before: Option<&Assignment>,
     after: &Assignment,
 ) -> Result<(), AppError> {
-    let mut change = Change::new(Some(member.user.id), action)
-        .project(member.project_id)
+    let mut change = Change::new(Some(actor.user_id), action)
+        .project(actor.project_id)
         .entity(after.id.0)
         .transcript(after.transcript_id)
         .subject(after.user_id)
@@ -39,13 +39,13 @@ async fn record(
 /// Assigns every listed member to every listed transcript; existing
 /// assignments stay as they are. Returns how many were new.
 pub async fn assign(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript_ids: &[TranscriptId],
     user_ids: &[UserId],
 ) -> Result<usize, AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
+    actor.require(&[Role::Lead])?;
+    actor.require_active()?;
     let mut errors = FieldErrors::new();
     if transcript_ids.is_empty() {
         errors.add("transcript_ids", "Choose at least one transcript.");
@@ -54,8 +54,7 @@ pub async fn assign(
         errors.add("user_ids", "Choose at least one coder.");
     }
     errors.into_result()?;
-    let mut tx = state.begin().await?;
-    let transcripts: Vec<TranscriptId> = store::transcript_texts(&mut tx, member.project_id)
+    let transcripts: Vec<TranscriptId> = store::transcript_texts(&mut *conn, actor.project_id)
         .await?
         .into_iter()
         .map(|(id, _)| id)
@@ -66,7 +65,7 @@ pub async fn assign(
             format!("{unknown} is not a transcript of this project."),
         ));
     }
-    let members = projects::list_members(&mut tx, member.project_id).await?;
+    let members = projects::list_members(&mut *conn, actor.project_id).await?;
     for user in user_ids {
         match members.iter().find(|m| m.user_id == *user) {
             None => {
@@ -87,11 +86,13 @@ pub async fn assign(
     let mut created = 0;
     for transcript in transcript_ids {
         for user in user_ids {
-            if let Some(id) = store::insert(&mut tx, member.project_id, *transcript, *user).await? {
-                let assignment = store::get(&mut tx, member.project_id, id).await?;
+            if let Some(id) =
+                store::insert(&mut *conn, actor.project_id, *transcript, *user).await?
+            {
+                let assignment = store::get(&mut *conn, actor.project_id, id).await?;
                 record(
-                    &mut tx,
-                    member,
+                    &mut *conn,
+                    actor,
                     Action::AssignmentCreated,
                     None,
                     &assignment,
@@ -101,36 +102,34 @@ pub async fn assign(
             }
         }
     }
-    tx.commit().await?;
     Ok(created)
 }
 
 pub async fn submit(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript_id: TranscriptId,
 ) -> Result<Assignment, AppError> {
-    member.require_active()?;
-    let mut tx = state.begin().await?;
+    actor.require_active()?;
     // Two coders submitting at once take turns, so that the second sees the
     // first's submit and knows the transcript is complete.
-    store::lock_transcript(&mut tx, member.project_id, transcript_id).await?;
-    let before = store::find_for(&mut tx, member.project_id, transcript_id, member.user.id)
+    store::lock_transcript(&mut *conn, actor.project_id, transcript_id).await?;
+    let before = store::find_for(&mut *conn, actor.project_id, transcript_id, actor.user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if before.state.is_submitted() {
         return Ok(before);
     }
     let after = store::set_state(
-        &mut tx,
-        member.project_id,
+        &mut *conn,
+        actor.project_id,
         before.id,
         AssignmentState::Submitted,
     )
     .await?;
     record(
-        &mut tx,
-        member,
+        &mut *conn,
+        actor,
         Action::AssignmentSubmitted,
         Some(&before),
         &after,
@@ -139,68 +138,73 @@ pub async fn submit(
     // The last coder's submit completes the transcript: its agreements are
     // accepted now, if the project accepts them automatically.
     crate::reconcile::service::file_automatic(
-        &mut tx,
-        Of::member(member),
-        member.user.id,
+        &mut *conn,
+        Of::actor(actor),
+        actor.user_id,
         Refile::One(transcript_id),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 pub async fn reopen(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: AssignmentId,
 ) -> Result<Assignment, AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
-    let mut tx = state.begin().await?;
-    let before = store::get(&mut tx, member.project_id, id).await?;
+    actor.require(&[Role::Lead])?;
+    actor.require_active()?;
+    let before = store::get(&mut *conn, actor.project_id, id).await?;
     if !before.state.is_submitted() {
         return Ok(before);
     }
-    let after =
-        store::set_state(&mut tx, member.project_id, id, AssignmentState::InProgress).await?;
+    let after = store::set_state(
+        &mut *conn,
+        actor.project_id,
+        id,
+        AssignmentState::InProgress,
+    )
+    .await?;
     record(
-        &mut tx,
-        member,
+        &mut *conn,
+        actor,
         Action::AssignmentReopened,
         Some(&before),
         &after,
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 /// Only an assignment with nothing coded yet can be withdrawn.
-pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Result<(), AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
-    let mut tx = state.begin().await?;
-    let before = store::get(&mut tx, member.project_id, id).await?;
-    store::lock_transcript(&mut tx, member.project_id, before.transcript_id).await?;
+pub async fn remove(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: AssignmentId,
+) -> Result<(), AppError> {
+    actor.require(&[Role::Lead])?;
+    actor.require_active()?;
+    let before = store::get(&mut *conn, actor.project_id, id).await?;
+    store::lock_transcript(&mut *conn, actor.project_id, before.transcript_id).await?;
     let coded: i64 = sqlx::query_scalar!(
         r#"select count(*) as "count!" from codings where transcript_id = $1 and coder_id = $2"#,
         before.transcript_id as TranscriptId,
         before.user_id as UserId
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     if coded > 0 {
         return Err(AppError::State(
             "This coder has started coding this transcript; the assignment stays.".into(),
         ));
     }
-    store::delete(&mut tx, member.project_id, id).await?;
+    store::delete(&mut *conn, actor.project_id, id).await?;
     let mut removed = serde_json::to_value(&before).unwrap_or_default();
     removed["state"] = "removed".into();
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::AssignmentRemoved)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::AssignmentRemoved)
+            .project(actor.project_id)
             .entity(before.id.0)
             .transcript(before.transcript_id)
             .subject(before.user_id)
@@ -210,13 +214,12 @@ pub async fn remove(state: &AppState, member: &Member, id: AssignmentId) -> Resu
     .await?;
     // Without this coder, everyone left may have submitted.
     crate::reconcile::service::file_automatic(
-        &mut tx,
-        Of::member(member),
-        member.user.id,
+        &mut *conn,
+        Of::actor(actor),
+        actor.user_id,
         Refile::One(before.transcript_id),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -273,27 +276,26 @@ pub fn lines_touched(text: &str, spans: &[(i32, i32)]) -> (usize, usize) {
 
 /// Assignments with progress: all of them for leads, the caller's own otherwise.
 pub async fn list_with_progress(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
 ) -> Result<Vec<AssignmentProgress>, AppError> {
-    let only = if member.require(&[Role::Lead]).is_ok() {
+    let only = if actor.require(&[Role::Lead]).is_ok() {
         None
     } else {
-        Some(member.user.id)
+        Some(actor.user_id)
     };
-    let mut conn = state.db.acquire().await?;
-    let viewer = Viewer::load(&mut conn, member).await?;
-    let rows = store::list(&mut conn, member.project_id, only).await?;
+    let viewer = Viewer::of(&mut *conn, actor).await?;
+    let rows = store::list(&mut *conn, actor.project_id, only).await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let texts: HashMap<TranscriptId, String> =
-        store::transcript_texts(&mut conn, member.project_id)
+        store::transcript_texts(&mut *conn, actor.project_id)
             .await?
             .into_iter()
             .collect();
     let mut spans: HashMap<(TranscriptId, UserId), Vec<(i32, i32)>> = HashMap::new();
-    for (t, u, s, e) in store::layer_spans(&mut conn, member.project_id).await? {
+    for (t, u, s, e) in store::layer_spans(&mut *conn, actor.project_id).await? {
         spans.entry((t, u)).or_default().push((s, e));
     }
     Ok(rows
@@ -320,42 +322,40 @@ pub async fn list_with_progress(
 }
 
 pub async fn set_codebook_mode(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     mode: &str,
 ) -> Result<(), AppError> {
-    member.require(&[Role::Owner])?;
-    member.require_active()?;
+    actor.require(&[Role::Owner])?;
+    actor.require_active()?;
     let Some(mode) = crate::projects::model::CodebookMode::parse(mode) else {
         return Err(AppError::field(
             "codebook_mode",
             "Choose independent or shared.",
         ));
     };
-    let mut tx = state.begin().await?;
     let codes: i64 = sqlx::query_scalar!(
         r#"select count(*) as "count!" from codes where project_id = $1"#,
-        member.project_id as ProjectId
+        actor.project_id as ProjectId
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    if codes > 0 && mode != member.project.codebook_mode {
+    if codes > 0 && mode != actor.project.codebook_mode {
         return Err(AppError::State(
             "Coders have made codes already; the codebook mode can no longer change.".into(),
         ));
     }
-    let before = projects::get_project(&mut tx, member.project_id).await?;
-    let after = projects::set_codebook_mode(&mut tx, member.project_id, mode).await?;
+    let before = projects::get_project(&mut *conn, actor.project_id).await?;
+    let after = projects::set_codebook_mode(&mut *conn, actor.project_id, mode).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::CodebookModeChanged)
-            .project(member.project_id)
-            .entity(member.project_id.0)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::CodebookModeChanged)
+            .project(actor.project_id)
+            .entity(actor.project_id.0)
             .before(&before)
             .after(&after),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -370,7 +370,7 @@ pub struct HomeAssignment {
 }
 
 pub async fn my_assignments(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     user_id: UserId,
 ) -> Result<Vec<HomeAssignment>, AppError> {
     let rows = store::list_for_user(conn, user_id).await?;

@@ -320,7 +320,8 @@ pub async fn submit_layer(
     member: Member,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Json<Assignment>, AppError> {
-    Ok(Json(
-        assignments::submit(&state, &member, transcript_id).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let submitted = assignments::submit(&mut tx, &member.actor(), transcript_id).await?;
+    tx.commit().await?;
+    Ok(Json(submitted))
 }

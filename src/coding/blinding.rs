@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use crate::db::ids::{ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
 use crate::live::{EventKind, LiveEvent};
-use crate::projects::member::Member;
+use crate::projects::member::{Actor, Member};
 use crate::projects::model::Role;
 
 #[derive(Debug, Clone)]
@@ -45,6 +45,20 @@ impl LayersOf {
 
 impl Viewer {
     pub async fn load(conn: &mut PgConnection, member: &Member) -> Result<Self, AppError> {
+        Self::load_as(conn, member.project_id, member.user.id, member.role).await
+    }
+
+    /// [`Viewer::load`] for a service's actor.
+    pub async fn of(conn: &mut PgConnection, actor: &Actor) -> Result<Self, AppError> {
+        Self::load_as(conn, actor.project_id, actor.user_id, actor.role).await
+    }
+
+    async fn load_as(
+        conn: &mut PgConnection,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+    ) -> Result<Self, AppError> {
         let rows = sqlx::query!(
             r#"select transcript_id as "transcript_id: TranscriptId",
                       bool_or(user_id = $2) as "mine!",
@@ -53,8 +67,8 @@ impl Viewer {
                  from assignments
                 where project_id = $1
                 group by transcript_id"#,
-            member.project_id as ProjectId,
-            member.user.id as UserId
+            project as ProjectId,
+            user as UserId
         )
         .fetch_all(conn)
         .await?;
@@ -72,8 +86,8 @@ impl Viewer {
             }
         }
         Ok(Self {
-            user_id: member.user.id,
-            role: member.role,
+            user_id: user,
+            role,
             blinded_on,
             submitted,
             complete,

@@ -92,7 +92,9 @@ pub async fn submit_layer(
     member: Member,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Redirect, AppError> {
-    assignments::submit(&state, &member, transcript_id).await?;
+    let mut tx = state.begin().await?;
+    assignments::submit(&mut tx, &member.actor(), transcript_id).await?;
+    tx.commit().await?;
     Ok(Redirect::to(&format!(
         "/projects/{}/transcripts/{transcript_id}/code",
         member.project_id

@@ -210,6 +210,13 @@ impl Of {
             shared: member.project.codebook_mode.is_shared(),
         }
     }
+
+    pub fn actor(actor: &crate::projects::member::Actor) -> Self {
+        Self {
+            project: actor.project_id,
+            shared: actor.project.codebook_mode.is_shared(),
+        }
+    }
 }
 
 /// [`build_levels`] on `conn` (a caller's transaction sees its own writes),

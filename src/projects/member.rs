@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use super::model::{Project, Role};
 use super::store;
 use crate::auth::session::CurrentUser;
-use crate::db::ids::ProjectId;
+use crate::db::ids::{ProjectId, UserId};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -97,6 +97,50 @@ impl Member {
             ));
         }
         Ok(())
+    }
+}
+
+/// A member acting on their project, as services take it beside a
+/// connection: who, on which project, in which role. Handlers make it from the
+/// request's [`Member`], commands from [`Member::of_user`]; nothing of the
+/// request (its CSRF token, its client address) comes along.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: UserId,
+    pub project_id: ProjectId,
+    pub project: Project,
+    pub role: Role,
+}
+
+impl Actor {
+    /// Owners hold every right, so they pass every check.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if self.role == Role::Owner || roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Archived projects are read-only until unarchived.
+    pub fn require_active(&self) -> Result<(), AppError> {
+        if self.project.archived_at.is_some() {
+            return Err(AppError::State(
+                "This project is archived; unarchive it to make changes.".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Member {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user.id,
+            project_id: self.project_id,
+            project: self.project.clone(),
+            role: self.role,
+        }
     }
 }
 

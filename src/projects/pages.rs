@@ -172,8 +172,9 @@ async fn show_page(
     } else {
         None
     };
+    let assignments =
+        crate::assignments::service::list_with_progress(&mut conn, &member.actor()).await?;
     drop(conn);
-    let assignments = crate::assignments::service::list_with_progress(state, &member).await?;
     let reconciliation = if member.require(&[Role::Lead]).is_ok() {
         Some(crate::reconcile::service::progress(state, &member).await?)
     } else {
