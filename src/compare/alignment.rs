@@ -4,22 +4,21 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
+use sqlx::PgConnection;
 
 use super::store::{self, AgreedCode, CoderCode};
 use crate::coding::blinding::{AllCodebooks, Viewer};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, CodeId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
-use crate::state::AppState;
 
 /// Only leads who are not themselves still coding may see every codebook.
 /// A lead blind to nothing, with the proof that lets them read every codebook.
-pub async fn require_aligner(state: &AppState, member: &Member) -> Result<Aligner, AppError> {
-    member.require(&[Role::Lead])?;
-    let mut conn = state.db.acquire().await?;
-    let viewer = Viewer::load(&mut conn, member).await?;
+pub async fn require_aligner(conn: &mut PgConnection, actor: &Actor) -> Result<Aligner, AppError> {
+    actor.require(&[Role::Lead])?;
+    let viewer = Viewer::of(&mut *conn, actor).await?;
     let codebooks = viewer.all_codebooks().map_err(|_| {
         AppError::State("You are still coding a transcript of this project: submit it before seeing the other coders' codes.".into())
     })?;
@@ -124,14 +123,13 @@ pub fn overlaps(
     (pair, single, regions)
 }
 
-pub async fn view(state: &AppState, member: &Member) -> Result<AlignmentView, AppError> {
-    let aligner = require_aligner(state, member).await?;
-    let mut conn = state.db.acquire().await?;
-    let codes = store::list_coder_codes(&mut conn, member.project_id, aligner.codebooks).await?;
-    let agreed_codes = store::list_agreed_codes(&mut conn, member.project_id).await?;
-    let transcripts = store::transcripts_for_report(&mut conn, member.project_id, None).await?;
+pub async fn view(conn: &mut PgConnection, actor: &Actor) -> Result<AlignmentView, AppError> {
+    let aligner = require_aligner(&mut *conn, actor).await?;
+    let codes = store::list_coder_codes(&mut *conn, actor.project_id, aligner.codebooks).await?;
+    let agreed_codes = store::list_agreed_codes(&mut *conn, actor.project_id).await?;
+    let transcripts = store::transcripts_for_report(&mut *conn, actor.project_id, None).await?;
     let layers = aligner.viewer.layers_of(transcripts.iter().map(|t| t.id));
-    let codings = store::codings_of(&mut conn, member.project_id, &layers).await?;
+    let codings = store::codings_of(&mut *conn, actor.project_id, &layers).await?;
     let spans: Vec<(TranscriptId, CodeId, u32, u32)> = codings
         .iter()
         .map(|c| {
@@ -215,12 +213,12 @@ pub async fn view(state: &AppState, member: &Member) -> Result<AlignmentView, Ap
 }
 
 async fn coder_code(
-    conn: &mut sqlx::PgConnection,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     codebooks: AllCodebooks,
     id: CodeId,
 ) -> Result<CoderCode, AppError> {
-    store::list_coder_codes(conn, member.project_id, codebooks)
+    store::list_coder_codes(conn, actor.project_id, codebooks)
         .await?
         .into_iter()
         .find(|c| c.id == id)
@@ -228,16 +226,16 @@ async fn coder_code(
 }
 
 async fn align(
-    conn: &mut sqlx::PgConnection,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     code: &CoderCode,
     agreed: &AgreedCode,
 ) -> Result<(), AppError> {
-    store::upsert_alignment(conn, member.project_id, code.id, agreed.id, member.user.id).await?;
+    store::upsert_alignment(conn, actor.project_id, code.id, agreed.id, actor.user_id).await?;
     audit::record(
         conn,
-        Change::new(Some(member.user.id), Action::CodeAligned)
-            .project(member.project_id)
+        Change::new(Some(actor.user_id), Action::CodeAligned)
+            .project(actor.project_id)
             .entity(code.id.0)
             .before(&serde_json::json!({ "agreed_code_id": code.agreed_code_id }))
             .after(&serde_json::json!({ "agreed_code_id": agreed.id, "agreed_code": agreed.name })),
@@ -247,25 +245,25 @@ async fn align(
 
 /// A new agreed code with its audit row, in the caller's transaction.
 pub async fn insert_agreed(
-    conn: &mut sqlx::PgConnection,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     name: &str,
     definition: &str,
     color: &str,
 ) -> Result<AgreedCode, AppError> {
     let agreed = store::insert_agreed_code(
         conn,
-        member.project_id,
+        actor.project_id,
         name,
         definition,
         color,
-        member.user.id,
+        actor.user_id,
     )
     .await?;
     audit::record(
         conn,
-        Change::new(Some(member.user.id), Action::AgreedCodeCreated)
-            .project(member.project_id)
+        Change::new(Some(actor.user_id), Action::AgreedCodeCreated)
+            .project(actor.project_id)
             .entity(agreed.id.0)
             .after(&agreed),
     )
@@ -275,14 +273,14 @@ pub async fn insert_agreed(
 
 /// Makes a new agreed code and aligns the given coder codes onto it.
 pub async fn create_agreed(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     codes: &[CodeId],
     name: &str,
     definition: &str,
 ) -> Result<AgreedCode, AppError> {
-    let aligner = require_aligner(state, member).await?;
-    member.require_active()?;
+    let aligner = require_aligner(&mut *conn, actor).await?;
+    actor.require_active()?;
     let mut errors = FieldErrors::new();
     let name = crate::coding::model::parse_code_name(&mut errors, name);
     crate::coding::model::check_long_text(&mut errors, "definition", definition);
@@ -290,13 +288,12 @@ pub async fn create_agreed(
         errors.add("code_ids", "Choose the codes to align.");
     }
     errors.into_result()?;
-    let mut tx = state.begin().await?;
     let mut members = Vec::new();
     for id in codes {
-        members.push(coder_code(&mut tx, member, aligner.codebooks, *id).await?);
+        members.push(coder_code(&mut *conn, actor, aligner.codebooks, *id).await?);
     }
     // The first coder code's colour, unless another agreed code has it already.
-    let agreed_now = crate::reconcile::store::list_agreed(&mut tx, member.project_id).await?;
+    let agreed_now = crate::reconcile::store::list_agreed(&mut *conn, actor.project_id).await?;
     let taken = |color: &str| {
         agreed_now
             .iter()
@@ -307,63 +304,58 @@ pub async fn create_agreed(
         .map(|c| c.color.clone())
         .filter(|c| !taken(c))
         .unwrap_or_else(|| crate::reconcile::consensus::agreed_color(&agreed_now).to_owned());
-    let agreed = insert_agreed(&mut tx, member, &name, definition.trim(), &color).await?;
+    let agreed = insert_agreed(&mut *conn, actor, &name, definition.trim(), &color).await?;
     for code in &members {
-        align(&mut tx, member, code, &agreed).await?;
+        align(&mut *conn, actor, code, &agreed).await?;
     }
-    refile(&mut tx, member).await?;
-    tx.commit().await?;
+    refile(&mut *conn, actor).await?;
     Ok(agreed)
 }
 
 pub async fn map_onto(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     code: CodeId,
     agreed: AgreedCodeId,
 ) -> Result<(), AppError> {
-    let aligner = require_aligner(state, member).await?;
-    member.require_active()?;
-    let mut tx = state.begin().await?;
-    let code = coder_code(&mut tx, member, aligner.codebooks, code).await?;
-    let agreed = store::list_agreed_codes(&mut tx, member.project_id)
+    let aligner = require_aligner(&mut *conn, actor).await?;
+    actor.require_active()?;
+    let code = coder_code(&mut *conn, actor, aligner.codebooks, code).await?;
+    let agreed = store::list_agreed_codes(&mut *conn, actor.project_id)
         .await?
         .into_iter()
         .find(|a| a.id == agreed)
         .ok_or_else(|| AppError::field("agreed_code_id", "Not an agreed code of this project."))?;
-    align(&mut tx, member, &code, &agreed).await?;
-    refile(&mut tx, member).await?;
-    tx.commit().await?;
+    align(&mut *conn, actor, &code, &agreed).await?;
+    refile(&mut *conn, actor).await?;
     Ok(())
 }
 
-pub async fn unalign(state: &AppState, member: &Member, code: CodeId) -> Result<(), AppError> {
-    let aligner = require_aligner(state, member).await?;
-    member.require_active()?;
-    let mut tx = state.begin().await?;
-    let code = coder_code(&mut tx, member, aligner.codebooks, code).await?;
-    if store::delete_alignment(&mut tx, member.project_id, code.id).await? {
+pub async fn unalign(conn: &mut PgConnection, actor: &Actor, code: CodeId) -> Result<(), AppError> {
+    let aligner = require_aligner(&mut *conn, actor).await?;
+    actor.require_active()?;
+    let code = coder_code(&mut *conn, actor, aligner.codebooks, code).await?;
+    if store::delete_alignment(&mut *conn, actor.project_id, code.id).await? {
         audit::record(
-            &mut tx,
-            Change::new(Some(member.user.id), Action::CodeUnaligned)
-                .project(member.project_id)
+            &mut *conn,
+            Change::new(Some(actor.user_id), Action::CodeUnaligned)
+                .project(actor.project_id)
                 .entity(code.id.0)
                 .before(&serde_json::json!({ "agreed_code_id": code.agreed_code_id })),
         )
         .await?;
     }
-    refile(&mut tx, member).await?;
-    tx.commit().await?;
+    refile(&mut *conn, actor).await?;
     Ok(())
 }
 
 /// A change of alignment makes and unmakes agreements on every complete
 /// transcript: what the project accepts on its own is filed with it.
-async fn refile(tx: &mut sqlx::PgConnection, member: &Member) -> Result<(), AppError> {
+async fn refile(tx: &mut PgConnection, actor: &Actor) -> Result<(), AppError> {
     crate::reconcile::service::file_automatic(
         tx,
-        super::report::Of::member(member),
-        member.user.id,
+        super::report::Of::actor(actor),
+        actor.user_id,
         crate::reconcile::service::Refile::All,
     )
     .await

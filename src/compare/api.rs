@@ -18,7 +18,8 @@ pub async fn get_alignment(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Json<AlignmentView>, AppError> {
-    Ok(Json(alignment::view(&state, &member).await?))
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(alignment::view(&mut conn, &member.actor()).await?))
 }
 
 #[derive(Deserialize)]
@@ -34,14 +35,16 @@ pub async fn create_agreed(
     member: Member,
     Json(body): Json<AgreedCodeRequest>,
 ) -> Result<(StatusCode, Json<AgreedCode>), AppError> {
+    let mut tx = state.begin().await?;
     let agreed = alignment::create_agreed(
-        &state,
-        &member,
+        &mut tx,
+        &member.actor(),
         &body.code_ids,
         &body.name,
         &body.definition,
     )
     .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(agreed)))
 }
 
@@ -56,7 +59,9 @@ pub async fn map_code(
     Path((_, code_id)): Path<(String, CodeId)>,
     Json(body): Json<MapRequest>,
 ) -> Result<StatusCode, AppError> {
-    alignment::map_onto(&state, &member, code_id, body.agreed_code_id).await?;
+    let mut tx = state.begin().await?;
+    alignment::map_onto(&mut tx, &member.actor(), code_id, body.agreed_code_id).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -65,7 +70,9 @@ pub async fn unalign_code(
     member: Member,
     Path((_, code_id)): Path<(String, CodeId)>,
 ) -> Result<StatusCode, AppError> {
-    alignment::unalign(&state, &member, code_id).await?;
+    let mut tx = state.begin().await?;
+    alignment::unalign(&mut tx, &member.actor(), code_id).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -47,7 +47,10 @@ pub async fn show_alignment(
     member: Member,
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
-    let view = alignment::view(&state, &member).await?;
+    let view = {
+        let mut conn = state.db.acquire().await?;
+        alignment::view(&mut conn, &member.actor()).await?
+    };
     let mut columns: Vec<(String, Vec<CoderCode>)> = Vec::new();
     for code in &view.codes {
         let owner = code.owner_name.clone().unwrap_or_else(|| "Shared".into());
@@ -111,14 +114,16 @@ pub async fn create_agreed(
         .filter(|(k, _)| k == "code_ids")
         .map(|(_, v)| parse_code(v, "code_ids"))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut tx = state.begin().await?;
     alignment::create_agreed(
-        &state,
-        &member,
+        &mut tx,
+        &member.actor(),
         &codes,
         field(&fields, "name"),
         field(&fields, "definition"),
     )
     .await?;
+    tx.commit().await?;
     let anchor = match codes.as_slice() {
         [one] => format!("code-{one}"),
         _ => "suggestions".to_owned(),
@@ -139,7 +144,9 @@ pub async fn map_code(
             "Choose the agreed code to map this code onto.",
         )
     })?;
-    alignment::map_onto(&state, &member, code, agreed).await?;
+    let mut tx = state.begin().await?;
+    alignment::map_onto(&mut tx, &member.actor(), code, agreed).await?;
+    tx.commit().await?;
     Ok(back(&member, &format!("code-{code}")))
 }
 
@@ -149,7 +156,9 @@ pub async fn unalign_code(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Redirect, AppError> {
     let code = parse_code(field(&fields, "code_id"), "code_id")?;
-    alignment::unalign(&state, &member, code).await?;
+    let mut tx = state.begin().await?;
+    alignment::unalign(&mut tx, &member.actor(), code).await?;
+    tx.commit().await?;
     Ok(back(&member, &format!("code-{code}")))
 }
 

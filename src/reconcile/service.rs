@@ -909,15 +909,21 @@ pub async fn decide(
     if let Some(name) = new_name {
         let color =
             super::consensus::agreed_color(&store::list_agreed(&mut tx, member.project_id).await?);
-        let code = crate::compare::alignment::insert_agreed(&mut tx, member, name, "", color)
-            .await
-            .map_err(|e| match e {
-                AppError::Invalid(_) => AppError::field(
-                    "new_code_name",
-                    "The agreed codebook has a code of this name already: relabel to it instead.",
-                ),
-                other => other,
-            })?;
+        let code = crate::compare::alignment::insert_agreed(
+            &mut tx,
+            &member.actor(),
+            name,
+            "",
+            color,
+        )
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid(_) => AppError::field(
+                "new_code_name",
+                "The agreed codebook has a code of this name already: relabel to it instead.",
+            ),
+            other => other,
+        })?;
         chosen = Some(code.id);
     } else if let Some(id) = request.code_id {
         // A shared code stands for its agreed code (a page opened before the
