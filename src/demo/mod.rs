@@ -997,8 +997,8 @@ fn planned_span<K: Eq + std::hash::Hash>(
 /// preceded by a coder's comment where one is planned. Leaves every
 /// transcript reconciled, or fails naming the discrepancy without a plan.
 /// Two transcripts are reconciled at a time, as two leads could: it is
-/// quicker where the runtime has threads, and as a visit holds at most two
-/// connections, it needs four at most (the tests' pools have five).
+/// quicker where the runtime has threads, and as a visit or a decision holds
+/// one connection, it needs two (the tests' pools have five).
 async fn reconcile_all(
     state: &AppState,
     study: &Study,
@@ -1033,7 +1033,10 @@ async fn reconcile_transcript(
     (lead, coders): (&Member, &[Member; 2]),
     t: &MadeTranscript,
 ) -> Result<usize, AppError> {
-    let view = reconcile::load(state, lead, t.id).await?;
+    let view = {
+        let mut conn = state.db.acquire().await?;
+        reconcile::load(&mut conn, &lead.actor(), t.id).await?
+    };
     let mut used = vec![false; t.spans.len()];
     let mut decisions = 0;
     for item in view.items.iter().filter(|i| i.present) {
@@ -1061,13 +1064,15 @@ async fn reconcile_transcript(
                 .cloned()
                 .ok_or_else(|| bad_data(format!("no comment on {}", item.discrepancy.kind)))?;
             let key = item.key.clone();
+            let mut tx = state.begin().await?;
             reconcile::comment(
-                state,
-                &coders[coder as usize],
+                &mut tx,
+                &coders[coder as usize].actor(),
                 t.id,
                 CommentRequest { key, body },
             )
             .await?;
+            tx.commit().await?;
         }
         decisions += decide_steps(state, lead, (t.id, item), span, made).await?;
     }
@@ -1111,9 +1116,10 @@ async fn decide_steps(
             }
             _ => None,
         };
+        let mut tx = state.begin().await?;
         let decision = reconcile::decide(
-            state,
-            lead,
+            &mut tx,
+            &lead.actor(),
             transcript,
             DecideRequest {
                 key: item.key.clone(),
@@ -1125,6 +1131,7 @@ async fn decide_steps(
             },
         )
         .await?;
+        tx.commit().await?;
         current = Some(decision.id);
     }
     Ok(span.steps.len())

@@ -176,7 +176,8 @@ async fn show_page(
         crate::assignments::service::list_with_progress(&mut conn, &member.actor()).await?;
     drop(conn);
     let reconciliation = if member.require(&[Role::Lead]).is_ok() {
-        Some(crate::reconcile::service::progress(state, &member).await?)
+        let mut conn = state.db.acquire().await?;
+        Some(crate::reconcile::service::progress(&mut conn, &member.actor()).await?)
     } else {
         None
     };

@@ -27,7 +27,10 @@ pub async fn get_reconciliation(
     member: Member,
     Path((_, transcript)): Path<(String, TranscriptId)>,
 ) -> Result<Json<Reconciliation>, AppError> {
-    Ok(Json(service::load(&state, &member, transcript).await?))
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(
+        service::load(&mut conn, &member.actor(), transcript).await?,
+    ))
 }
 
 pub async fn decide(
@@ -36,10 +39,10 @@ pub async fn decide(
     Path((_, transcript)): Path<(String, TranscriptId)>,
     Json(body): Json<DecideRequest>,
 ) -> Result<(StatusCode, Json<Decision>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(service::decide(&state, &member, transcript, body).await?),
-    ))
+    let mut tx = state.begin().await?;
+    let decision = service::decide(&mut tx, &member.actor(), transcript, body).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(decision)))
 }
 
 pub async fn comment(
@@ -48,17 +51,18 @@ pub async fn comment(
     Path((_, transcript)): Path<(String, TranscriptId)>,
     Json(body): Json<CommentRequest>,
 ) -> Result<(StatusCode, Json<Comment>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(service::comment(&state, &member, transcript, body).await?),
-    ))
+    let mut tx = state.begin().await?;
+    let comment = service::comment(&mut tx, &member.actor(), transcript, body).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(comment)))
 }
 
 pub async fn get_progress(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Json<Progress>, AppError> {
-    Ok(Json(service::progress(&state, &member).await?))
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(service::progress(&mut conn, &member.actor()).await?))
 }
 
 pub async fn put_settings(
@@ -66,7 +70,10 @@ pub async fn put_settings(
     member: Member,
     Json(body): Json<Settings>,
 ) -> Result<Json<Settings>, AppError> {
-    Ok(Json(service::update_settings(&state, &member, body).await?))
+    let mut tx = state.begin().await?;
+    let settings = service::update_settings(&mut tx, &member.actor(), body).await?;
+    tx.commit().await?;
+    Ok(Json(settings))
 }
 
 pub async fn get_layer(

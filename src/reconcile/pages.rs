@@ -42,11 +42,10 @@ pub async fn show_index(
     member: Member,
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
-    let progress = service::progress(&state, &member).await?;
-    let settings = {
-        let mut conn = state.db.acquire().await?;
-        super::store::settings(&mut conn, member.project_id).await?
-    };
+    let mut conn = state.db.acquire().await?;
+    let progress = service::progress(&mut conn, &member.actor()).await?;
+    let settings = super::store::settings(&mut conn, member.project_id).await?;
+    drop(conn);
     let is_lead = member.require(&[Role::Lead]).is_ok();
     Ok(Html(
         IndexPage {
@@ -77,15 +76,17 @@ pub async fn update_settings(
     member: Member,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Redirect, AppError> {
+    let mut tx = state.begin().await?;
     service::update_settings(
-        &state,
-        &member,
+        &mut tx,
+        &member.actor(),
         Settings {
             auto_accept_agreements: checked(&fields, "auto_accept_agreements"),
             require_rationale: checked(&fields, "require_rationale"),
         },
     )
     .await?;
+    tx.commit().await?;
     Ok(Redirect::to(&format!(
         "/projects/{}/reconcile",
         member.project_id
@@ -139,7 +140,10 @@ pub async fn show_reconciliation(
             .render()?,
         ));
     }
-    let data = service::load(&state, &member, transcript_id).await?;
+    let data = {
+        let mut conn = state.db.acquire().await?;
+        service::load(&mut conn, &member.actor(), transcript_id).await?
+    };
     let lines = view::lines(&data.text, &data.turns);
     let name = |i: usize| {
         data.coders

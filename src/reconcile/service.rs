@@ -17,7 +17,7 @@ use crate::db::ids::{
     AgreedCodeId, ConsensusCodingId, DecisionId, ProjectId, TranscriptId, UserId,
 };
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::{Actor, Member};
 use crate::projects::model::Role;
 use crate::state::AppState;
 
@@ -202,23 +202,27 @@ fn kind_name(kind: DiscrepancyKind) -> &'static str {
     }
 }
 
-/// The report of one transcript, or why the member may not reconcile it.
+/// The report of one transcript, or why the actor may not reconcile it.
 async fn transcript_report(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript: TranscriptId,
 ) -> Result<ProjectReport, AppError> {
-    if member.role == Role::Reviewer {
+    if actor.role == Role::Reviewer {
         return Err(AppError::Forbidden);
     }
-    let report = report::build_scoped(
-        state,
-        member,
-        UnitLevel::Line,
+    let viewer = Viewer::of(&mut *conn, actor).await?;
+    let report = report::build_levels_in(
+        conn,
+        report::Of::actor(actor),
+        &viewer,
+        &[UnitLevel::Line],
         Some(transcript),
         Scope::Discrepancies,
     )
-    .await?;
+    .await?
+    .pop()
+    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))?;
     if let Some(excluded) = report.excluded.first() {
         return Err(match excluded.reason {
             "you did not code this transcript" => AppError::Forbidden,
@@ -531,32 +535,30 @@ async fn refile(
     auto_accept(conn, of.project, actor, transcript, &refile).await
 }
 
-fn can_decide(member: &Member) -> bool {
-    member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none()
+fn can_decide(actor: &Actor) -> bool {
+    actor.require(&[Role::Lead]).is_ok() && actor.project.archived_at.is_none()
 }
 
 /// The reconciliation of one transcript as `member` may see it. It writes
 /// nothing: what the project accepts on its own was filed by the writes that
 /// made it ([`file_automatic`]).
 pub async fn load(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript: TranscriptId,
 ) -> Result<Reconciliation, AppError> {
-    let report = transcript_report(state, member, transcript).await?;
-    let mut conn = state.db.acquire().await?;
-    let settings = store::settings(&mut conn, member.project_id).await?;
-    let codes = agreed_ids(&mut conn, report::Of::member(member)).await?;
+    let report = transcript_report(&mut *conn, actor, transcript).await?;
+    let settings = store::settings(&mut *conn, actor.project_id).await?;
+    let codes = agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
     let found = snapshots(&report, &codes);
-    let merges = Merges::load(&mut conn, member.project_id).await?;
-    let decisions = store::list_decisions(&mut conn, member.project_id, Some(transcript)).await?;
-    let comments = store::list_comments(&mut conn, transcript).await?;
-    let consensus = store::list_consensus(&mut conn, member.project_id, Some(transcript)).await?;
-    let agreed = crate::compare::store::list_agreed_codes(&mut conn, member.project_id).await?;
+    let merges = Merges::load(&mut *conn, actor.project_id).await?;
+    let decisions = store::list_decisions(&mut *conn, actor.project_id, Some(transcript)).await?;
+    let comments = store::list_comments(&mut *conn, transcript).await?;
+    let consensus = store::list_consensus(&mut *conn, actor.project_id, Some(transcript)).await?;
+    let agreed = crate::compare::store::list_agreed_codes(&mut *conn, actor.project_id).await?;
     let t =
-        crate::transcripts::store::get_transcript(&mut conn, member.project_id, transcript).await?;
-    let unaligned = unaligned_codes(&mut conn, &report, transcript).await?;
-    drop(conn);
+        crate::transcripts::store::get_transcript(&mut *conn, actor.project_id, transcript).await?;
+    let unaligned = unaligned_codes(&mut *conn, &report, transcript).await?;
 
     let by_key = histories(&decisions);
     let make_item = |key: &str, snapshot: Snapshot, line: usize, overlap, present: bool| {
@@ -617,9 +619,9 @@ pub async fn load(
     }
     let total = items.iter().filter(|i| i.counted).count();
     let resolved = items.iter().filter(|i| i.counted && i.resolved).count();
-    let api = format!("/api/v1/projects/{}", member.project_id);
+    let api = format!("/api/v1/projects/{}", actor.project_id);
     Ok(Reconciliation {
-        project_id: member.project_id,
+        project_id: actor.project_id,
         transcript_id: transcript,
         title: t.title,
         lines: crate::coding::line_spans(&t.text),
@@ -649,8 +651,8 @@ pub async fn load(
         resolved,
         total,
         settings,
-        can_decide: can_decide(member),
-        can_comment: member.project.archived_at.is_none(),
+        can_decide: can_decide(actor),
+        can_comment: actor.project.archived_at.is_none(),
         events_url: format!("{api}/events"),
         api,
     })
@@ -813,13 +815,13 @@ pub mod double_option {
 /// consensus layer: what the superseded decision made is retired, the new
 /// spans are added, in one transaction with the audit row and live event.
 pub async fn decide(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript: TranscriptId,
     request: DecideRequest,
 ) -> Result<Decision, AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
+    actor.require(&[Role::Lead])?;
+    actor.require_active()?;
     let kind = DecisionKind::parse(&request.kind).ok_or_else(|| {
         AppError::field(
             "kind",
@@ -842,11 +844,8 @@ pub async fn decide(
     if new_name.is_some_and(|n| n.chars().count() > 200) {
         errors.add("new_code_name", "Use at most 200 characters.");
     }
-    let report = transcript_report(state, member, transcript).await?;
-    let settings = {
-        let mut conn = state.db.acquire().await?;
-        store::settings(&mut conn, member.project_id).await?
-    };
+    let report = transcript_report(&mut *conn, actor, transcript).await?;
+    let settings = { store::settings(&mut *conn, actor.project_id).await? };
     if settings.require_rationale && kind.may_require_rationale() && rationale.is_empty() {
         errors.add(
             "rationale",
@@ -855,22 +854,21 @@ pub async fn decide(
     }
     errors.into_result()?;
 
-    let mut tx = state.begin().await?;
     // A decision files too (the mirror, and the agreements below), so it takes
     // its turn before it writes anything.
-    lock_filing(&mut tx, member.project_id).await?;
-    if member.project.codebook_mode.is_shared() {
-        mirror_shared_codes(&mut tx, member.project_id, member.user.id).await?;
+    lock_filing(&mut *conn, actor.project_id).await?;
+    if actor.project.codebook_mode.is_shared() {
+        mirror_shared_codes(&mut *conn, actor.project_id, actor.user_id).await?;
     }
-    let codes = agreed_ids(&mut tx, report::Of::member(member)).await?;
+    let codes = agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
     let found = snapshots(&report, &codes);
-    let current = store::current_decision(&mut tx, transcript, &request.key).await?;
+    let current = store::current_decision(&mut *conn, transcript, &request.key).await?;
     let snapshot = match found.iter().find(|(k, ..)| *k == request.key) {
         Some((_, s, ..)) => s.clone(),
         // A decision in force on a discrepancy that has gone can still be undone.
         None if kind == DecisionKind::Undo && current.is_some() => {
             let current = current.as_ref().map(|c| c.0).ok_or(AppError::NotFound)?;
-            store::find_decision(&mut tx, member.project_id, current)
+            store::find_decision(&mut *conn, actor.project_id, current)
                 .await?
                 .map(|d| d.discrepancy.0)
                 .ok_or(AppError::NotFound)?
@@ -907,23 +905,18 @@ pub async fn decide(
     // The chosen code: an agreed code of this project, or a new one.
     let mut chosen = None;
     if let Some(name) = new_name {
-        let color =
-            super::consensus::agreed_color(&store::list_agreed(&mut tx, member.project_id).await?);
-        let code = crate::compare::alignment::insert_agreed(
-            &mut tx,
-            &member.actor(),
-            name,
-            "",
-            color,
-        )
-        .await
-        .map_err(|e| match e {
-            AppError::Invalid(_) => AppError::field(
-                "new_code_name",
-                "The agreed codebook has a code of this name already: relabel to it instead.",
-            ),
-            other => other,
-        })?;
+        let color = super::consensus::agreed_color(
+            &store::list_agreed(&mut *conn, actor.project_id).await?,
+        );
+        let code = crate::compare::alignment::insert_agreed(&mut *conn, actor, name, "", color)
+            .await
+            .map_err(|e| match e {
+                AppError::Invalid(_) => AppError::field(
+                    "new_code_name",
+                    "The agreed codebook has a code of this name already: relabel to it instead.",
+                ),
+                other => other,
+            })?;
         chosen = Some(code.id);
     } else if let Some(id) = request.code_id {
         // A shared code stands for its agreed code (a page opened before the
@@ -932,9 +925,9 @@ pub async fn decide(
         let exists = sqlx::query_scalar!(
             "select exists (select 1 from agreed_codes where id = $1 and project_id = $2 and deleted_at is null)",
             id.0,
-            member.project_id.0
+            actor.project_id.0
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?
         .unwrap_or(false);
         if !exists {
@@ -958,10 +951,10 @@ pub async fn decide(
 
     let id = DecisionId::new();
     let inserted = store::insert_decision(
-        &mut tx,
+        &mut *conn,
         &NewDecision {
             id,
-            project: member.project_id,
+            project: actor.project_id,
             transcript,
             key: &request.key,
             kind: kind.as_str(),
@@ -970,7 +963,7 @@ pub async fn decide(
             rationale: &rationale,
             discrepancy: &snapshot,
             supersedes: current.as_ref().map(|c| c.0),
-            decided_by: member.user.id,
+            decided_by: actor.user_id,
         },
     )
     .await?;
@@ -980,38 +973,38 @@ pub async fn decide(
         })));
     }
     let retired = match &current {
-        Some((previous, _)) => store::retire_decision_codings(&mut tx, *previous).await?,
+        Some((previous, _)) => store::retire_decision_codings(&mut *conn, *previous).await?,
         None => Vec::new(),
     };
     let mut made = Vec::new();
     for p in &produced {
         let coding = store::insert_consensus(
-            &mut tx,
+            &mut *conn,
             &NewConsensus {
                 id: ConsensusCodingId::new(),
-                project: member.project_id,
+                project: actor.project_id,
                 transcript,
                 code: AgreedCodeId(p.code_id),
                 start: p.start as i32,
                 end: p.end as i32,
                 memo: String::new(),
                 decision: Some(id),
-                created_by: member.user.id,
+                created_by: actor.user_id,
             },
         )
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("consensus coding id taken")))?;
         made.push(coding);
     }
-    let decision = store::find_decision(&mut tx, member.project_id, id)
+    let decision = store::find_decision(&mut *conn, actor.project_id, id)
         .await?
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("decision {id} not found after insert"))
         })?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::DecisionMade)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::DecisionMade)
+            .project(actor.project_id)
             .entity(id.0)
             .before(&serde_json::json!({ "superseded": current.as_ref().map(|c| c.0), "retired_codings": retired }))
             .after(&serde_json::json!({ "decision": &decision, "consensus_codings": made }))
@@ -1021,12 +1014,13 @@ pub async fn decide(
     // Agreements of this transcript no write has filed yet (an imported
     // project's, or one completed before they were filed on write).
     if settings.auto_accept_agreements {
-        let decisions = store::list_decisions(&mut tx, member.project_id, Some(transcript)).await?;
-        let merges = Merges::load(&mut tx, member.project_id).await?;
+        let decisions =
+            store::list_decisions(&mut *conn, actor.project_id, Some(transcript)).await?;
+        let merges = Merges::load(&mut *conn, actor.project_id).await?;
         refile(
-            &mut tx,
-            report::Of::member(member),
-            member.user.id,
+            &mut *conn,
+            report::Of::actor(actor),
+            actor.user_id,
             transcript,
             &found,
             &decisions,
@@ -1034,7 +1028,6 @@ pub async fn decide(
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(decision)
 }
 
@@ -1046,12 +1039,12 @@ pub struct CommentRequest {
 
 /// A comment on a discrepancy by the lead or one of the transcript's coders.
 pub async fn comment(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript: TranscriptId,
     request: CommentRequest,
 ) -> Result<Comment, AppError> {
-    member.require_active()?;
+    actor.require_active()?;
     let body = request.body.trim();
     if body.is_empty() {
         return Err(AppError::field("body", "Write the comment."));
@@ -1062,7 +1055,7 @@ pub async fn comment(
             format!("Use at most {MAX_COMMENT_CHARS} characters."),
         ));
     }
-    let view = load(state, member, transcript).await?;
+    let view = load(&mut *conn, actor, transcript).await?;
     let known = view
         .items
         .iter()
@@ -1074,26 +1067,24 @@ pub async fn comment(
             "No such discrepancy on this transcript.",
         ));
     }
-    let mut tx = state.begin().await?;
     let comment = store::insert_comment(
-        &mut tx,
-        member.project_id,
+        &mut *conn,
+        actor.project_id,
         transcript,
         &request.key,
-        member.user.id,
+        actor.user_id,
         body,
     )
     .await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::DiscrepancyCommented)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::DiscrepancyCommented)
+            .project(actor.project_id)
             .entity(comment.id.0)
             .after(&comment)
             .transcript(Some(transcript)),
     )
     .await?;
-    tx.commit().await?;
     Ok(comment)
 }
 
@@ -1121,15 +1112,23 @@ pub struct Progress {
 
 /// Progress of every transcript the member may reconcile. Computed like the
 /// reconciliation page (agreements count as resolved when accepted automatically).
-pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, AppError> {
-    let report =
-        report::build_scoped(state, member, UnitLevel::Line, None, Scope::Discrepancies).await?;
-    let mut conn = state.db.acquire().await?;
-    let settings = store::settings(&mut conn, member.project_id).await?;
-    let decisions = store::list_decisions(&mut conn, member.project_id, None).await?;
-    let merges = Merges::load(&mut conn, member.project_id).await?;
-    let codes = agreed_ids(&mut conn, report::Of::member(member)).await?;
-    drop(conn);
+pub async fn progress(conn: &mut PgConnection, actor: &Actor) -> Result<Progress, AppError> {
+    let viewer = Viewer::of(&mut *conn, actor).await?;
+    let report = report::build_levels_in(
+        &mut *conn,
+        report::Of::actor(actor),
+        &viewer,
+        &[UnitLevel::Line],
+        None,
+        Scope::Discrepancies,
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))?;
+    let settings = store::settings(&mut *conn, actor.project_id).await?;
+    let decisions = store::list_decisions(&mut *conn, actor.project_id, None).await?;
+    let merges = Merges::load(&mut *conn, actor.project_id).await?;
+    let codes = agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
     let by_key = histories(&decisions);
     let mut out = Progress {
         transcripts: Vec::new(),
@@ -1177,20 +1176,19 @@ pub async fn progress(state: &AppState, member: &Member) -> Result<Progress, App
 /// Owners and leads choose whether agreements are accepted automatically and
 /// whether relabel and reject need a reason.
 pub async fn update_settings(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     settings: Settings,
 ) -> Result<Settings, AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()?;
-    let mut tx = state.begin().await?;
-    let before = store::settings(&mut tx, member.project_id).await?;
-    store::update_settings(&mut tx, member.project_id, settings).await?;
+    actor.require(&[Role::Lead])?;
+    actor.require_active()?;
+    let before = store::settings(&mut *conn, actor.project_id).await?;
+    store::update_settings(&mut *conn, actor.project_id, settings).await?;
     crate::db::audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::ReconciliationSettingsChanged)
-            .project(member.project_id)
-            .entity(member.project_id.0)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::ReconciliationSettingsChanged)
+            .project(actor.project_id)
+            .entity(actor.project_id.0)
             .before(&before)
             .after(&settings),
     )
@@ -1199,14 +1197,13 @@ pub async fn update_settings(
     // automatic acceptances filed so far stay, as decisions on the record.)
     if settings.auto_accept_agreements && !before.auto_accept_agreements {
         file_automatic(
-            &mut tx,
-            report::Of::member(member),
-            member.user.id,
+            &mut *conn,
+            report::Of::actor(actor),
+            actor.user_id,
             Refile::All,
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(settings)
 }
 
