@@ -1011,22 +1011,32 @@ pub async fn decide(
             .transcript(Some(transcript)),
     )
     .await?;
-    // Agreements of this transcript no write has filed yet (an imported
-    // project's, or one completed before they were filed on write).
+    // Agreements of this transcript nobody has decided on and no write has
+    // filed yet (an imported project's, or one completed before they were
+    // filed on write). Outdated automatic acceptances are refiled by the
+    // writes that outdate them, so only undecided keys are looked up here.
     if settings.auto_accept_agreements {
-        let decisions =
-            store::list_decisions(&mut *conn, actor.project_id, Some(transcript)).await?;
-        let merges = Merges::load(&mut *conn, actor.project_id).await?;
-        refile(
-            &mut *conn,
-            report::Of::actor(actor),
-            actor.user_id,
-            transcript,
-            &found,
-            &decisions,
-            &merges,
-        )
-        .await?;
+        let agreements: Vec<String> = found
+            .iter()
+            .filter(|(_, s, ..)| s.kind == "agreement")
+            .map(|(key, ..)| key.clone())
+            .collect();
+        let decided = store::decided_keys(&mut *conn, transcript, &agreements).await?;
+        let waiting: Vec<(String, Snapshot, Option<DecisionId>)> = found
+            .iter()
+            .filter(|(key, s, ..)| s.kind == "agreement" && !decided.contains(key))
+            .map(|(key, s, ..)| (key.clone(), s.clone(), None))
+            .collect();
+        if !waiting.is_empty() {
+            auto_accept(
+                &mut *conn,
+                actor.project_id,
+                actor.user_id,
+                transcript,
+                &waiting,
+            )
+            .await?;
+        }
     }
     Ok(decision)
 }

@@ -144,6 +144,27 @@ pub struct NewDecision<'a> {
     pub decided_by: UserId,
 }
 
+/// Of `keys`, those with any decision on them in `transcript` (each has a
+/// first decision, one that supersedes none: the index on those answers).
+pub async fn decided_keys(
+    conn: &mut PgConnection,
+    transcript: TranscriptId,
+    keys: &[String],
+) -> Result<std::collections::HashSet<String>, AppError> {
+    if keys.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    Ok(sqlx::query_scalar!(
+        "select discrepancy_key from decisions where transcript_id = $1 and discrepancy_key = any($2) and supersedes is null",
+        transcript as TranscriptId,
+        keys
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .collect())
+}
+
 /// Inserts a decision; `Ok(false)` when another decision took its place first
 /// (the first on a discrepancy, or the one superseding the same decision).
 pub async fn insert_decision(
