@@ -219,6 +219,21 @@ impl Of {
     }
 }
 
+/// [`build_scoped`] on `conn`, as `viewer` may see the project.
+pub async fn build_scoped_in(
+    conn: &mut PgConnection,
+    of: Of,
+    viewer: &Viewer,
+    level: UnitLevel,
+    only: Option<TranscriptId>,
+    scope: Scope,
+) -> Result<ProjectReport, AppError> {
+    build_levels_in(conn, of, viewer, &[level], only, scope)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))
+}
+
 /// [`build_levels`] on `conn` (a caller's transaction sees its own writes),
 /// as `viewer` may see the project.
 pub async fn build_levels_in(

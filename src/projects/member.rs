@@ -24,11 +24,7 @@ pub struct Member {
 impl Member {
     /// Owners hold every right, so they pass every check.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if self.role == Role::Owner || roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        require_role(self.role, roles)
     }
 
     /// The same membership read again (an open event stream asks when told its
@@ -91,13 +87,27 @@ impl Member {
 
     /// Archived projects are read-only until unarchived.
     pub fn require_active(&self) -> Result<(), AppError> {
-        if self.project.archived_at.is_some() {
-            return Err(AppError::State(
-                "This project is archived; unarchive it to make changes.".into(),
-            ));
-        }
-        Ok(())
+        require_active(&self.project)
     }
+}
+
+/// Owners hold every right, so they pass every check.
+fn require_role(role: Role, roles: &[Role]) -> Result<(), AppError> {
+    if role == Role::Owner || roles.contains(&role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Archived projects are read-only until unarchived.
+fn require_active(project: &Project) -> Result<(), AppError> {
+    if project.archived_at.is_some() {
+        return Err(AppError::State(
+            "This project is archived; unarchive it to make changes.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A member acting on their project, as services take it beside a
@@ -115,21 +125,12 @@ pub struct Actor {
 impl Actor {
     /// Owners hold every right, so they pass every check.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if self.role == Role::Owner || roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        require_role(self.role, roles)
     }
 
     /// Archived projects are read-only until unarchived.
     pub fn require_active(&self) -> Result<(), AppError> {
-        if self.project.archived_at.is_some() {
-            return Err(AppError::State(
-                "This project is archived; unarchive it to make changes.".into(),
-            ));
-        }
-        Ok(())
+        require_active(&self.project)
     }
 }
 

@@ -212,17 +212,15 @@ async fn transcript_report(
         return Err(AppError::Forbidden);
     }
     let viewer = Viewer::of(&mut *conn, actor).await?;
-    let report = report::build_levels_in(
+    let report = report::build_scoped_in(
         conn,
         report::Of::actor(actor),
         &viewer,
-        &[UnitLevel::Line],
+        UnitLevel::Line,
         Some(transcript),
         Scope::Discrepancies,
     )
-    .await?
-    .pop()
-    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))?;
+    .await?;
     if let Some(excluded) = report.excluded.first() {
         return Err(match excluded.reason {
             "you did not code this transcript" => AppError::Forbidden,
@@ -467,22 +465,19 @@ pub async fn file_automatic(
         Refile::One(transcript) => Some(transcript),
         Refile::All => None,
     };
-    let report = match report::build_levels_in(
+    let report = match report::build_scoped_in(
         &mut *conn,
         of,
         &viewer,
-        &[UnitLevel::Line],
+        UnitLevel::Line,
         only,
         Scope::Discrepancies,
     )
     .await
     {
-        Ok(mut reports) => reports.pop(),
-        Err(AppError::NotFound) => None,
+        Ok(report) if !report.included.is_empty() => report,
+        Ok(_) | Err(AppError::NotFound) => return Ok(()),
         Err(e) => return Err(e),
-    };
-    let Some(report) = report.filter(|r| !r.included.is_empty()) else {
-        return Ok(());
     };
     let codes = agreed_ids(&mut *conn, of).await?;
     let merges = Merges::load(&mut *conn, of.project).await?;
@@ -1124,17 +1119,15 @@ pub struct Progress {
 /// reconciliation page (agreements count as resolved when accepted automatically).
 pub async fn progress(conn: &mut PgConnection, actor: &Actor) -> Result<Progress, AppError> {
     let viewer = Viewer::of(&mut *conn, actor).await?;
-    let report = report::build_levels_in(
+    let report = report::build_scoped_in(
         &mut *conn,
         report::Of::actor(actor),
         &viewer,
-        &[UnitLevel::Line],
+        UnitLevel::Line,
         None,
         Scope::Discrepancies,
     )
-    .await?
-    .pop()
-    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))?;
+    .await?;
     let settings = store::settings(&mut *conn, actor.project_id).await?;
     let decisions = store::list_decisions(&mut *conn, actor.project_id, None).await?;
     let merges = Merges::load(&mut *conn, actor.project_id).await?;

@@ -2484,16 +2484,7 @@ async fn the_transcript_page_lays_over_it_only_the_layers_the_member_may_see() {
 #[tokio::test]
 async fn coders_submitting_at_once_get_their_agreements_accepted_once() {
     let app = TestApp::spawn().await;
-    let project = app.project().await;
-    let mode = json!({ "codebook_mode": "shared" });
-    expect(
-        project
-            .owner
-            .send_json(Method::PUT, &project.api("/codebook-mode"), &mode)
-            .await,
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    let project = shared_project(&app).await;
     let ana = join(&project, "ana", Role::Coder).await;
     let ben = join(&project, "ben", Role::Coder).await;
     let mut transcripts = Vec::new();
@@ -2605,16 +2596,7 @@ async fn coders_submitting_at_once_get_their_agreements_accepted_once() {
 #[tokio::test]
 async fn withdrawing_the_last_coder_who_had_not_submitted_accepts_the_agreements() {
     let app = TestApp::spawn().await;
-    let project = app.project().await;
-    let mode = json!({ "codebook_mode": "shared" });
-    expect(
-        project
-            .owner
-            .send_json(Method::PUT, &project.api("/codebook-mode"), &mode)
-            .await,
-        StatusCode::NO_CONTENT,
-    )
-    .await;
+    let project = shared_project(&app).await;
     let ana = join(&project, "ana", Role::Coder).await;
     let ben = join(&project, "ben", Role::Coder).await;
     let cal = join(&project, "cal", Role::Coder).await;
@@ -2704,4 +2686,19 @@ async fn two_alignments_at_once_that_make_an_agreement_together_accept_it() {
         expected.sort();
         assert_eq!(s.spans().await, expected, "round {round}");
     }
+}
+
+/// A new project whose coders share one codebook.
+async fn shared_project(app: &TestApp) -> TestProject<'_> {
+    let project = app.project().await;
+    let mode = json!({ "codebook_mode": "shared" });
+    expect(
+        project
+            .owner
+            .send_json(Method::PUT, &project.api("/codebook-mode"), &mode)
+            .await,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    project
 }
