@@ -5,6 +5,7 @@ pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod codebook;
 pub mod coding;
 pub mod compare;
 pub mod config;
@@ -62,6 +63,7 @@ pub fn routes(config: &config::Config) -> web::routes::Routes {
         .merge(coding::routes())
         .merge(compare::routes())
         .merge(reconcile::routes())
+        .merge(codebook::routes())
         .merge(themes::routes())
         .merge(quote_bank::routes())
         .merge(review::routes())

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use super::store::{self, AgreedCode, CoderCode};
+use super::store::{self, CoderCode};
+use crate::codebook::model::AgreedCode;
+use crate::codebook::service as codebook;
 use crate::coding::blinding::{AllCodebooks, Viewer};
-use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, CodeId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Actor;
@@ -126,7 +127,7 @@ pub fn overlaps(
 pub async fn view(conn: &mut PgConnection, actor: &Actor) -> Result<AlignmentView, AppError> {
     let aligner = require_aligner(&mut *conn, actor).await?;
     let codes = store::list_coder_codes(&mut *conn, actor.project_id, aligner.codebooks).await?;
-    let agreed_codes = store::list_agreed_codes(&mut *conn, actor.project_id).await?;
+    let agreed_codes = crate::codebook::store::list_agreed(&mut *conn, actor.project_id).await?;
     let transcripts = store::transcripts_for_report(&mut *conn, actor.project_id, None).await?;
     let layers = aligner.viewer.layers_of(transcripts.iter().map(|t| t.id));
     let codings = store::codings_of(&mut *conn, actor.project_id, &layers).await?;
@@ -225,52 +226,6 @@ async fn coder_code(
         .ok_or_else(|| AppError::field("code_id", "Not a code of this project."))
 }
 
-async fn align(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    code: &CoderCode,
-    agreed: &AgreedCode,
-) -> Result<(), AppError> {
-    store::upsert_alignment(conn, actor.project_id, code.id, agreed.id, actor.user_id).await?;
-    audit::record(
-        conn,
-        Change::new(Some(actor.user_id), Action::CodeAligned)
-            .project(actor.project_id)
-            .entity(code.id.0)
-            .before(&serde_json::json!({ "agreed_code_id": code.agreed_code_id }))
-            .after(&serde_json::json!({ "agreed_code_id": agreed.id, "agreed_code": agreed.name })),
-    )
-    .await
-}
-
-/// A new agreed code with its audit row, in the caller's transaction.
-pub async fn insert_agreed(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    name: &str,
-    definition: &str,
-    color: &str,
-) -> Result<AgreedCode, AppError> {
-    let agreed = store::insert_agreed_code(
-        conn,
-        actor.project_id,
-        name,
-        definition,
-        color,
-        actor.user_id,
-    )
-    .await?;
-    audit::record(
-        conn,
-        Change::new(Some(actor.user_id), Action::AgreedCodeCreated)
-            .project(actor.project_id)
-            .entity(agreed.id.0)
-            .after(&agreed),
-    )
-    .await?;
-    Ok(agreed)
-}
-
 /// Makes a new agreed code and aligns the given coder codes onto it.
 pub async fn create_agreed(
     conn: &mut PgConnection,
@@ -293,20 +248,10 @@ pub async fn create_agreed(
         members.push(coder_code(&mut *conn, actor, aligner.codebooks, *id).await?);
     }
     // The first coder code's colour, unless another agreed code has it already.
-    let agreed_now = crate::reconcile::store::list_agreed(&mut *conn, actor.project_id).await?;
-    let taken = |color: &str| {
-        agreed_now
-            .iter()
-            .any(|a| !a.deleted && a.color.eq_ignore_ascii_case(color))
-    };
-    let color = members
-        .first()
-        .map(|c| c.color.clone())
-        .filter(|c| !taken(c))
-        .unwrap_or_else(|| crate::reconcile::consensus::agreed_color(&agreed_now).to_owned());
-    let agreed = insert_agreed(&mut *conn, actor, &name, definition.trim(), &color).await?;
+    let color = members.first().map(|c| c.color.as_str());
+    let agreed = codebook::create_named(&mut *conn, actor, &name, definition, color).await?;
     for code in &members {
-        align(&mut *conn, actor, code, &agreed).await?;
+        codebook::align(&mut *conn, actor, code.id, code.agreed_code_id, &agreed).await?;
     }
     refile(&mut *conn, actor).await?;
     Ok(agreed)
@@ -321,12 +266,12 @@ pub async fn map_onto(
     let aligner = require_aligner(&mut *conn, actor).await?;
     actor.require_active()?;
     let code = coder_code(&mut *conn, actor, aligner.codebooks, code).await?;
-    let agreed = store::list_agreed_codes(&mut *conn, actor.project_id)
+    let agreed = crate::codebook::store::list_agreed(&mut *conn, actor.project_id)
         .await?
         .into_iter()
         .find(|a| a.id == agreed)
         .ok_or_else(|| AppError::field("agreed_code_id", "Not an agreed code of this project."))?;
-    align(&mut *conn, actor, &code, &agreed).await?;
+    codebook::align(&mut *conn, actor, code.id, code.agreed_code_id, &agreed).await?;
     refile(&mut *conn, actor).await?;
     Ok(())
 }
@@ -335,16 +280,7 @@ pub async fn unalign(conn: &mut PgConnection, actor: &Actor, code: CodeId) -> Re
     let aligner = require_aligner(&mut *conn, actor).await?;
     actor.require_active()?;
     let code = coder_code(&mut *conn, actor, aligner.codebooks, code).await?;
-    if store::delete_alignment(&mut *conn, actor.project_id, code.id).await? {
-        audit::record(
-            &mut *conn,
-            Change::new(Some(actor.user_id), Action::CodeUnaligned)
-                .project(actor.project_id)
-                .entity(code.id.0)
-                .before(&serde_json::json!({ "agreed_code_id": code.agreed_code_id })),
-        )
-        .await?;
-    }
+    codebook::unalign(&mut *conn, actor, code.id, code.agreed_code_id).await?;
     refile(&mut *conn, actor).await?;
     Ok(())
 }

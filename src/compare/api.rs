@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::alignment::{self, AlignmentView};
 use super::json::AgreementJson;
 use super::report;
-use super::store::AgreedCode;
+use crate::codebook::model::AgreedCode;
 use crate::db::ids::{AgreedCodeId, CodeId, TranscriptId};
 use crate::error::AppError;
 use crate::projects::member::Member;

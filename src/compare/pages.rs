@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::projects::member::Member;
 use crate::state::AppState;
 use crate::web::Layout;
-use crate::web::extract::{Form, Path, Query};
+use crate::web::extract::{Form, Path, Query, field};
 
 #[derive(Template)]
 #[template(path = "compare/alignment.html")]
@@ -79,14 +79,6 @@ pub async fn show_alignment(
         }
         .render()?,
     ))
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 fn parse_code(value: &str, name: &str) -> Result<CodeId, AppError> {

@@ -300,7 +300,7 @@ async fn load(
     }
 
     // Agreed codes: the shared codebook's codes as they are, or the alignment.
-    let coder_codes = store::list_code_mappings(&mut *conn, project).await?;
+    let coder_codes = crate::codebook::store::list_code_mappings(&mut *conn, project).await?;
     let mut codes = Vec::new();
     let mut code_index: HashMap<CodeId, u32> = HashMap::new();
     if of.shared {
@@ -314,7 +314,7 @@ async fn load(
             });
         }
     } else {
-        let agreed = store::list_agreed_codes(&mut *conn, project).await?;
+        let agreed = crate::codebook::store::list_agreed(&mut *conn, project).await?;
         let agreed_index: HashMap<_, u32> = agreed
             .iter()
             .enumerate()

@@ -1,4 +1,5 @@
-//! Every SQL query of agreed codes, alignments, and the layers a report reads.
+//! Every SQL query of the coder codes an alignment reads and of the layers a
+//! report reads (agreed codes and alignments are `crate::codebook::store`'s).
 
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -8,58 +9,6 @@ use crate::coding::blinding::{AllCodebooks, LayersOf};
 use crate::db::ids::{AgreedCodeId, CodeId, CodingId, ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
 use crate::import::Turn;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AgreedCode {
-    pub id: AgreedCodeId,
-    pub name: String,
-    pub definition: String,
-    pub color: String,
-    pub version: i32,
-}
-
-pub async fn list_agreed_codes(
-    conn: &mut PgConnection,
-    project_id: ProjectId,
-) -> Result<Vec<AgreedCode>, AppError> {
-    Ok(sqlx::query_as!(
-        AgreedCode,
-        r#"select id as "id: AgreedCodeId", name, definition, color, version
-             from agreed_codes
-            where project_id = $1 and deleted_at is null
-            order by lower(name)"#,
-        project_id as ProjectId
-    )
-    .fetch_all(conn)
-    .await?)
-}
-
-pub async fn insert_agreed_code(
-    conn: &mut PgConnection,
-    project_id: ProjectId,
-    name: &str,
-    definition: &str,
-    color: &str,
-    created_by: UserId,
-) -> Result<AgreedCode, AppError> {
-    let id = AgreedCodeId::new();
-    let result = sqlx::query_as!(
-        AgreedCode,
-        r#"insert into agreed_codes (id, project_id, name, definition, color, created_by)
-           values ($1, $2, $3, $4, $5, $6)
-           returning id as "id: AgreedCodeId", name, definition, color, version"#,
-        id as AgreedCodeId,
-        project_id as ProjectId,
-        name,
-        definition,
-        color,
-        created_by as UserId
-    )
-    .fetch_one(conn)
-    .await;
-    // A taken name: `agreed_codes_project_name_key` (error::CONSTRAINTS).
-    Ok(result?)
-}
 
 /// A coder's code with what it is aligned to, for the alignment page.
 #[derive(Debug, Clone, Serialize)]
@@ -95,74 +44,6 @@ pub async fn list_coder_codes(
     )
     .fetch_all(conn)
     .await?)
-}
-
-/// How each code maps onto the agreed codebook: ids only, except the shared
-/// codebook's names and colours (no one is blind to those).
-pub struct CodeMapping {
-    pub id: CodeId,
-    pub shared: bool,
-    pub name: Option<String>,
-    pub color: Option<String>,
-    pub agreed_code_id: Option<AgreedCodeId>,
-}
-
-pub async fn list_code_mappings(
-    conn: &mut PgConnection,
-    project_id: ProjectId,
-) -> Result<Vec<CodeMapping>, AppError> {
-    Ok(sqlx::query_as!(
-        CodeMapping,
-        r#"select k.id as "id: CodeId", k.owner_id is null as "shared!",
-                  case when k.owner_id is null then k.name end as name,
-                  case when k.owner_id is null then k.color end as color,
-                  a.agreed_code_id as "agreed_code_id?: AgreedCodeId"
-             from codes k
-             left join code_alignments a on a.code_id = k.id
-            where k.project_id = $1 and k.deleted_at is null
-            order by lower(k.name)"#,
-        project_id as ProjectId
-    )
-    .fetch_all(conn)
-    .await?)
-}
-
-pub async fn upsert_alignment(
-    conn: &mut PgConnection,
-    project_id: ProjectId,
-    code_id: CodeId,
-    agreed: AgreedCodeId,
-    by: UserId,
-) -> Result<(), AppError> {
-    sqlx::query!(
-        r#"insert into code_alignments (code_id, project_id, agreed_code_id, created_by)
-           values ($1, $2, $3, $4)
-           on conflict (code_id) do update
-              set agreed_code_id = excluded.agreed_code_id, updated_at = now(),
-                  version = code_alignments.version + 1"#,
-        code_id as CodeId,
-        project_id as ProjectId,
-        agreed as AgreedCodeId,
-        by as UserId
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn delete_alignment(
-    conn: &mut PgConnection,
-    project_id: ProjectId,
-    code_id: CodeId,
-) -> Result<bool, AppError> {
-    let done = sqlx::query!(
-        "delete from code_alignments where project_id = $1 and code_id = $2",
-        project_id as ProjectId,
-        code_id as CodeId
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// A transcript with who was asked to code it and who has submitted.

@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::service::{self, NewDebriefing, date_label};
 use super::store::Debriefing;
-use crate::compare::store::AgreedCode;
+use crate::codebook::model::AgreedCode;
 use crate::error::AppError;
 use crate::projects::member::Member;
 use crate::projects::model::MemberRow;
@@ -14,15 +14,7 @@ use crate::state::AppState;
 use crate::themes::model::Node;
 use crate::themes::service::{Editor, Reader};
 use crate::web::Layout;
-use crate::web::extract::{Form, Path};
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
+use crate::web::extract::{Form, Path, field};
 
 fn ids<T: std::str::FromStr>(
     fields: &[(String, String)],
@@ -61,7 +53,7 @@ async fn choices(conn: &mut sqlx::PgConnection, reader: Reader) -> Result<Choice
     Ok(Choices {
         members: crate::projects::store::list_members(conn, reader.project_id).await?,
         nodes: crate::themes::store::list_nodes(conn, reader.project_id, reader.proof).await?,
-        codes: crate::compare::store::list_agreed_codes(conn, reader.project_id).await?,
+        codes: crate::codebook::store::list_agreed(conn, reader.project_id).await?,
     })
 }
 

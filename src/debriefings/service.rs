@@ -160,7 +160,7 @@ async fn check(
         errors.add("nodes", "No such theme in this project.");
     }
     let codes = dedup(&input.codes);
-    let live_codes: HashSet<AgreedCodeId> = crate::compare::store::list_agreed_codes(conn, project)
+    let live_codes: HashSet<AgreedCodeId> = crate::codebook::store::list_agreed(conn, project)
         .await?
         .into_iter()
         .map(|c| c.id)

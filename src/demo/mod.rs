@@ -33,6 +33,7 @@ use sqlx::PgConnection;
 
 use crate::auth::password::hash_password;
 use crate::auth::store as users;
+use crate::codebook::model::AgreedCode;
 use crate::coding::model::{Code, Coding, PALETTE};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{
@@ -844,21 +845,16 @@ async fn insert_project(
         .filter(|a| data.agreed.contains(&a.key))
         .enumerate()
     {
-        let id = AgreedCodeId::new();
-        sqlx::query!(
-            r#"insert into agreed_codes (id, project_id, name, definition, inclusion, exclusion, color, created_by)
-               values ($1, $2, $3, $4, $5, $6, $7, $8)"#,
-            id as AgreedCodeId,
-            project.id as ProjectId,
-            a.name,
-            a.definition,
-            a.inclusion,
-            a.exclusion,
-            PALETTE[index % PALETTE.len()],
-            lead as UserId
-        )
-        .execute(&mut *tx)
-        .await?;
+        let mut code = AgreedCode::new(
+            AgreedCodeId::new(),
+            a.name.clone(),
+            a.definition.clone(),
+            PALETTE[index % PALETTE.len()].to_owned(),
+        );
+        code.inclusion = a.inclusion.clone();
+        code.exclusion = a.exclusion.clone();
+        let id = code.id;
+        crate::codebook::store::insert_agreed(&mut *tx, project.id, &code, lead).await?;
         agreed.insert(a.key.clone(), id);
     }
 
@@ -882,7 +878,7 @@ async fn insert_project(
         let onto = *agreed
             .get(&c.agreed)
             .ok_or_else(|| bad_data(format!("no agreed code {:?}", c.agreed)))?;
-        crate::compare::store::upsert_alignment(&mut *tx, project.id, code.id, onto, lead).await?;
+        crate::codebook::store::upsert_alignment(&mut *tx, project.id, code.id, onto, lead).await?;
         codes.insert((c.coder, c.key.as_str()), code.id);
     }
 

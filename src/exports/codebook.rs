@@ -31,10 +31,10 @@ const HEADINGS: [(&str, f64); 13] = [
 
 /// An agreed code as the codebook exports show it: the consensus codebook's
 /// codes, counts and aligned coder codes (the same queries as
-/// `reconcile::consensus::codebook`), and of its quotes only the one its
+/// `codebook::service::codebook`), and of its quotes only the one its
 /// example may come from, so no transcript text is cut per coding.
 pub struct CodeEntry {
-    pub code: crate::reconcile::store::AgreedCode,
+    pub code: crate::codebook::model::AgreedCode,
     pub codings: i64,
     pub transcripts: i64,
     pub participants: i64,
@@ -49,18 +49,16 @@ pub async fn entries(
     member: &Member,
     proof: AgreedCodebook,
 ) -> Result<Vec<CodeEntry>, AppError> {
-    use crate::reconcile::store as reconcile;
-
     let mut conn = state.db.acquire().await?;
-    let codes = reconcile::list_agreed(&mut conn, member.project_id).await?;
-    let counts: HashMap<AgreedCodeId, reconcile::CodeCounts> =
-        reconcile::consensus_counts(&mut conn, member.project_id)
+    let codes = crate::codebook::store::list_agreed(&mut conn, member.project_id).await?;
+    let counts: HashMap<AgreedCodeId, crate::codebook::model::CodeCounts> =
+        crate::codebook::store::consensus_counts(&mut conn, member.project_id)
             .await?
             .into_iter()
             .map(|c| (c.agreed_code_id, c))
             .collect();
     let mut aligned: HashMap<AgreedCodeId, Vec<String>> = HashMap::new();
-    for a in store::list_aligned(&mut conn, member.project_id, proof).await? {
+    for a in crate::codebook::store::list_aligned(&mut conn, member.project_id, proof).await? {
         aligned
             .entry(a.agreed)
             .or_default()

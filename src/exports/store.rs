@@ -310,34 +310,6 @@ pub async fn count_own_codes(
     .await?)
 }
 
-/// A coder code aligned onto an agreed code, named as the consensus
-/// codebook names it (the same query as `reconcile::consensus::codebook`).
-pub struct AlignedRow {
-    pub agreed: AgreedCodeId,
-    pub name: String,
-    pub coder: String,
-}
-
-pub async fn list_aligned(
-    conn: &mut PgConnection,
-    project_id: ProjectId,
-    _proof: AgreedCodebook,
-) -> Result<Vec<AlignedRow>, AppError> {
-    Ok(sqlx::query_as!(
-        AlignedRow,
-        r#"select a.agreed_code_id as "agreed: AgreedCodeId", c.name,
-                  coalesce(u.display_name, 'shared') as "coder!"
-             from code_alignments a
-             join codes c on c.id = a.code_id
-             left join users u on u.id = c.owner_id
-            where a.project_id = $1 and c.deleted_at is null
-            order by lower(u.display_name), lower(c.name)"#,
-        project_id as ProjectId
-    )
-    .fetch_all(conn)
-    .await?)
-}
-
 /// The consensus coding each agreed code's example may come from: the one
 /// chosen as its example if it is live, else its first in transcript order
 /// (title, then offset), as the consensus codebook's quotes are ordered.

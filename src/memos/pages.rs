@@ -13,15 +13,7 @@ use crate::error::AppError;
 use crate::projects::member::Member;
 use crate::state::AppState;
 use crate::web::Layout;
-use crate::web::extract::{Form, Path, Query};
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
+use crate::web::extract::{Form, Path, Query, field};
 
 /// The agreed code or theme a page of memos is about.
 pub struct Target {
@@ -98,7 +90,7 @@ async fn target(
             discussed.nodes.get(&id).cloned(),
         )
     } else {
-        let codes = crate::compare::store::list_agreed_codes(conn, member.project_id).await?;
+        let codes = crate::codebook::store::list_agreed(conn, member.project_id).await?;
         let c = codes
             .into_iter()
             .find(|c| c.id.0 == id)

@@ -159,7 +159,7 @@ pub async fn create(
         }
         ("code", Some(id)) => {
             access.require_analytic()?;
-            let live = crate::compare::store::list_agreed_codes(tx, project).await?;
+            let live = crate::codebook::store::list_agreed(tx, project).await?;
             if !live.iter().any(|c| c.id.0 == id) {
                 return Err(AppError::field(
                     "target_id",

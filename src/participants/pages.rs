@@ -14,7 +14,7 @@ use crate::projects::member::Member;
 use crate::projects::model::Role;
 use crate::state::AppState;
 use crate::web::Layout;
-use crate::web::extract::{Form, Path};
+use crate::web::extract::{Form, Path, field};
 use crate::web::upload::read_upload;
 
 #[derive(Template)]
@@ -68,14 +68,6 @@ fn values_from_form(fields: &[(String, String)]) -> Vec<(VariableId, String)> {
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("value_")?.parse().ok()?, v.clone())))
         .collect()
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 async fn redisplay(

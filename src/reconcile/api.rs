@@ -2,13 +2,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 
 use super::consensus::{self, LayerData};
 use super::service::{self, CommentRequest, DecideRequest, Progress, Reconciliation};
-use super::store::AgreedCode as AgreedCodeJson;
 use super::store::{Comment, ConsensusCoding, Decision, Settings};
-use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
+use crate::db::ids::{ConsensusCodingId, TranscriptId};
 use crate::error::AppError;
 use crate::projects::member::Member;
 use crate::state::AppState;
@@ -136,93 +134,5 @@ pub async fn restore_coding(
 ) -> Result<Json<ConsensusCoding>, AppError> {
     Ok(Json(
         consensus::set_coding_deleted(&state, &member, id, false).await?,
-    ))
-}
-
-pub async fn get_codebook(
-    State(state): State<AppState>,
-    member: Member,
-) -> Result<Json<Vec<consensus::Entry>>, AppError> {
-    Ok(Json(consensus::codebook(&state, &member).await?))
-}
-
-pub async fn create_code(
-    State(state): State<AppState>,
-    member: Member,
-    Json(body): Json<consensus::NewCode>,
-) -> Result<(StatusCode, Json<AgreedCodeJson>), AppError> {
-    let (code, new) = consensus::create_code(&state, &member, body).await?;
-    Ok((created_or_ok(new), Json(code)))
-}
-
-pub async fn update_code(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_, id)): Path<(String, AgreedCodeId)>,
-    Json(body): Json<consensus::CodeChange>,
-) -> Result<Json<AgreedCodeJson>, AppError> {
-    Ok(Json(
-        consensus::update_code(&state, &member, id, body).await?,
-    ))
-}
-
-pub async fn delete_code(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_, id)): Path<(String, AgreedCodeId)>,
-) -> Result<Json<AgreedCodeJson>, AppError> {
-    Ok(Json(
-        consensus::set_code_deleted(&state, &member, id, true).await?,
-    ))
-}
-
-pub async fn restore_code(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_, id)): Path<(String, AgreedCodeId)>,
-) -> Result<Json<AgreedCodeJson>, AppError> {
-    Ok(Json(
-        consensus::set_code_deleted(&state, &member, id, false).await?,
-    ))
-}
-
-#[derive(Deserialize)]
-pub struct MergeRequest {
-    into: AgreedCodeId,
-}
-
-#[derive(Serialize)]
-pub struct MergeJson {
-    code: AgreedCodeJson,
-    moved: u64,
-}
-
-pub async fn merge_code(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_, id)): Path<(String, AgreedCodeId)>,
-    Json(body): Json<MergeRequest>,
-) -> Result<Json<MergeJson>, AppError> {
-    let (code, moved) = consensus::merge_code(&state, &member, id, body.into).await?;
-    Ok(Json(MergeJson { code, moved }))
-}
-
-pub async fn undo_merge(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_, id)): Path<(String, AgreedCodeId)>,
-) -> Result<Json<consensus::Unmerged>, AppError> {
-    Ok(Json(consensus::undo_merge(&state, &member, id).await?))
-}
-
-pub async fn split_code(
-    State(state): State<AppState>,
-    member: Member,
-    Path((_, id)): Path<(String, AgreedCodeId)>,
-    Json(body): Json<consensus::SplitRequest>,
-) -> Result<(StatusCode, Json<consensus::SplitResult>), AppError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(consensus::split_code(&state, &member, id, body).await?),
     ))
 }

@@ -1,6 +1,6 @@
 //! Reconciliation: the lead resolves each discrepancy between two coders'
 //! layers with a decision (append-only, with its reason), which builds the
-//! consensus layer; and the consensus codebook of agreed codes.
+//! consensus layer. Its codes are the agreed codebook's (`crate::codebook`).
 
 mod api;
 pub mod consensus;
@@ -29,30 +29,6 @@ pub fn routes() -> Routes {
             get(pages::show_layer),
         )
         .route(
-            "/projects/{project_id}/consensus",
-            get(pages::show_codebook),
-        )
-        .route(
-            "/projects/{project_id}/consensus/codes/{code_id}",
-            post(pages::update_code),
-        )
-        .route(
-            "/projects/{project_id}/consensus/codes/{code_id}/merge",
-            post(pages::merge_code),
-        )
-        .route(
-            "/projects/{project_id}/consensus/codes/{code_id}/example",
-            post(pages::use_example),
-        )
-        .route(
-            "/projects/{project_id}/consensus/codes/{code_id}/unmerge",
-            post(pages::undo_merge),
-        )
-        .route(
-            "/projects/{project_id}/consensus/codes/{code_id}/split",
-            post(pages::split_code),
-        )
-        .route(
             "/api/v1/projects/{project_id}/reconciliation",
             get(api::get_progress),
         )
@@ -73,10 +49,6 @@ pub fn routes() -> Routes {
             post(api::comment),
         )
         .route(
-            "/api/v1/projects/{project_id}/consensus/codebook",
-            get(api::get_codebook),
-        )
-        .route(
             "/api/v1/projects/{project_id}/consensus/transcripts/{transcript_id}/coding",
             get(api::get_layer),
         )
@@ -91,29 +63,5 @@ pub fn routes() -> Routes {
         .route(
             "/api/v1/projects/{project_id}/consensus/codings/{coding_id}/restore",
             post(api::restore_coding),
-        )
-        .route(
-            "/api/v1/projects/{project_id}/consensus/codes",
-            post(api::create_code),
-        )
-        .route(
-            "/api/v1/projects/{project_id}/consensus/codes/{code_id}",
-            patch(api::update_code).delete(api::delete_code),
-        )
-        .route(
-            "/api/v1/projects/{project_id}/consensus/codes/{code_id}/restore",
-            post(api::restore_code),
-        )
-        .route(
-            "/api/v1/projects/{project_id}/consensus/codes/{code_id}/merge",
-            post(api::merge_code),
-        )
-        .route(
-            "/api/v1/projects/{project_id}/consensus/codes/{code_id}/unmerge",
-            post(api::undo_merge),
-        )
-        .route(
-            "/api/v1/projects/{project_id}/consensus/codes/{code_id}/split",
-            post(api::split_code),
         )
 }

@@ -163,12 +163,11 @@ pub async fn find(
     let consensus = store::list_consensus(&mut conn, member.project_id, Some(transcript))
         .await?
         .len();
-    let agreed: HashMap<_, _> =
-        crate::compare::store::list_agreed_codes(&mut conn, member.project_id)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect();
+    let agreed: HashMap<_, _> = crate::codebook::store::list_agreed(&mut conn, member.project_id)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
     drop(conn);
 
     let superseded: HashSet<_> = decisions.iter().filter_map(|d| d.supersedes).collect();

@@ -289,127 +289,6 @@ fn snapshots_of(
     out
 }
 
-/// The agreed code each report code stands for: itself with independent
-/// codebooks, its mirror in the agreed codebook with a shared one.
-async fn agreed_ids(
-    conn: &mut PgConnection,
-    of: report::Of,
-) -> Result<HashMap<uuid::Uuid, AgreedCodeId>, AppError> {
-    if of.shared {
-        let rows = sqlx::query!(
-            r#"select a.code_id, a.agreed_code_id as "agreed: AgreedCodeId"
-                 from code_alignments a join codes c on c.id = a.code_id
-                where a.project_id = $1 and c.owner_id is null"#,
-            of.project.0
-        )
-        .fetch_all(conn)
-        .await?;
-        Ok(rows.into_iter().map(|r| (r.code_id, r.agreed)).collect())
-    } else {
-        // With independent codebooks the report's codes are the agreed codes
-        // themselves: nothing to map (a code not in the map stands for itself).
-        Ok(HashMap::new())
-    }
-}
-
-/// With a shared codebook, gives every shared code an agreed code of the same
-/// name (made once), so the consensus layer speaks of agreed codes only. The
-/// caller holds [`lock_filing`].
-async fn mirror_shared_codes(
-    conn: &mut PgConnection,
-    project: ProjectId,
-    actor: UserId,
-) -> Result<(), AppError> {
-    let unmirrored = sqlx::query_scalar!(
-        r#"select exists (
-               select 1 from codes c
-                where c.project_id = $1 and c.owner_id is null and c.deleted_at is null
-                  and not exists (select 1 from code_alignments a where a.code_id = c.id)
-           ) as "some!""#,
-        project.0
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    if !unmirrored {
-        return Ok(());
-    }
-    let missing = sqlx::query!(
-        r#"select c.id, c.name, c.definition, c.inclusion, c.exclusion, c.color
-             from codes c
-            where c.project_id = $1 and c.owner_id is null and c.deleted_at is null
-              and not exists (select 1 from code_alignments a where a.code_id = c.id)"#,
-        project.0
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    for code in missing {
-        let agreed = sqlx::query!(
-            r#"with existing as (
-                   select id from agreed_codes
-                    where project_id = $1 and lower(name) = lower($3) and deleted_at is null
-               ), made as (
-                   insert into agreed_codes (id, project_id, name, definition, inclusion, exclusion, color, created_by)
-                   select $2, $1, $3, $4, $5, $6, $7, $8
-                    where not exists (select 1 from existing)
-                   returning id
-               )
-               select id as "id!", false as "made!" from existing
-               union all select id, true from made"#,
-            project.0,
-            AgreedCodeId::new().0,
-            code.name,
-            code.definition,
-            code.inclusion,
-            code.exclusion,
-            code.color,
-            actor.0
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        if agreed.made {
-            audit::record(
-                &mut *conn,
-                Change::new(Some(actor), Action::AgreedCodeCreated)
-                    .project(project)
-                    .entity(agreed.id)
-                    .after(&serde_json::json!({
-                        "name": code.name,
-                        "mirrored_from_shared_code": code.id,
-                    })),
-            )
-            .await?;
-        }
-        let agreed = agreed.id;
-        let aligned = sqlx::query!(
-            "insert into code_alignments (code_id, project_id, agreed_code_id, created_by)
-             values ($1, $2, $3, $4) on conflict (code_id) do nothing",
-            code.id,
-            project.0,
-            agreed,
-            actor.0
-        )
-        .execute(&mut *conn)
-        .await?;
-        if aligned.rows_affected() == 0 {
-            continue;
-        }
-        // Every change is on the record, mirrored ones too.
-        audit::record(
-            &mut *conn,
-            Change::new(Some(actor), Action::CodeAligned)
-                .project(project)
-                .entity(code.id)
-                .after(&serde_json::json!({
-                    "agreed_code_id": agreed,
-                    "agreed_code": code.name,
-                    "mirrored_from_shared_codebook": true,
-                })),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// Filings of one project take turns, until the end of the transaction:
 /// each reads what the one before it committed. Two writes that together make
 /// an agreement (two codes aligned onto one agreed code at the same moment)
@@ -452,7 +331,7 @@ pub async fn file_automatic(
 ) -> Result<(), AppError> {
     lock_filing(&mut *conn, of.project).await?;
     if of.shared {
-        mirror_shared_codes(&mut *conn, of.project, actor).await?;
+        crate::codebook::service::mirror_shared(&mut *conn, of.project, actor).await?;
     }
     if !store::settings(&mut *conn, of.project)
         .await?
@@ -479,7 +358,7 @@ pub async fn file_automatic(
         Ok(_) | Err(AppError::NotFound) => return Ok(()),
         Err(e) => return Err(e),
     };
-    let codes = agreed_ids(&mut *conn, of).await?;
+    let codes = crate::codebook::service::agreed_ids(&mut *conn, of).await?;
     let merges = Merges::load(&mut *conn, of.project).await?;
     let decisions = store::list_decisions(&mut *conn, of.project, only).await?;
     for (index, transcript) in report.included.iter().enumerate() {
@@ -544,13 +423,13 @@ pub async fn load(
 ) -> Result<Reconciliation, AppError> {
     let report = transcript_report(&mut *conn, actor, transcript).await?;
     let settings = store::settings(&mut *conn, actor.project_id).await?;
-    let codes = agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
+    let codes = crate::codebook::service::agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
     let found = snapshots(&report, &codes);
     let merges = Merges::load(&mut *conn, actor.project_id).await?;
     let decisions = store::list_decisions(&mut *conn, actor.project_id, Some(transcript)).await?;
     let comments = store::list_comments(&mut *conn, transcript).await?;
     let consensus = store::list_consensus(&mut *conn, actor.project_id, Some(transcript)).await?;
-    let agreed = crate::compare::store::list_agreed_codes(&mut *conn, actor.project_id).await?;
+    let agreed = crate::codebook::store::list_agreed(&mut *conn, actor.project_id).await?;
     let t =
         crate::transcripts::store::get_transcript(&mut *conn, actor.project_id, transcript).await?;
     let unaligned = unaligned_codes(&mut *conn, &report, transcript).await?;
@@ -853,9 +732,10 @@ pub async fn decide(
     // its turn before it writes anything.
     lock_filing(&mut *conn, actor.project_id).await?;
     if actor.project.codebook_mode.is_shared() {
-        mirror_shared_codes(&mut *conn, actor.project_id, actor.user_id).await?;
+        crate::codebook::service::mirror_shared(&mut *conn, actor.project_id, actor.user_id)
+            .await?;
     }
-    let codes = agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
+    let codes = crate::codebook::service::agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
     let found = snapshots(&report, &codes);
     let current = store::current_decision(&mut *conn, transcript, &request.key).await?;
     let snapshot = match found.iter().find(|(k, ..)| *k == request.key) {
@@ -900,10 +780,7 @@ pub async fn decide(
     // The chosen code: an agreed code of this project, or a new one.
     let mut chosen = None;
     if let Some(name) = new_name {
-        let color = super::consensus::agreed_color(
-            &store::list_agreed(&mut *conn, actor.project_id).await?,
-        );
-        let code = crate::compare::alignment::insert_agreed(&mut *conn, actor, name, "", color)
+        let code = crate::codebook::service::create_named(&mut *conn, actor, name, "", None)
             .await
             .map_err(|e| match e {
                 AppError::Invalid(_) => AppError::field(
@@ -917,14 +794,7 @@ pub async fn decide(
         // A shared code stands for its agreed code (a page opened before the
         // mirror was made names the shared code).
         let id = codes.get(&id.0).copied().unwrap_or(id);
-        let exists = sqlx::query_scalar!(
-            "select exists (select 1 from agreed_codes where id = $1 and project_id = $2 and deleted_at is null)",
-            id.0,
-            actor.project_id.0
-        )
-        .fetch_one(&mut *conn)
-        .await?
-        .unwrap_or(false);
+        let exists = crate::codebook::store::is_live(&mut *conn, actor.project_id, id).await?;
         if !exists {
             return Err(AppError::field(
                 "code_id",
@@ -1131,7 +1001,7 @@ pub async fn progress(conn: &mut PgConnection, actor: &Actor) -> Result<Progress
     let settings = store::settings(&mut *conn, actor.project_id).await?;
     let decisions = store::list_decisions(&mut *conn, actor.project_id, None).await?;
     let merges = Merges::load(&mut *conn, actor.project_id).await?;
-    let codes = agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
+    let codes = crate::codebook::service::agreed_ids(&mut *conn, report::Of::actor(actor)).await?;
     let by_key = histories(&decisions);
     let mut out = Progress {
         transcripts: Vec::new(),

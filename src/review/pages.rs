@@ -13,15 +13,7 @@ use crate::projects::model::{MemberRow, Role};
 use crate::state::AppState;
 use crate::themes::service::Editor;
 use crate::web::Layout;
-use crate::web::extract::{Form, Path};
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
+use crate::web::extract::{Form, Path, field};
 
 #[derive(Template)]
 #[template(path = "review/list.html")]

@@ -129,7 +129,7 @@ pub async fn hierarchy(conn: &mut PgConnection, reader: Reader) -> Result<Hierar
     let nodes = store::list_nodes(conn, project, reader.proof).await?;
     let placements = store::list_placements(conn, project, reader.proof).await?;
     let uses = store::code_uses(conn, project, reader.proof).await?;
-    let codes = crate::compare::store::list_agreed_codes(conn, project).await?;
+    let codes = crate::codebook::store::list_agreed(conn, project).await?;
     let participants_total = store::participants_in_consensus(conn, project).await?;
     let deleted_nodes = store::list_deleted_nodes(conn, project, reader.proof).await?;
     let examples = store::examples(
@@ -960,12 +960,11 @@ pub async fn quotes(
     query: &QuoteQuery,
 ) -> Result<QuoteList, AppError> {
     let project = reader.project_id;
-    let names: HashMap<AgreedCodeId, String> =
-        crate::compare::store::list_agreed_codes(conn, project)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect();
+    let names: HashMap<AgreedCodeId, String> = crate::codebook::store::list_agreed(conn, project)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
     let codes: Vec<AgreedCodeId> = match (query.node, query.code) {
         (_, Some(code)) => {
             if !names.contains_key(&code) {

@@ -566,3 +566,25 @@ pub async fn follow_code(
     .fetch_optional(conn)
     .await?)
 }
+
+/// Undoing a merge: takes away from `into` the placement the merge gave it,
+/// under the node `code` still holds, if it has it still; answers that node.
+pub async fn unplace_merge_target(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    into: AgreedCodeId,
+    code: AgreedCodeId,
+) -> Result<Option<uuid::Uuid>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"delete from theme_placements t
+            using theme_placements o
+            where t.project_id = $1 and t.agreed_code_id = $2
+              and o.project_id = $1 and o.agreed_code_id = $3 and o.node_id = t.node_id
+            returning t.node_id"#,
+        project_id as ProjectId,
+        into as AgreedCodeId,
+        code as AgreedCodeId
+    )
+    .fetch_optional(conn)
+    .await?)
+}

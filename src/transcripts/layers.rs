@@ -135,7 +135,7 @@ pub async fn overlay(
     match chosen {
         Layer::None => {}
         Layer::Consensus => {
-            for code in reconcile::list_agreed(conn, project).await? {
+            for code in crate::codebook::store::list_agreed(conn, project).await? {
                 names.insert(code.id.to_string(), (code.name, code.color));
             }
             raw.extend(consensus.iter().map(|c| {

@@ -119,6 +119,15 @@ fn form_field_with_nul(encoded: &[u8]) -> Option<String> {
         .map(|(name, _)| path_or_body(name.replace('\0', "")))
 }
 
+/// The value of form field `name` (the first, if sent twice), or "" when absent.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Form<T>(pub T);
 

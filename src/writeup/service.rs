@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 use sqlx::PgConnection;
 
-use crate::compare::store::AgreedCode;
+use crate::codebook::model::AgreedCode;
 use crate::db::ids::{AgreedCodeId, ParticipantId, ThemeNodeId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
 use crate::participants::model::{Participant, Variable, VariableKind};
@@ -102,7 +102,7 @@ impl Data {
 
 pub async fn load(conn: &mut PgConnection, reader: Reader) -> Result<Data, AppError> {
     let project = reader.project_id;
-    let mut codes = crate::compare::store::list_agreed_codes(conn, project).await?;
+    let mut codes = crate::codebook::store::list_agreed(conn, project).await?;
     codes.sort_by_key(|c| c.name.to_lowercase());
     let nodes = store::list_nodes(conn, project, reader.proof).await?;
     let placements = store::list_placements(conn, project, reader.proof).await?;
