@@ -136,7 +136,7 @@ pub async fn coding_data(
     let codes = store::list_codes(
         &mut conn,
         member.project_id,
-        service::codebook_owner(member),
+        service::codebook_owner(&member.actor()),
     )
     .await?;
     let codings =
@@ -189,7 +189,7 @@ pub async fn list_codes(
         store::list_codes(
             &mut conn,
             member.project_id,
-            service::codebook_owner(&member),
+            service::codebook_owner(&member.actor()),
         )
         .await?,
     ))
@@ -208,7 +208,9 @@ pub async fn create_code(
     member: Member,
     Json(body): Json<NewCode>,
 ) -> Result<(StatusCode, Json<Code>), AppError> {
-    let (code, new) = service::create_code(&state, &member, body).await?;
+    let mut tx = state.begin().await?;
+    let (code, new) = service::create_code(&mut tx, &member.actor(), body).await?;
+    tx.commit().await?;
     Ok((created_or_ok(new), Json(code)))
 }
 
@@ -218,9 +220,10 @@ pub async fn update_code(
     Path((_, code_id)): Path<(String, CodeId)>,
     Json(body): Json<CodeChange>,
 ) -> Result<Json<Code>, AppError> {
-    Ok(Json(
-        service::update_code(&state, &member, code_id, body).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = service::update_code(&mut tx, &member.actor(), code_id, body).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 #[derive(Deserialize)]
@@ -240,7 +243,9 @@ pub async fn merge_code(
     Path((_, code_id)): Path<(String, CodeId)>,
     Json(body): Json<MergeRequest>,
 ) -> Result<Json<MergeJson>, AppError> {
-    let (code, moved) = service::merge_code(&state, &member, code_id, body.into).await?;
+    let mut tx = state.begin().await?;
+    let (code, moved) = service::merge_code(&mut tx, &member.actor(), code_id, body.into).await?;
+    tx.commit().await?;
     Ok(Json(MergeJson { code, moved }))
 }
 
@@ -249,9 +254,10 @@ pub async fn delete_code(
     member: Member,
     Path((_, code_id)): Path<(String, CodeId)>,
 ) -> Result<Json<Code>, AppError> {
-    Ok(Json(
-        service::set_code_deleted(&state, &member, code_id, true).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = service::set_code_deleted(&mut tx, &member.actor(), code_id, true).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 pub async fn restore_code(
@@ -259,9 +265,10 @@ pub async fn restore_code(
     member: Member,
     Path((_, code_id)): Path<(String, CodeId)>,
 ) -> Result<Json<Code>, AppError> {
-    Ok(Json(
-        service::set_code_deleted(&state, &member, code_id, false).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = service::set_code_deleted(&mut tx, &member.actor(), code_id, false).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 pub async fn list_layer(
@@ -280,7 +287,10 @@ pub async fn create_coding(
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
     Json(body): Json<NewCoding>,
 ) -> Result<(StatusCode, Json<Coding>), AppError> {
-    let (coding, new) = service::create_coding(&state, &member, transcript_id, body).await?;
+    let mut tx = state.begin().await?;
+    let (coding, new) =
+        service::create_coding(&mut tx, &member.actor(), transcript_id, body).await?;
+    tx.commit().await?;
     Ok((created_or_ok(new), Json(coding)))
 }
 
@@ -290,9 +300,10 @@ pub async fn update_coding(
     Path((_, coding_id)): Path<(String, CodingId)>,
     Json(body): Json<CodingChange>,
 ) -> Result<Json<Coding>, AppError> {
-    Ok(Json(
-        service::update_coding(&state, &member, coding_id, body).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = service::update_coding(&mut tx, &member.actor(), coding_id, body).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 pub async fn delete_coding(
@@ -300,9 +311,10 @@ pub async fn delete_coding(
     member: Member,
     Path((_, coding_id)): Path<(String, CodingId)>,
 ) -> Result<Json<Coding>, AppError> {
-    Ok(Json(
-        service::set_coding_deleted(&state, &member, coding_id, true).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = service::set_coding_deleted(&mut tx, &member.actor(), coding_id, true).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 pub async fn restore_coding(
@@ -310,9 +322,10 @@ pub async fn restore_coding(
     member: Member,
     Path((_, coding_id)): Path<(String, CodingId)>,
 ) -> Result<Json<Coding>, AppError> {
-    Ok(Json(
-        service::set_coding_deleted(&state, &member, coding_id, false).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = service::set_coding_deleted(&mut tx, &member.actor(), coding_id, false).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 pub async fn submit_layer(

@@ -11,22 +11,21 @@ use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{CodeId, CodingId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::layers::{self, Actions, Layer, Span, SpanChange};
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
-use crate::state::AppState;
 
 /// Whose codebook the caller codes with: their own, or the shared one (None).
-pub fn codebook_owner(member: &Member) -> Option<UserId> {
-    if !member.project.codebook_mode.is_shared() {
-        Some(member.user.id)
+pub fn codebook_owner(actor: &Actor) -> Option<UserId> {
+    if !actor.project.codebook_mode.is_shared() {
+        Some(actor.user_id)
     } else {
         None
     }
 }
 
-fn require_coder(member: &Member) -> Result<(), AppError> {
-    member.require(&[Role::Lead, Role::Coder])?;
-    member.require_active()
+fn require_coder(actor: &Actor) -> Result<(), AppError> {
+    actor.require(&[Role::Lead, Role::Coder])?;
+    actor.require_active()
 }
 
 fn not_assigned() -> AppError {
@@ -46,12 +45,12 @@ fn submitted() -> AppError {
 /// A code the caller may apply or edit: live, and in their codebook.
 async fn usable_code(
     conn: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     id: CodeId,
     field: &str,
 ) -> Result<Code, AppError> {
-    match store::find_code(conn, member.project_id, id).await? {
-        Some(row) if !row.deleted && row.code.owner_id == codebook_owner(member) => Ok(row.code),
+    match store::find_code(conn, actor.project_id, id).await? {
+        Some(row) if !row.deleted && row.code.owner_id == codebook_owner(actor) => Ok(row.code),
         _ => Err(AppError::field(
             field,
             "This is not one of the codes you can use here.",
@@ -59,10 +58,10 @@ async fn usable_code(
     }
 }
 
-/// A change by `member` to one of their own things in this project.
-fn by_member(member: &Member, action: Action, entity: uuid::Uuid) -> Change {
-    Change::new(Some(member.user.id), action)
-        .project(member.project_id)
+/// A change by `actor` to one of their own things in this project.
+fn by_member(actor: &Actor, action: Action, entity: uuid::Uuid) -> Change {
+    Change::new(Some(actor.user_id), action)
+        .project(actor.project_id)
         .entity(entity)
 }
 
@@ -73,7 +72,7 @@ fn json(value: &impl serde::Serialize) -> serde_json::Value {
 /// The first coding starts the work.
 async fn mark_in_progress(
     conn: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     assignment: &Assignment,
 ) -> Result<(), AppError> {
     if !assignment.state.is_assigned() {
@@ -81,16 +80,16 @@ async fn mark_in_progress(
     }
     let after = assignments::set_state(
         conn,
-        member.project_id,
+        actor.project_id,
         assignment.id,
         crate::assignments::model::AssignmentState::InProgress,
     )
     .await?;
     audit::record(
         conn,
-        by_member(member, Action::AssignmentStarted, assignment.id.0)
+        by_member(actor, Action::AssignmentStarted, assignment.id.0)
             .transcript(Some(assignment.transcript_id))
-            .subject(Some(member.user.id))
+            .subject(Some(actor.user_id))
             .before_value(Some(json(assignment)))
             .after_value(Some(json(&after))),
     )
@@ -111,15 +110,15 @@ pub struct NewCoding {
 /// they write it while assigned and not yet submitted, with codes of their
 /// codebook.
 pub struct CoderLayer<'a> {
-    member: &'a Member,
+    actor: &'a Actor,
     /// The assignment `open` found, for `created` to start.
     assignment: std::sync::Mutex<Option<Assignment>>,
 }
 
 impl<'a> CoderLayer<'a> {
-    pub fn new(member: &'a Member) -> Self {
+    pub fn new(actor: &'a Actor) -> Self {
         Self {
-            member,
+            actor,
             assignment: std::sync::Mutex::new(None),
         }
     }
@@ -162,7 +161,7 @@ impl Layer for CoderLayer<'_> {
         Coding {
             id,
             transcript_id: transcript,
-            coder_id: self.member.user.id,
+            coder_id: self.actor.user_id,
             code_id: span.code,
             start: span.start,
             end: span.end,
@@ -182,7 +181,7 @@ impl Layer for CoderLayer<'_> {
     }
 
     fn require_writer(&self) -> Result<(), AppError> {
-        require_coder(self.member)
+        require_coder(self.actor)
     }
 
     async fn open(
@@ -192,13 +191,13 @@ impl Layer for CoderLayer<'_> {
         code: Option<CodeId>,
         errors: &mut FieldErrors,
     ) -> Result<i64, AppError> {
-        let member = self.member;
+        let actor = self.actor;
         // One query for every check: this is the hottest write path.
         let context = store::layer_context(
             conn,
-            member.project_id,
+            actor.project_id,
             transcript,
-            member.user.id,
+            actor.user_id,
             code.unwrap_or(CodeId(uuid::Uuid::nil())),
         )
         .await?
@@ -207,7 +206,7 @@ impl Layer for CoderLayer<'_> {
         if assignment.state.is_submitted() {
             return Err(submitted());
         }
-        if code.is_some() && (!context.code_live || context.code_owner != codebook_owner(member)) {
+        if code.is_some() && (!context.code_live || context.code_owner != codebook_owner(actor)) {
             errors.add("code_id", "This is not one of the codes you can use here.");
         }
         if let Ok(mut slot) = self.assignment.lock() {
@@ -217,7 +216,7 @@ impl Layer for CoderLayer<'_> {
     }
 
     async fn insert(&self, conn: &mut PgConnection, coding: &Coding) -> Result<bool, AppError> {
-        store::insert_coding(conn, self.member.project_id, coding).await
+        store::insert_coding(conn, self.actor.project_id, coding).await
     }
 
     async fn find(
@@ -228,7 +227,7 @@ impl Layer for CoderLayer<'_> {
         Ok(store::find_coding_any(conn, id)
             .await?
             .filter(|r| {
-                r.project_id == self.member.project_id && r.coding.coder_id == self.member.user.id
+                r.project_id == self.actor.project_id && r.coding.coder_id == self.actor.user_id
             })
             .map(|r| (r.coding, r.deleted)))
     }
@@ -240,7 +239,7 @@ impl Layer for CoderLayer<'_> {
         version: i32,
     ) -> Result<Option<Coding>, AppError> {
         Ok(
-            store::update_coding(conn, self.member.project_id, coding, version)
+            store::update_coding(conn, self.actor.project_id, coding, version)
                 .await?
                 .map(|version| Coding {
                     version,
@@ -256,7 +255,7 @@ impl Layer for CoderLayer<'_> {
         deleted: bool,
     ) -> Result<Option<Coding>, AppError> {
         Ok(
-            store::set_coding_deleted(conn, self.member.project_id, coding.id, deleted)
+            store::set_coding_deleted(conn, self.actor.project_id, coding.id, deleted)
                 .await?
                 .map(|version| Coding {
                     version,
@@ -266,9 +265,9 @@ impl Layer for CoderLayer<'_> {
     }
 
     fn change(&self, action: Action, coding: &Coding) -> Change {
-        by_member(self.member, action, coding.id.0)
+        by_member(self.actor, action, coding.id.0)
             .transcript(coding.transcript_id)
-            .subject(self.member.user.id)
+            .subject(self.actor.user_id)
     }
 
     async fn created(
@@ -278,7 +277,7 @@ impl Layer for CoderLayer<'_> {
     ) -> Result<(), AppError> {
         let assignment = self.assignment.lock().ok().and_then(|mut a| a.take());
         match assignment {
-            Some(assignment) => mark_in_progress(conn, self.member, &assignment).await,
+            Some(assignment) => mark_in_progress(conn, self.actor, &assignment).await,
             None => Ok(()),
         }
     }
@@ -287,15 +286,14 @@ impl Layer for CoderLayer<'_> {
 /// Creates a coding with the client's id. Returns it and whether it is new: a
 /// retry of the same create gives the same record and changes nothing.
 pub async fn create_coding(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript_id: TranscriptId,
     new: NewCoding,
 ) -> Result<(Coding, bool), AppError> {
-    let mut tx = state.begin().await?;
     let made = layers::create(
-        &mut tx,
-        &CoderLayer::new(member),
+        &mut *conn,
+        &CoderLayer::new(actor),
         layers::NewCoding {
             id: new.id,
             transcript: transcript_id,
@@ -306,7 +304,6 @@ pub async fn create_coding(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(made)
 }
 
@@ -320,15 +317,14 @@ pub struct CodingChange {
 }
 
 pub async fn update_coding(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: CodingId,
     change: CodingChange,
 ) -> Result<Coding, AppError> {
-    let mut tx = state.begin().await?;
     let after = layers::update(
-        &mut tx,
-        &CoderLayer::new(member),
+        &mut *conn,
+        &CoderLayer::new(actor),
         id,
         SpanChange {
             code: change.code_id,
@@ -339,20 +335,17 @@ pub async fn update_coding(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 /// Soft delete, or its undo.
 pub async fn set_coding_deleted(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: CodingId,
     deleted: bool,
 ) -> Result<Coding, AppError> {
-    let mut tx = state.begin().await?;
-    let coding = layers::set_deleted(&mut tx, &CoderLayer::new(member), id, deleted).await?;
-    tx.commit().await?;
+    let coding = layers::set_deleted(&mut *conn, &CoderLayer::new(actor), id, deleted).await?;
     Ok(coding)
 }
 
@@ -368,12 +361,12 @@ pub struct NewCode {
 /// Creates a code in the caller's codebook with the client's id; a retry
 /// returns the same record.
 pub async fn create_code(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     new: NewCode,
 ) -> Result<(Code, bool), AppError> {
-    require_coder(member)?;
-    let owner = codebook_owner(member);
+    require_coder(actor)?;
+    let owner = codebook_owner(actor);
     let mut errors = FieldErrors::new();
     let name = model::parse_code_name(&mut errors, &new.name);
     model::check_long_text(&mut errors, "definition", &new.definition);
@@ -382,11 +375,10 @@ pub async fn create_code(
         .as_deref()
         .map(|c| model::parse_color(&mut errors, c));
     errors.into_result()?;
-    let mut tx = state.begin().await?;
     let color = match color {
         Some(color) => color,
         None => {
-            let used = store::code_colors(&mut tx, member.project_id, owner).await?;
+            let used = store::code_colors(&mut *conn, actor.project_id, owner).await?;
             model::next_color(used.iter().map(String::as_str)).to_owned()
         }
     };
@@ -402,8 +394,8 @@ pub async fn create_code(
         parent_id: None,
         version: 1,
     };
-    if !store::insert_code(&mut tx, member.project_id, &code, member.user.id).await? {
-        return match store::find_code(&mut tx, member.project_id, code.id).await? {
+    if !store::insert_code(&mut *conn, actor.project_id, &code, actor.user_id).await? {
+        return match store::find_code(&mut *conn, actor.project_id, code.id).await? {
             Some(row)
                 if !row.deleted && row.code.owner_id == owner && row.code.name == code.name =>
             {
@@ -415,13 +407,12 @@ pub async fn create_code(
         };
     }
     audit::record(
-        &mut tx,
-        by_member(member, Action::CodeCreated, code.id.0)
+        &mut *conn,
+        by_member(actor, Action::CodeCreated, code.id.0)
             .subject(owner)
             .after_value(Some(json(&code))),
     )
     .await?;
-    tx.commit().await?;
     Ok((code, true))
 }
 
@@ -444,14 +435,13 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<CodeI
 }
 
 pub async fn update_code(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: CodeId,
     change: CodeChange,
 ) -> Result<Code, AppError> {
-    require_coder(member)?;
-    let mut tx = state.begin().await?;
-    let before = usable_code(&mut tx, member, id, "id")
+    require_coder(actor)?;
+    let before = usable_code(&mut *conn, actor, id, "id")
         .await
         .map_err(|_| AppError::NotFound)?;
     let mut errors = FieldErrors::new();
@@ -476,7 +466,7 @@ pub async fn update_code(
     errors.into_result()?;
     let parent_id = change.parent_id.unwrap_or(before.parent_id);
     if let Some(parent) = parent_id {
-        usable_code(&mut tx, member, parent, "parent_id").await?;
+        usable_code(&mut *conn, actor, parent, "parent_id").await?;
         // Walk up from the new parent: meeting this code would make a cycle.
         let mut cursor = Some(parent);
         let mut steps = 0;
@@ -487,7 +477,7 @@ pub async fn update_code(
                     "A code cannot sit under itself or its own subcodes.",
                 ));
             }
-            cursor = store::find_code(&mut tx, member.project_id, current)
+            cursor = store::find_code(&mut *conn, actor.project_id, current)
                 .await?
                 .and_then(|r| r.code.parent_id);
             steps += 1;
@@ -515,94 +505,90 @@ pub async fn update_code(
         parent_id,
         ..before.clone()
     };
-    if !store::update_code(&mut tx, member.project_id, &after, change.version).await? {
+    if !store::update_code(&mut *conn, actor.project_id, &after, change.version).await? {
         return Err(AppError::stale(&before));
     }
     after.version = before.version + 1;
     audit::record(
-        &mut tx,
-        by_member(member, Action::CodeUpdated, id.0)
+        &mut *conn,
+        by_member(actor, Action::CodeUpdated, id.0)
             .subject(before.owner_id)
             .before_value(Some(json(&before)))
             .after_value(Some(json(&after))),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 /// Moves every coding of `id` onto `into` and deletes `id` (recorded, undoable
 /// only by hand: the codings keep their new code).
 pub async fn merge_code(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: CodeId,
     into: CodeId,
 ) -> Result<(Code, i64), AppError> {
-    require_coder(member)?;
+    require_coder(actor)?;
     if id == into {
         return Err(AppError::field(
             "into",
             "Choose another code to merge into.",
         ));
     }
-    let mut tx = state.begin().await?;
-    let source = usable_code(&mut tx, member, id, "id")
+    let source = usable_code(&mut *conn, actor, id, "id")
         .await
         .map_err(|_| AppError::NotFound)?;
-    let target = usable_code(&mut tx, member, into, "into").await?;
+    let target = usable_code(&mut *conn, actor, into, "into").await?;
     // The caller's submitted layers stay as submitted.
     let frozen: i64 = sqlx::query_scalar!(
         r#"select count(*) as "count!" from codings c join assignments a on a.transcript_id = c.transcript_id and a.user_id = c.coder_id
             where c.code_id = $1 and a.state = 'submitted' and c.deleted_at is null"#,
         id as CodeId
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
     if frozen > 0 {
         return Err(AppError::State(
             "This code is used in a submitted transcript; ask the lead to reopen it first.".into(),
         ));
     }
-    let moved = store::move_codings(&mut tx, member.project_id, id, into).await?;
-    store::reparent_children(&mut tx, member.project_id, id, Some(into)).await?;
-    store::set_code_deleted(&mut tx, member.project_id, id, true, Some(into)).await?;
+    let moved = store::move_codings(&mut *conn, actor.project_id, id, into).await?;
+    store::reparent_children(&mut *conn, actor.project_id, id, Some(into)).await?;
+    store::set_code_deleted(&mut *conn, actor.project_id, id, true, Some(into)).await?;
     audit::record(
-        &mut tx,
-        by_member(member, Action::CodeMerged, id.0)
+        &mut *conn,
+        by_member(actor, Action::CodeMerged, id.0)
             .subject(source.owner_id)
             .before_value(Some(json(&source)))
             .after_value(Some(serde_json::json!({ "into": target, "moved": moved }))),
     )
     .await?;
-    tx.commit().await?;
     Ok((target, moved))
 }
 
 pub async fn set_code_deleted(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: CodeId,
     deleted: bool,
 ) -> Result<Code, AppError> {
-    require_coder(member)?;
-    let mut tx = state.begin().await?;
-    let row = store::find_code(&mut tx, member.project_id, id)
+    require_coder(actor)?;
+    let row = store::find_code(&mut *conn, actor.project_id, id)
         .await?
-        .filter(|r| r.code.owner_id == codebook_owner(member))
+        .filter(|r| r.code.owner_id == codebook_owner(actor))
         .ok_or(AppError::NotFound)?;
-    if store::set_code_deleted(&mut tx, member.project_id, id, deleted, None).await? {
+    if store::set_code_deleted(&mut *conn, actor.project_id, id, deleted, None).await? {
         let action = if deleted {
             Action::CodeDeleted
         } else {
             Action::CodeRestored
         };
         if deleted {
-            store::reparent_children(&mut tx, member.project_id, id, row.code.parent_id).await?;
+            store::reparent_children(&mut *conn, actor.project_id, id, row.code.parent_id).await?;
         }
         audit::record(
-            &mut tx,
-            by_member(member, action, id.0)
+            &mut *conn,
+            by_member(actor, action, id.0)
                 .subject(row.code.owner_id)
                 .after_value(Some(json(&row.code))),
         )
@@ -610,14 +596,13 @@ pub async fn set_code_deleted(
         // A restored code's codings count again, on complete transcripts too.
         if !deleted {
             crate::reconcile::service::file_automatic(
-                &mut tx,
-                crate::compare::report::Of::member(member),
-                member.user.id,
+                &mut *conn,
+                crate::compare::report::Of::actor(actor),
+                actor.user_id,
                 crate::reconcile::service::Refile::All,
             )
             .await?;
         }
     }
-    tx.commit().await?;
     Ok(row.code)
 }

@@ -96,6 +96,18 @@ impl WriteTx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.tx.rollback().await
     }
+
+    /// Commits when the work done in it succeeded (a page that shows a form
+    /// again with its errors keeps them); otherwise rolls back on drop.
+    pub async fn commit_if_ok<T>(
+        self,
+        result: Result<T, crate::error::AppError>,
+    ) -> Result<T, crate::error::AppError> {
+        if result.is_ok() {
+            self.commit().await?;
+        }
+        result
+    }
 }
 
 impl std::ops::Deref for WriteTx {

@@ -99,7 +99,10 @@ pub async fn create_participant(
     Json(body): Json<ParticipantRequest>,
 ) -> Result<(StatusCode, Json<ParticipantJson>), AppError> {
     let (variables, values) = values_by_id(&state, &member, &body.values).await?;
-    let participant = service::create_participant(&state, &member, &body.label, &values).await?;
+    let mut tx = state.begin().await?;
+    let participant =
+        service::create_participant(&mut tx, &member.actor(), &body.label, &values).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(to_json(participant, &variables))))
 }
 
@@ -118,15 +121,17 @@ pub async fn update_participant(
     Json(body): Json<UpdateParticipantRequest>,
 ) -> Result<Json<ParticipantJson>, AppError> {
     let (variables, values) = values_by_id(&state, &member, &body.values).await?;
+    let mut tx = state.begin().await?;
     let participant = service::update_participant(
-        &state,
-        &member,
+        &mut tx,
+        &member.actor(),
         participant_id,
         &body.label,
         &values,
         body.version,
     )
     .await?;
+    tx.commit().await?;
     Ok(Json(to_json(participant, &variables)))
 }
 
@@ -154,8 +159,11 @@ pub async fn create_variable(
     Json(body): Json<VariableRequest>,
 ) -> Result<(StatusCode, Json<Variable>), AppError> {
     let allowed = body.allowed_values.join("\n");
+    let mut tx = state.begin().await?;
     let variable =
-        service::create_variable(&state, &member, &body.name, &body.kind, &allowed).await?;
+        service::create_variable(&mut tx, &member.actor(), &body.name, &body.kind, &allowed)
+            .await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(variable)))
 }
 
@@ -184,8 +192,12 @@ pub async fn upload_table(
             file.file_name, state.config.max_upload_bytes
         ))
     })?;
-    let draft_id = service::create_import_draft(&state, &member, &file.file_name, bytes).await?;
-    let preview = service::preview_import(&state, &member, draft_id, None).await?;
+    let mut tx = state.begin().await?;
+    let draft_id =
+        service::create_import_draft(&mut tx, &member.actor(), &file.file_name, bytes).await?;
+    tx.commit().await?;
+    let mut conn = state.db.acquire().await?;
+    let preview = service::preview_import(&mut conn, &member.actor(), draft_id, None).await?;
     Ok((StatusCode::CREATED, Json(DraftJson { draft_id, preview })))
 }
 
@@ -210,13 +222,18 @@ pub async fn submit_import(
     Path((_, draft_id)): Path<(String, ImportDraftId)>,
     Json(body): Json<ImportRequest>,
 ) -> Result<Json<ImportAnswer>, AppError> {
-    let preview = service::preview_import(&state, &member, draft_id, body.choices).await?;
+    let mut conn = state.db.acquire().await?;
+    let preview =
+        service::preview_import(&mut conn, &member.actor(), draft_id, body.choices).await?;
     if !body.commit {
         return Ok(Json(ImportAnswer::Preview(Box::new(DraftJson {
             draft_id,
             preview,
         }))));
     }
-    let imported = service::commit_import(&state, &member, draft_id, preview.choices).await?;
+    let mut tx = state.begin().await?;
+    let imported =
+        service::commit_import(&mut tx, &member.actor(), draft_id, preview.choices).await?;
+    tx.commit().await?;
     Ok(Json(ImportAnswer::Imported { imported }))
 }

@@ -92,7 +92,11 @@ pub async fn create_participant(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let values = values_from_form(&fields);
-    match service::create_participant(&state, &member, field(&fields, "label"), &values).await {
+    let mut tx = state.begin().await?;
+    let result =
+        service::create_participant(&mut tx, &member.actor(), field(&fields, "label"), &values)
+            .await;
+    match tx.commit_if_ok(result).await {
         Ok(_) => Ok(
             Redirect::to(&format!("/projects/{}/participants", member.project_id)).into_response(),
         ),
@@ -106,14 +110,16 @@ pub async fn create_variable(
     layout: Layout,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let mut tx = state.begin().await?;
     let result = service::create_variable(
-        &state,
-        &member,
+        &mut tx,
+        &member.actor(),
         field(&fields, "name"),
         field(&fields, "kind"),
         field(&fields, "allowed_values"),
     )
     .await;
+    let result = tx.commit_if_ok(result).await;
     match result {
         Ok(_) => Ok(
             Redirect::to(&format!("/projects/{}/participants", member.project_id)).into_response(),
@@ -165,15 +171,17 @@ pub async fn update_participant(
         .parse()
         .map_err(|_| AppError::field("version", "missing version"))?;
     let values = values_from_form(&fields);
+    let mut tx = state.begin().await?;
     let result = service::update_participant(
-        &state,
-        &member,
+        &mut tx,
+        &member.actor(),
         participant_id,
         field(&fields, "label"),
         &values,
         version,
     )
     .await;
+    let result = tx.commit_if_ok(result).await;
     let (errors, conflict) = match result {
         Ok(_) => {
             return Ok(
@@ -231,7 +239,11 @@ pub async fn upload_table(
                 ),
             )),
             Some(bytes) => {
-                service::create_import_draft(&state, &member, &file.file_name, bytes).await
+                let mut tx = state.begin().await?;
+                let made =
+                    service::create_import_draft(&mut tx, &member.actor(), &file.file_name, bytes)
+                        .await;
+                tx.commit_if_ok(made).await
             }
         },
     };
@@ -261,7 +273,8 @@ pub async fn show_import(
     layout: Layout,
     Path((_, draft_id)): Path<(String, ImportDraftId)>,
 ) -> Result<Html<String>, AppError> {
-    let preview = service::preview_import(&state, &member, draft_id, None).await?;
+    let mut conn = state.db.acquire().await?;
+    let preview = service::preview_import(&mut conn, &member.actor(), draft_id, None).await?;
     let page = ImportPreviewPage {
         layout,
         member,
@@ -305,12 +318,17 @@ pub async fn submit_import(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let choices = choices_from_form(&fields);
-    let preview = service::preview_import(&state, &member, draft_id, Some(choices.clone())).await?;
+    let mut conn = state.db.acquire().await?;
+    let preview =
+        service::preview_import(&mut conn, &member.actor(), draft_id, Some(choices.clone()))
+            .await?;
     let wants_import = field(&fields, "action") == "import";
     let confirmed = !preview.name_like_labels.is_empty() && field(&fields, "pseudonyms") == "yes"
         || preview.name_like_labels.is_empty();
     if wants_import && preview.errors.is_empty() && confirmed {
-        service::commit_import(&state, &member, draft_id, choices).await?;
+        let mut tx = state.begin().await?;
+        service::commit_import(&mut tx, &member.actor(), draft_id, choices).await?;
+        tx.commit().await?;
         return Ok(
             Redirect::to(&format!("/projects/{}/participants", member.project_id)).into_response(),
         );

@@ -10,24 +10,24 @@ use crate::error::{AppError, FieldErrors};
 use crate::import::{
     self, ColumnMapping, RowError, Table, TableKind, TableMapping, Value, VariableType,
 };
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
-use crate::state::AppState;
+use sqlx::PgConnection;
 
 /// Owners and leads manage participants; every member may read them.
-fn require_manager(member: &Member) -> Result<(), AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()
+fn require_manager(actor: &Actor) -> Result<(), AppError> {
+    actor.require(&[Role::Lead])?;
+    actor.require_active()
 }
 
 pub async fn create_variable(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     name: &str,
     kind: &str,
     allowed: &str,
 ) -> Result<Variable, AppError> {
-    require_manager(member)?;
+    require_manager(actor)?;
     let mut errors = FieldErrors::new();
     let name = model::parse_variable_name(&mut errors, "name", name);
     let kind = VariableKind::parse(kind).unwrap_or_else(|| {
@@ -47,18 +47,16 @@ pub async fn create_variable(
     } else {
         Vec::new()
     };
-    let mut tx = state.begin().await?;
     let variable =
-        store::insert_variable(&mut tx, member.project_id, &name, kind, &allowed).await?;
+        store::insert_variable(&mut *conn, actor.project_id, &name, kind, &allowed).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::VariableCreated)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::VariableCreated)
+            .project(actor.project_id)
             .entity(variable.id.0)
             .after(&variable),
     )
     .await?;
-    tx.commit().await?;
     Ok(variable)
 }
 
@@ -90,68 +88,64 @@ fn check_values(
 }
 
 pub async fn create_participant(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     label: &str,
     values: &[(VariableId, String)],
 ) -> Result<Participant, AppError> {
-    require_manager(member)?;
-    let mut tx = state.begin().await?;
-    let variables = store::list_variables(&mut tx, member.project_id).await?;
+    require_manager(actor)?;
+    let variables = store::list_variables(&mut *conn, actor.project_id).await?;
     let mut errors = FieldErrors::new();
     let label = model::parse_label(&mut errors, "label", label);
     let values = check_values(&variables, values, &mut errors);
     errors.into_result()?;
-    let id = store::insert_participant(&mut tx, member.project_id, &label).await?;
+    let id = store::insert_participant(&mut *conn, actor.project_id, &label).await?;
     for (variable_id, value) in &values {
-        store::set_value(&mut tx, id, *variable_id, value).await?;
+        store::set_value(&mut *conn, id, *variable_id, value).await?;
     }
-    let participant = store::get_participant(&mut tx, member.project_id, id).await?;
+    let participant = store::get_participant(&mut *conn, actor.project_id, id).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::ParticipantCreated)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::ParticipantCreated)
+            .project(actor.project_id)
             .entity(id.0)
             .after(&participant),
     )
     .await?;
-    tx.commit().await?;
     Ok(participant)
 }
 
 pub async fn update_participant(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: ParticipantId,
     label: &str,
     values: &[(VariableId, String)],
     version: i32,
 ) -> Result<Participant, AppError> {
-    require_manager(member)?;
-    let mut tx = state.begin().await?;
-    let before = store::get_participant(&mut tx, member.project_id, id).await?;
-    let variables = store::list_variables(&mut tx, member.project_id).await?;
+    require_manager(actor)?;
+    let before = store::get_participant(&mut *conn, actor.project_id, id).await?;
+    let variables = store::list_variables(&mut *conn, actor.project_id).await?;
     let mut errors = FieldErrors::new();
     let label = model::parse_label(&mut errors, "label", label);
     let values = check_values(&variables, values, &mut errors);
     errors.into_result()?;
-    if !store::update_participant_label(&mut tx, member.project_id, id, &label, version).await? {
+    if !store::update_participant_label(&mut *conn, actor.project_id, id, &label, version).await? {
         return Err(AppError::stale(&before));
     }
     for (variable_id, value) in &values {
-        store::set_value(&mut tx, id, *variable_id, value).await?;
+        store::set_value(&mut *conn, id, *variable_id, value).await?;
     }
-    let after = store::get_participant(&mut tx, member.project_id, id).await?;
+    let after = store::get_participant(&mut *conn, actor.project_id, id).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::ParticipantUpdated)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::ParticipantUpdated)
+            .project(actor.project_id)
             .entity(id.0)
             .before(&before)
             .after(&after),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
@@ -163,12 +157,12 @@ pub struct DraftPayload {
 }
 
 pub async fn create_import_draft(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     file_name: &str,
     bytes: &[u8],
 ) -> Result<ImportDraftId, AppError> {
-    require_manager(member)?;
+    require_manager(actor)?;
     let lower = file_name.to_lowercase();
     let kind = if lower.ends_with(".csv") || lower.ends_with(".txt") || lower.ends_with(".tsv") {
         TableKind::Csv
@@ -184,11 +178,10 @@ pub async fn create_import_draft(
         .map_err(|e| AppError::field("file", format!("{file_name}: {e}")))?;
     let payload =
         serde_json::to_value(DraftPayload { table }).map_err(|e| AppError::Internal(e.into()))?;
-    let mut conn = state.db.acquire().await?;
     store::insert_draft(
-        &mut conn,
-        member.project_id,
-        member.user.id,
+        &mut *conn,
+        actor.project_id,
+        actor.user_id,
         file_name,
         &payload,
     )
@@ -427,18 +420,17 @@ fn check(
 }
 
 pub async fn preview_import(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     draft_id: ImportDraftId,
     choices: Option<ImportChoices>,
 ) -> Result<ImportPreview, AppError> {
-    require_manager(member)?;
-    let mut conn = state.db.acquire().await?;
-    let draft = store::get_draft(&mut conn, member.project_id, draft_id).await?;
+    require_manager(actor)?;
+    let draft = store::get_draft(&mut *conn, actor.project_id, draft_id).await?;
     let payload: DraftPayload =
         serde_json::from_value(draft.payload).map_err(|e| AppError::Internal(e.into()))?;
-    let variables = store::list_variables(&mut conn, member.project_id).await?;
-    let existing: Vec<String> = store::list_participants(&mut conn, member.project_id)
+    let variables = store::list_variables(&mut *conn, actor.project_id).await?;
+    let existing: Vec<String> = store::list_participants(&mut *conn, actor.project_id)
         .await?
         .into_iter()
         .map(|p| p.label)
@@ -471,18 +463,17 @@ pub async fn preview_import(
 
 /// Imports every row in one transaction, or nothing when any row is wrong.
 pub async fn commit_import(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     draft_id: ImportDraftId,
     choices: ImportChoices,
 ) -> Result<usize, AppError> {
-    require_manager(member)?;
-    let mut tx = state.begin().await?;
-    let draft = store::get_draft(&mut tx, member.project_id, draft_id).await?;
+    require_manager(actor)?;
+    let draft = store::get_draft(&mut *conn, actor.project_id, draft_id).await?;
     let payload: DraftPayload =
         serde_json::from_value(draft.payload).map_err(|e| AppError::Internal(e.into()))?;
-    let mut variables = store::list_variables(&mut tx, member.project_id).await?;
-    let existing: Vec<String> = store::list_participants(&mut tx, member.project_id)
+    let mut variables = store::list_variables(&mut *conn, actor.project_id).await?;
+    let existing: Vec<String> = store::list_participants(&mut *conn, actor.project_id)
         .await?
         .into_iter()
         .map(|p| p.label)
@@ -509,17 +500,17 @@ pub async fn commit_import(
                     _ => Vec::new(),
                 };
                 let created = store::insert_variable(
-                    &mut tx,
-                    member.project_id,
+                    &mut *conn,
+                    actor.project_id,
                     &column.variable,
                     VariableKind::of(&column.kind),
                     &allowed,
                 )
                 .await?;
                 audit::record(
-                    &mut tx,
-                    Change::new(Some(member.user.id), Action::VariableCreated)
-                        .project(member.project_id)
+                    &mut *conn,
+                    Change::new(Some(actor.user_id), Action::VariableCreated)
+                        .project(actor.project_id)
                         .entity(created.id.0)
                         .after(&created),
                 )
@@ -531,27 +522,26 @@ pub async fn commit_import(
         targets.push(variable);
     }
     for record in &records {
-        let id = store::insert_participant(&mut tx, member.project_id, &record.label).await?;
+        let id = store::insert_participant(&mut *conn, actor.project_id, &record.label).await?;
         for (variable, value) in targets.iter().zip(&record.values) {
             let text = match value {
                 Value::Missing => continue,
                 Value::Text(t) | Value::Category(t) => t.clone(),
                 Value::Number(n) => model::format_number(*n),
             };
-            store::set_value(&mut tx, id, variable.id, &text).await?;
+            store::set_value(&mut *conn, id, variable.id, &text).await?;
         }
     }
-    store::delete_draft(&mut tx, member.project_id, draft_id).await?;
+    store::delete_draft(&mut *conn, actor.project_id, draft_id).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::ParticipantsImported)
-            .project(member.project_id)
-            .entity(member.project_id.0)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::ParticipantsImported)
+            .project(actor.project_id)
+            .entity(actor.project_id.0)
             .after(
                 &serde_json::json!({ "file_name": draft.file_name, "participants": records.len() }),
             ),
     )
     .await?;
-    tx.commit().await?;
     Ok(records.len())
 }

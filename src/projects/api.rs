@@ -36,7 +36,9 @@ pub async fn create_project(
     user: CurrentUser,
     Json(body): Json<CreateProjectRequest>,
 ) -> Result<(StatusCode, Json<Project>), AppError> {
-    let project = service::create_project(&state, &user, &body.name, &body.description).await?;
+    let mut tx = state.begin().await?;
+    let project = service::create_project(&mut tx, &user, &body.name, &body.description).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(project)))
 }
 
@@ -70,23 +72,37 @@ pub async fn update_project(
     let description = body
         .description
         .unwrap_or_else(|| member.project.description.clone());
-    Ok(Json(
-        service::update_project(&state, &member, &name, &description, body.version).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let project =
+        service::update_project(&mut tx, &member.actor(), &name, &description, body.version)
+            .await?;
+    tx.commit().await?;
+    Ok(Json(project))
 }
 
 pub async fn archive_project(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Json<Project>, AppError> {
-    Ok(Json(service::set_archived(&state, &member, true).await?))
+    set_archived(&state, &member, true).await
 }
 
 pub async fn unarchive_project(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Json<Project>, AppError> {
-    Ok(Json(service::set_archived(&state, &member, false).await?))
+    set_archived(&state, &member, false).await
+}
+
+async fn set_archived(
+    state: &AppState,
+    member: &Member,
+    archived: bool,
+) -> Result<Json<Project>, AppError> {
+    let mut tx = state.begin().await?;
+    let project = service::set_archived(&mut tx, &member.actor(), archived).await?;
+    tx.commit().await?;
+    Ok(Json(project))
 }
 
 pub async fn list_members(
@@ -110,7 +126,9 @@ pub async fn add_member(
     member: Member,
     Json(body): Json<AddMemberRequest>,
 ) -> Result<(StatusCode, Json<MemberRow>), AppError> {
-    let added = service::add_member(&state, &member, &body.email, &body.role).await?;
+    let mut tx = state.begin().await?;
+    let added = service::add_member(&mut tx, &member.actor(), &body.email, &body.role).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(added)))
 }
 
@@ -126,9 +144,12 @@ pub async fn update_member(
     Path((_, user_id)): Path<(String, UserId)>,
     Json(body): Json<UpdateMemberRequest>,
 ) -> Result<Json<MemberRow>, AppError> {
-    Ok(Json(
-        service::change_member_role(&state, &member, user_id, &body.role, body.version).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let changed =
+        service::change_member_role(&mut tx, &member.actor(), user_id, &body.role, body.version)
+            .await?;
+    tx.commit().await?;
+    Ok(Json(changed))
 }
 
 pub async fn remove_member(
@@ -136,6 +157,8 @@ pub async fn remove_member(
     member: Member,
     Path((_, user_id)): Path<(String, UserId)>,
 ) -> Result<StatusCode, AppError> {
-    service::remove_member(&state, &member, user_id).await?;
+    let mut tx = state.begin().await?;
+    service::remove_member(&mut tx, &member.actor(), user_id).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

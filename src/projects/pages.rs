@@ -70,7 +70,9 @@ pub async fn create_project(
     layout: Layout,
     Form(form): Form<CreateProjectForm>,
 ) -> Result<Response, AppError> {
-    match service::create_project(&state, &user, &form.name, &form.description).await {
+    let mut tx = state.begin().await?;
+    let made = service::create_project(&mut tx, &user, &form.name, &form.description).await;
+    match tx.commit_if_ok(made).await {
         Ok(project) => Ok(Redirect::to(&paths::project(project.id)).into_response()),
         Err(AppError::Invalid(errors)) => {
             let mut conn = state.db.acquire().await?;
@@ -245,9 +247,16 @@ pub async fn update_project(
     layout: Layout,
     Form(form): Form<UpdateProjectForm>,
 ) -> Result<Response, AppError> {
-    match service::update_project(&state, &member, &form.name, &form.description, form.version)
-        .await
-    {
+    let mut tx = state.begin().await?;
+    let updated = service::update_project(
+        &mut tx,
+        &member.actor(),
+        &form.name,
+        &form.description,
+        form.version,
+    )
+    .await;
+    match tx.commit_if_ok(updated).await {
         Ok(project) => Ok(Redirect::to(&paths::project(project.id)).into_response()),
         Err(AppError::Invalid(errors)) => {
             let page = ProjectSettingsPage {
@@ -282,7 +291,9 @@ pub async fn archive_project(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Redirect, AppError> {
-    service::set_archived(&state, &member, true).await?;
+    let mut tx = state.begin().await?;
+    service::set_archived(&mut tx, &member.actor(), true).await?;
+    tx.commit().await?;
     Ok(Redirect::to(&paths::project(member.project_id)))
 }
 
@@ -290,7 +301,9 @@ pub async fn unarchive_project(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Redirect, AppError> {
-    service::set_archived(&state, &member, false).await?;
+    let mut tx = state.begin().await?;
+    service::set_archived(&mut tx, &member.actor(), false).await?;
+    tx.commit().await?;
     Ok(Redirect::to(&paths::project(member.project_id)))
 }
 
@@ -306,7 +319,9 @@ pub async fn add_member(
     layout: Layout,
     Form(form): Form<AddMemberForm>,
 ) -> Result<Response, AppError> {
-    match service::add_member(&state, &member, &form.email, &form.role).await {
+    let mut tx = state.begin().await?;
+    let result = service::add_member(&mut tx, &member.actor(), &form.email, &form.role).await;
+    match tx.commit_if_ok(result).await {
         Ok(_) => Ok(Redirect::to(&paths::project(member.project_id)).into_response()),
         Err(AppError::Invalid(errors)) => {
             let mut page = show_page(&state, member, layout).await?;
@@ -330,7 +345,10 @@ pub async fn change_member_role(
     Path((_, user_id)): Path<(String, crate::db::ids::UserId)>,
     Form(form): Form<ChangeRoleForm>,
 ) -> Result<Redirect, AppError> {
-    service::change_member_role(&state, &member, user_id, &form.role, form.version).await?;
+    let mut tx = state.begin().await?;
+    service::change_member_role(&mut tx, &member.actor(), user_id, &form.role, form.version)
+        .await?;
+    tx.commit().await?;
     Ok(Redirect::to(&paths::project(member.project_id)))
 }
 
@@ -339,7 +357,9 @@ pub async fn remove_member(
     member: Member,
     Path((_, user_id)): Path<(String, crate::db::ids::UserId)>,
 ) -> Result<Redirect, AppError> {
-    service::remove_member(&state, &member, user_id).await?;
+    let mut tx = state.begin().await?;
+    service::remove_member(&mut tx, &member.actor(), user_id).await?;
+    tx.commit().await?;
     if user_id == member.user.id {
         return Ok(Redirect::to("/"));
     }

@@ -1,16 +1,16 @@
 //! Project changes shared by pages and API: each one transaction with its audit row.
 
-use super::member::Member;
+use super::member::Actor;
 use super::model::{self, MemberRow, Project, Role};
 use super::store;
 use crate::auth::model::AuthUser;
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{ProjectId, UserId};
 use crate::error::{AppError, FieldErrors};
-use crate::state::AppState;
+use sqlx::PgConnection;
 
 pub async fn create_project(
-    state: &AppState,
+    conn: &mut PgConnection,
     user: &AuthUser,
     name: &str,
     description: &str,
@@ -19,96 +19,89 @@ pub async fn create_project(
     let name = model::parse_project_name(&mut errors, name);
     let description = model::parse_description(&mut errors, description);
     errors.into_result()?;
-    let mut tx = state.begin().await?;
-    let project = store::insert_project(&mut tx, &name, &description, user.id).await?;
-    store::insert_member(&mut tx, project.id, user.id, Role::Owner).await?;
+    let project = store::insert_project(&mut *conn, &name, &description, user.id).await?;
+    store::insert_member(&mut *conn, project.id, user.id, Role::Owner).await?;
     audit::record(
-        &mut tx,
+        &mut *conn,
         Change::new(Some(user.id), Action::ProjectCreated)
             .project(project.id)
             .entity(project.id.0)
             .after(&project),
     )
     .await?;
-    tx.commit().await?;
     Ok(project)
 }
 
 pub async fn update_project(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     name: &str,
     description: &str,
     version: i32,
 ) -> Result<Project, AppError> {
-    member.require(&[Role::Owner])?;
-    member.require_active()?;
+    actor.require(&[Role::Owner])?;
+    actor.require_active()?;
     let mut errors = FieldErrors::new();
     let name = model::parse_project_name(&mut errors, name);
     let description = model::parse_description(&mut errors, description);
     errors.into_result()?;
-    let mut tx = state.begin().await?;
-    let before = store::get_project(&mut tx, member.project_id).await?;
-    let after = store::update_project(&mut tx, member.project_id, &name, &description, version)
+    let before = store::get_project(&mut *conn, actor.project_id).await?;
+    let after = store::update_project(&mut *conn, actor.project_id, &name, &description, version)
         .await?
         .ok_or_else(|| AppError::stale(&before))?;
     // Open pages show the name: the audit row comes with a live event.
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::ProjectUpdated)
-            .project(member.project_id)
-            .entity(member.project_id.0)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::ProjectUpdated)
+            .project(actor.project_id)
+            .entity(actor.project_id.0)
             .before(&before)
             .after(&after),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 pub async fn set_archived(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     archived: bool,
 ) -> Result<Project, AppError> {
-    member.require(&[Role::Owner])?;
-    let mut tx = state.begin().await?;
-    let before = store::get_project(&mut tx, member.project_id).await?;
+    actor.require(&[Role::Owner])?;
+    let before = store::get_project(&mut *conn, actor.project_id).await?;
     if before.archived_at.is_some() == archived {
         return Ok(before);
     }
-    let after = store::set_archived(&mut tx, member.project_id, archived).await?;
+    let after = store::set_archived(&mut *conn, actor.project_id, archived).await?;
     let action = if archived {
         Action::ProjectArchived
     } else {
         Action::ProjectUnarchived
     };
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), action)
-            .project(member.project_id)
-            .entity(member.project_id.0)
+        &mut *conn,
+        Change::new(Some(actor.user_id), action)
+            .project(actor.project_id)
+            .entity(actor.project_id.0)
             .before(&before)
             .after(&after),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 pub async fn add_member(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     email: &str,
     role: &str,
 ) -> Result<MemberRow, AppError> {
-    member.require(&[Role::Owner])?;
-    member.require_active()?;
+    actor.require(&[Role::Owner])?;
+    actor.require_active()?;
     let mut errors = FieldErrors::new();
     let role = model::parse_role(&mut errors, role);
     errors.into_result()?;
-    let mut tx = state.begin().await?;
-    let user_id = store::find_active_user_id_by_email(&mut tx, email)
+    let user_id = store::find_active_user_id_by_email(&mut *conn, email)
         .await?
         .ok_or_else(|| {
             AppError::field(
@@ -116,20 +109,19 @@ pub async fn add_member(
                 "No active account has this email address; an admin can invite them.",
             )
         })?;
-    if !store::insert_member(&mut tx, member.project_id, user_id, role).await? {
+    if !store::insert_member(&mut *conn, actor.project_id, user_id, role).await? {
         return Err(AppError::field("email", "This person is a member already."));
     }
-    let added = store::get_member(&mut tx, member.project_id, user_id).await?;
+    let added = store::get_member(&mut *conn, actor.project_id, user_id).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::MemberAdded)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::MemberAdded)
+            .project(actor.project_id)
             .entity(user_id.0)
             .subject(user_id)
             .after(&added),
     )
     .await?;
-    tx.commit().await?;
     Ok(added)
 }
 
@@ -137,7 +129,7 @@ pub async fn add_member(
 /// it named, in the caller's transaction (the one that makes their account).
 /// The invitation was the owner's choice; the new member is the actor.
 pub async fn add_invited_member(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     project_id: ProjectId,
     user_id: UserId,
     role: Role,
@@ -162,64 +154,60 @@ fn last_owner() -> AppError {
 }
 
 pub async fn change_member_role(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     user_id: UserId,
     role: &str,
     version: i32,
 ) -> Result<MemberRow, AppError> {
-    member.require(&[Role::Owner])?;
-    member.require_active()?;
+    actor.require(&[Role::Owner])?;
+    actor.require_active()?;
     let mut errors = FieldErrors::new();
     let role = model::parse_role(&mut errors, role);
     errors.into_result()?;
-    let mut tx = state.begin().await?;
-    let owners = store::count_owners_for_update(&mut tx, member.project_id).await?;
-    let before = store::get_member(&mut tx, member.project_id, user_id).await?;
+    let owners = store::count_owners_for_update(&mut *conn, actor.project_id).await?;
+    let before = store::get_member(&mut *conn, actor.project_id, user_id).await?;
     if before.role == Role::Owner && role != Role::Owner && owners <= 1 {
         return Err(last_owner());
     }
-    if !store::update_member_role(&mut tx, member.project_id, user_id, role, version).await? {
+    if !store::update_member_role(&mut *conn, actor.project_id, user_id, role, version).await? {
         return Err(AppError::stale(&before));
     }
-    let after = store::get_member(&mut tx, member.project_id, user_id).await?;
+    let after = store::get_member(&mut *conn, actor.project_id, user_id).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::MemberRoleChanged)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::MemberRoleChanged)
+            .project(actor.project_id)
             .entity(user_id.0)
             .subject(user_id)
             .before(&before)
             .after(&after),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 pub async fn remove_member(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     user_id: UserId,
 ) -> Result<(), AppError> {
-    member.require(&[Role::Owner])?;
-    member.require_active()?;
-    let mut tx = state.begin().await?;
-    let owners = store::count_owners_for_update(&mut tx, member.project_id).await?;
-    let before = store::get_member(&mut tx, member.project_id, user_id).await?;
+    actor.require(&[Role::Owner])?;
+    actor.require_active()?;
+    let owners = store::count_owners_for_update(&mut *conn, actor.project_id).await?;
+    let before = store::get_member(&mut *conn, actor.project_id, user_id).await?;
     if before.role == Role::Owner && owners <= 1 {
         return Err(last_owner());
     }
-    store::delete_member(&mut tx, member.project_id, user_id).await?;
+    store::delete_member(&mut *conn, actor.project_id, user_id).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::MemberRemoved)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::MemberRemoved)
+            .project(actor.project_id)
             .entity(user_id.0)
             .subject(user_id)
             .before(&before),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }

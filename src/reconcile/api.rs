@@ -79,8 +79,9 @@ pub async fn get_layer(
     member: Member,
     Path((_, transcript)): Path<(String, TranscriptId)>,
 ) -> Result<Json<LayerData>, AppError> {
+    let mut conn = state.db.acquire().await?;
     Ok(Json(
-        consensus::layer_data(&state, &member, transcript).await?,
+        consensus::layer_data(&mut conn, &member, transcript).await?,
     ))
 }
 
@@ -89,8 +90,9 @@ pub async fn list_layer(
     member: Member,
     Path((_, transcript)): Path<(String, TranscriptId)>,
 ) -> Result<Json<Vec<ConsensusCoding>>, AppError> {
+    let mut conn = state.db.acquire().await?;
     Ok(Json(
-        consensus::layer_data(&state, &member, transcript)
+        consensus::layer_data(&mut conn, &member, transcript)
             .await?
             .codings,
     ))
@@ -102,7 +104,10 @@ pub async fn create_coding(
     Path((_, transcript)): Path<(String, TranscriptId)>,
     Json(body): Json<consensus::NewCoding>,
 ) -> Result<(StatusCode, Json<ConsensusCoding>), AppError> {
-    let (coding, new) = consensus::create_coding(&state, &member, transcript, body).await?;
+    let mut tx = state.begin().await?;
+    let (coding, new) =
+        consensus::create_coding(&mut tx, &member.actor(), transcript, body).await?;
+    tx.commit().await?;
     Ok((created_or_ok(new), Json(coding)))
 }
 
@@ -112,9 +117,10 @@ pub async fn update_coding(
     Path((_, id)): Path<(String, ConsensusCodingId)>,
     Json(body): Json<consensus::CodingChange>,
 ) -> Result<Json<ConsensusCoding>, AppError> {
-    Ok(Json(
-        consensus::update_coding(&state, &member, id, body).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = consensus::update_coding(&mut tx, &member.actor(), id, body).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 pub async fn delete_coding(
@@ -122,9 +128,10 @@ pub async fn delete_coding(
     member: Member,
     Path((_, id)): Path<(String, ConsensusCodingId)>,
 ) -> Result<Json<ConsensusCoding>, AppError> {
-    Ok(Json(
-        consensus::set_coding_deleted(&state, &member, id, true).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = consensus::set_coding_deleted(&mut tx, &member.actor(), id, true).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 pub async fn restore_coding(
@@ -132,7 +139,8 @@ pub async fn restore_coding(
     member: Member,
     Path((_, id)): Path<(String, ConsensusCodingId)>,
 ) -> Result<Json<ConsensusCoding>, AppError> {
-    Ok(Json(
-        consensus::set_coding_deleted(&state, &member, id, false).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let done = consensus::set_coding_deleted(&mut tx, &member.actor(), id, false).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }

@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
-use super::service::require_consensus_reader;
 use super::store::{self, ConsensusCoding, NewConsensus};
 use crate::codebook::model::AgreedCode;
 use crate::coding::api::{TranscriptJson, UserJson};
@@ -14,9 +13,7 @@ use crate::db::audit::{Action, Change};
 use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
 use crate::layers::{self, Actions, Layer, Span, SpanChange};
-use crate::projects::member::Member;
-use crate::projects::model::Role;
-use crate::state::AppState;
+use crate::projects::member::{Actor, Member};
 
 #[derive(Debug, Serialize)]
 pub struct LayerState {
@@ -42,25 +39,22 @@ pub struct LayerData {
     pub layer: &'static str,
 }
 
-fn can_edit(member: &Member) -> bool {
-    member.require(&[Role::Lead]).is_ok() && member.project.archived_at.is_none()
-}
-
 pub async fn layer_data(
-    state: &AppState,
+    conn: &mut PgConnection,
     member: &Member,
     transcript_id: TranscriptId,
 ) -> Result<LayerData, AppError> {
-    require_consensus_reader(state, member, transcript_id).await?;
-    let mut conn = state.db.acquire().await?;
-    let t = crate::transcripts::store::get_transcript(&mut conn, member.project_id, transcript_id)
+    Viewer::load(&mut *conn, member)
+        .await?
+        .require_consensus(transcript_id)?;
+    let t = crate::transcripts::store::get_transcript(&mut *conn, member.project_id, transcript_id)
         .await?;
     if t.deleted_at.is_some() {
         return Err(AppError::NotFound);
     }
-    let codes = crate::codebook::store::list_agreed(&mut conn, member.project_id).await?;
-    let codings = store::list_consensus(&mut conn, member.project_id, Some(transcript_id)).await?;
-    let editable = can_edit(member);
+    let codes = crate::codebook::store::list_agreed(&mut *conn, member.project_id).await?;
+    let codings = store::list_consensus(&mut *conn, member.project_id, Some(transcript_id)).await?;
+    let editable = crate::codebook::service::can_edit(&member.actor());
     let project_api = format!("/api/v1/projects/{}", member.project_id);
     Ok(LayerData {
         project_id: member.project_id,
@@ -103,10 +97,10 @@ pub struct NewCoding {
 
 async fn text_length(
     conn: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     transcript: TranscriptId,
 ) -> Result<i64, AppError> {
-    let t = crate::transcripts::store::get_transcript(conn, member.project_id, transcript).await?;
+    let t = crate::transcripts::store::get_transcript(conn, actor.project_id, transcript).await?;
     if t.deleted_at.is_some() {
         return Err(AppError::NotFound);
     }
@@ -116,12 +110,12 @@ async fn text_length(
 /// The consensus layer as the one write protocol (crate::layers) sees it:
 /// leads write it, once they may read it, with codes of the agreed codebook.
 pub struct ConsensusLayer<'a> {
-    member: &'a Member,
+    actor: &'a Actor,
 }
 
 impl<'a> ConsensusLayer<'a> {
-    pub fn new(member: &'a Member) -> Self {
-        Self { member }
+    pub fn new(actor: &'a Actor) -> Self {
+        Self { actor }
     }
 }
 
@@ -172,7 +166,7 @@ impl Layer for ConsensusLayer<'_> {
             end: span.end,
             memo: span.memo,
             decision_id: None,
-            created_by: self.member.user.id,
+            created_by: self.actor.user_id,
             version: 1,
             deleted: false,
         }
@@ -189,8 +183,7 @@ impl Layer for ConsensusLayer<'_> {
     }
 
     fn require_writer(&self) -> Result<(), AppError> {
-        self.member.require(&[Role::Lead])?;
-        self.member.require_active()
+        crate::codebook::service::require_editor(self.actor)
     }
 
     async fn open(
@@ -200,14 +193,13 @@ impl Layer for ConsensusLayer<'_> {
         code: Option<AgreedCodeId>,
         errors: &mut FieldErrors,
     ) -> Result<i64, AppError> {
-        let member = self.member;
-        Viewer::load(conn, member)
+        let actor = self.actor;
+        Viewer::of(conn, actor)
             .await?
             .require_consensus(transcript)?;
-        let length = text_length(conn, member, transcript).await?;
+        let length = text_length(conn, actor, transcript).await?;
         if let Some(code) = code {
-            match crate::codebook::service::live_code(conn, member.project_id, code, "code_id")
-                .await
+            match crate::codebook::service::live_code(conn, actor.project_id, code, "code_id").await
             {
                 Ok(_) => {}
                 Err(AppError::Invalid(found)) => {
@@ -230,7 +222,7 @@ impl Layer for ConsensusLayer<'_> {
     ) -> Result<bool, AppError> {
         let new = NewConsensus {
             id: coding.id,
-            project: self.member.project_id,
+            project: self.actor.project_id,
             transcript: coding.transcript_id,
             code: coding.agreed_code_id,
             start: coding.start,
@@ -247,7 +239,7 @@ impl Layer for ConsensusLayer<'_> {
         conn: &mut PgConnection,
         id: ConsensusCodingId,
     ) -> Result<Option<(ConsensusCoding, bool)>, AppError> {
-        match store::get_consensus(conn, self.member.project_id, id).await {
+        match store::get_consensus(conn, self.actor.project_id, id).await {
             Ok(coding) => {
                 let deleted = coding.deleted;
                 Ok(Some((coding, deleted)))
@@ -279,8 +271,8 @@ impl Layer for ConsensusLayer<'_> {
     }
 
     fn change(&self, action: Action, coding: &ConsensusCoding) -> Change {
-        Change::new(Some(self.member.user.id), action)
-            .project(self.member.project_id)
+        Change::new(Some(self.actor.user_id), action)
+            .project(self.actor.project_id)
             .entity(coding.id.0)
             .transcript(coding.transcript_id)
     }
@@ -289,15 +281,14 @@ impl Layer for ConsensusLayer<'_> {
 /// The lead adds a span to the consensus layer directly (recorded). A retry
 /// with the same id and body returns the same coding.
 pub async fn create_coding(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     transcript: TranscriptId,
     body: NewCoding,
 ) -> Result<(ConsensusCoding, bool), AppError> {
-    let mut tx = state.begin().await?;
     let made = layers::create(
-        &mut tx,
-        &ConsensusLayer::new(member),
+        &mut *conn,
+        &ConsensusLayer::new(actor),
         layers::NewCoding {
             id: body.id,
             transcript,
@@ -308,7 +299,6 @@ pub async fn create_coding(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(made)
 }
 
@@ -322,15 +312,14 @@ pub struct CodingChange {
 }
 
 pub async fn update_coding(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: ConsensusCodingId,
     change: CodingChange,
 ) -> Result<ConsensusCoding, AppError> {
-    let mut tx = state.begin().await?;
     let after = layers::update(
-        &mut tx,
-        &ConsensusLayer::new(member),
+        &mut *conn,
+        &ConsensusLayer::new(actor),
         id,
         SpanChange {
             code: change.code_id,
@@ -341,18 +330,15 @@ pub async fn update_coding(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
 pub async fn set_coding_deleted(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: ConsensusCodingId,
     deleted: bool,
 ) -> Result<ConsensusCoding, AppError> {
-    let mut tx = state.begin().await?;
-    let coding = layers::set_deleted(&mut tx, &ConsensusLayer::new(member), id, deleted).await?;
-    tx.commit().await?;
+    let coding = layers::set_deleted(&mut *conn, &ConsensusLayer::new(actor), id, deleted).await?;
     Ok(coding)
 }

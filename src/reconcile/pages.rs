@@ -167,7 +167,9 @@ pub async fn show_layer(
     layout: Layout,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Html<String>, AppError> {
-    let data = consensus::layer_data(&state, &member, transcript_id).await?;
+    let mut conn = state.db.acquire().await?;
+    let data = consensus::layer_data(&mut conn, &member, transcript_id).await?;
+    drop(conn);
     let lines = view::lines(&data.transcript.text, &data.transcript.turns);
     let page = PageInfo {
         heading: "Consensus layer of",

@@ -17,9 +17,8 @@ use crate::db::ids::{
     AgreedCodeId, ConsensusCodingId, DecisionId, ProjectId, TranscriptId, UserId,
 };
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::{Actor, Member};
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
-use crate::state::AppState;
 
 const MAX_RATIONALE_CHARS: usize = 5_000;
 const MAX_COMMENT_CHARS: usize = 5_000;
@@ -1078,17 +1077,4 @@ pub async fn update_settings(
         .await?;
     }
     Ok(settings)
-}
-
-/// The viewer may open the consensus layer of `transcript`.
-pub async fn require_consensus_reader(
-    state: &AppState,
-    member: &Member,
-    transcript: TranscriptId,
-) -> Result<(), AppError> {
-    let mut conn = state.db.acquire().await?;
-    Viewer::load(&mut conn, member)
-        .await?
-        .require_consensus(transcript)?;
-    Ok(())
 }

@@ -42,7 +42,7 @@ pub async fn import_transcripts(
     member: Member,
     multipart: Multipart,
 ) -> Result<(StatusCode, Json<ImportJson>), AppError> {
-    service::require_manager(&member)?;
+    service::require_manager(&member.actor())?;
     let upload = read_upload(multipart, state.config.max_upload_bytes).await?;
     let choice = ParticipantChoice::parse(upload.field("participant_id"))?;
     let encoding = service::parse_encoding(upload.field("encoding"))?;
@@ -52,7 +52,15 @@ pub async fn import_transcripts(
             "Send one or more files in the multipart field `files`.",
         ));
     }
-    let files = service::import_upload(&state, &member, &upload, choice, encoding).await;
+    let files = service::import_upload(
+        &state.db,
+        &member.actor(),
+        state.config.max_upload_bytes,
+        &upload,
+        choice,
+        encoding,
+    )
+    .await;
     let imported = files.iter().filter(|f| f.is_ok()).count();
     let failed = files.len() - imported;
     let status = match (imported, failed) {
@@ -83,7 +91,7 @@ pub async fn preview_transcripts(
     member: Member,
     multipart: Multipart,
 ) -> Result<Json<PreviewJson>, AppError> {
-    service::require_manager(&member)?;
+    service::require_manager(&member.actor())?;
     let upload = read_upload(multipart, state.config.max_upload_bytes).await?;
     let participant = ParticipantChoice::parse(upload.field("participant_id"))?;
     let encoding = service::parse_encoding(upload.field("encoding"))?;
@@ -183,9 +191,10 @@ pub async fn update_transcript(
         text: body.text.as_deref(),
         version: body.version,
     };
-    Ok(Json(
-        service::update_transcript(&state, &member, transcript_id, edit).await?,
-    ))
+    let mut tx = state.begin().await?;
+    let updated = service::update_transcript(&mut tx, &member.actor(), transcript_id, edit).await?;
+    tx.commit().await?;
+    Ok(Json(updated))
 }
 
 pub async fn delete_transcript(
@@ -193,7 +202,9 @@ pub async fn delete_transcript(
     member: Member,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<StatusCode, AppError> {
-    service::set_deleted(&state, &member, transcript_id, true).await?;
+    let mut tx = state.begin().await?;
+    service::set_deleted(&mut tx, &member.actor(), transcript_id, true).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -202,6 +213,8 @@ pub async fn restore_transcript(
     member: Member,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<StatusCode, AppError> {
-    service::set_deleted(&state, &member, transcript_id, false).await?;
+    let mut tx = state.begin().await?;
+    service::set_deleted(&mut tx, &member.actor(), transcript_id, false).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

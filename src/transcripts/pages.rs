@@ -60,7 +60,7 @@ pub async fn show_import(
     member: Member,
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
-    service::require_manager(&member)?;
+    service::require_manager(&member.actor())?;
     Ok(Html(
         import_page(&state, member, layout, Vec::new(), FieldErrors::new())
             .await?
@@ -75,7 +75,7 @@ pub async fn submit_import(
     layout: Layout,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    service::require_manager(&member)?;
+    service::require_manager(&member.actor())?;
     let upload = read_upload(multipart, state.config.max_upload_bytes).await?;
     let choice = ParticipantChoice::parse(upload.field("participant_id"));
     let encoding = service::parse_encoding(upload.field("encoding"));
@@ -104,7 +104,15 @@ pub async fn submit_import(
         .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(page.render()?)).into_response());
     }
-    let outcomes = service::import_upload(&state, &member, &upload, choice, encoding).await;
+    let outcomes = service::import_upload(
+        &state.db,
+        &member.actor(),
+        state.config.max_upload_bytes,
+        &upload,
+        choice,
+        encoding,
+    )
+    .await;
     let status = if outcomes.iter().all(FileOutcome::is_ok) {
         StatusCode::OK
     } else {
@@ -257,7 +265,7 @@ pub async fn edit_transcript(
     layout: Layout,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Html<String>, AppError> {
-    service::require_manager(&member)?;
+    service::require_manager(&member.actor())?;
     let mut conn = state.db.acquire().await?;
     let transcript = store::get_transcript(&mut conn, member.project_id, transcript_id).await?;
     if transcript.deleted_at.is_some() {
@@ -309,19 +317,20 @@ pub async fn update_transcript(
         text: form.text.as_deref(),
         version: form.version,
     };
-    let (errors, conflict) =
-        match service::update_transcript(&state, &member, transcript_id, edit).await {
-            Ok(_) => {
-                return Ok(Redirect::to(&format!(
-                    "/projects/{}/transcripts/{transcript_id}",
-                    member.project_id
-                ))
-                .into_response());
-            }
-            Err(AppError::Invalid(errors)) => (errors, false),
-            Err(AppError::Conflict(_)) => (FieldErrors::new(), true),
-            Err(other) => return Err(other),
-        };
+    let mut tx = state.begin().await?;
+    let result = service::update_transcript(&mut tx, &member.actor(), transcript_id, edit).await;
+    let (errors, conflict) = match tx.commit_if_ok(result).await {
+        Ok(_) => {
+            return Ok(Redirect::to(&format!(
+                "/projects/{}/transcripts/{transcript_id}",
+                member.project_id
+            ))
+            .into_response());
+        }
+        Err(AppError::Invalid(errors)) => (errors, false),
+        Err(AppError::Conflict(_)) => (FieldErrors::new(), true),
+        Err(other) => return Err(other),
+    };
     let mut conn = state.db.acquire().await?;
     let transcript = store::get_transcript(&mut conn, member.project_id, transcript_id).await?;
     let participants = participants::list_participants(&mut conn, member.project_id).await?;
@@ -351,7 +360,9 @@ pub async fn delete_transcript(
     member: Member,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Redirect, AppError> {
-    service::set_deleted(&state, &member, transcript_id, true).await?;
+    let mut tx = state.begin().await?;
+    service::set_deleted(&mut tx, &member.actor(), transcript_id, true).await?;
+    tx.commit().await?;
     Ok(Redirect::to(&format!("/projects/{}", member.project_id)))
 }
 
@@ -360,7 +371,9 @@ pub async fn restore_transcript(
     member: Member,
     Path((_, transcript_id)): Path<(String, TranscriptId)>,
 ) -> Result<Redirect, AppError> {
-    service::set_deleted(&state, &member, transcript_id, false).await?;
+    let mut tx = state.begin().await?;
+    service::set_deleted(&mut tx, &member.actor(), transcript_id, false).await?;
+    tx.commit().await?;
     Ok(Redirect::to(&format!(
         "/projects/{}/transcripts/{transcript_id}",
         member.project_id

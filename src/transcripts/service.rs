@@ -1,7 +1,7 @@
 //! Importing, editing and deleting transcripts; shared by pages, API and CLI.
 
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::store::{self, NewTranscript, TextChange, Transcript};
 use crate::db::audit::{self, Action, Change};
@@ -10,9 +10,8 @@ use crate::error::{AppError, FieldErrors};
 use crate::import::{
     self, Encoding, ImportError, ImportOptions, ParsedTranscript, SourceKind, Turn,
 };
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
-use crate::state::AppState;
 
 /// Which participant a file belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,10 +318,13 @@ pub(super) async fn parse_file(
     Ok((kind, parsed))
 }
 
-/// Imports every file of an upload, one after the other; each gets its own outcome.
+/// Imports every file of an upload, one after the other, each in its own
+/// transaction: each gets its own outcome, and a refused file takes nothing
+/// of the others with it.
 pub async fn import_upload(
-    state: &AppState,
-    member: &Member,
+    db: &PgPool,
+    actor: &Actor,
+    max_bytes: usize,
     upload: &crate::web::upload::Upload,
     participant: ParticipantChoice,
     encoding: Option<Encoding>,
@@ -337,24 +339,15 @@ pub async fn import_upload(
             encoding,
             not_speakers: &not_speakers,
         };
-        let max = state.config.max_upload_bytes;
-        outcomes.push(
-            import_file(
-                &state.db,
-                member.project_id,
-                Some(member.user.id),
-                import,
-                max,
-            )
-            .await,
-        );
+        outcomes
+            .push(import_file(db, actor.project_id, Some(actor.user_id), import, max_bytes).await);
     }
     outcomes
 }
 
-pub fn require_manager(member: &Member) -> Result<(), AppError> {
-    member.require(&[Role::Lead])?;
-    member.require_active()
+pub fn require_manager(actor: &Actor) -> Result<(), AppError> {
+    actor.require(&[Role::Lead])?;
+    actor.require_active()
 }
 
 pub struct TranscriptEdit<'a> {
@@ -367,12 +360,12 @@ pub struct TranscriptEdit<'a> {
 
 /// Changes title, participant and (while nothing is coded in it) the text.
 pub async fn update_transcript(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: TranscriptId,
     edit: TranscriptEdit<'_>,
 ) -> Result<Transcript, AppError> {
-    require_manager(member)?;
+    require_manager(actor)?;
     let mut errors = FieldErrors::new();
     let title = edit.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
@@ -392,13 +385,12 @@ pub async fn update_transcript(
         None => None,
     };
     errors.into_result()?;
-    let mut tx = state.begin().await?;
-    let before = store::get_transcript(&mut tx, member.project_id, id).await?;
+    let before = store::get_transcript(&mut *conn, actor.project_id, id).await?;
     if before.deleted_at.is_some() {
         return Err(AppError::NotFound);
     }
     if let Some(pid) = edit.participant_id {
-        let labels = store::participant_labels(&mut tx, member.project_id).await?;
+        let labels = store::participant_labels(&mut *conn, actor.project_id).await?;
         if !labels.iter().any(|(p, _)| *p == pid) {
             return Err(AppError::field(
                 "participant_id",
@@ -426,8 +418,8 @@ pub async fn update_transcript(
         None => None,
     };
     if !store::update_transcript(
-        &mut tx,
-        member.project_id,
+        &mut *conn,
+        actor.project_id,
         id,
         title,
         edit.participant_id,
@@ -438,17 +430,16 @@ pub async fn update_transcript(
     {
         return Err(AppError::stale(&summary_json(&before)));
     }
-    let after = store::get_transcript(&mut tx, member.project_id, id).await?;
+    let after = store::get_transcript(&mut *conn, actor.project_id, id).await?;
     audit::record(
-        &mut tx,
-        Change::new(Some(member.user.id), Action::TranscriptUpdated)
-            .project(member.project_id)
+        &mut *conn,
+        Change::new(Some(actor.user_id), Action::TranscriptUpdated)
+            .project(actor.project_id)
             .entity(id.0)
             .before(&summary_json(&before))
             .after(&summary_json(&after)),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
@@ -464,46 +455,44 @@ fn summary_json(t: &Transcript) -> serde_json::Value {
 }
 
 pub async fn set_deleted(
-    state: &AppState,
-    member: &Member,
+    conn: &mut PgConnection,
+    actor: &Actor,
     id: TranscriptId,
     deleted: bool,
 ) -> Result<(), AppError> {
     if deleted {
-        require_manager(member)?;
+        require_manager(actor)?;
     } else {
         // Undoing a delete is the owner's.
-        member.require(&[Role::Owner])?;
-        member.require_active()?;
+        actor.require(&[Role::Owner])?;
+        actor.require_active()?;
     }
-    let mut tx = state.begin().await?;
-    let before = store::get_transcript(&mut tx, member.project_id, id).await?;
+    let before = store::get_transcript(&mut *conn, actor.project_id, id).await?;
     // Restoring a text that was imported again meanwhile would make a duplicate.
     if !deleted
         && before.deleted_at.is_some()
         && let Some(title) =
-            store::find_duplicate(&mut tx, member.project_id, &before.sha256).await?
+            store::find_duplicate(&mut *conn, actor.project_id, &before.sha256).await?
     {
         return Err(AppError::State(format!(
             "The project has this text already, as '{title}'."
         )));
     }
-    if store::set_deleted(&mut tx, member.project_id, id, deleted).await? {
+    if store::set_deleted(&mut *conn, actor.project_id, id, deleted).await? {
         let action = if deleted {
             Action::TranscriptDeleted
         } else {
             Action::TranscriptRestored
         };
         audit::record(
-            &mut tx,
-            Change::new(Some(member.user.id), action)
-                .project(member.project_id)
+            &mut *conn,
+            Change::new(Some(actor.user_id), action)
+                .project(actor.project_id)
                 .entity(id.0)
                 .before(&summary_json(&before)),
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
