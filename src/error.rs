@@ -131,10 +131,7 @@ enum Refusal {
 const CONSTRAINTS: &[(&str, Refusal)] = &[
     (
         "users_email_key",
-        Refusal::Field(
-            "email",
-            "An account with this email address exists already.",
-        ),
+        Refusal::Field("email", crate::messages::EMAIL_TAKEN),
     ),
     (
         "transcripts_text_frozen",
@@ -171,11 +168,11 @@ const CONSTRAINTS: &[(&str, Refusal)] = &[
     ),
     (
         "decisions_first_key",
-        Refusal::State("Someone decided on this discrepancy meanwhile."),
+        Refusal::State(crate::messages::DECIDED_MEANWHILE),
     ),
     (
         "decisions_supersedes_key",
-        Refusal::State("Someone decided on this discrepancy meanwhile."),
+        Refusal::State(crate::messages::DECIDED_MEANWHILE),
     ),
     (
         // A coding written while its assignment is withdrawn, or the other way round.
@@ -309,7 +306,7 @@ impl ErrorInfo {
         let detail = match status {
             StatusCode::NOT_FOUND => "There is nothing here, or you have no access to it.",
             StatusCode::METHOD_NOT_ALLOWED => "This address does not accept that method.",
-            StatusCode::PAYLOAD_TOO_LARGE => "The request is larger than this server accepts.",
+            StatusCode::PAYLOAD_TOO_LARGE => crate::messages::TOO_LARGE,
             StatusCode::REQUEST_TIMEOUT => "The request took too long.",
             StatusCode::SERVICE_UNAVAILABLE => {
                 "The database is unavailable. Try again in a moment."
@@ -375,10 +372,7 @@ impl AppError {
             | Self::PayloadTooLarge(detail)
             | Self::BadRequest { detail, .. } => info.detail = detail.clone(),
             Self::Throttled { retry_after_secs } => {
-                info.detail = format!(
-                    "Too many failed attempts. Try again in {} minute(s).",
-                    retry_after_secs.div_ceil(60).max(1)
-                )
+                info.detail = crate::messages::throttled(*retry_after_secs)
             }
         }
         if let Self::Internal(error) = &self {

@@ -19,6 +19,7 @@ pub mod import;
 pub mod layers;
 pub mod live;
 pub mod memos;
+pub mod messages;
 pub mod participants;
 pub mod projects;
 pub mod quote_bank;

@@ -239,9 +239,7 @@ async fn readable(
 async fn require_reader(conn: &mut sqlx::PgConnection, member: &Member) -> Result<(), AppError> {
     member.require(&[Role::Owner])?;
     if Viewer::load(conn, member).await?.is_blind_anywhere() {
-        return Err(AppError::State(
-            "You are still coding a transcript of this project: the audit log, which records everyone's codes and codings, opens once you have submitted it.".into(),
-        ));
+        return Err(AppError::State(crate::messages::AUDIT_LOG_BLIND.into()));
     }
     Ok(())
 }

@@ -63,7 +63,7 @@ pub fn parse_display_name(errors: &mut FieldErrors, field: &str, input: &str) ->
     if name.is_empty() {
         errors.add(field, "Enter a name.");
     } else if name.chars().count() > 100 {
-        errors.add(field, "Use at most 100 characters.");
+        errors.add(field, crate::messages::at_most(100));
     }
     name.to_owned()
 }

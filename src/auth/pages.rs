@@ -236,10 +236,9 @@ pub async fn submit_login(
         Err(error @ (AppError::BadRequest { .. } | AppError::Throttled { .. })) => {
             let status = error.status();
             let message = match &error {
-                AppError::Throttled { retry_after_secs } => format!(
-                    "Too many failed attempts. Try again in {} minute(s).",
-                    retry_after_secs.div_ceil(60).max(1)
-                ),
+                AppError::Throttled { retry_after_secs } => {
+                    crate::messages::throttled(*retry_after_secs)
+                }
                 other => other.to_string(),
             };
             let page = LoginPage {

@@ -322,10 +322,7 @@ pub async fn create_invite(
     let project = invited_project(&mut tx, admin, &mut errors, &input).await?;
     errors.into_result()?;
     if store::find_user_by_email(&mut tx, &email).await?.is_some() {
-        return Err(AppError::field(
-            "email",
-            "An account with this email address exists already.",
-        ));
+        return Err(AppError::field("email", crate::messages::EMAIL_TAKEN));
     }
     let token = random_token();
     let expires_at = OffsetDateTime::now_utc() + Duration::hours(state.config.invite_hours);

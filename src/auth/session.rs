@@ -205,8 +205,7 @@ async fn check_csrf(
     }
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, limit).await.map_err(|_| {
-        AppError::PayloadTooLarge("The request is larger than this server accepts.".into())
-            .into_response()
+        AppError::PayloadTooLarge(crate::messages::TOO_LARGE.into()).into_response()
     })?;
     let ok = form_urlencoded::parse(&bytes).any(|(k, v)| k == CSRF_FIELD && matches(&v));
     if !ok {

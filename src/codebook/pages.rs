@@ -138,7 +138,10 @@ pub async fn update_code(
     let example = match field(&fields, "example_coding_id") {
         "" => None,
         id => Some(Some(id.parse::<ConsensusCodingId>().map_err(|_| {
-            AppError::field("example_coding_id", "Choose a consensus coding.")
+            AppError::field(
+                "example_coding_id",
+                crate::messages::CHOOSE_CONSENSUS_CODING,
+            )
         })?)),
     };
     update(
@@ -170,7 +173,12 @@ pub async fn use_example(
 ) -> Result<Redirect, AppError> {
     let example = field(&fields, "example_coding_id")
         .parse::<ConsensusCodingId>()
-        .map_err(|_| AppError::field("example_coding_id", "Choose a consensus coding."))?;
+        .map_err(|_| {
+            AppError::field(
+                "example_coding_id",
+                crate::messages::CHOOSE_CONSENSUS_CODING,
+            )
+        })?;
     update(
         &state,
         &member,

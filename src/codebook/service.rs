@@ -25,10 +25,8 @@ use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Actor;
 use crate::projects::model::Role;
 
-/// The messages of the codebook, each said in one place.
+/// The messages only the codebook says (the shared ones are `crate::messages`).
 pub mod say {
-    pub const CHOOSE_AGREED: &str = "Choose a code of the agreed codebook.";
-    pub const CHOOSE_OTHER: &str = "Choose another code to merge into.";
     pub const ID_TAKEN: &str = "This id is taken.";
     pub const IN_USE: &str = "This agreed code is in use (consensus codings or aligned coder codes): merge it into another instead.";
     pub const NOT_MERGED: &str = "This code is not merged into another: there is no merge to undo.";
@@ -63,7 +61,9 @@ pub async fn live_code(
 ) -> Result<AgreedCode, AppError> {
     match store::get_agreed(conn, project, id).await {
         Ok(code) if !code.deleted => Ok(code),
-        Ok(_) | Err(AppError::NotFound) => Err(AppError::field(field, say::CHOOSE_AGREED)),
+        Ok(_) | Err(AppError::NotFound) => {
+            Err(AppError::field(field, crate::messages::CHOOSE_AGREED_CODE))
+        }
         Err(e) => Err(e),
     }
 }
@@ -389,7 +389,7 @@ pub async fn merge(
 ) -> Result<(AgreedCode, u64), AppError> {
     require_editor(actor)?;
     if id == into {
-        return Err(AppError::field("into", say::CHOOSE_OTHER));
+        return Err(AppError::field("into", crate::messages::CHOOSE_OTHER_CODE));
     }
     let before = store::get_agreed(&mut *conn, actor.project_id, id).await?;
     if before.deleted {
@@ -453,7 +453,7 @@ pub async fn merge_preview(
 ) -> Result<MergePreview, AppError> {
     require_editor(actor)?;
     if id == into {
-        return Err(AppError::field("into", say::CHOOSE_OTHER));
+        return Err(AppError::field("into", crate::messages::CHOOSE_OTHER_CODE));
     }
     let code = live_code(&mut *conn, actor.project_id, id, "code_id")
         .await

@@ -131,7 +131,7 @@ pub async fn coding_data(
     .await?
     .ok_or_else(|| AppError::BadRequest {
         status: StatusCode::FORBIDDEN,
-        detail: "You are not assigned to code this transcript.".into(),
+        detail: crate::messages::NOT_ASSIGNED.into(),
     })?;
     let codes = store::list_codes(
         &mut conn,

@@ -31,7 +31,7 @@ fn require_coder(actor: &Actor) -> Result<(), AppError> {
 fn not_assigned() -> AppError {
     AppError::BadRequest {
         status: axum::http::StatusCode::FORBIDDEN,
-        detail: "You are not assigned to code this transcript.".into(),
+        detail: crate::messages::NOT_ASSIGNED.into(),
     }
 }
 
@@ -51,10 +51,7 @@ async fn usable_code(
 ) -> Result<Code, AppError> {
     match store::find_code(conn, actor.project_id, id).await? {
         Some(row) if !row.deleted && row.code.owner_id == codebook_owner(actor) => Ok(row.code),
-        _ => Err(AppError::field(
-            field,
-            "This is not one of the codes you can use here.",
-        )),
+        _ => Err(AppError::field(field, crate::messages::NOT_YOUR_CODE)),
     }
 }
 
@@ -207,7 +204,7 @@ impl Layer for CoderLayer<'_> {
             return Err(submitted());
         }
         if code.is_some() && (!context.code_live || context.code_owner != codebook_owner(actor)) {
-            errors.add("code_id", "This is not one of the codes you can use here.");
+            errors.add("code_id", crate::messages::NOT_YOUR_CODE);
         }
         if let Ok(mut slot) = self.assignment.lock() {
             *slot = Some(assignment);
@@ -530,10 +527,7 @@ pub async fn merge_code(
 ) -> Result<(Code, i64), AppError> {
     require_coder(actor)?;
     if id == into {
-        return Err(AppError::field(
-            "into",
-            "Choose another code to merge into.",
-        ));
+        return Err(AppError::field("into", crate::messages::CHOOSE_OTHER_CODE));
     }
     let source = usable_code(&mut *conn, actor, id, "id")
         .await

@@ -118,7 +118,7 @@ async fn check(
         }
     };
     if input.title.chars().count() > 200 {
-        errors.add("title", "At most 200 characters.");
+        errors.add("title", crate::messages::at_most(200));
     }
     for (field, text) in [("notes", &input.notes), ("decisions", &input.decisions)] {
         if text.chars().count() > 50_000 {
@@ -157,7 +157,7 @@ async fn check(
             .map(|n| n.id)
             .collect();
     if nodes.iter().any(|n| !live_nodes.contains(n)) {
-        errors.add("nodes", "No such theme in this project.");
+        errors.add("nodes", crate::messages::NO_SUCH_THEME);
     }
     let codes = dedup(&input.codes);
     let live_codes: HashSet<AgreedCodeId> = crate::codebook::store::list_agreed(conn, project)
@@ -166,7 +166,7 @@ async fn check(
         .map(|c| c.id)
         .collect();
     if codes.iter().any(|c| !live_codes.contains(c)) {
-        errors.add("codes", "No such agreed code in this project.");
+        errors.add("codes", crate::messages::NO_SUCH_AGREED_CODE);
     }
     errors.into_result()?;
     Ok(Checked {
@@ -225,7 +225,7 @@ pub async fn update(
     let before = get(tx, project, id).await?;
     let version = input
         .version
-        .ok_or_else(|| AppError::field("version", "Send the version you read."))?;
+        .ok_or_else(|| AppError::field("version", crate::messages::SEND_VERSION))?;
     let checked = check(tx, editor, &input).await?;
     let fields = Fields {
         held_on: &checked.held_on,

@@ -64,9 +64,7 @@ pub fn check(
         Needs::AgreedCodebook => Ok(Some(viewer.agreed_codebook()?)),
         Needs::AuditLog => {
             if viewer.is_blind_anywhere() {
-                return Err(AppError::State(
-                    "You are still coding a transcript of this project: the audit log, which records everyone's codes and codings, opens once you have submitted it.".into(),
-                ));
+                return Err(AppError::State(crate::messages::AUDIT_LOG_BLIND.into()));
             }
             Ok(None)
         }

@@ -82,7 +82,7 @@ async fn target(
         let n = nodes
             .into_iter()
             .find(|n| n.id.0 == id)
-            .ok_or_else(|| AppError::field("node", "No such theme in this project."))?;
+            .ok_or_else(|| AppError::field("node", crate::messages::NO_SUCH_THEME))?;
         (
             "node",
             n.name,
@@ -94,7 +94,7 @@ async fn target(
         let c = codes
             .into_iter()
             .find(|c| c.id.0 == id)
-            .ok_or_else(|| AppError::field("code", "No such agreed code in this project."))?;
+            .ok_or_else(|| AppError::field("code", crate::messages::NO_SUCH_AGREED_CODE))?;
         (
             "code",
             c.name,

@@ -89,13 +89,13 @@ fn check_text(input: &MemoInput) -> Result<String, AppError> {
         Some(d) => match parse_date(d) {
             Some(_) => d.to_owned(),
             None => {
-                errors.add("written_on", "A date is written YYYY-MM-DD.");
+                errors.add("written_on", crate::messages::DATE_FORMAT);
                 String::new()
             }
         },
     };
     if input.title.chars().count() > 200 {
-        errors.add("title", "At most 200 characters.");
+        errors.add("title", crate::messages::at_most(200));
     }
     let body = input.body.trim();
     if body.is_empty() {
@@ -163,7 +163,7 @@ pub async fn create(
             if !live.iter().any(|c| c.id.0 == id) {
                 return Err(AppError::field(
                     "target_id",
-                    "No such agreed code in this project.",
+                    crate::messages::NO_SUCH_AGREED_CODE,
                 ));
             }
             (Some(id), None)
@@ -173,10 +173,7 @@ pub async fn create(
             let reader = crate::themes::service::Reader::of(tx, &access.member).await?;
             let live = crate::themes::store::list_nodes(tx, project, reader.proof).await?;
             if !live.iter().any(|n| n.id.0 == id) {
-                return Err(AppError::field(
-                    "target_id",
-                    "No such theme in this project.",
-                ));
+                return Err(AppError::field("target_id", crate::messages::NO_SUCH_THEME));
             }
             (None, Some(id))
         }
@@ -231,7 +228,7 @@ pub async fn update(
     }
     let version = input
         .version
-        .ok_or_else(|| AppError::field("version", "Send the version you read."))?;
+        .ok_or_else(|| AppError::field("version", crate::messages::SEND_VERSION))?;
     let written_on = check_text(&MemoInput {
         written_on: input.written_on.clone().or(Some(before.written_on.clone())),
         ..input.clone()

@@ -110,7 +110,7 @@ pub fn parse_label(errors: &mut FieldErrors, field: &str, input: &str) -> String
     if label.is_empty() {
         errors.add(field, "Give the participant a pseudonym, such as P01.");
     } else if label.chars().count() > 100 {
-        errors.add(field, "Use at most 100 characters.");
+        errors.add(field, crate::messages::at_most(100));
     }
     label.to_owned()
 }
@@ -120,7 +120,7 @@ pub fn parse_variable_name(errors: &mut FieldErrors, field: &str, input: &str) -
     if name.is_empty() {
         errors.add(field, "Name the variable.");
     } else if name.chars().count() > 100 {
-        errors.add(field, "Use at most 100 characters.");
+        errors.add(field, crate::messages::at_most(100));
     }
     name.to_owned()
 }

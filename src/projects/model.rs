@@ -114,7 +114,7 @@ pub fn parse_project_name(errors: &mut FieldErrors, input: &str) -> String {
     if name.is_empty() {
         errors.add("name", "Name the project.");
     } else if name.chars().count() > 200 {
-        errors.add("name", "Use at most 200 characters.");
+        errors.add("name", crate::messages::at_most(200));
     }
     name.to_owned()
 }

@@ -715,7 +715,7 @@ pub async fn decide(
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if new_name.is_some_and(|n| n.chars().count() > 200) {
-        errors.add("new_code_name", "Use at most 200 characters.");
+        errors.add("new_code_name", crate::messages::at_most(200));
     }
     let report = transcript_report(&mut *conn, actor, transcript).await?;
     let settings = { store::settings(&mut *conn, actor.project_id).await? };
@@ -758,7 +758,7 @@ pub async fn decide(
     {
         {
             return Err(AppError::stale(&serde_json::json!({
-                "detail": "Someone decided on this discrepancy meanwhile.",
+                "detail": crate::messages::DECIDED_MEANWHILE,
                 "current": current.as_ref().map(|c| c.0),
             })));
         }
@@ -797,7 +797,7 @@ pub async fn decide(
         if !exists {
             return Err(AppError::field(
                 "code_id",
-                "Choose a code of the agreed codebook.",
+                crate::messages::CHOOSE_AGREED_CODE,
             ));
         }
         chosen = Some(id);
@@ -833,7 +833,7 @@ pub async fn decide(
     .await?;
     if !inserted {
         return Err(AppError::stale(&serde_json::json!({
-            "detail": "Someone decided on this discrepancy meanwhile.",
+            "detail": crate::messages::DECIDED_MEANWHILE,
         })));
     }
     let retired = match &current {

@@ -447,9 +447,8 @@ fn table(report: &FileReport) -> String {
     if let Some(offsets) = &report.offsets {
         let _ = writeln!(
             out,
-            "Offsets read as {}: {}.",
-            offsets.convention.describe(),
-            offsets.reason
+            "{}",
+            crate::messages::offsets_read_as(offsets.convention.describe(), &offsets.reason)
         );
     }
     for coder in &report.coders {

@@ -664,7 +664,11 @@ pub fn preview_text(plan: &Plan) -> String {
     );
     match &plan.convention {
         Some(c) => {
-            let _ = writeln!(out, "Offsets read as {}: {}.", c.description, c.reason);
+            let _ = writeln!(
+                out,
+                "{}",
+                crate::messages::offsets_read_as(c.description, &c.reason)
+            );
         }
         None => {
             let _ = writeln!(out, "Offsets: no selection with its text to read.");

@@ -122,7 +122,7 @@ fn parse_date(errors: &mut FieldErrors, value: Option<&str>) -> Option<String> {
             _ => false,
         };
     if !ok {
-        errors.add("due_on", "A date is written YYYY-MM-DD.");
+        errors.add("due_on", crate::messages::DATE_FORMAT);
         return None;
     }
     Some(value.to_owned())
@@ -241,7 +241,7 @@ pub async fn comment(
 ) -> Result<store::Comment, AppError> {
     let found = require_round(tx, member, round).await?;
     if found.closed_at.is_some() {
-        return Err(AppError::State("This round is closed.".into()));
+        return Err(AppError::State(crate::messages::ROUND_CLOSED.into()));
     }
     let snap: Snapshot = serde_json::from_value(found.snapshot.clone()).unwrap_or_default();
     let mut errors = FieldErrors::new();
@@ -249,7 +249,7 @@ pub async fn comment(
     if body.is_empty() {
         errors.add("body", "Write the comment.");
     } else if body.chars().count() > 20_000 {
-        errors.add("body", "At most 20000 characters.");
+        errors.add("body", crate::messages::at_most(20_000));
     }
     let known = match (input.target_kind.as_str(), input.target_id) {
         ("round", None) => true,
@@ -316,7 +316,7 @@ pub async fn answer(
         ));
     }
     if input.reply.chars().count() > 20_000 {
-        return Err(AppError::field("reply", "At most 20000 characters."));
+        return Err(AppError::field("reply", crate::messages::at_most(20_000)));
     }
     let after = store::answer(
         tx,
@@ -359,7 +359,7 @@ pub async fn sign_off(
         return Err(AppError::Forbidden);
     }
     if found.closed_at.is_some() {
-        return Err(AppError::State("This round is closed.".into()));
+        return Err(AppError::State(crate::messages::ROUND_CLOSED.into()));
     }
     if !["confirmed", "reservations"].contains(&input.verdict.as_str()) {
         return Err(AppError::field(

@@ -272,7 +272,7 @@ async fn parent_node(
     let Some(id) = id else { return Ok(None) };
     match store::node(conn, project, id).await? {
         Some(node) if !node.deleted => Ok(Some(node)),
-        _ => Err(AppError::field(field, "No such theme in this project.")),
+        _ => Err(AppError::field(field, crate::messages::NO_SUCH_THEME)),
     }
 }
 
@@ -521,7 +521,7 @@ pub async fn place_codes(
         Some(node) => Some(
             parent_node(tx, project, Some(node), "node_id")
                 .await?
-                .ok_or_else(|| AppError::field("node_id", "No such theme in this project."))?,
+                .ok_or_else(|| AppError::field("node_id", crate::messages::NO_SUCH_THEME))?,
         ),
         None => None,
     };

@@ -47,10 +47,7 @@ pub async fn import_transcripts(
     let choice = ParticipantChoice::parse(upload.field("participant_id"))?;
     let encoding = service::parse_encoding(upload.field("encoding"))?;
     if upload.files.is_empty() {
-        return Err(AppError::field(
-            "files",
-            "Send one or more files in the multipart field `files`.",
-        ));
+        return Err(AppError::field("files", crate::messages::SEND_FILES));
     }
     let files = service::import_upload(
         &state.db,
@@ -97,10 +94,7 @@ pub async fn preview_transcripts(
     let encoding = service::parse_encoding(upload.field("encoding"))?;
     let not_speakers = service::not_speakers(&upload);
     if upload.files.is_empty() {
-        return Err(AppError::field(
-            "files",
-            "Send one or more files in the multipart field `files`.",
-        ));
+        return Err(AppError::field("files", crate::messages::SEND_FILES));
     }
     let mut files = Vec::with_capacity(upload.files.len());
     for file in &upload.files {

@@ -29,7 +29,7 @@ impl ParticipantChoice {
             "" | "auto" => Ok(Self::FromFileName),
             "none" => Ok(Self::None),
             id => id.parse().map(Self::Given).map_err(|_| {
-                AppError::field("participant_id", "Choose a participant of this project.")
+                AppError::field("participant_id", crate::messages::NO_SUCH_PARTICIPANT)
             }),
         }
     }
@@ -244,7 +244,7 @@ async fn import_file_inner(
     let encoding = parsed.encoding.map(|e| e.to_string());
     let title = title_of(file.file_name);
     let char_count = i32::try_from(parsed.char_count)
-        .map_err(|_| Failure::Message("The text is too long.".into()))?;
+        .map_err(|_| Failure::Message(crate::messages::TEXT_TOO_LONG.into()))?;
     let id = store::insert_transcript(
         &mut tx,
         project_id,
@@ -394,7 +394,7 @@ pub async fn update_transcript(
         if !labels.iter().any(|(p, _)| *p == pid) {
             return Err(AppError::field(
                 "participant_id",
-                "Choose a participant of this project.",
+                crate::messages::NO_SUCH_PARTICIPANT,
             ));
         }
     }
@@ -410,7 +410,7 @@ pub async fn update_transcript(
             text: &p.text,
             sha256: &p.sha256,
             char_count: i32::try_from(p.char_count)
-                .map_err(|_| AppError::field("text", "The text is too long."))?,
+                .map_err(|_| AppError::field("text", crate::messages::TEXT_TOO_LONG))?,
             word_count: count_words(&p.text, &p.turns),
             turns: &p.turns,
             metadata: &metadata,

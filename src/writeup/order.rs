@@ -113,14 +113,11 @@ pub async fn set(
             let data = super::service::load(tx, editor.reader).await?;
             let variable = data
                 .variable(name)
-                .ok_or_else(|| AppError::field("variable", "No such participant variable."))?;
+                .ok_or_else(|| AppError::field("variable", crate::messages::NO_SUCH_VARIABLE))?;
             if !super::service::orders_by(&data, variable) {
                 return Err(AppError::field(
                     "variable",
-                    format!(
-                        "Order by a number variable or one whose values are dates (YYYY-MM-DD); {} has other values.",
-                        variable.name
-                    ),
+                    crate::messages::cannot_order_by(&variable.name),
                 ));
             }
             (Some(variable.id), Vec::new())

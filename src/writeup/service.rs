@@ -86,7 +86,7 @@ impl Data {
         self.nodes
             .iter()
             .find(|n| n.id == id)
-            .ok_or_else(|| AppError::field(field, "No such theme in this project."))
+            .ok_or_else(|| AppError::field(field, crate::messages::NO_SUCH_THEME))
     }
 
     /// The codes placed under `node` or any node below it.
@@ -387,14 +387,11 @@ pub fn saturation(data: &Data, query: &SaturationQuery) -> Result<Saturation, Ap
         let name = &order_key;
         let variable = data
             .variable(name)
-            .ok_or_else(|| AppError::field("order", "No such participant variable."))?;
+            .ok_or_else(|| AppError::field("order", crate::messages::NO_SUCH_VARIABLE))?;
         if !orders_by(data, variable) {
             return Err(AppError::field(
                 "order",
-                format!(
-                    "Order by a number variable or one whose values are dates (YYYY-MM-DD); {} has other values.",
-                    variable.name
-                ),
+                crate::messages::cannot_order_by(&variable.name),
             ));
         }
         for entry in &mut order {

@@ -101,7 +101,7 @@ pub fn attributes(
     let variable = match by {
         Some(name) => Some(
             data.variable(name)
-                .ok_or_else(|| AppError::field("by", "No such participant variable."))?,
+                .ok_or_else(|| AppError::field("by", crate::messages::NO_SUCH_VARIABLE))?,
         ),
         None => None,
     };
