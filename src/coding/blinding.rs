@@ -277,6 +277,9 @@ impl Viewer {
             | EventKind::ConsensusCodeRestored
             | EventKind::ThemeChanged
             | EventKind::QuoteBankChanged => self.can_see_agreed_codebook(),
+            // An alignment maps every coder's codes onto the agreed codebook:
+            // for those who may read every codebook (leads coding nothing).
+            EventKind::AlignmentChanged => self.all_codebooks().is_ok(),
             // Review rounds are between the leads and the reviewers.
             EventKind::ReviewChanged => lead || self.role == Role::Reviewer,
             // Debriefing records speak of the agreed codebook, to the team.
@@ -347,6 +350,20 @@ mod tests {
         assert!(!viewer(Role::Coder, &[], &[]).can_see_reconciliation(t, false));
         assert!(!viewer(Role::Reviewer, &[], &[]).can_see_reconciliation(t, false));
         assert!(viewer(Role::Reviewer, &[], &[]).can_see_reconciliation(t, true));
+    }
+
+    #[test]
+    fn alignments_are_announced_to_those_who_may_read_every_codebook() {
+        let t = TranscriptId::new();
+        let aligned = event(EventKind::AlignmentChanged, None);
+        assert!(viewer(Role::Lead, &[], &[]).can_see(&aligned));
+        assert!(viewer(Role::Owner, &[], &[t]).can_see(&aligned));
+        assert!(
+            !viewer(Role::Lead, &[t], &[]).can_see(&aligned),
+            "a lead still coding is blind to the other codebooks"
+        );
+        assert!(!viewer(Role::Coder, &[], &[t]).can_see(&aligned));
+        assert!(!viewer(Role::Reviewer, &[], &[]).can_see(&aligned));
     }
 
     fn event(kind: EventKind, coder: Option<UserId>) -> LiveEvent {

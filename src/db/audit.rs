@@ -415,6 +415,7 @@ impl Action {
             Self::CodeMerged => Some(EventKind::CodeMerged),
             Self::CodeDeleted => Some(EventKind::CodeDeleted),
             Self::CodeRestored => Some(EventKind::CodeRestored),
+            Self::CodeAligned | Self::CodeUnaligned => Some(EventKind::AlignmentChanged),
             Self::CodingCreated => Some(EventKind::CodingCreated),
             Self::CodingUpdated => Some(EventKind::CodingUpdated),
             Self::CodingDeleted => Some(EventKind::CodingDeleted),
@@ -481,8 +482,6 @@ impl Action {
             | Self::TranscriptDeleted
             | Self::TranscriptRestored
             | Self::CodebookModeChanged
-            | Self::CodeAligned
-            | Self::CodeUnaligned
             | Self::ReconciliationSettingsChanged
             | Self::ExportMade
             | Self::InterviewOrderSet

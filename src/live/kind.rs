@@ -57,6 +57,7 @@ event_kinds! {
     QuoteBankChanged => "quote_bank.changed",
     MemoChanged => "memo.changed",
     DebriefingChanged => "debriefing.changed",
+    AlignmentChanged => "alignment.changed",
 }
 
 #[cfg(test)]
@@ -73,6 +74,7 @@ mod tests {
             include_str!(
                 "../../migrations/20261205090000_live_events_for_memos_and_debriefings.sql"
             ),
+            include_str!("../../migrations/20261208090000_live_events_for_alignments.sql"),
         ]
         .concat();
         for kind in EventKind::ALL {

@@ -3,6 +3,8 @@
 // coders' columns are redrawn from a fresh copy of the page, keeping the row
 // acted on where it was on screen and the focus in it. Without this script the
 // forms post as usual and the server sends the browser back to the same row.
+// Alignments and agreed codes changed by another lead redraw the page too,
+// unless a name is being typed: then the page offers to show them.
 
 import { describeProblem, requestJson } from "./common.js";
 
@@ -148,8 +150,57 @@ async function act(form) {
   }
 }
 
+/** What the page, redrawn now, would lose: a name or definition being typed. */
+function typing() {
+  const active = document.activeElement;
+  return Boolean(
+    active && root.contains(active) && active.matches("input[type=text]") && active.value !== active.defaultValue,
+  );
+}
+
+/** Redraws for a change another lead made, keeping the focused row in place. */
+function follow(status) {
+  status.textContent = "";
+  if (typing()) {
+    status.textContent = "Another lead changed the alignment. ";
+    const show = document.createElement("button");
+    show.type = "button";
+    show.className = "link";
+    show.id = "live-show";
+    show.textContent = "Show it";
+    show.addEventListener("click", () => follow(status), { once: true });
+    status.append(show);
+    return;
+  }
+  const row = document.activeElement?.closest?.("tr");
+  redraw(row && root.contains(row) ? anchorOf(row) : () => null).catch(() => {
+    status.textContent = "The page could not be brought up to date: reload it.";
+  });
+}
+
+function listen() {
+  const status = document.getElementById("live-status");
+  if (!status || !root.dataset.liveEvents || !window.EventSource) return;
+  let pending = null;
+  const events = new EventSource(root.dataset.liveEvents);
+  events.addEventListener("message", (message) => {
+    let event;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    const kind = typeof event?.kind === "string" ? event.kind : "";
+    if (kind !== "alignment.changed" && !kind.startsWith("consensus.code.")) return;
+    // A burst of events (an agreed code and its alignments) is one redraw.
+    clearTimeout(pending);
+    pending = setTimeout(() => follow(status), 200);
+  });
+}
+
 if (root) {
   paint(document);
+  listen();
   root.addEventListener("submit", (event) => {
     const form = event.target.closest?.("form[data-action]");
     if (!form) return;

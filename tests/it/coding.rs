@@ -533,7 +533,7 @@ async fn deletes_are_soft_and_codes_can_be_renamed_merged_and_nested() {
 }
 
 /// The next server-sent event of a stream (bounded wait).
-async fn read_event(response: &mut reqwest::Response, buffer: &mut String) -> Value {
+pub(crate) async fn read_event(response: &mut reqwest::Response, buffer: &mut String) -> Value {
     let event = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             while let Some(end) = buffer.find("\n\n") {

@@ -1325,3 +1325,99 @@ async fn the_alignment_page_holds_three_coders_maps_nothing_by_default_and_acts_
         .unwrap();
     assert_eq!(after["mark"], "not reloaded", "{after}");
 }
+
+#[tokio::test]
+async fn the_alignment_page_follows_another_leads_alignments_live() {
+    let app = TestApp::spawn().await;
+    let s = study(&app).await;
+    let agreed = s.accept("infection risk", &["ana infection"]).await;
+    let other = s.project.member(Role::Lead).await;
+    let coder = s.project.member(Role::Coder).await;
+
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&s.project.owner.email, PASSWORD).await;
+    browser.visit(&s.project.path("/alignment")).await;
+    let ben = s.codes["ben infection"].clone();
+    browser
+        .element(&format!(
+            "tr.coder-code[data-code-id=\"{ben}\"] form[action$=\"/alignment/map\"]"
+        ))
+        .await;
+    browser
+        .execute("window.notReloaded = true;", Vec::new())
+        .await
+        .expect("marking the page");
+
+    // Another lead maps Ben's code: the row shows it, the page not reloaded.
+    let response = other
+        .send_json(
+            reqwest::Method::PUT,
+            &s.project.api(&format!("/alignment/{ben}")),
+            &json!({ "agreed_code_id": agreed["id"] }),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    browser
+        .wait_until(
+            "Ben's code to show its agreed code",
+            &format!(
+                "//tr[@data-code-id='{ben}']//td[contains(@class,'aligned')]/strong[normalize-space()='infection risk']"
+            ),
+        )
+        .await;
+    // And keeps one as its own agreed code: every select offers it.
+    let admin = s.codes["ben admin"].clone();
+    let response = other
+        .post_json(
+            &s.project.api("/agreed-codes"),
+            &json!({ "name": "admin burden", "code_ids": [admin] }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    browser
+        .wait_until(
+            "the new agreed code in the map choices",
+            "//tr[contains(@class,'coder-code')]//select/option[normalize-space()='admin burden']",
+        )
+        .await;
+    let kept = browser
+        .execute("return window.notReloaded === true;", Vec::new())
+        .await
+        .expect("reading the mark");
+    assert_eq!(kept, json!(true), "the page was reloaded");
+
+    // A coder's stream carries no alignment (it maps the other codebooks),
+    // up to a change everyone hears of.
+    let project: Value = s
+        .project
+        .owner
+        .get(&s.project.api(""))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let renamed = s
+        .project
+        .owner
+        .patch_json(
+            &s.project.api(""),
+            &json!({ "name": "Renamed", "version": project["version"] }),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let mut stream = coder
+        .http
+        .get(coder.url(&s.project.api("/events")))
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .unwrap();
+    let mut buffer = String::new();
+    loop {
+        let event = crate::coding::read_event(&mut stream, &mut buffer).await;
+        assert_ne!(event["kind"], "alignment.changed", "{event}");
+        if event["kind"] == "project.updated" {
+            break;
+        }
+    }
+}
