@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use concord::exports::model::ExportKind;
 use concord::exports::service::{self, Options};
-use concord::projects::member::Member;
+use concord::projects::member::Actor;
 use concord::state::AppState;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -124,7 +124,7 @@ async fn add_coder_layers(pool: &PgPool, study: &Study) -> anyhow::Result<()> {
 }
 
 /// One export as a download makes it: started, then read to its last byte.
-async fn run(state: &AppState, member: &Member, kind: ExportKind) -> anyhow::Result<usize> {
+async fn run(state: &AppState, member: &Actor, kind: ExportKind) -> anyhow::Result<usize> {
     let mut download = service::start(state, member, kind, Options::default())
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", kind.as_str()))?;

@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use concord::db::ids::{ProjectId, UserId};
-use concord::projects::member::Member;
+use concord::projects::member::Actor;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -194,14 +194,14 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let mut conn = pool.acquire().await?;
-    let member = Member::of_user(&mut conn, project_id, lead).await?;
+    let member = Actor::of_user(&mut conn, project_id, lead).await?;
     let options = concord::refi::export::QdpxOptions { coder_layers: true };
 
     let mut times = Vec::new();
     let mut bytes = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
-        let proof = concord::coding::blinding::Viewer::load(&mut conn, &member)
+        let proof = concord::coding::blinding::Viewer::of(&mut conn, &member)
             .await?
             .agreed_codebook()?;
         bytes = concord::refi::export::write_qdpx(

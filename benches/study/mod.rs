@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use concord::db::ids::{AgreedCodeId, ProjectId, ThemeNodeId, UserId};
-use concord::projects::member::Member;
+use concord::projects::member::Actor;
 use concord::themes::service::{self, CodeRef, Editor};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgPool};
@@ -215,9 +215,9 @@ pub async fn generate(pool: &PgPool) -> anyhow::Result<Study> {
     })
 }
 
-pub async fn editor(pool: &PgPool, study: &Study) -> anyhow::Result<(Editor, Member)> {
+pub async fn editor(pool: &PgPool, study: &Study) -> anyhow::Result<(Editor, Actor)> {
     let mut conn = pool.acquire().await?;
-    let member = Member::of_user(&mut conn, study.project, study.lead).await?;
+    let member = Actor::of_user(&mut conn, study.project, study.lead).await?;
     Ok((Editor::of(&mut conn, &member).await?, member))
 }
 

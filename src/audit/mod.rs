@@ -20,7 +20,7 @@ use crate::coding::blinding::Viewer;
 use crate::db::audit::Action;
 use crate::db::ids::{ProjectId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::{Actor, Member};
 use crate::projects::model::Role;
 use crate::state::AppState;
 use crate::web::Layout;
@@ -236,9 +236,9 @@ async fn readable(
 
 /// Owners read the log, but not while they are still coding a transcript of
 /// the project: it names every coder's codes and codings (invariant 3).
-async fn require_reader(conn: &mut sqlx::PgConnection, member: &Member) -> Result<(), AppError> {
-    member.require(&[Role::Owner])?;
-    if Viewer::load(conn, member).await?.is_blind_anywhere() {
+async fn require_reader(conn: &mut sqlx::PgConnection, actor: &Actor) -> Result<(), AppError> {
+    actor.require(&[Role::Owner])?;
+    if Viewer::of(conn, actor).await?.is_blind_anywhere() {
         return Err(AppError::State(crate::messages::AUDIT_LOG_BLIND.into()));
     }
     Ok(())
@@ -253,27 +253,27 @@ pub struct AuditPage {
 
 async fn load(
     conn: &mut sqlx::PgConnection,
-    member: &Member,
+    actor: &Actor,
     query: &AuditQuery,
 ) -> Result<AuditPage, AppError> {
-    require_reader(conn, member).await?;
+    require_reader(conn, actor).await?;
     let page = query.page;
     if !(1..=1_000_000).contains(&page) {
         return Err(AppError::field("page", "Pages are numbered from 1."));
     }
-    let filter = parse_filter(conn, member.project_id, query).await?;
+    let filter = parse_filter(conn, actor.project_id, query).await?;
     let window = Window {
         before_id: None,
         offset: (page - 1) * PAGE_SIZE,
         limit: PAGE_SIZE,
     };
-    let mut events = store::list_project_events(conn, member.project_id, &filter, window).await?;
+    let mut events = store::list_project_events(conn, actor.project_id, &filter, window).await?;
     let has_next = events.len() as i64 > PAGE_SIZE;
     events.truncate(PAGE_SIZE as usize);
     Ok(AuditPage {
         page,
         has_next,
-        events: readable(conn, member.project_id, events).await?,
+        events: readable(conn, actor.project_id, events).await?,
     })
 }
 
@@ -321,7 +321,7 @@ pub async fn show_audit_log(
     Query(query): Query<AuditQuery>,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let log = load(&mut conn, &member, &query).await?;
+    let log = load(&mut conn, &member.actor(), &query).await?;
     let people = store::list_actors(&mut conn, member.project_id).await?;
     let transcripts = store::list_transcripts(&mut conn, member.project_id).await?;
     drop(conn);
@@ -346,7 +346,7 @@ pub async fn list_audit_events(
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, AppError> {
     let mut conn = state.db.acquire().await?;
-    Ok(Json(load(&mut conn, &member, &query).await?))
+    Ok(Json(load(&mut conn, &member.actor(), &query).await?))
 }
 
 const CSV_HEADER: [&str; 11] = [
@@ -446,7 +446,7 @@ pub async fn download_audit_csv(
     member: Member,
     Query(query): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let stream = csv_stream(state, &member, &query).await?;
+    let stream = csv_stream(state, &member.actor(), &query).await?;
     let today = OffsetDateTime::now_utc().date();
     let disposition = format!(
         "attachment; filename=\"audit-{}-{today}.csv\"",
@@ -466,19 +466,19 @@ pub async fn download_audit_csv(
 /// good (the Exports page and `concord export` stream it too).
 pub async fn csv_stream(
     state: AppState,
-    member: &Member,
+    actor: &Actor,
     query: &AuditQuery,
 ) -> Result<
     impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static,
     AppError,
 > {
     let mut conn = state.db.acquire().await?;
-    require_reader(&mut conn, member).await?;
-    let filter = parse_filter(&mut conn, member.project_id, query).await?;
+    require_reader(&mut conn, actor).await?;
+    let filter = parse_filter(&mut conn, actor.project_id, query).await?;
     drop(conn);
     let chunks = CsvChunks {
         state,
-        project_id: member.project_id,
+        project_id: actor.project_id,
         filter,
         before_id: None,
         started: false,

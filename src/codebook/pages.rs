@@ -71,7 +71,7 @@ pub async fn show_codebook(
     });
     layers.dedup();
     let discussed = {
-        match crate::debriefings::service::team_reader(&mut conn, &member).await {
+        match crate::debriefings::service::team_reader(&mut conn, &member.actor()).await {
             Ok(reader) => crate::debriefings::service::discussed(&mut conn, reader)
                 .await?
                 .codes

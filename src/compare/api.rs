@@ -88,7 +88,7 @@ pub async fn get_agreement(
     Query(query): Query<ReportQuery>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let level = report::parse_level(query.level.as_deref())?;
-    let report = report::build(&state, &member, level, query.transcript_id).await?;
+    let report = report::build(&state, &member.actor(), level, query.transcript_id).await?;
     let json = serde_json::to_value(AgreementJson::new(&report))
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(Json(json))

@@ -196,7 +196,7 @@ pub async fn show_agreement(
     Query(query): Query<LevelQuery>,
 ) -> Result<Html<String>, AppError> {
     let level = report::parse_level(query.level.as_deref())?;
-    let report = report::build(&state, &member, level, None).await?;
+    let report = report::build(&state, &member.actor(), level, None).await?;
     let page = AgreementPage {
         layout,
         headers: view::headers(&report),
@@ -223,7 +223,7 @@ pub async fn show_transcript_agreement(
     Query(query): Query<LevelQuery>,
 ) -> Result<Html<String>, AppError> {
     let level = report::parse_level(query.level.as_deref())?;
-    let report = report::build(&state, &member, level, Some(transcript_id)).await?;
+    let report = report::build(&state, &member.actor(), level, Some(transcript_id)).await?;
     let Some(info) = report.included.first() else {
         let why = report
             .excluded
@@ -259,7 +259,7 @@ pub async fn download_csv(
     Query(query): Query<LevelQuery>,
 ) -> Result<Response, AppError> {
     let level = report::parse_level(query.level.as_deref())?;
-    let report = report::build(&state, &member, level, None).await?;
+    let report = report::build(&state, &member.actor(), level, None).await?;
     let csv = report::to_csv(&report)?;
     let name = format!(
         "attachment; filename=\"agreement-{}.csv\"",

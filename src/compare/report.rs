@@ -14,7 +14,7 @@ use crate::agreement::{
 use crate::coding::blinding::Viewer;
 use crate::db::ids::{CodeId, CodingId, ProjectId, TranscriptId, UserId};
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 use crate::state::AppState;
 
@@ -154,21 +154,21 @@ pub enum Scope {
 /// coders (two or more) have submitted, and the viewer is not blind to it.
 pub async fn build(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     level: UnitLevel,
     only: Option<TranscriptId>,
 ) -> Result<ProjectReport, AppError> {
-    build_scoped(state, member, level, only, Scope::Full).await
+    build_scoped(state, actor, level, only, Scope::Full).await
 }
 
 pub async fn build_scoped(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     level: UnitLevel,
     only: Option<TranscriptId>,
     scope: Scope,
 ) -> Result<ProjectReport, AppError> {
-    build_levels(state, member, &[level], only, scope)
+    build_levels(state, actor, &[level], only, scope)
         .await?
         .pop()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("agreement report: no level")))
@@ -180,17 +180,17 @@ pub async fn build_scoped(
 /// are computed once and shared.
 pub async fn build_levels(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     levels: &[UnitLevel],
     only: Option<TranscriptId>,
     scope: Scope,
 ) -> Result<Vec<ProjectReport>, AppError> {
-    if member.role == Role::Reviewer {
+    if actor.role == Role::Reviewer {
         return Err(AppError::Forbidden);
     }
     let mut conn = state.db.acquire().await?;
-    let viewer = Viewer::load(&mut conn, member).await?;
-    let of = Of::member(member);
+    let viewer = Viewer::of(&mut conn, actor).await?;
+    let of = Of::actor(actor);
     let loaded = load(&mut conn, of, &viewer, only).await?;
     drop(conn);
     compute(loaded, levels, scope)
@@ -204,14 +204,7 @@ pub struct Of {
 }
 
 impl Of {
-    pub fn member(member: &Member) -> Self {
-        Self {
-            project: member.project_id,
-            shared: member.project.codebook_mode.is_shared(),
-        }
-    }
-
-    pub fn actor(actor: &crate::projects::member::Actor) -> Self {
+    pub fn actor(actor: &Actor) -> Self {
         Self {
             project: actor.project_id,
             shared: actor.project.codebook_mode.is_shared(),

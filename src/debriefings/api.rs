@@ -16,7 +16,7 @@ pub async fn list(
     member: Member,
 ) -> Result<Json<Vec<Debriefing>>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = service::team_reader(&mut conn, &member).await?;
+    let reader = service::team_reader(&mut conn, &member.actor()).await?;
     Ok(Json(service::list(&mut conn, reader).await?))
 }
 
@@ -26,7 +26,7 @@ pub async fn create(
     Json(body): Json<NewDebriefing>,
 ) -> Result<(StatusCode, Json<Debriefing>), AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let made = service::create(&mut tx, editor, body).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(made)))
@@ -38,7 +38,7 @@ pub async fn show(
     Path((_, id)): Path<(String, uuid::Uuid)>,
 ) -> Result<Json<Debriefing>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = service::team_reader(&mut conn, &member).await?;
+    let reader = service::team_reader(&mut conn, &member.actor()).await?;
     Ok(Json(service::get(&mut conn, reader.project_id, id).await?))
 }
 
@@ -49,7 +49,7 @@ pub async fn update(
     Json(body): Json<NewDebriefing>,
 ) -> Result<Json<Debriefing>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let changed = service::update(&mut tx, editor, id, body).await?;
     tx.commit().await?;
     Ok(Json(changed))
@@ -68,7 +68,7 @@ pub async fn discussed(
     member: Member,
 ) -> Result<Json<DiscussedJson>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = service::team_reader(&mut conn, &member).await?;
+    let reader = service::team_reader(&mut conn, &member.actor()).await?;
     let d = service::discussed(&mut conn, reader).await?;
     let words = |m: std::collections::HashMap<uuid::Uuid, Vec<(uuid::Uuid, String)>>| {
         m.into_iter()

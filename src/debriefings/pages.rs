@@ -91,9 +91,9 @@ pub async fn list(
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = service::team_reader(&mut conn, &member).await?;
+    let reader = service::team_reader(&mut conn, &member.actor()).await?;
     let sessions = service::list(&mut conn, reader).await?;
-    let choices = match Editor::of(&mut conn, &member).await {
+    let choices = match Editor::of(&mut conn, &member.actor()).await {
         Ok(_) => Some(choices(&mut conn, reader).await?),
         Err(_) => None,
     };
@@ -117,7 +117,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let input = input(&fields)?;
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let made = service::create(&mut tx, editor, input).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
@@ -161,9 +161,9 @@ pub async fn show(
     Path((_, id)): Path<(String, uuid::Uuid)>,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = service::team_reader(&mut conn, &member).await?;
+    let reader = service::team_reader(&mut conn, &member.actor()).await?;
     let session = service::get(&mut conn, reader.project_id, id).await?;
-    let choices = match Editor::of(&mut conn, &member).await {
+    let choices = match Editor::of(&mut conn, &member.actor()).await {
         Ok(_) => Some(choices(&mut conn, reader).await?),
         Err(_) => None,
     };
@@ -186,7 +186,7 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let input = input(&fields)?;
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     service::update(&mut tx, editor, id, input).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/projects/{}/debriefings/{id}", member.project_id)).into_response())

@@ -15,15 +15,15 @@ use super::store::{self, Debriefing, Fields};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, ThemeNodeId, UserId};
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 use crate::themes::service::{Editor, Reader};
 
 /// A member of the team who may read the agreed codebook: not a reviewer,
 /// not still coding any transcript.
-pub async fn team_reader(conn: &mut PgConnection, member: &Member) -> Result<Reader, AppError> {
-    member.require(&[Role::Lead, Role::Coder])?;
-    Reader::of(conn, member).await
+pub async fn team_reader(conn: &mut PgConnection, actor: &Actor) -> Result<Reader, AppError> {
+    actor.require(&[Role::Lead, Role::Coder])?;
+    Reader::of(conn, actor).await
 }
 
 const MONTHS: [&str; 12] = [

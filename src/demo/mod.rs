@@ -42,7 +42,7 @@ use crate::db::ids::{
 use crate::error::AppError;
 use crate::import::{self, Encoding};
 use crate::participants::model::VariableKind;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 use crate::reconcile::model::DecisionKind;
 use crate::reconcile::service::{self as reconcile, CommentRequest, DecideRequest, Item};
@@ -961,10 +961,10 @@ async fn insert_project(
     })
 }
 
-/// `user`'s membership, as the extractor would find it for a request.
-async fn member(state: &AppState, project: ProjectId, user: UserId) -> Result<Member, AppError> {
+/// `user` acting on the project.
+async fn member(state: &AppState, project: ProjectId, user: UserId) -> Result<Actor, AppError> {
     let mut conn = state.db.acquire().await?;
-    Member::of_user(&mut conn, project, user).await
+    Actor::of_user(&mut conn, project, user).await
 }
 
 /// The one span of `spans` that plans what happens to the discrepancy made of
@@ -1026,12 +1026,12 @@ async fn reconcile_transcript(
     state: &AppState,
     study: &Study,
     made: &MadeProject,
-    (lead, coders): (&Member, &[Member; 2]),
+    (lead, coders): (&Actor, &[Actor; 2]),
     t: &MadeTranscript,
 ) -> Result<usize, AppError> {
     let view = {
         let mut conn = state.db.acquire().await?;
-        reconcile::load(&mut conn, &lead.actor(), t.id).await?
+        reconcile::load(&mut conn, lead, t.id).await?
     };
     let mut used = vec![false; t.spans.len()];
     let mut decisions = 0;
@@ -1063,7 +1063,7 @@ async fn reconcile_transcript(
             let mut tx = state.begin().await?;
             reconcile::comment(
                 &mut tx,
-                &coders[coder as usize].actor(),
+                &coders[coder as usize],
                 t.id,
                 CommentRequest { key, body },
             )
@@ -1089,7 +1089,7 @@ async fn reconcile_transcript(
 /// in force before it.
 async fn decide_steps(
     state: &AppState,
-    lead: &Member,
+    lead: &Actor,
     (transcript, item): (TranscriptId, &Item),
     span: &MarkedSpan,
     made: &MadeProject,
@@ -1115,7 +1115,7 @@ async fn decide_steps(
         let mut tx = state.begin().await?;
         let decision = reconcile::decide(
             &mut tx,
-            &lead.actor(),
+            lead,
             transcript,
             DecideRequest {
                 key: item.key.clone(),
@@ -1163,7 +1163,7 @@ async fn place_in_themes(
         }
     }
     let mut tx = state.begin().await?;
-    let member = Member::of_user(&mut tx, made.id, lead).await?;
+    let member = Actor::of_user(&mut tx, made.id, lead).await?;
     let editor = crate::themes::service::Editor::of(&mut tx, &member).await?;
     let mut themes: Vec<ThemeNodeId> = Vec::new();
     let mut placed = 0;
@@ -1237,7 +1237,7 @@ async fn select_quotes(
     lead: UserId,
 ) -> Result<usize, AppError> {
     let mut tx = state.begin().await?;
-    let member = Member::of_user(&mut tx, made.id, lead).await?;
+    let member = Actor::of_user(&mut tx, made.id, lead).await?;
     let editor = crate::themes::service::Editor::of(&mut tx, &member).await?;
     let selected = crate::quote_bank::service::select_for_demo(&mut tx, editor).await?;
     tx.commit().await?;

@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 
 use crate::db::ids::{AgreedCodeId, ProjectId, ThemeNodeId, UserId};
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 use crate::state::AppState;
 
@@ -69,9 +69,9 @@ pub async fn create(
     .await?
     .id;
     crate::projects::store::insert_member(&mut tx, project, expert, Role::Reviewer).await?;
-    let lead_m = Member::of_user(&mut tx, project, lead).await?;
-    let rita_m = Member::of_user(&mut tx, project, rita).await?;
-    let expert_m = Member::of_user(&mut tx, project, expert).await?;
+    let lead_m = Actor::of_user(&mut tx, project, lead).await?;
+    let rita_m = Actor::of_user(&mut tx, project, rita).await?;
+    let expert_m = Actor::of_user(&mut tx, project, expert).await?;
     let editor = crate::themes::service::Editor::of(&mut tx, &lead_m).await?;
 
     // Member checking: round 1, sent to Rita and the outside expert.
@@ -215,9 +215,9 @@ pub async fn create(
         }
     };
     let lead_access = crate::memos::service::Access::of(&mut tx, &lead_m).await?;
-    let ada_m = Member::of_user(&mut tx, project, ada).await?;
+    let ada_m = Actor::of_user(&mut tx, project, ada).await?;
     let ada_access = crate::memos::service::Access::of(&mut tx, &ada_m).await?;
-    let ben_m = Member::of_user(&mut tx, project, ben).await?;
+    let ben_m = Actor::of_user(&mut tx, project, ben).await?;
     let ben_access = crate::memos::service::Access::of(&mut tx, &ben_m).await?;
     for (access, input) in [
         (

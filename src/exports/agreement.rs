@@ -10,7 +10,7 @@ use crate::agreement::{Coefficients, Stat, UnitCounts, UnitLevel};
 use crate::compare::report::{self, ProjectReport, Scope};
 use crate::docx::{Block, Document, ParagraphStyle, Run, Table};
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::state::AppState;
 
 pub const LEVELS: [(UnitLevel, &str); 5] = [
@@ -226,7 +226,7 @@ async fn level_sheet(
     Ok(())
 }
 
-async fn about(member: &Member, line: &ProjectReport, sink: &mut Sink) -> Result<(), AppError> {
+async fn about(actor: &Actor, line: &ProjectReport, sink: &mut Sink) -> Result<(), AppError> {
     sink.sheet("About", &[("item", 28.0), ("value", 80.0)])?;
     let today = time::OffsetDateTime::now_utc().date().to_string();
     let coders = line
@@ -241,7 +241,7 @@ async fn about(member: &Member, line: &ProjectReport, sink: &mut Sink) -> Result
         .collect::<Vec<_>>()
         .join(", ");
     let mut rows: Vec<(String, String)> = vec![
-        ("project".into(), member.project.name.clone()),
+        ("project".into(), actor.project.name.clone()),
         ("made".into(), today),
         ("coders".into(), coders),
         ("transcripts compared".into(), line.included.len().to_string()),
@@ -277,16 +277,16 @@ async fn about(member: &Member, line: &ProjectReport, sink: &mut Sink) -> Result
 /// discrepancy lists).
 pub async fn reports(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
 ) -> Result<Vec<(ProjectReport, &'static str)>, AppError> {
     let levels = LEVELS.map(|(level, _)| level);
-    let reports = report::build_levels(state, member, &levels, None, Scope::Statistics).await?;
+    let reports = report::build_levels(state, actor, &levels, None, Scope::Statistics).await?;
     Ok(reports.into_iter().zip(LEVELS.map(|(_, t)| t)).collect())
 }
 
-pub async fn write(state: &AppState, member: &Member, sink: &mut Sink) -> Result<(), AppError> {
-    let reports = reports(state, member).await?;
-    about(member, &reports[0].0, sink).await?;
+pub async fn write(state: &AppState, actor: &Actor, sink: &mut Sink) -> Result<(), AppError> {
+    let reports = reports(state, actor).await?;
+    about(actor, &reports[0].0, sink).await?;
     // |uα is on characters whatever the level: its intervals serve every sheet.
     let u_intervals = u_alpha_intervals(&reports[0].0);
     for (report, title) in &reports {
@@ -350,11 +350,11 @@ fn guidance(alpha: Stat) -> String {
 
 /// The methods paragraph and its tables: the line level first (the unit of
 /// the Agreement page), then every level's pooled α, κ and AC1 with intervals.
-pub async fn document(state: &AppState, member: &Member) -> Result<Document, AppError> {
-    let reports = reports(state, member).await?;
+pub async fn document(state: &AppState, actor: &Actor) -> Result<Document, AppError> {
+    let reports = reports(state, actor).await?;
     let date = time::OffsetDateTime::now_utc().date();
-    let mut doc = Document::new(format!("{} — Agreement", member.project.name), date);
-    doc.push(Block::Title(member.project.name.clone()));
+    let mut doc = Document::new(format!("{} — Agreement", actor.project.name), date);
+    doc.push(Block::Title(actor.project.name.clone()));
     doc.push(Block::paragraph([Run::bold(
         "Inter-coder agreement: methods paragraph",
     )]));

@@ -33,16 +33,16 @@ pub async fn run(
     coder_layers: bool,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let member = service::owner_member(state, project)
+    let (actor, name) = service::owner_actor(state, project)
         .await
         .map_err(|_| anyhow::anyhow!("no project with an owner has the id {project}"))?;
     let options = Options {
         coder_layers,
         ..Options::default()
     };
-    let mut download = service::start(state, &member, kind, options)
+    let mut download = service::start(state, &actor, kind, options)
         .await
-        .map_err(|e| anyhow::anyhow!("{} as {}: {e}", kind.as_str(), member.user.display_name))?;
+        .map_err(|e| anyhow::anyhow!("{} as {name}: {e}", kind.as_str()))?;
     let mut file =
         std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
     let bar = indicatif::ProgressBar::new_spinner();

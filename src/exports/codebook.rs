@@ -10,7 +10,7 @@ use crate::coding::blinding::AgreedCodebook;
 use crate::db::ids::{AgreedCodeId, ConsensusCodingId, TranscriptId};
 use crate::docx::{Block, Document, ParagraphStyle, Run};
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::state::AppState;
 
 const HEADINGS: [(&str, f64); 13] = [
@@ -46,29 +46,29 @@ pub struct CodeEntry {
 
 pub async fn entries(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     proof: AgreedCodebook,
 ) -> Result<Vec<CodeEntry>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let codes = crate::codebook::store::list_agreed(&mut conn, member.project_id).await?;
+    let codes = crate::codebook::store::list_agreed(&mut conn, actor.project_id).await?;
     let counts: HashMap<AgreedCodeId, crate::codebook::model::CodeCounts> =
-        crate::codebook::store::consensus_counts(&mut conn, member.project_id)
+        crate::codebook::store::consensus_counts(&mut conn, actor.project_id)
             .await?
             .into_iter()
             .map(|c| (c.agreed_code_id, c))
             .collect();
     let mut aligned: HashMap<AgreedCodeId, Vec<String>> = HashMap::new();
-    for a in crate::codebook::store::list_aligned(&mut conn, member.project_id, proof).await? {
+    for a in crate::codebook::store::list_aligned(&mut conn, actor.project_id, proof).await? {
         aligned
             .entry(a.agreed)
             .or_default()
             .push(format!("{}: {}", a.coder, a.name));
     }
-    let examples = store::list_example_codings(&mut conn, member.project_id, proof).await?;
+    let examples = store::list_example_codings(&mut conn, actor.project_id, proof).await?;
     let mut wanted: Vec<TranscriptId> = examples.iter().map(|e| e.transcript_id).collect();
     wanted.sort();
     wanted.dedup();
-    let texts = store::texts(&mut conn, member.project_id, &wanted).await?;
+    let texts = store::texts(&mut conn, actor.project_id, &wanted).await?;
     drop(conn);
     let mut quotes: HashMap<AgreedCodeId, (ConsensusCodingId, Example)> = HashMap::new();
     for e in examples {
@@ -109,14 +109,14 @@ pub async fn entries(
 
 pub async fn write(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     proof: AgreedCodebook,
     sink: &mut Sink,
 ) -> Result<(), AppError> {
-    let entries = entries(state, member, proof).await?;
+    let entries = entries(state, actor, proof).await?;
     let mut conn = state.db.acquire().await?;
-    let paths = crate::themes::store::code_paths(&mut conn, member.project_id, proof).await?;
-    let of = store::count_reconciled_participants(&mut conn, member.project_id, proof).await?;
+    let paths = crate::themes::store::code_paths(&mut conn, actor.project_id, proof).await?;
+    let of = store::count_reconciled_participants(&mut conn, actor.project_id, proof).await?;
     drop(conn);
     // Placed codes first, in the order of their paths; unplaced ones after.
     let mut rows: Vec<(String, &CodeEntry)> = entries
@@ -241,18 +241,18 @@ fn view_of(e: &CodeEntry, path: String) -> CodeView {
 
 pub async fn book(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     proof: AgreedCodebook,
 ) -> Result<Book, AppError> {
     use crate::themes::model::children_of;
     use crate::themes::store as themes;
 
-    let entries = entries(state, member, proof).await?;
+    let entries = entries(state, actor, proof).await?;
     let mut conn = state.db.acquire().await?;
-    let nodes = themes::list_nodes(&mut conn, member.project_id, proof).await?;
-    let placements = themes::list_placements(&mut conn, member.project_id, proof).await?;
-    let paths = themes::code_paths(&mut conn, member.project_id, proof).await?;
-    let of = store::count_reconciled_participants(&mut conn, member.project_id, proof).await?;
+    let nodes = themes::list_nodes(&mut conn, actor.project_id, proof).await?;
+    let placements = themes::list_placements(&mut conn, actor.project_id, proof).await?;
+    let paths = themes::code_paths(&mut conn, actor.project_id, proof).await?;
+    let of = store::count_reconciled_participants(&mut conn, actor.project_id, proof).await?;
     drop(conn);
 
     let by_code: std::collections::HashMap<_, _> = entries.iter().map(|e| (e.code.id, e)).collect();
@@ -296,7 +296,7 @@ pub async fn book(
         .collect();
     unplaced.sort_by_cached_key(|e| e.code.name.to_lowercase());
     Ok(Book {
-        project: member.project.name.clone(),
+        project: actor.project.name.clone(),
         date: time::OffsetDateTime::now_utc().date(),
         of,
         themes: nodes.len(),

@@ -12,7 +12,7 @@ use crate::coding::blinding::{AgreedCodebook, Viewer};
 use crate::db::ids::{DecisionId, TranscriptId, UserId};
 use crate::docx::{Block, Document, ParagraphStyle, Run, Table};
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::reconcile::model::Side;
 use crate::reconcile::store::{self as decisions, Decision};
 use crate::state::AppState;
@@ -89,11 +89,11 @@ impl Ledger {
 
 pub async fn load(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     viewer: &Viewer,
     proof: AgreedCodebook,
 ) -> Result<Ledger, AppError> {
-    let project = member.project_id;
+    let project = actor.project_id;
     let mut conn = state.db.acquire().await?;
     let transcripts = store::list_transcripts(&mut conn, project).await?;
     // A decision shows both coders' layers as they were: only transcripts
@@ -175,12 +175,12 @@ fn rfc3339(t: time::OffsetDateTime) -> Result<String, AppError> {
 
 pub async fn write(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     viewer: &Viewer,
     proof: AgreedCodebook,
     sink: &mut Sink,
 ) -> Result<(), AppError> {
-    let ledger = load(state, member, viewer, proof).await?;
+    let ledger = load(state, actor, viewer, proof).await?;
     sink.sheet("Decisions", &HEADINGS)?;
     for t in &ledger.transcripts {
         for chain in &t.chains {
@@ -406,15 +406,15 @@ pub fn summary_blocks(summary: &Summary) -> Vec<Block> {
 /// per discrepancy (the decision in force, and the ones it replaced).
 pub async fn document(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     viewer: &Viewer,
     proof: AgreedCodebook,
 ) -> Result<Document, AppError> {
-    let ledger = load(state, member, viewer, proof).await?;
+    let ledger = load(state, actor, viewer, proof).await?;
     let summary = summarize(&ledger);
     let date = time::OffsetDateTime::now_utc().date();
-    let mut doc = Document::new(format!("{} — Decision ledger", member.project.name), date);
-    doc.push(Block::Title(member.project.name.clone()));
+    let mut doc = Document::new(format!("{} — Decision ledger", actor.project.name), date);
+    doc.push(Block::Title(actor.project.name.clone()));
     doc.push(Block::paragraph([Run::bold("Decision ledger")]));
     doc.push(Block::text(format!("Made {date}")));
     doc.push(Block::heading(1, "Summary"));

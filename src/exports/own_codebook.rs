@@ -10,7 +10,7 @@ use super::store::{self, OwnCodeRow};
 use crate::db::ids::CodeId;
 use crate::docx::{Block, Document, Run};
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::state::AppState;
 
 const HEADINGS: [(&str, f64); 12] = [
@@ -60,16 +60,19 @@ pub(super) fn no_codes() -> AppError {
 }
 
 /// The caller's own codes; refused (409, with the reason) when they have none.
-pub async fn load(state: &AppState, member: &Member) -> Result<OwnBook, AppError> {
+pub async fn load(state: &AppState, actor: &Actor) -> Result<OwnBook, AppError> {
     let mut conn = state.db.acquire().await?;
-    let rows = store::list_own_codes(&mut conn, member.project_id, member.user.id).await?;
+    let rows = store::list_own_codes(&mut conn, actor.project_id, actor.user_id).await?;
+    let coder = crate::auth::store::get_user(&mut conn, actor.user_id)
+        .await?
+        .display_name;
     drop(conn);
     if rows.is_empty() {
         return Err(no_codes());
     }
     Ok(OwnBook {
-        project: member.project.name.clone(),
-        coder: member.user.display_name.clone(),
+        project: actor.project.name.clone(),
+        coder,
         date: time::OffsetDateTime::now_utc().date(),
         codes: tree(rows),
     })

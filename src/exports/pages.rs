@@ -57,6 +57,7 @@ pub struct ExportsJson {
 }
 
 async fn list(state: &AppState, member: &Member) -> Result<ExportsJson, AppError> {
+    let actor = &member.actor();
     let mut conn = state.db.acquire().await?;
     let viewer = Viewer::load(&mut conn, member).await?;
     let own_codes =
@@ -64,7 +65,7 @@ async fn list(state: &AppState, member: &Member) -> Result<ExportsJson, AppError
     let exports = ExportKind::ALL
         .into_iter()
         .map(|kind| {
-            let refusal = service::check(member, &viewer, kind).err().or_else(|| {
+            let refusal = service::check(actor, &viewer, kind).err().or_else(|| {
                 (kind.needs() == Needs::OwnCodes && own_codes == 0)
                     .then(super::own_codebook::no_codes)
             });
@@ -129,9 +130,9 @@ async fn list(state: &AppState, member: &Member) -> Result<ExportsJson, AppError
         None
     };
     drop(conn);
-    let ledger_summary = match service::check(member, &viewer, ExportKind::LedgerCsv) {
+    let ledger_summary = match service::check(actor, &viewer, ExportKind::LedgerCsv) {
         Ok(Some(proof)) => Some(super::ledger::summarize(
-            &super::ledger::load(state, member, &viewer, proof).await?,
+            &super::ledger::load(state, actor, &viewer, proof).await?,
         )),
         _ => None,
     };
@@ -241,7 +242,7 @@ async fn download(
     options: Options,
 ) -> Result<Response, AppError> {
     Ok(respond(
-        service::start(&state, &member, kind, options).await?,
+        service::start(&state, &member.actor(), kind, options).await?,
     ))
 }
 
@@ -311,9 +312,10 @@ pub async fn show_codebook_html(
     let mut conn = state.db.acquire().await?;
     let viewer = Viewer::load(&mut conn, &member).await?;
     drop(conn);
+    let actor = member.actor();
     let proof =
-        service::check(&member, &viewer, ExportKind::CodebookCsv)?.ok_or(AppError::Forbidden)?;
-    let book = codebook::book(&state, &member, proof).await?;
+        service::check(&actor, &viewer, ExportKind::CodebookCsv)?.ok_or(AppError::Forbidden)?;
+    let book = codebook::book(&state, &actor, proof).await?;
     Ok(Html(
         CodebookPrintPage {
             layout,

@@ -9,7 +9,7 @@ use super::store;
 use crate::coding::blinding::{AgreedCodebook, Viewer};
 use crate::error::AppError;
 use crate::import::Turn;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::state::AppState;
 
 /// The columns before and after the participant's attributes.
@@ -37,13 +37,13 @@ fn speaker_at(turns: &[Turn], offset: usize) -> Option<&str> {
 
 pub async fn write(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     viewer: &Viewer,
     proof: AgreedCodebook,
     coder_layers: bool,
     sink: &mut Sink,
 ) -> Result<(), AppError> {
-    let project = member.project_id;
+    let project = actor.project_id;
     let mut conn = state.db.acquire().await?;
     let variables = store::list_variables(&mut conn, project).await?;
     let values = store::participant_values(&mut conn, project).await?;

@@ -1,7 +1,6 @@
 //! Starting an export: who may make it, its audit row, and the task that
 //! writes it into a channel the response body (or `concord export`) reads.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -13,13 +12,11 @@ use super::model::{self, ExportKind, Needs};
 use super::sink::{self, Chunk, Progress, Sink};
 use super::{agreement, codebook, ledger, own_codebook, segments, store};
 use crate::audit::AuditQuery;
-use crate::auth::model::AuthUser;
-use crate::auth::session::{Auth, Credential, CurrentUser};
 use crate::coding::blinding::{AgreedCodebook, Viewer};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::ProjectId;
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 use crate::state::AppState;
 
@@ -55,11 +52,11 @@ impl Download {
 /// Whether `member` may make `kind`, or why not; the agreed-codebook proof
 /// when the export needs one.
 pub fn check(
-    member: &Member,
+    actor: &Actor,
     viewer: &Viewer,
     kind: ExportKind,
 ) -> Result<Option<AgreedCodebook>, AppError> {
-    member.require(kind.roles())?;
+    actor.require(kind.roles())?;
     match kind.needs() {
         Needs::AgreedCodebook => Ok(Some(viewer.agreed_codebook()?)),
         Needs::AuditLog => {
@@ -75,37 +72,37 @@ pub fn check(
 
 /// Checks the member's right to the export, records it on the audit log and
 /// starts writing it. Refusals come back as errors before any byte is sent.
-#[tracing::instrument(skip_all, fields(project_id = %member.project_id, export = kind.as_str()))]
+#[tracing::instrument(skip_all, fields(project_id = %actor.project_id, export = kind.as_str()))]
 pub async fn start(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     kind: ExportKind,
     options: Options,
 ) -> Result<Download, AppError> {
     let mut conn = state.db.acquire().await?;
-    let viewer = Viewer::load(&mut conn, member).await?;
+    let viewer = Viewer::of(&mut conn, actor).await?;
     drop(conn);
-    let proof = check(member, &viewer, kind)?;
+    let proof = check(actor, &viewer, kind)?;
     let options = Options {
         coder_layers: options.coder_layers && kind.takes_coder_layers(),
         ..options
     };
     // The member's own codes, read (or refused) before anything is recorded.
     let own = match kind.needs() {
-        Needs::OwnCodes => Some(own_codebook::load(state, member).await?),
+        Needs::OwnCodes => Some(own_codebook::load(state, actor).await?),
         _ => None,
     };
     let today = OffsetDateTime::now_utc().date();
     let file_name = match &own {
-        Some(book) => model::own_file_name(&member.project.name, &book.coder, kind, today),
-        None => model::file_name(&member.project.name, kind, today),
+        Some(book) => model::own_file_name(&actor.project.name, &book.coder, kind, today),
+        None => model::file_name(&actor.project.name, kind, today),
     };
     let (tx, chunks) = mpsc::channel(QUEUED_CHUNKS);
     let progress = Arc::new(Progress::default());
     // The audit log's own filters are checked before anything is recorded.
     let audit_stream = match kind {
         ExportKind::AuditCsv => Some(Box::pin(
-            crate::audit::csv_stream(state.clone(), member, &options.audit).await?,
+            crate::audit::csv_stream(state.clone(), actor, &options.audit).await?,
         )),
         _ => None,
     };
@@ -113,8 +110,8 @@ pub async fn start(
     let mut tx_audit = state.begin().await?;
     audit::record(
         &mut tx_audit,
-        Change::new(Some(member.user.id), Action::ExportMade)
-            .project(member.project_id)
+        Change::new(Some(actor.user_id), Action::ExportMade)
+            .project(actor.project_id)
             .entity(uuid::Uuid::now_v7())
             .after(&serde_json::json!({
                 "export": kind.as_str(),
@@ -148,7 +145,7 @@ pub async fn start(
         return Ok(download);
     }
     let state = state.clone();
-    let member = member.clone();
+    let member = actor.clone();
     tokio::spawn(async move {
         let written = async {
             if let Some(book) = own {
@@ -242,8 +239,11 @@ fn not_rows() -> Result<(), AppError> {
     )))
 }
 
-/// The project's first owner as a member, as `concord export` acts.
-pub async fn owner_member(state: &AppState, project: ProjectId) -> Result<Member, AppError> {
+/// The project's first owner, as `concord export` acts, with their name.
+pub async fn owner_actor(
+    state: &AppState,
+    project: ProjectId,
+) -> Result<(Actor, String), AppError> {
     let mut conn = state.db.acquire().await?;
     let owner = store::find_owner(&mut conn, project)
         .await?
@@ -251,27 +251,15 @@ pub async fn owner_member(state: &AppState, project: ProjectId) -> Result<Member
     let (found, role) = crate::projects::store::find_membership(&mut conn, project, owner)
         .await?
         .ok_or(AppError::NotFound)?;
-    let row = crate::auth::store::get_user(&mut conn, owner).await?;
-    let user = AuthUser {
-        id: row.id,
-        email: row.email,
-        display_name: row.display_name,
-        is_admin: row.is_admin,
-    };
+    let name = crate::auth::store::get_user(&mut conn, owner)
+        .await?
+        .display_name;
     debug_assert_eq!(role, Role::Owner);
-    Ok(Member {
-        user: CurrentUser {
-            user: user.clone(),
-            auth: Auth {
-                user: Some(user),
-                credential: Credential::Anonymous,
-                csrf_token: String::new(),
-                client_ip: IpAddr::from([127, 0, 0, 1]),
-                membership: None,
-            },
-        },
+    let actor = Actor {
+        user_id: owner,
         project_id: project,
         project: found,
         role,
-    })
+    };
+    Ok((actor, name))
 }

@@ -70,7 +70,7 @@ pub async fn list(
 ) -> Result<Json<Vec<Memo>>, AppError> {
     let filter = params.filter()?;
     let mut conn = state.db.acquire().await?;
-    let access = Access::of(&mut conn, &member).await?;
+    let access = Access::of(&mut conn, &member.actor()).await?;
     Ok(Json(service::list(&mut conn, &access, filter).await?))
 }
 
@@ -80,7 +80,7 @@ pub async fn create(
     Json(body): Json<MemoInput>,
 ) -> Result<(StatusCode, Json<Memo>), AppError> {
     let mut tx = state.begin().await?;
-    let access = Access::of(&mut tx, &member).await?;
+    let access = Access::of(&mut tx, &member.actor()).await?;
     let made = service::create(&mut tx, &access, body).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(made)))
@@ -92,7 +92,7 @@ pub async fn show(
     Path((_, id)): Path<(String, uuid::Uuid)>,
 ) -> Result<Json<Memo>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let access = Access::of(&mut conn, &member).await?;
+    let access = Access::of(&mut conn, &member.actor()).await?;
     Ok(Json(service::get(&mut conn, &access, id).await?))
 }
 
@@ -103,7 +103,7 @@ pub async fn update(
     Json(body): Json<MemoInput>,
 ) -> Result<Json<Memo>, AppError> {
     let mut tx = state.begin().await?;
-    let access = Access::of(&mut tx, &member).await?;
+    let access = Access::of(&mut tx, &member.actor()).await?;
     let changed = service::update(&mut tx, &access, id, body).await?;
     tx.commit().await?;
     Ok(Json(changed))
@@ -115,7 +115,7 @@ pub async fn delete(
     Path((_, id)): Path<(String, uuid::Uuid)>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.begin().await?;
-    let access = Access::of(&mut tx, &member).await?;
+    let access = Access::of(&mut tx, &member.actor()).await?;
     service::delete(&mut tx, &access, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

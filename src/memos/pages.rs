@@ -75,7 +75,7 @@ async fn target(
     let Some(id) = filter.target else {
         return Ok(None);
     };
-    let reader = crate::themes::service::Reader::of(conn, member).await?;
+    let reader = crate::themes::service::Reader::of(conn, &member.actor()).await?;
     let discussed = crate::debriefings::service::discussed(conn, reader).await?;
     let (kind, name, definition, sessions) = if kind == "node" {
         let nodes = crate::themes::store::list_nodes(conn, member.project_id, reader.proof).await?;
@@ -121,7 +121,7 @@ pub async fn list(
 ) -> Result<Html<String>, AppError> {
     let filter = params.filter()?;
     let mut conn = state.db.acquire().await?;
-    let access = Access::of(&mut conn, &member).await?;
+    let access = Access::of(&mut conn, &member.actor()).await?;
     let closed = (!access.visible.analytic).then(|| {
         "Memos on the project, codes and themes open once you have submitted every transcript you are coding; your journal is yours meanwhile.".to_owned()
     });
@@ -200,7 +200,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let input = input(&fields)?;
     let mut tx = state.begin().await?;
-    let access = Access::of(&mut tx, &member).await?;
+    let access = Access::of(&mut tx, &member.actor()).await?;
     let made = service::create(&mut tx, &access, input).await?;
     tx.commit().await?;
     Ok(back(&member, &fields, made.id))
@@ -214,7 +214,7 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let input = input(&fields)?;
     let mut tx = state.begin().await?;
-    let access = Access::of(&mut tx, &member).await?;
+    let access = Access::of(&mut tx, &member.actor()).await?;
     service::update(&mut tx, &access, id, input).await?;
     tx.commit().await?;
     Ok(back(&member, &fields, id))
@@ -227,7 +227,7 @@ pub async fn delete(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let mut tx = state.begin().await?;
-    let access = Access::of(&mut tx, &member).await?;
+    let access = Access::of(&mut tx, &member.actor()).await?;
     service::delete(&mut tx, &access, id).await?;
     tx.commit().await?;
     Ok(back(&member, &fields, id))

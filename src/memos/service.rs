@@ -20,23 +20,23 @@ use crate::db::audit::{self, Action, Change};
 use crate::db::ids::UserId;
 use crate::debriefings::service::parse_date;
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 
 /// What one member may read and write of the project's memos.
 #[derive(Debug, Clone)]
 pub struct Access {
-    pub member: Member,
+    pub actor: Actor,
     pub visible: Visible,
 }
 
 impl Access {
-    pub async fn of(conn: &mut PgConnection, member: &Member) -> Result<Self, AppError> {
-        member.require(&[Role::Lead, Role::Coder])?;
-        let viewer = Viewer::load(conn, member).await?;
+    pub async fn of(conn: &mut PgConnection, actor: &Actor) -> Result<Self, AppError> {
+        actor.require(&[Role::Lead, Role::Coder])?;
+        let viewer = Viewer::of(conn, actor).await?;
         Ok(Self {
-            member: member.clone(),
-            visible: visible(member, &viewer).ok_or(AppError::Forbidden)?,
+            actor: actor.clone(),
+            visible: visible(actor, &viewer).ok_or(AppError::Forbidden)?,
         })
     }
 
@@ -52,12 +52,12 @@ impl Access {
 }
 
 /// The memos `member` may read (the rules above), or None: none at all.
-pub fn visible(member: &Member, viewer: &Viewer) -> Option<Visible> {
-    member.require(&[Role::Lead, Role::Coder]).ok()?;
+pub fn visible(actor: &Actor, viewer: &Viewer) -> Option<Visible> {
+    actor.require(&[Role::Lead, Role::Coder]).ok()?;
     let analytic = viewer.agreed_codebook().is_ok();
     Some(Visible {
-        me: member.user.id,
-        journals: analytic && member.require(&[Role::Lead]).is_ok(),
+        me: actor.user_id,
+        journals: analytic && actor.require(&[Role::Lead]).is_ok(),
         analytic,
     })
 }
@@ -121,7 +121,7 @@ pub async fn list(
     if filter.limit == 0 {
         filter.limit = 1000;
     }
-    store::list(conn, access.member.project_id, access.visible, &filter).await
+    store::list(conn, access.actor.project_id, access.visible, &filter).await
 }
 
 pub async fn get(
@@ -131,7 +131,7 @@ pub async fn get(
 ) -> Result<Memo, AppError> {
     store::list(
         conn,
-        access.member.project_id,
+        access.actor.project_id,
         access.visible,
         &Filter {
             id: Some(id),
@@ -149,8 +149,8 @@ pub async fn create(
     access: &Access,
     input: MemoInput,
 ) -> Result<Memo, AppError> {
-    let project = access.member.project_id;
-    access.member.require_active()?;
+    let project = access.actor.project_id;
+    access.actor.require_active()?;
     let (code, node) = match (input.kind.as_str(), input.target_id) {
         ("journal", None) => (None, None),
         ("project", None) => {
@@ -170,7 +170,7 @@ pub async fn create(
         }
         ("node", Some(id)) => {
             access.require_analytic()?;
-            let reader = crate::themes::service::Reader::of(tx, &access.member).await?;
+            let reader = crate::themes::service::Reader::of(tx, &access.actor).await?;
             let live = crate::themes::store::list_nodes(tx, project, reader.proof).await?;
             if !live.iter().any(|n| n.id.0 == id) {
                 return Err(AppError::field("target_id", crate::messages::NO_SUCH_THEME));
@@ -198,13 +198,13 @@ pub async fn create(
             title: input.title.trim(),
             body: input.body.trim(),
         },
-        access.member.user.id,
+        access.actor.user_id,
     )
     .await?;
     let made = get(tx, access, id).await?;
     audit::record(
         tx,
-        Change::new(Some(access.member.user.id), Action::MemoWritten)
+        Change::new(Some(access.actor.user_id), Action::MemoWritten)
             .project(project)
             .entity(id)
             .subject(journal_author(&made))
@@ -220,10 +220,10 @@ pub async fn update(
     id: uuid::Uuid,
     input: MemoInput,
 ) -> Result<Memo, AppError> {
-    let project = access.member.project_id;
-    access.member.require_active()?;
+    let project = access.actor.project_id;
+    access.actor.require_active()?;
     let before = get(tx, access, id).await?;
-    if before.author_id != access.member.user.id {
+    if before.author_id != access.actor.user_id {
         return Err(AppError::Forbidden);
     }
     let version = input
@@ -249,7 +249,7 @@ pub async fn update(
     let after = get(tx, access, id).await?;
     audit::record(
         tx,
-        Change::new(Some(access.member.user.id), Action::MemoUpdated)
+        Change::new(Some(access.actor.user_id), Action::MemoUpdated)
             .project(project)
             .entity(id)
             .subject(journal_author(&after))
@@ -265,17 +265,17 @@ pub async fn delete(
     access: &Access,
     id: uuid::Uuid,
 ) -> Result<Memo, AppError> {
-    let project = access.member.project_id;
-    access.member.require_active()?;
+    let project = access.actor.project_id;
+    access.actor.require_active()?;
     let before = get(tx, access, id).await?;
-    let lead = access.member.require(&[Role::Lead]).is_ok();
-    if before.author_id != access.member.user.id && (!lead || before.kind == "journal") {
+    let lead = access.actor.require(&[Role::Lead]).is_ok();
+    if before.author_id != access.actor.user_id && (!lead || before.kind == "journal") {
         return Err(AppError::Forbidden);
     }
     store::delete(tx, project, id).await?;
     audit::record(
         tx,
-        Change::new(Some(access.member.user.id), Action::MemoDeleted)
+        Change::new(Some(access.actor.user_id), Action::MemoDeleted)
             .project(project)
             .entity(id)
             .subject(journal_author(&before))

@@ -49,42 +49,6 @@ impl Member {
         )
     }
 
-    /// A user's membership, outside any request (the command line, the demo,
-    /// benchmarks): acting as `user` from this machine.
-    pub async fn of_user(
-        conn: &mut sqlx::PgConnection,
-        project_id: ProjectId,
-        user: crate::db::ids::UserId,
-    ) -> Result<Member, AppError> {
-        use crate::auth::model::AuthUser;
-        use crate::auth::session::{Auth, Credential};
-        let (project, role) = store::find_membership(conn, project_id, user)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let row = crate::auth::store::get_user(conn, user).await?;
-        let auth_user = AuthUser {
-            id: row.id,
-            email: row.email,
-            display_name: row.display_name,
-            is_admin: row.is_admin,
-        };
-        Ok(Member {
-            user: CurrentUser {
-                user: auth_user.clone(),
-                auth: Auth {
-                    user: Some(auth_user),
-                    credential: Credential::Anonymous,
-                    csrf_token: String::new(),
-                    client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-                    membership: None,
-                },
-            },
-            project_id,
-            project,
-            role,
-        })
-    }
-
     /// Archived projects are read-only until unarchived.
     pub fn require_active(&self) -> Result<(), AppError> {
         require_active(&self.project)
@@ -112,7 +76,7 @@ fn require_active(project: &Project) -> Result<(), AppError> {
 
 /// A member acting on their project, as services take it beside a
 /// connection: who, on which project, in which role. Handlers make it from the
-/// request's [`Member`], commands from [`Member::of_user`]; nothing of the
+/// request's [`Member`], commands from [`Actor::of_user`]; nothing of the
 /// request (its CSRF token, its client address) comes along.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -123,6 +87,24 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// A user acting on a project outside any request (the command line, the
+    /// demo, benchmarks).
+    pub async fn of_user(
+        conn: &mut sqlx::PgConnection,
+        project_id: ProjectId,
+        user: crate::db::ids::UserId,
+    ) -> Result<Actor, AppError> {
+        let (project, role) = store::find_membership(conn, project_id, user)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Actor {
+            user_id: user,
+            project_id,
+            project,
+            role,
+        })
+    }
+
     /// Owners hold every right, so they pass every check.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
         require_role(self.role, roles)

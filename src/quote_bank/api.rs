@@ -20,7 +20,7 @@ pub async fn get_bank(
     member: Member,
 ) -> Result<Json<QuoteBank>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = super::reader(&mut conn, &member).await?;
+    let reader = super::reader(&mut conn, &member.actor()).await?;
     Ok(Json(service::bank(&mut conn, reader).await?))
 }
 
@@ -30,7 +30,7 @@ pub async fn select(
     Json(body): Json<SelectInput>,
 ) -> Result<(StatusCode, Json<SelectedQuote>), AppError> {
     let mut tx = state.begin().await?;
-    let editor = super::editor(&mut tx, &member).await?;
+    let editor = super::editor(&mut tx, &member.actor()).await?;
     let (quote, new) = service::select(&mut tx, editor, body).await?;
     tx.commit().await?;
     let status = if new {
@@ -48,7 +48,7 @@ pub async fn edit(
     Json(body): Json<EditInput>,
 ) -> Result<Json<SelectedQuote>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = super::editor(&mut tx, &member).await?;
+    let editor = super::editor(&mut tx, &member.actor()).await?;
     let quote = service::edit(&mut tx, editor, id, body).await?;
     tx.commit().await?;
     Ok(Json(quote))
@@ -66,7 +66,7 @@ pub async fn unselect(
     Query(query): Query<Versioned>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.begin().await?;
-    let editor = super::editor(&mut tx, &member).await?;
+    let editor = super::editor(&mut tx, &member.actor()).await?;
     service::unselect(&mut tx, editor, id, query.version).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -79,7 +79,7 @@ pub async fn refile(
     Json(body): Json<Versioned>,
 ) -> Result<Json<SelectedQuote>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = super::editor(&mut tx, &member).await?;
+    let editor = super::editor(&mut tx, &member.actor()).await?;
     let quote = service::refile(&mut tx, editor, id, body.version).await?;
     tx.commit().await?;
     Ok(Json(quote))
@@ -91,7 +91,7 @@ pub async fn reorder(
     Json(body): Json<ReorderInput>,
 ) -> Result<Json<Group>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = super::editor(&mut tx, &member).await?;
+    let editor = super::editor(&mut tx, &member.actor()).await?;
     let group = service::reorder(&mut tx, editor, body).await?;
     tx.commit().await?;
     Ok(Json(group))
@@ -103,7 +103,7 @@ pub async fn choose_attribute(
     Json(body): Json<AttributeInput>,
 ) -> Result<Json<AttributeChoice>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = super::editor(&mut tx, &member).await?;
+    let editor = super::editor(&mut tx, &member.actor()).await?;
     let choice = service::choose_attribute(&mut tx, editor, body).await?;
     tx.commit().await?;
     Ok(Json(choice))
@@ -124,7 +124,7 @@ pub async fn preview(
     Json(body): Json<PreviewRequest>,
 ) -> Result<Json<Preview>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let editor = super::editor(&mut conn, &member).await?;
+    let editor = super::editor(&mut conn, &member.actor()).await?;
     Ok(Json(
         service::preview(
             &mut conn,

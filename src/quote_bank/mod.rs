@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 pub use export::{csv_bytes, docx_bytes};
 
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::themes::service::{Editor, Reader};
 use crate::web::routes::Routes;
 
@@ -70,12 +70,12 @@ fn closed(error: AppError) -> AppError {
     }
 }
 
-pub async fn reader(conn: &mut PgConnection, member: &Member) -> Result<Reader, AppError> {
-    Reader::of(conn, member).await.map_err(closed)
+pub async fn reader(conn: &mut PgConnection, actor: &Actor) -> Result<Reader, AppError> {
+    Reader::of(conn, actor).await.map_err(closed)
 }
 
-pub async fn editor(conn: &mut PgConnection, member: &Member) -> Result<Editor, AppError> {
-    Editor::of(conn, member).await.map_err(closed)
+pub async fn editor(conn: &mut PgConnection, actor: &Actor) -> Result<Editor, AppError> {
+    Editor::of(conn, actor).await.map_err(closed)
 }
 
 /// `concord export --format quotes-csv|quotes-docx`: the quote bank as the
@@ -87,7 +87,7 @@ pub async fn run_cli(
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let member = crate::exports::service::owner_member(state, project)
+    let (actor, owner) = crate::exports::service::owner_actor(state, project)
         .await
         .map_err(|_| anyhow::anyhow!("no project with an owner has the id {project}"))?;
     let extension = if format == "quotes-docx" {
@@ -95,12 +95,12 @@ pub async fn run_cli(
     } else {
         "csv"
     };
-    let name = pages::file_name(&member.project.name, extension);
-    let bank = pages::for_download(state, &member, format, &name)
+    let name = pages::file_name(&actor.project.name, extension);
+    let bank = pages::for_download(state, &actor, format, &name)
         .await
-        .map_err(|e| anyhow::anyhow!("{format} as {}: {e}", member.user.display_name))?;
+        .map_err(|e| anyhow::anyhow!("{format} as {owner}: {e}"))?;
     let bytes = if extension == "docx" {
-        docx_bytes(&bank, &member.project.name)
+        docx_bytes(&bank, &actor.project.name)
     } else {
         csv_bytes(&bank)
     }

@@ -8,7 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::service::{self, QuoteBank};
 use crate::db::audit::{self, Action, Change};
 use crate::error::AppError;
-use crate::projects::member::Member;
+use crate::projects::member::{Actor, Member};
 use crate::state::AppState;
 use crate::web::Layout;
 
@@ -42,8 +42,8 @@ pub async fn show(
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = super::reader(&mut conn, &member).await?;
-    let can_edit = super::editor(&mut conn, &member).await.is_ok();
+    let reader = super::reader(&mut conn, &member.actor()).await?;
+    let can_edit = super::editor(&mut conn, &member.actor()).await.is_ok();
     let bank = service::bank(&mut conn, reader).await?;
     Ok(Html(
         QuoteBankPage {
@@ -59,19 +59,19 @@ pub async fn show(
 /// The bank for a download, with its audit row (exports are on the record).
 pub(super) async fn for_download(
     state: &AppState,
-    member: &Member,
+    actor: &Actor,
     export: &str,
     file_name: &str,
 ) -> Result<QuoteBank, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = super::reader(&mut conn, member).await?;
+    let reader = super::reader(&mut conn, actor).await?;
     let bank = service::bank(&mut conn, reader).await?;
     drop(conn);
     let mut tx = state.begin().await?;
     audit::record(
         &mut tx,
-        Change::new(Some(member.user.id), Action::ExportMade)
-            .project(member.project_id)
+        Change::new(Some(actor.user_id), Action::ExportMade)
+            .project(actor.project_id)
             .entity(uuid::Uuid::now_v7())
             .after(&serde_json::json!({
                 "export": export,
@@ -111,7 +111,7 @@ pub async fn download_csv(
     member: Member,
 ) -> Result<Response, AppError> {
     let name = file_name(&member.project.name, "csv");
-    let bank = for_download(&state, &member, "quotes-csv", &name).await?;
+    let bank = for_download(&state, &member.actor(), "quotes-csv", &name).await?;
     Ok(attachment(
         "text/csv; charset=utf-8",
         &name,
@@ -124,7 +124,7 @@ pub async fn download_docx(
     member: Member,
 ) -> Result<Response, AppError> {
     let name = file_name(&member.project.name, "docx");
-    let bank = for_download(&state, &member, "quotes-docx", &name).await?;
+    let bank = for_download(&state, &member.actor(), "quotes-docx", &name).await?;
     Ok(attachment(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         &name,

@@ -622,28 +622,13 @@ pub async fn run_cli(
         .into_iter()
         .find(|m| m.role == crate::projects::model::Role::Owner)
         .context("the project has no owner")?;
-    let user = crate::auth::model::AuthUser {
-        id: owner.user_id,
-        email: owner.email.clone(),
-        display_name: owner.display_name.clone(),
-        is_admin: false,
-    };
-    let member = crate::projects::member::Member {
-        user: crate::auth::session::CurrentUser {
-            user: user.clone(),
-            auth: crate::auth::session::Auth {
-                user: Some(user),
-                credential: crate::auth::session::Credential::Anonymous,
-                csrf_token: String::new(),
-                client_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-                membership: None,
-            },
-        },
+    let actor = crate::projects::member::Actor {
+        user_id: owner.user_id,
         project_id,
         project: project.clone(),
         role: owner.role,
     };
-    let viewer = crate::coding::blinding::Viewer::load(&mut conn, &member)
+    let viewer = crate::coding::blinding::Viewer::of(&mut conn, &actor)
         .await
         .map_err(app)?;
     let proof = viewer.agreed_codebook().map_err(|e| {

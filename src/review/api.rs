@@ -16,7 +16,7 @@ pub async fn list(
     member: Member,
 ) -> Result<Json<Vec<Round>>, AppError> {
     let mut conn = state.db.acquire().await?;
-    Ok(Json(service::rounds(&mut conn, &member).await?))
+    Ok(Json(service::rounds(&mut conn, &member.actor()).await?))
 }
 
 pub async fn publish(
@@ -25,7 +25,7 @@ pub async fn publish(
     Json(body): Json<NewRound>,
 ) -> Result<(StatusCode, Json<Round>), AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let round = service::publish(&mut tx, editor, body).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(round)))
@@ -37,7 +37,9 @@ pub async fn show(
     Path((_, round)): Path<(String, uuid::Uuid)>,
 ) -> Result<Json<RoundView>, AppError> {
     let mut conn = state.db.acquire().await?;
-    Ok(Json(service::view(&mut conn, &member, round).await?))
+    Ok(Json(
+        service::view(&mut conn, &member.actor(), round).await?,
+    ))
 }
 
 pub async fn comment(
@@ -47,7 +49,7 @@ pub async fn comment(
     Json(body): Json<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>), AppError> {
     let mut tx = state.begin().await?;
-    let comment = service::comment(&mut tx, &member, round, body).await?;
+    let comment = service::comment(&mut tx, &member.actor(), round, body).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(comment)))
 }
@@ -59,7 +61,7 @@ pub async fn answer(
     Json(body): Json<Answer>,
 ) -> Result<Json<Comment>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let comment = service::answer(&mut tx, editor, round, comment, body).await?;
     tx.commit().await?;
     Ok(Json(comment))
@@ -72,7 +74,7 @@ pub async fn sign_off(
     Json(body): Json<SignOff>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.begin().await?;
-    service::sign_off(&mut tx, &member, round, body).await?;
+    service::sign_off(&mut tx, &member.actor(), round, body).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -83,7 +85,7 @@ pub async fn close(
     Path((_, round)): Path<(String, uuid::Uuid)>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     service::close(&mut tx, editor, round).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

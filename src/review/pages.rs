@@ -31,8 +31,8 @@ pub async fn list(
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let rounds = service::rounds(&mut conn, &member).await?;
-    let can_edit = Editor::of(&mut conn, &member).await.is_ok();
+    let rounds = service::rounds(&mut conn, &member.actor()).await?;
+    let can_edit = Editor::of(&mut conn, &member.actor()).await.is_ok();
     let reviewers = crate::projects::store::list_members(&mut conn, member.project_id)
         .await?
         .into_iter()
@@ -70,7 +70,7 @@ pub async fn publish(
         reviewers,
     };
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let round = service::publish(&mut tx, editor, input).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!(
@@ -132,8 +132,8 @@ pub async fn show(
     Path((_, round)): Path<(String, uuid::Uuid)>,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let view = service::view(&mut conn, &member, round).await?;
-    let can_edit = Editor::of(&mut conn, &member).await.is_ok();
+    let view = service::view(&mut conn, &member.actor(), round).await?;
+    let can_edit = Editor::of(&mut conn, &member.actor()).await.is_ok();
     let is_reviewer = view.round.reviewers.contains(&member.user.id);
     Ok(Html(
         RoundPage {
@@ -176,7 +176,7 @@ pub async fn comment(
         body: field(&fields, "body").to_owned(),
     };
     let mut tx = state.begin().await?;
-    let made = service::comment(&mut tx, &member, round, input).await?;
+    let made = service::comment(&mut tx, &member.actor(), round, input).await?;
     tx.commit().await?;
     Ok(back(&member, round, &format!("comment-{}", made.id)))
 }
@@ -195,7 +195,7 @@ pub async fn answer(
             .map_err(|_| AppError::field("version", "Reload the page."))?,
     };
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     service::answer(&mut tx, editor, round, comment, input).await?;
     tx.commit().await?;
     Ok(back(&member, round, &format!("comment-{comment}")))
@@ -212,7 +212,7 @@ pub async fn sign_off(
         note: field(&fields, "note").to_owned(),
     };
     let mut tx = state.begin().await?;
-    service::sign_off(&mut tx, &member, round, input).await?;
+    service::sign_off(&mut tx, &member.actor(), round, input).await?;
     tx.commit().await?;
     Ok(back(&member, round, "signoffs"))
 }
@@ -223,7 +223,7 @@ pub async fn close(
     Path((_, round)): Path<(String, uuid::Uuid)>,
 ) -> Result<Response, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     service::close(&mut tx, editor, round).await?;
     tx.commit().await?;
     Ok(back(&member, round, "signoffs"))

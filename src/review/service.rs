@@ -10,7 +10,7 @@ use super::store;
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::UserId;
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 use crate::themes::model::Counts;
 use crate::themes::service::{self as themes, Editor, Hierarchy, Reader};
@@ -193,32 +193,29 @@ pub async fn publish(
 /// was sent to.
 pub async fn require_round(
     conn: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     round: uuid::Uuid,
 ) -> Result<store::Round, AppError> {
-    if member.role == Role::Coder {
+    if actor.role == Role::Coder {
         return Err(AppError::Forbidden);
     }
-    let found = store::round(conn, member.project_id, round)
+    let found = store::round(conn, actor.project_id, round)
         .await?
         .ok_or(AppError::NotFound)?;
-    match member.role {
+    match actor.role {
         Role::Owner | Role::Lead => Ok(found),
-        Role::Reviewer if found.reviewers.contains(&member.user.id) => Ok(found),
+        Role::Reviewer if found.reviewers.contains(&actor.user_id) => Ok(found),
         _ => Err(AppError::NotFound),
     }
 }
 
-pub async fn rounds(
-    conn: &mut PgConnection,
-    member: &Member,
-) -> Result<Vec<store::Round>, AppError> {
-    let all = store::rounds(conn, member.project_id).await?;
-    Ok(match member.role {
+pub async fn rounds(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<store::Round>, AppError> {
+    let all = store::rounds(conn, actor.project_id).await?;
+    Ok(match actor.role {
         Role::Owner | Role::Lead => all,
         Role::Reviewer => all
             .into_iter()
-            .filter(|r| r.reviewers.contains(&member.user.id))
+            .filter(|r| r.reviewers.contains(&actor.user_id))
             .collect(),
         Role::Coder => return Err(AppError::Forbidden),
     })
@@ -235,11 +232,11 @@ pub struct NewComment {
 
 pub async fn comment(
     tx: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     round: uuid::Uuid,
     input: NewComment,
 ) -> Result<store::Comment, AppError> {
-    let found = require_round(tx, member, round).await?;
+    let found = require_round(tx, actor, round).await?;
     if found.closed_at.is_some() {
         return Err(AppError::State(crate::messages::ROUND_CLOSED.into()));
     }
@@ -270,9 +267,9 @@ pub async fn comment(
     errors.into_result()?;
     let comment = store::insert_comment(
         tx,
-        member.project_id,
+        actor.project_id,
         round,
-        member.user.id,
+        actor.user_id,
         &input.target_kind,
         input.target_id,
         body,
@@ -280,8 +277,8 @@ pub async fn comment(
     .await?;
     audit::record(
         tx,
-        Change::new(Some(member.user.id), Action::ReviewCommented)
-            .project(member.project_id)
+        Change::new(Some(actor.user_id), Action::ReviewCommented)
+            .project(actor.project_id)
             .entity(comment.id)
             .after(&comment),
     )
@@ -350,12 +347,12 @@ pub struct SignOff {
 
 pub async fn sign_off(
     tx: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     round: uuid::Uuid,
     input: SignOff,
 ) -> Result<(), AppError> {
-    let found = require_round(tx, member, round).await?;
-    if !found.reviewers.contains(&member.user.id) {
+    let found = require_round(tx, actor, round).await?;
+    if !found.reviewers.contains(&actor.user_id) {
         return Err(AppError::Forbidden);
     }
     if found.closed_at.is_some() {
@@ -372,17 +369,17 @@ pub async fn sign_off(
     }
     store::upsert_signoff(
         tx,
-        member.project_id,
+        actor.project_id,
         round,
-        member.user.id,
+        actor.user_id,
         &input.verdict,
         input.note.trim(),
     )
     .await?;
     audit::record(
         tx,
-        Change::new(Some(member.user.id), Action::ReviewSignedOff)
-            .project(member.project_id)
+        Change::new(Some(actor.user_id), Action::ReviewSignedOff)
+            .project(actor.project_id)
             .entity(round)
             .after(&serde_json::json!({ "verdict": input.verdict, "note": input.note.trim() })),
     )
@@ -538,16 +535,16 @@ pub struct RoundView {
 
 pub async fn view(
     conn: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     round: uuid::Uuid,
 ) -> Result<RoundView, AppError> {
-    let found = require_round(conn, member, round).await?;
+    let found = require_round(conn, actor, round).await?;
     let snap: Snapshot = serde_json::from_value(found.snapshot.clone()).unwrap_or_default();
-    let comments = store::comments(conn, member.project_id, round).await?;
-    let signoffs = store::signoffs(conn, member.project_id, round).await?;
+    let comments = store::comments(conn, actor.project_id, round).await?;
+    let signoffs = store::signoffs(conn, actor.project_id, round).await?;
     let reviewer_names = store::names(conn, &found.reviewers).await?;
-    let changes = if matches!(member.role, Role::Owner | Role::Lead) {
-        match Reader::of(conn, member).await {
+    let changes = if matches!(actor.role, Role::Owner | Role::Lead) {
+        match Reader::of(conn, actor).await {
             Ok(reader) => Some(changes(&snap, &snapshot(conn, reader).await?)),
             Err(_) => None,
         }

@@ -15,5 +15,7 @@ pub async fn search(
 ) -> Result<Json<Results>, AppError> {
     let query = service::check(&params)?;
     let mut conn = state.db.acquire().await?;
-    Ok(Json(service::search(&mut conn, &member, &query).await?))
+    Ok(Json(
+        service::search(&mut conn, &member.actor(), &query).await?,
+    ))
 }

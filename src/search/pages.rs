@@ -36,7 +36,7 @@ pub async fn search(
             Ok(query) => {
                 let mut conn = state.db.acquire().await?;
                 (
-                    Some(service::search(&mut conn, &member, &query).await?),
+                    Some(service::search(&mut conn, &member.actor(), &query).await?),
                     None,
                 )
             }

@@ -18,7 +18,7 @@ use crate::coding::blinding::Viewer;
 use crate::db::ids::TranscriptId;
 use crate::error::AppError;
 use crate::memos::store::Filter;
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 
 /// Hits shown (and given their codes); the rest are counted.
@@ -96,14 +96,14 @@ pub fn check(params: &SearchParams) -> Result<String, AppError> {
     Ok(q)
 }
 
-#[tracing::instrument(skip_all, fields(project_id = %member.project_id))]
+#[tracing::instrument(skip_all, fields(project_id = %actor.project_id))]
 pub async fn search(
     conn: &mut PgConnection,
-    member: &Member,
+    actor: &Actor,
     query: &str,
 ) -> Result<Results, AppError> {
-    let project = member.project_id;
-    let viewer = Viewer::load(conn, member).await?;
+    let project = actor.project_id;
+    let viewer = Viewer::of(conn, actor).await?;
     let proof = viewer.agreed_codebook().ok();
     let pattern = matching::like_pattern(query);
     let needle = matching::folded(query);
@@ -165,12 +165,12 @@ pub async fn search(
             });
         }
     }
-    if !hits.is_empty() && member.role != Role::Reviewer {
+    if !hits.is_empty() && actor.role != Role::Reviewer {
         let spans: Vec<_> = hits
             .iter()
             .map(|h| (h.transcript_id, h.start, h.end))
             .collect();
-        for c in store::own_codes_at(conn, project, member.user.id, &spans).await? {
+        for c in store::own_codes_at(conn, project, actor.user_id, &spans).await? {
             codes
                 .entry((c.hit - 1) as usize)
                 .or_default()
@@ -186,7 +186,7 @@ pub async fn search(
     }
 
     // Memos, by the memos' own rules of who reads what.
-    let memos = if let Some(visible) = crate::memos::service::visible(member, &viewer) {
+    let memos = if let Some(visible) = crate::memos::service::visible(actor, &viewer) {
         let filter = Filter {
             pattern: Some(pattern),
             limit: MAX_MEMOS,

@@ -23,7 +23,7 @@ pub async fn get_hierarchy(
     member: Member,
 ) -> Result<Json<Hierarchy>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
     Ok(Json(service::hierarchy(&mut conn, reader).await?))
 }
 
@@ -33,7 +33,7 @@ pub async fn create_node(
     Json(body): Json<NewNodeInput>,
 ) -> Result<(StatusCode, Json<Node>), AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let node = service::create_node(&mut tx, editor, body).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(node)))
@@ -46,7 +46,7 @@ pub async fn update_node(
     Json(body): Json<NodeEdit>,
 ) -> Result<Json<Node>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let node = service::update_node(&mut tx, editor, id, body).await?;
     tx.commit().await?;
     Ok(Json(node))
@@ -59,7 +59,7 @@ pub async fn move_node(
     Json(body): Json<NodeMove>,
 ) -> Result<Json<Node>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let node = service::move_node(&mut tx, editor, id, body).await?;
     tx.commit().await?;
     Ok(Json(node))
@@ -77,7 +77,7 @@ pub async fn delete_node(
     Query(query): Query<Versioned>,
 ) -> Result<StatusCode, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     service::delete_node(&mut tx, editor, id, query.version).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -89,7 +89,7 @@ pub async fn restore_node(
     Path((_, id)): Path<(String, ThemeNodeId)>,
 ) -> Result<Json<Node>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let node = service::restore_node(&mut tx, editor, id).await?;
     tx.commit().await?;
     Ok(Json(node))
@@ -108,7 +108,7 @@ pub async fn merge_node(
     Json(body): Json<MergeRequest>,
 ) -> Result<Json<Node>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let node = service::merge_nodes(&mut tx, editor, id, body.version, body.into).await?;
     tx.commit().await?;
     Ok(Json(node))
@@ -128,7 +128,7 @@ pub async fn split_node(
     Json(body): Json<SplitRequest>,
 ) -> Result<(StatusCode, Json<Node>), AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let node =
         service::split_node(&mut tx, editor, id, body.version, &body.name, &body.codes).await?;
     tx.commit().await?;
@@ -150,7 +150,7 @@ pub async fn place_codes(
     Json(body): Json<PlaceRequest>,
 ) -> Result<Json<Vec<Placement>>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let placed =
         service::place_codes(&mut tx, editor, &body.codes, body.node_id, body.position).await?;
     tx.commit().await?;
@@ -250,7 +250,7 @@ pub async fn quotes(
 ) -> Result<Json<QuoteList>, AppError> {
     let query = QuoteParams::parse(uri.query())?.query()?;
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
     Ok(Json(service::quotes(&mut conn, reader, &query).await?))
 }
 

@@ -32,8 +32,8 @@ pub async fn show(
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let (closed, can_edit) = match Reader::of(&mut conn, &member).await {
-        Ok(_) => (None, Editor::of(&mut conn, &member).await.is_ok()),
+    let (closed, can_edit) = match Reader::of(&mut conn, &member.actor()).await {
+        Ok(_) => (None, Editor::of(&mut conn, &member.actor()).await.is_ok()),
         Err(AppError::State(why)) => (Some(why), false),
         Err(e) => return Err(e),
     };
@@ -115,8 +115,8 @@ pub async fn quotes(
         }
     }
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
-    let can_edit = Editor::of(&mut conn, &member).await.is_ok();
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
+    let can_edit = Editor::of(&mut conn, &member.actor()).await.is_ok();
     let hierarchy = service::hierarchy(&mut conn, reader).await?;
     let mut columns = Vec::new();
     let mut specs = vec![first.clone()];

@@ -13,7 +13,7 @@ use crate::coding::blinding::{AgreedCodebook, Viewer};
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AgreedCodeId, ConsensusCodingId, ProjectId, ThemeNodeId, UserId};
 use crate::error::{AppError, FieldErrors};
-use crate::projects::member::Member;
+use crate::projects::member::Actor;
 use crate::projects::model::Role;
 
 /// Someone who may read the hierarchy: not still coding any transcript.
@@ -24,10 +24,10 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub async fn of(conn: &mut PgConnection, member: &Member) -> Result<Self, AppError> {
-        let viewer = Viewer::load(conn, member).await?;
+    pub async fn of(conn: &mut PgConnection, actor: &Actor) -> Result<Self, AppError> {
+        let viewer = Viewer::of(conn, actor).await?;
         Ok(Self {
-            project_id: member.project_id,
+            project_id: actor.project_id,
             proof: viewer.agreed_codebook()?,
         })
     }
@@ -42,12 +42,12 @@ pub struct Editor {
 }
 
 impl Editor {
-    pub async fn of(conn: &mut PgConnection, member: &Member) -> Result<Self, AppError> {
-        member.require(&[Role::Lead])?;
-        member.require_active()?;
+    pub async fn of(conn: &mut PgConnection, actor: &Actor) -> Result<Self, AppError> {
+        actor.require(&[Role::Lead])?;
+        actor.require_active()?;
         Ok(Self {
-            reader: Reader::of(conn, member).await?,
-            user_id: member.user.id,
+            reader: Reader::of(conn, actor).await?,
+            user_id: actor.user_id,
         })
     }
 

@@ -16,7 +16,7 @@ pub async fn saturation(
 ) -> Result<Json<Saturation>, AppError> {
     let query = params.check()?;
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
     let data = service::load(&mut conn, reader).await?;
     Ok(Json(service::saturation(&data, &query)?))
 }
@@ -27,6 +27,6 @@ pub async fn tables(
     Query(params): Query<TablesParams>,
 ) -> Result<Json<Tables>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
     Ok(Json(service::tables(&mut conn, reader, &params).await?))
 }

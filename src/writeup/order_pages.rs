@@ -30,7 +30,7 @@ pub async fn show(
     layout: Layout,
 ) -> Result<Html<String>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
     let data = super::service::load(&mut conn, reader).await?;
     let variables = data
         .variables
@@ -39,7 +39,7 @@ pub async fn show(
         .map(|v| v.name.clone())
         .collect();
     let transcripts = order::manual_list(&mut conn, reader, &data.order).await?;
-    let can_edit = Editor::of(&mut conn, &member).await.is_ok();
+    let can_edit = Editor::of(&mut conn, &member.actor()).await.is_ok();
     Ok(Html(
         InterviewOrderPage {
             layout,
@@ -94,7 +94,7 @@ pub async fn set(
             .map_err(|_| AppError::field("version", "Reload the page."))?,
     };
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     order::set(&mut tx, editor, input).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/projects/{}/saturation/order", member.project_id)).into_response())
@@ -105,7 +105,7 @@ pub async fn get_json(
     member: Member,
 ) -> Result<Json<InterviewOrder>, AppError> {
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
     Ok(Json(order::get(&mut conn, reader.project_id).await?))
 }
 
@@ -115,7 +115,7 @@ pub async fn put_json(
     Json(body): Json<SetOrder>,
 ) -> Result<Json<InterviewOrder>, AppError> {
     let mut tx = state.begin().await?;
-    let editor = Editor::of(&mut tx, &member).await?;
+    let editor = Editor::of(&mut tx, &member.actor()).await?;
     let set = order::set(&mut tx, editor, body).await?;
     tx.commit().await?;
     Ok(Json(set))

@@ -20,7 +20,7 @@ async fn reader_or_notice(
     conn: &mut sqlx::PgConnection,
     member: &Member,
 ) -> Result<Result<Reader, String>, AppError> {
-    match Reader::of(conn, member).await {
+    match Reader::of(conn, &member.actor()).await {
         Ok(reader) => Ok(Ok(reader)),
         Err(AppError::State(why)) => Ok(Err(why)),
         Err(e) => Err(e),
@@ -380,7 +380,7 @@ pub async fn download_table(
         return Err(AppError::field("format", "Choose csv or xlsx."));
     }
     let mut conn = state.db.acquire().await?;
-    let reader = Reader::of(&mut conn, &member).await?;
+    let reader = Reader::of(&mut conn, &member.actor()).await?;
     let sheet = service::sheet(&mut conn, reader, &params, table).await?;
     let (bytes, content_type) = if format == "csv" {
         (export::to_csv(&sheet)?, "text/csv; charset=utf-8")

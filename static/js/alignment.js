@@ -87,12 +87,27 @@ function siblingsAfter(row) {
 // its change was saved.
 let redraws = Promise.resolve();
 
-function redraw(find) {
-  redraws = redraws.then(() => redrawNow(find), () => redrawNow(find));
+// The server's HTML of each redrawn part as last shown, so that a live event
+// for a change already on screen (this page's own, redrawn after it was
+// saved) leaves the page alone.
+const shown = new Map();
+
+function remember(scope) {
+  for (const id of ["suggestions", "coder-columns"]) {
+    const part = scope.getElementById(id);
+    if (part) shown.set(id, part.outerHTML);
+  }
+}
+
+function redraw(find, onlyChanged = false) {
+  redraws = redraws.then(
+    () => redrawNow(find, onlyChanged),
+    () => redrawNow(find, onlyChanged),
+  );
   return redraws;
 }
 
-async function redrawNow(find) {
+async function redrawNow(find, onlyChanged) {
   const response = await fetch(window.location.pathname + window.location.search, {
     headers: { Accept: "text/html" },
     credentials: "same-origin",
@@ -105,11 +120,18 @@ async function redrawNow(find) {
   for (const select of root.querySelectorAll("tr.coder-code select[name=agreed_code_id]")) {
     if (select.value) chosen.set(select.closest("tr").dataset.codeId, select.value);
   }
+  let changed = false;
   for (const id of ["suggestions", "coder-columns"]) {
     const next = fresh.getElementById(id);
     const current = document.getElementById(id);
-    if (next && current) current.replaceWith(document.adoptNode(next));
+    if (!next || !current) continue;
+    const html = next.outerHTML;
+    if (onlyChanged && shown.get(id) === html) continue;
+    shown.set(id, html);
+    current.replaceWith(document.adoptNode(next));
+    changed = true;
   }
+  if (!changed) return;
   for (const [codeId, value] of chosen) {
     const select = root.querySelector(`tr.coder-code[data-code-id="${codeId}"] select[name=agreed_code_id]`);
     if (select && [...select.options].some((o) => o.value === value)) select.value = value;
@@ -173,7 +195,7 @@ function follow(status) {
     return;
   }
   const row = document.activeElement?.closest?.("tr");
-  redraw(row && root.contains(row) ? anchorOf(row) : () => null).catch(() => {
+  redraw(row && root.contains(row) ? anchorOf(row) : () => null, true).catch(() => {
     status.textContent = "The page could not be brought up to date: reload it.";
   });
 }
@@ -199,6 +221,7 @@ function listen() {
 }
 
 if (root) {
+  remember(document);
   paint(document);
   listen();
   root.addEventListener("submit", (event) => {
