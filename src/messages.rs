@@ -48,11 +48,12 @@ pub fn cannot_order_by(variable: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};
 
-    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    /// Every Rust source below `dir`.
+    pub(crate) fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).expect("src/ is readable") {
             let path = entry.expect("an entry of src/").path();
             if path.is_dir() {

@@ -71,18 +71,9 @@ pub fn routes() -> Routes {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
-    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).expect("src/ is readable") {
-            let path = entry.expect("an entry of src/").path();
-            if path.is_dir() {
-                sources(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-    }
+    use crate::messages::tests::sources;
 
     /// The agreed codebook has one owner: a write to its tables anywhere but
     /// its store would be a change without the service's audit row, event

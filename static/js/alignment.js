@@ -7,6 +7,7 @@
 // unless a name is being typed: then the page offers to show them.
 
 import { describeProblem, requestJson } from "./common.js";
+import { followKinds } from "./live_parts.js";
 
 const root = document.getElementById("alignment");
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
@@ -203,21 +204,8 @@ function follow(status) {
 function listen() {
   const status = document.getElementById("live-status");
   if (!status || !root.dataset.liveEvents || !window.EventSource) return;
-  let pending = null;
-  const events = new EventSource(root.dataset.liveEvents);
-  events.addEventListener("message", (message) => {
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    const kind = typeof event?.kind === "string" ? event.kind : "";
-    if (kind !== "alignment.changed" && !kind.startsWith("consensus.code.")) return;
-    // A burst of events (an agreed code and its alignments) is one redraw.
-    clearTimeout(pending);
-    pending = setTimeout(() => follow(status), 200);
-  });
+  // A burst of events (an agreed code and its alignments) is one redraw.
+  followKinds(root.dataset.liveEvents, ["alignment.changed", "consensus.code."], () => follow(status));
 }
 
 if (root) {

@@ -23,6 +23,29 @@ export async function ownWrite(send) {
   return response;
 }
 
+/**
+ * Calls `onKind(kind)`, at most once per 200 ms burst, for each live event of
+ * the project stream at `url` whose kind is one of `kinds`; the call is for
+ * the last event of the burst. `skip()`, when given, may pass over an event.
+ */
+export function followKinds(url, kinds, onKind, skip = () => false) {
+  let pending = null;
+  const events = new EventSource(url);
+  events.addEventListener("message", (message) => {
+    let event;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (!event || typeof event.kind !== "string" || !matches(kinds, event.kind)) return;
+    if (skip()) return;
+    clearTimeout(pending);
+    pending = setTimeout(() => onKind(event.kind), 200);
+  });
+  return events;
+}
+
 /** Whether `kind` is one of `kinds` (exact, or under a prefix ending in "."). */
 export function matches(kinds, kind) {
   return kinds.some((k) => (k.endsWith(".") ? kind.startsWith(k) : kind === k));
@@ -80,21 +103,14 @@ if (config && window.EventSource) {
     status.setAttribute("aria-live", "polite");
     config.prepend(status);
   }
-  let pending = null;
-  const events = new EventSource(config.dataset.liveEvents);
-  events.addEventListener("message", (message) => {
-    let event;
-    try {
-      event = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    if (!event || typeof event.kind !== "string" || !matches(kinds, event.kind)) return;
-    if (ownWrites > 0) {
+  followKinds(
+    config.dataset.liveEvents,
+    kinds,
+    () => refresh(status, selector, false),
+    () => {
+      if (ownWrites === 0) return false;
       ownWrites -= 1;
-      return;
-    }
-    clearTimeout(pending);
-    pending = setTimeout(() => refresh(status, selector, false), 200);
-  });
+      return true;
+    },
+  );
 }

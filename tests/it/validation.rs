@@ -913,3 +913,36 @@ async fn memo_and_debriefing_events_reach_only_those_who_may_read_them() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_open_memo_list_shows_a_memo_another_member_writes_without_a_reload() {
+    let app = crate::harness::TestApp::spawn().await;
+    let s = study(&app).await;
+    let browser = crate::harness::browser::Browser::open(&app).await;
+    browser
+        .sign_in(&s.ben.email, crate::harness::PASSWORD)
+        .await;
+    browser.visit(&s.project.path("/memos")).await;
+    browser.element("#memo-list").await;
+    browser
+        .execute("window.notReloaded = true;", Vec::new())
+        .await
+        .expect("marking the page");
+    let memo = json!({ "kind": "project", "title": "Written elsewhere", "body": "Money keeps coming up." });
+    expect(
+        s.ana.post_json(&s.project.api("/memos"), &memo).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    browser
+        .wait_until(
+            "Ana's memo in Ben's open list",
+            "//ol[@id='memos']/li//strong[normalize-space()='Written elsewhere']",
+        )
+        .await;
+    let kept = browser
+        .execute("return window.notReloaded === true;", Vec::new())
+        .await
+        .expect("reading the mark");
+    assert_eq!(kept, json!(true), "the page was reloaded");
+}
