@@ -1343,10 +1343,7 @@ async fn the_alignment_page_follows_another_leads_alignments_live() {
             "tr.coder-code[data-code-id=\"{ben}\"] form[action$=\"/alignment/map\"]"
         ))
         .await;
-    browser
-        .execute("window.notReloaded = true;", Vec::new())
-        .await
-        .expect("marking the page");
+    browser.mark_page().await;
 
     // Another lead maps Ben's code: the row shows it, the page not reloaded.
     let response = other
@@ -1380,11 +1377,7 @@ async fn the_alignment_page_follows_another_leads_alignments_live() {
             "//tr[contains(@class,'coder-code')]//select/option[normalize-space()='admin burden']",
         )
         .await;
-    let kept = browser
-        .execute("return window.notReloaded === true;", Vec::new())
-        .await
-        .expect("reading the mark");
-    assert_eq!(kept, json!(true), "the page was reloaded");
+    browser.assert_not_reloaded().await;
 
     // A coder's stream carries no alignment (it maps the other codebooks),
     // up to a change everyone hears of.

@@ -924,10 +924,7 @@ async fn an_open_memo_list_shows_a_memo_another_member_writes_without_a_reload()
         .await;
     browser.visit(&s.project.path("/memos")).await;
     browser.element("#memo-list").await;
-    browser
-        .execute("window.notReloaded = true;", Vec::new())
-        .await
-        .expect("marking the page");
+    browser.mark_page().await;
     let memo = json!({ "kind": "project", "title": "Written elsewhere", "body": "Money keeps coming up." });
     expect(
         s.ana.post_json(&s.project.api("/memos"), &memo).await,
@@ -940,9 +937,5 @@ async fn an_open_memo_list_shows_a_memo_another_member_writes_without_a_reload()
             "//ol[@id='memos']/li//strong[normalize-space()='Written elsewhere']",
         )
         .await;
-    let kept = browser
-        .execute("return window.notReloaded === true;", Vec::new())
-        .await
-        .expect("reading the mark");
-    assert_eq!(kept, json!(true), "the page was reloaded");
+    browser.assert_not_reloaded().await;
 }

@@ -248,6 +248,23 @@ impl Browser {
         }
     }
 
+    /// Marks the page in the browser, for [`Browser::assert_not_reloaded`].
+    pub async fn mark_page(&self) {
+        self.execute("window.concordMark = true;", Vec::new())
+            .await
+            .expect("marking the page");
+    }
+
+    /// The page marked by [`Browser::mark_page`] is still the one shown: what
+    /// changed on it changed in place.
+    pub async fn assert_not_reloaded(&self) {
+        let kept = self
+            .execute("return window.concordMark === true;", Vec::new())
+            .await
+            .expect("reading the mark");
+        assert_eq!(kept, serde_json::json!(true), "the page was reloaded");
+    }
+
     /// The value of `attribute` of every element matching `css`.
     pub async fn attrs(&self, css: &str, attribute: &str) -> Vec<String> {
         let mut values = Vec::new();
