@@ -8,7 +8,6 @@ use sqlx::PgConnection;
 use super::model::AssignmentState;
 use super::store::{self, Assignment, AssignmentRow};
 use crate::coding::blinding::Viewer;
-use crate::compare::report::Of;
 use crate::db::audit::{self, Action, Change};
 use crate::db::ids::{AssignmentId, ProjectId, TranscriptId, UserId};
 use crate::error::{AppError, FieldErrors};
@@ -137,13 +136,8 @@ pub async fn submit(
     .await?;
     // The last coder's submit completes the transcript: its agreements are
     // accepted now, if the project accepts them automatically.
-    crate::reconcile::service::file_automatic(
-        &mut *conn,
-        Of::actor(actor),
-        actor.user_id,
-        Refile::One(transcript_id),
-    )
-    .await?;
+    crate::reconcile::service::file_automatic_for(&mut *conn, actor, Refile::One(transcript_id))
+        .await?;
     Ok(after)
 }
 
@@ -213,10 +207,9 @@ pub async fn remove(
     )
     .await?;
     // Without this coder, everyone left may have submitted.
-    crate::reconcile::service::file_automatic(
+    crate::reconcile::service::file_automatic_for(
         &mut *conn,
-        Of::actor(actor),
-        actor.user_id,
+        actor,
         Refile::One(before.transcript_id),
     )
     .await?;

@@ -24,6 +24,7 @@ use crate::db::ids::{AgreedCodeId, CodeId, ProjectId, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Actor;
 use crate::projects::model::Role;
+use crate::reconcile::service::{Refile, file_automatic_for};
 
 /// The messages only the codebook says (the shared ones are `crate::messages`).
 pub mod say {
@@ -323,18 +324,6 @@ pub async fn update(
     Ok(after)
 }
 
-/// Merging, splitting, deleting and restoring agreed codes make and unmake
-/// agreements: what the project accepts on its own is filed with them.
-async fn refile(conn: &mut PgConnection, actor: &Actor) -> Result<(), AppError> {
-    crate::reconcile::service::file_automatic(
-        conn,
-        Of::actor(actor),
-        actor.user_id,
-        crate::reconcile::service::Refile::All,
-    )
-    .await
-}
-
 /// Soft-deletes an agreed code nothing uses any more (no consensus coding, no
 /// coder code aligned to it); restores one.
 pub async fn set_deleted(
@@ -374,7 +363,8 @@ pub async fn set_deleted(
             .after(&after),
     )
     .await?;
-    refile(conn, actor).await?;
+    // Merging, splitting, deleting and restoring make and unmake agreements.
+    file_automatic_for(conn, actor, Refile::All).await?;
     Ok(after)
 }
 
@@ -440,7 +430,8 @@ pub async fn merge(
         })),
     )
     .await?;
-    refile(conn, actor).await?;
+    // Merging, splitting, deleting and restoring make and unmake agreements.
+    file_automatic_for(conn, actor, Refile::All).await?;
     Ok((after, moved))
 }
 
@@ -537,7 +528,8 @@ pub async fn undo_merge(
         })),
     )
     .await?;
-    refile(conn, actor).await?;
+    // Merging, splitting, deleting and restoring make and unmake agreements.
+    file_automatic_for(conn, actor, Refile::All).await?;
     Ok(result)
 }
 
@@ -633,7 +625,8 @@ pub async fn split(
         })),
     )
     .await?;
-    refile(conn, actor).await?;
+    // Merging, splitting, deleting and restoring make and unmake agreements.
+    file_automatic_for(conn, actor, Refile::All).await?;
     Ok(SplitResult {
         code,
         new_code,
@@ -656,36 +649,35 @@ pub async fn codebook(conn: &mut PgConnection, actor: &Actor) -> Result<Vec<Entr
             .into_iter()
             .map(|c| (c.agreed_code_id, c))
             .collect();
-    let aligned = store::list_aligned(&mut *conn, actor.project_id, proof).await?;
-    let quotes = store::list_quotes(&mut *conn, actor.project_id, proof).await?;
+    // Each code's coder codes and quotes, in the order read, grouped once.
+    let mut aligned: HashMap<AgreedCodeId, Vec<CoderCode>> = HashMap::new();
+    for a in store::list_aligned(&mut *conn, actor.project_id, proof).await? {
+        aligned.entry(a.agreed).or_default().push(CoderCode {
+            id: a.id,
+            coder: a.coder,
+            name: a.name,
+        });
+    }
+    let mut quotes: HashMap<AgreedCodeId, Vec<Quote>> = HashMap::new();
+    for q in store::list_quotes(&mut *conn, actor.project_id, proof).await? {
+        quotes.entry(q.agreed).or_default().push(Quote {
+            coding_id: q.id,
+            transcript_id: q.transcript_id,
+            transcript: q.title,
+            participant: q.participant,
+            text: q.text,
+        });
+    }
     Ok(codes
         .into_iter()
         .map(|code| {
             let n = counts.get(&code.id);
-            let quotes: Vec<Quote> = quotes
-                .iter()
-                .filter(|q| q.agreed == code.id)
-                .map(|q| Quote {
-                    coding_id: q.id,
-                    transcript_id: q.transcript_id,
-                    transcript: q.title.clone(),
-                    participant: q.participant.clone(),
-                    text: q.text.clone(),
-                })
-                .collect();
+            let quotes = quotes.remove(&code.id).unwrap_or_default();
             Entry {
                 codings: n.map(|n| n.codings).unwrap_or(0),
                 transcripts: n.map(|n| n.transcripts).unwrap_or(0),
                 participants: n.map(|n| n.participants).unwrap_or(0),
-                coder_codes: aligned
-                    .iter()
-                    .filter(|a| a.agreed == code.id)
-                    .map(|a| CoderCode {
-                        id: a.id,
-                        coder: a.coder.clone(),
-                        name: a.name.clone(),
-                    })
-                    .collect(),
+                coder_codes: aligned.remove(&code.id).unwrap_or_default(),
                 suggested_example: model::suggest_example(&quotes),
                 quotes,
                 code,

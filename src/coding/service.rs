@@ -589,10 +589,9 @@ pub async fn set_code_deleted(
         .await?;
         // A restored code's codings count again, on complete transcripts too.
         if !deleted {
-            crate::reconcile::service::file_automatic(
+            crate::reconcile::service::file_automatic_for(
                 &mut *conn,
-                crate::compare::report::Of::actor(actor),
-                actor.user_id,
+                actor,
                 crate::reconcile::service::Refile::All,
             )
             .await?;

@@ -14,6 +14,7 @@ use crate::db::ids::{AgreedCodeId, CodeId, TranscriptId};
 use crate::error::{AppError, FieldErrors};
 use crate::projects::member::Actor;
 use crate::projects::model::Role;
+use crate::reconcile::service::{Refile, file_automatic_for};
 
 /// Only leads who are not themselves still coding may see every codebook.
 /// A lead blind to nothing, with the proof that lets them read every codebook.
@@ -253,7 +254,8 @@ pub async fn create_agreed(
     for code in &members {
         codebook::align(&mut *conn, actor, code.id, code.agreed_code_id, &agreed).await?;
     }
-    refile(&mut *conn, actor).await?;
+    // A change of alignment makes and unmakes agreements on every complete transcript.
+    file_automatic_for(&mut *conn, actor, Refile::All).await?;
     Ok(agreed)
 }
 
@@ -272,7 +274,8 @@ pub async fn map_onto(
         .find(|a| a.id == agreed)
         .ok_or_else(|| AppError::field("agreed_code_id", "Not an agreed code of this project."))?;
     codebook::align(&mut *conn, actor, code.id, code.agreed_code_id, &agreed).await?;
-    refile(&mut *conn, actor).await?;
+    // A change of alignment makes and unmakes agreements on every complete transcript.
+    file_automatic_for(&mut *conn, actor, Refile::All).await?;
     Ok(())
 }
 
@@ -281,20 +284,9 @@ pub async fn unalign(conn: &mut PgConnection, actor: &Actor, code: CodeId) -> Re
     actor.require_active()?;
     let code = coder_code(&mut *conn, actor, aligner.codebooks, code).await?;
     codebook::unalign(&mut *conn, actor, code.id, code.agreed_code_id).await?;
-    refile(&mut *conn, actor).await?;
+    // A change of alignment makes and unmakes agreements on every complete transcript.
+    file_automatic_for(&mut *conn, actor, Refile::All).await?;
     Ok(())
-}
-
-/// A change of alignment makes and unmakes agreements on every complete
-/// transcript: what the project accepts on its own is filed with it.
-async fn refile(tx: &mut PgConnection, actor: &Actor) -> Result<(), AppError> {
-    crate::reconcile::service::file_automatic(
-        tx,
-        super::report::Of::actor(actor),
-        actor.user_id,
-        crate::reconcile::service::Refile::All,
-    )
-    .await
 }
 
 #[cfg(test)]

@@ -303,6 +303,15 @@ async fn lock_filing(conn: &mut PgConnection, project: ProjectId) -> Result<(), 
     Ok(())
 }
 
+/// [`file_automatic`] for a change `actor` makes to their project, filed as theirs.
+pub async fn file_automatic_for(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    which: Refile,
+) -> Result<(), AppError> {
+    file_automatic(conn, report::Of::actor(actor), actor.user_id, which).await
+}
+
 /// The transcripts [`file_automatic`] looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refile {
@@ -1068,13 +1077,7 @@ pub async fn update_settings(
     // Turned on: the agreements waiting are accepted now. (Turned off, the
     // automatic acceptances filed so far stay, as decisions on the record.)
     if settings.auto_accept_agreements && !before.auto_accept_agreements {
-        file_automatic(
-            &mut *conn,
-            report::Of::actor(actor),
-            actor.user_id,
-            Refile::All,
-        )
-        .await?;
+        file_automatic_for(&mut *conn, actor, Refile::All).await?;
     }
     Ok(settings)
 }
