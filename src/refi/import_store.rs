@@ -262,6 +262,20 @@ pub(crate) async fn insert_submitted_assignments(
 }
 
 /// Every coding, in batches of one statement each.
+///
+/// Each coding's two keys (its layer's assignment, its code in the same
+/// project) are checked once per batch, by one query over the batch's
+/// distinct layers and codes, instead of once per row by the foreign-key
+/// triggers, which are most of the time a bulk insert takes. That is what
+/// `pg_restore --disable-triggers` does, and it is sound here for the same
+/// reason: every row the codings point to was written by this transaction,
+/// in a project no other transaction can see, so none can be changed or
+/// removed before the commit (the row locks of the per-row checks guard
+/// against nothing here). Only the codings inserts run so; the triggers of
+/// every other write, and every later change of the codes and assignments,
+/// check the keys as always. Turning the per-row triggers off takes a
+/// superuser or, from PostgreSQL 15, `GRANT SET ON PARAMETER
+/// session_replication_role`; without it the triggers check each row.
 pub(crate) async fn insert_codings(
     conn: &mut PgConnection,
     project: ProjectId,
@@ -271,6 +285,11 @@ pub(crate) async fn insert_codings(
     users: &HashMap<Uuid, Uuid>,
     codes: &HashMap<Uuid, Uuid>,
 ) -> Result<(), AppError> {
+    let checked_per_batch = if codings.is_empty() {
+        false
+    } else {
+        skip_row_key_checks(&mut *conn).await?
+    };
     for batch in codings.chunks(20_000) {
         let id: Vec<Uuid> = batch.iter().map(|c| coding_ids[&c.guid]).collect();
         let transcript: Vec<Uuid> = batch.iter().map(|c| transcripts[&c.transcript]).collect();
@@ -279,6 +298,9 @@ pub(crate) async fn insert_codings(
         let start: Vec<i32> = batch.iter().map(|c| c.start as i32).collect();
         let end: Vec<i32> = batch.iter().map(|c| c.end as i32).collect();
         let memo: Vec<String> = batch.iter().map(|c| c.memo.clone()).collect();
+        if checked_per_batch {
+            check_keys(&mut *conn, project, &transcript, &coder, &code).await?;
+        }
         sqlx::query!(
             r#"insert into codings (id, project_id, transcript_id, coder_id, code_id, start_offset, end_offset, memo)
                select c.id, $1, c.transcript_id, c.coder_id, c.code_id, c.start_offset, c.end_offset, c.memo
@@ -295,6 +317,72 @@ pub(crate) async fn insert_codings(
         )
         .execute(&mut *conn)
         .await?;
+    }
+    if checked_per_batch {
+        utility(&mut *conn, "set local session_replication_role to default").await?;
+    }
+    Ok(())
+}
+
+/// Turns this transaction's per-row trigger checks off, when the role may;
+/// answers whether it did. A refusal is undone to a savepoint, so the
+/// transaction goes on with the checks in place.
+async fn skip_row_key_checks(conn: &mut PgConnection) -> Result<bool, AppError> {
+    utility(&mut *conn, "savepoint bulk_codings").await?;
+    match utility(&mut *conn, "set local session_replication_role = replica").await {
+        Ok(_) => {
+            utility(&mut *conn, "release savepoint bulk_codings").await?;
+            Ok(true)
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            utility(&mut *conn, "rollback to savepoint bulk_codings").await?;
+            utility(&mut *conn, "release savepoint bulk_codings").await?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A statement of the transaction's own (a savepoint, a setting).
+async fn utility(conn: &mut PgConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).persistent(false).execute(conn).await?;
+    Ok(())
+}
+
+/// The foreign keys `codings_layer_assigned` and `codings_code_same_project`
+/// of one batch, checked together: every distinct layer must be an
+/// assignment of the project and every distinct code one of its codes.
+async fn check_keys(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    transcripts: &[Uuid],
+    coders: &[Uuid],
+    codes: &[Uuid],
+) -> Result<(), AppError> {
+    let missing = sqlx::query!(
+        r#"select (select count(*)
+                     from (select distinct l.transcript_id, l.coder_id
+                             from unnest($2::uuid[], $3::uuid[]) as l(transcript_id, coder_id)) l
+                    where not exists (select 1 from assignments a
+                                       where a.project_id = $1 and a.transcript_id = l.transcript_id
+                                         and a.user_id = l.coder_id)) as "layers!",
+                  (select count(*)
+                     from (select distinct c.code_id from unnest($4::uuid[]) as c(code_id)) c
+                    where not exists (select 1 from codes k
+                                       where k.project_id = $1 and k.id = c.code_id)) as "codes!""#,
+        project as ProjectId,
+        transcripts,
+        coders,
+        codes
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if missing.layers > 0 || missing.codes > 0 {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "import: {} layers without an assignment and {} codes not in the project (codings_layer_assigned, codings_code_same_project)",
+            missing.layers,
+            missing.codes
+        )));
     }
     Ok(())
 }

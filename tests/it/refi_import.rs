@@ -1359,3 +1359,121 @@ async fn the_first_decision_on_an_imported_transcript_files_its_agreements() {
         [("Paperwork".to_owned(), true), ("Sleep".to_owned(), false)]
     );
 }
+
+/// The content of an imported project, without its ids: two imports of one
+/// file compare equal.
+async fn content(
+    app: &TestApp,
+    project: Uuid,
+) -> (Snapshot, Vec<(String, String, i32, i32, String)>) {
+    let mut s = snapshot(app, project).await;
+    let codings = sqlx::query_as(
+        "select t.title, k.name, c.start_offset, c.end_offset, c.memo
+           from codings c join transcripts t on t.id = c.transcript_id join codes k on k.id = c.code_id
+          where c.project_id = $1 order by 1, 2, 3, 4, 5",
+    )
+    .bind(project)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for t in &mut s.transcripts {
+        t.0 = Uuid::nil();
+    }
+    s.transcripts.sort();
+    s.participants.clear();
+    s.codes.clear();
+    s.codings.clear();
+    s.coders.clear();
+    (s, codings)
+}
+
+#[tokio::test]
+async fn a_role_that_may_not_turn_row_checks_off_imports_the_same_project_checked_per_row() {
+    let app = TestApp::spawn().await;
+    let owner = app.signed_in("owner@example.org", false).await;
+    let bytes = project_qdpx("NVivo for Windows 12.6", true, false);
+    let plan = concord::refi::import::plan(
+        &concord::refi::read("night.qdpx", &bytes, &Default::default()).unwrap(),
+        "night.qdpx",
+    );
+
+    // The test's own role may (a superuser): its codings' keys are checked per batch.
+    let mut tx = app.pool.begin().await.unwrap();
+    let bulk = concord::refi::import::store_plan(&mut tx, owner.id, &plan)
+        .await
+        .unwrap();
+    // Later writes in the same transaction are checked per row again: a
+    // coding on a layer nobody is assigned to is refused by its key.
+    let (transcript, code): (Uuid, Uuid) =
+        sqlx::query_as("select transcript_id, code_id from codings where project_id = $1 limit 1")
+            .bind(bulk.project_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    let mut inner = sqlx::Acquire::begin(&mut *tx).await.unwrap();
+    let orphan = sqlx::query(
+        "insert into codings (id, project_id, transcript_id, coder_id, code_id, start_offset, end_offset)
+         values (gen_random_uuid(), $1, $2, $3, $4, 0, 1)",
+    )
+    .bind(bulk.project_id.0)
+    .bind(transcript)
+    .bind(owner.id.0)
+    .bind(code)
+    .execute(&mut *inner)
+    .await
+    .unwrap_err();
+    assert!(
+        orphan.to_string().contains("codings_layer_assigned"),
+        "{orphan}"
+    );
+    inner.rollback().await.unwrap();
+    tx.commit().await.unwrap();
+
+    // A role without the right to set session_replication_role: per row.
+    let role = format!("importer_{}", Uuid::new_v4().simple());
+    for sql in [
+        format!("create role {role} nosuperuser"),
+        format!("grant all on all tables in schema public to {role}"),
+        format!("grant all on all sequences in schema public to {role}"),
+    ] {
+        sqlx::query(&sql).execute(&app.pool).await.unwrap();
+    }
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query(&format!("set local role {role}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let refused = sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
+        .await;
+    assert!(refused.is_err(), "the role may not turn the triggers off");
+    tx.rollback().await.unwrap();
+
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query(&format!("set local role {role}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let per_row = concord::refi::import::store_plan(&mut tx, owner.id, &plan)
+        .await
+        .unwrap();
+    // The transaction went on after the refusal, as it was.
+    let setting: String = sqlx::query_scalar("show session_replication_role")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(setting, "origin");
+    tx.commit().await.unwrap();
+
+    assert_eq!(bulk.codings, 4);
+    assert_eq!(per_row.codings, bulk.codings);
+    let (a, b) = (
+        content(&app, bulk.project_id.0).await,
+        content(&app, per_row.project_id.0).await,
+    );
+    assert_eq!(a, b);
+    assert_eq!(a.1.len(), 4);
+    for sql in [format!("drop owned by {role}"), format!("drop role {role}")] {
+        sqlx::query(&sql).execute(&app.pool).await.unwrap();
+    }
+}
