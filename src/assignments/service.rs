@@ -233,38 +233,62 @@ impl AssignmentProgress {
     }
 }
 
+/// Where a text's lines start (in code points) and which hold more than
+/// white space: read once per transcript, then laid under each coder's layer.
+pub struct Lines {
+    starts: Vec<usize>,
+    nonempty: Vec<bool>,
+    total: usize,
+}
+
+impl Lines {
+    pub fn of(text: &str) -> Lines {
+        let mut starts = Vec::new();
+        let mut nonempty = Vec::new();
+        let mut offset = 0;
+        for line in text.split('\n') {
+            let length = line.chars().count();
+            starts.push(offset);
+            nonempty.push(!line.trim().is_empty());
+            offset += length + 1;
+        }
+        let total = nonempty.iter().filter(|n| **n).count();
+        Lines {
+            starts,
+            nonempty,
+            total,
+        }
+    }
+
+    /// Non-empty lines under at least one of `spans`, and non-empty lines in all.
+    pub fn touched(&self, spans: &[(i32, i32)]) -> (usize, usize) {
+        let line_of = |pos: usize| self.starts.partition_point(|&s| s <= pos).saturating_sub(1);
+        let mut marks = vec![0i32; self.starts.len() + 1];
+        for &(start, end) in spans {
+            let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+                continue;
+            };
+            if end <= start {
+                continue;
+            }
+            marks[line_of(start)] += 1;
+            marks[line_of(end - 1) + 1] -= 1;
+        }
+        let mut depth = 0;
+        let mut touched = 0;
+        for (i, is_text) in self.nonempty.iter().enumerate() {
+            depth += marks[i];
+            if *is_text && depth > 0 {
+                touched += 1;
+            }
+        }
+        (touched, self.total)
+    }
+}
+
 /// Share of non-empty lines that hold at least one coding.
 pub fn lines_touched(text: &str, spans: &[(i32, i32)]) -> (usize, usize) {
-    let mut starts = Vec::new();
-    let mut nonempty = Vec::new();
-    let mut offset = 0;
-    for line in text.split('\n') {
-        let length = line.chars().count();
-        starts.push(offset);
-        nonempty.push(!line.trim().is_empty());
-        offset += length + 1;
-    }
-    let line_of = |pos: usize| starts.partition_point(|&s| s <= pos).saturating_sub(1);
-    let mut marks = vec![0i32; starts.len() + 1];
-    for &(start, end) in spans {
-        let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
-            continue;
-        };
-        if end <= start {
-            continue;
-        }
-        marks[line_of(start)] += 1;
-        marks[line_of(end - 1) + 1] -= 1;
-    }
-    let mut depth = 0;
-    let mut touched = 0;
-    for (i, is_text) in nonempty.iter().enumerate() {
-        depth += marks[i];
-        if *is_text && depth > 0 {
-            touched += 1;
-        }
-    }
-    (touched, nonempty.iter().filter(|n| **n).count())
+    Lines::of(text).touched(spans)
 }
 
 /// Assignments with progress: all of them for leads, the caller's own otherwise.
@@ -282,27 +306,26 @@ pub async fn list_with_progress(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let texts: HashMap<TranscriptId, String> =
-        store::transcript_texts(&mut *conn, actor.project_id)
-            .await?
-            .into_iter()
-            .collect();
+    let lines: HashMap<TranscriptId, Lines> = store::transcript_texts(&mut *conn, actor.project_id)
+        .await?
+        .into_iter()
+        .map(|(id, text)| (id, Lines::of(&text)))
+        .collect();
     let mut spans: HashMap<(TranscriptId, UserId), Vec<(i32, i32)>> = HashMap::new();
-    for (t, u, s, e) in store::layer_spans(&mut *conn, actor.project_id).await? {
+    let transcripts: Vec<TranscriptId> = lines.keys().copied().collect();
+    for (t, u, s, e) in store::layer_spans(&mut *conn, actor.project_id, &transcripts).await? {
         spans.entry((t, u)).or_default().push((s, e));
     }
     Ok(rows
         .into_iter()
         .map(|row| {
-            let text = texts
-                .get(&row.assignment.transcript_id)
-                .map(String::as_str)
-                .unwrap_or("");
             let layer = spans
                 .get(&(row.assignment.transcript_id, row.assignment.user_id))
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let (touched, lines_total) = lines_touched(text, layer);
+            let (touched, lines_total) = lines
+                .get(&row.assignment.transcript_id)
+                .map_or((0, 0), |l| l.touched(layer));
             let visible =
                 viewer.can_see_progress_of(row.assignment.transcript_id, row.assignment.user_id);
             AssignmentProgress {

@@ -162,17 +162,21 @@ pub async fn delete(
     Ok(())
 }
 
-/// Line starts of each transcript and the spans of each layer, for progress.
+/// The spans of every live coding (under a live code) on `transcripts`, by
+/// layer: read through the layer index, one transcript after another.
 pub async fn layer_spans(
     conn: &mut PgConnection,
     project_id: ProjectId,
+    transcripts: &[TranscriptId],
 ) -> Result<Vec<(TranscriptId, UserId, i32, i32)>, AppError> {
+    let ids: Vec<uuid::Uuid> = transcripts.iter().map(|t| t.0).collect();
     let rows = sqlx::query!(
         r#"select c.transcript_id as "transcript_id: TranscriptId", c.coder_id as "coder_id: UserId", c.start_offset, c.end_offset
              from codings c
-             join codes k on k.id = c.code_id
-            where c.project_id = $1 and c.deleted_at is null and k.deleted_at is null"#,
-        project_id as ProjectId
+            where c.project_id = $1 and c.transcript_id = any($2) and c.deleted_at is null
+              and c.code_id not in (select k.id from codes k where k.project_id = $1 and k.deleted_at is not null)"#,
+        project_id as ProjectId,
+        &ids
     )
     .fetch_all(conn)
     .await?;

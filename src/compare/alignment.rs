@@ -129,7 +129,7 @@ pub async fn view(conn: &mut PgConnection, actor: &Actor) -> Result<AlignmentVie
     let aligner = require_aligner(&mut *conn, actor).await?;
     let codes = store::list_coder_codes(&mut *conn, actor.project_id, aligner.codebooks).await?;
     let agreed_codes = crate::codebook::store::list_agreed(&mut *conn, actor.project_id).await?;
-    let transcripts = store::transcripts_for_report(&mut *conn, actor.project_id, None).await?;
+    let transcripts = store::transcripts_for_report(&mut *conn, actor.project_id).await?;
     let layers = aligner.viewer.layers_of(transcripts.iter().map(|t| t.id));
     let codings = store::codings_of(&mut *conn, actor.project_id, &layers).await?;
     let spans: Vec<(TranscriptId, CodeId, u32, u32)> = codings

@@ -263,7 +263,7 @@ async fn load(
     }
     let project = of.project;
     let is_lead = matches!(viewer.role, Role::Owner | Role::Lead);
-    let transcripts = store::transcripts_for_report(&mut *conn, project, only).await?;
+    let transcripts = store::transcript_coders(&mut *conn, project, only).await?;
     let mut included = Vec::new();
     let mut excluded = Vec::new();
     for t in transcripts {
@@ -291,6 +291,7 @@ async fn load(
     if only.is_some() && included.is_empty() && excluded.is_empty() {
         return Err(AppError::NotFound);
     }
+    let included = store::with_texts(&mut *conn, project, included).await?;
 
     // Agreed codes: the shared codebook's codes as they are, or the alignment.
     let coder_codes = crate::codebook::store::list_code_mappings(&mut *conn, project).await?;

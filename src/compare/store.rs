@@ -56,16 +56,25 @@ pub struct TranscriptForReport {
     pub submitted: Vec<UserId>,
 }
 
+/// A live transcript's title, who was asked to code it and who has
+/// submitted: what decides whether it is compared, without its text.
+pub struct TranscriptCoders {
+    pub id: TranscriptId,
+    pub title: String,
+    pub assigned: Vec<UserId>,
+    pub submitted: Vec<UserId>,
+}
+
 /// The live transcripts of the project, or only `only`: a decision on one
-/// transcript reads one text, not the whole project's.
-pub async fn transcripts_for_report(
+/// transcript reads one, not the whole project's.
+pub async fn transcript_coders(
     conn: &mut PgConnection,
     project_id: ProjectId,
     only: Option<TranscriptId>,
-) -> Result<Vec<TranscriptForReport>, AppError> {
+) -> Result<Vec<TranscriptCoders>, AppError> {
     Ok(sqlx::query_as!(
-        TranscriptForReport,
-        r#"select t.id as "id: TranscriptId", t.title, t.text, t.turns as "turns: Json<Vec<Turn>>",
+        TranscriptCoders,
+        r#"select t.id as "id: TranscriptId", t.title,
                   coalesce(array_agg(a.user_id order by a.user_id) filter (where a.user_id is not null), '{}') as "assigned!: Vec<UserId>",
                   coalesce(array_agg(a.user_id order by a.user_id) filter (where a.state = 'submitted'), '{}') as "submitted!: Vec<UserId>"
              from transcripts t
@@ -78,6 +87,55 @@ pub async fn transcripts_for_report(
     )
     .fetch_all(conn)
     .await?)
+}
+
+/// `transcripts` with their texts and turns, in the same order: only those
+/// a report compares are read.
+pub async fn with_texts(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+    transcripts: Vec<TranscriptCoders>,
+) -> Result<Vec<TranscriptForReport>, AppError> {
+    if transcripts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<uuid::Uuid> = transcripts.iter().map(|t| t.id.0).collect();
+    let rows = sqlx::query!(
+        r#"select id as "id: TranscriptId", text, turns as "turns: Json<Vec<Turn>>"
+             from transcripts
+            where project_id = $1 and id = any($2)"#,
+        project_id as ProjectId,
+        &ids
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut texts: std::collections::HashMap<TranscriptId, (String, Json<Vec<Turn>>)> = rows
+        .into_iter()
+        .map(|r| (r.id, (r.text, r.turns)))
+        .collect();
+    Ok(transcripts
+        .into_iter()
+        .filter_map(|t| {
+            let (text, turns) = texts.remove(&t.id)?;
+            Some(TranscriptForReport {
+                id: t.id,
+                title: t.title,
+                text,
+                turns,
+                assigned: t.assigned,
+                submitted: t.submitted,
+            })
+        })
+        .collect())
+}
+
+/// Every live transcript of the project with its text.
+pub async fn transcripts_for_report(
+    conn: &mut PgConnection,
+    project_id: ProjectId,
+) -> Result<Vec<TranscriptForReport>, AppError> {
+    let transcripts = transcript_coders(&mut *conn, project_id, None).await?;
+    with_texts(conn, project_id, transcripts).await
 }
 
 /// Live transcripts every coder assigned to has submitted (or with no coder
