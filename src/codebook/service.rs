@@ -207,12 +207,15 @@ pub async fn mirror_shared(
     actor: UserId,
 ) -> Result<(), AppError> {
     for code in store::list_unmirrored(&mut *conn, project).await? {
-        let mut mirror = AgreedCode::new(
-            AgreedCodeId::new(),
-            code.name.clone(),
-            code.definition,
-            code.color,
-        );
+        // The agreed code takes its shared code's id (unless an agreed code
+        // has it already), so that an export speaks of the codes the coders
+        // coded with and an import of it gives them back by their GUIDs.
+        let id = if store::agreed_id_taken(&mut *conn, code.id.0).await? {
+            AgreedCodeId::new()
+        } else {
+            AgreedCodeId(code.id.0)
+        };
+        let mut mirror = AgreedCode::new(id, code.name.clone(), code.definition, code.color);
         mirror.inclusion = code.inclusion;
         mirror.exclusion = code.exclusion;
         let (agreed, made) =

@@ -300,6 +300,16 @@ pub struct Unmirrored {
     pub color: String,
 }
 
+/// Whether any agreed code, of any project, live or not, has this id.
+pub async fn agreed_id_taken(conn: &mut PgConnection, id: uuid::Uuid) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists (select 1 from agreed_codes where id = $1) as "taken!""#,
+        id
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
 pub async fn list_unmirrored(
     conn: &mut PgConnection,
     project: ProjectId,

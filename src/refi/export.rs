@@ -9,7 +9,7 @@ use super::model::Code;
 use super::store::{self, AgreedCodeRow, PlacementRow, ThemeNodeRow};
 use super::write;
 use crate::coding::blinding::AgreedCodebook;
-use crate::db::ids::ProjectId;
+use crate::db::ids::{AgreedCodeId, ProjectId};
 use crate::error::AppError;
 
 /// What Concord writes as `origin`.
@@ -65,7 +65,7 @@ pub(crate) fn hierarchy(
         node: &ThemeNodeRow,
         children: &HashMap<Option<Uuid>, Vec<&ThemeNodeRow>>,
         placed: &HashMap<Uuid, Vec<&PlacementRow>>,
-        by_id: &HashMap<crate::db::ids::AgreedCodeId, &AgreedCodeRow>,
+        by_id: &HashMap<AgreedCodeId, &AgreedCodeRow>,
         agreed: &dyn Fn(&AgreedCodeRow) -> Code,
         depth: usize,
     ) -> Code {
@@ -108,11 +108,51 @@ pub(crate) fn hierarchy(
         .filter(|p| live.contains(&p.node_id))
         .map(|p| p.agreed_code_id)
         .collect();
+    // The codes no theme places, nested as their shared codes are (an agreed
+    // code under its shared parent's, when that one is unplaced too).
+    let unplaced: HashMap<_, &AgreedCodeRow> = codes
+        .iter()
+        .filter(|c| !placed_codes.contains(&c.id))
+        .map(|c| (c.id, c))
+        .collect();
+    // An agreed code whose shared codes' parents lead back to itself stands
+    // at the top, so that every code is reached from a root.
+    let parent_of = |c: &AgreedCodeRow| {
+        let parent = c.shared_parent.filter(|p| unplaced.contains_key(p))?;
+        let mut up = Some(parent);
+        for _ in 0..=unplaced.len() {
+            match up.and_then(|p| unplaced.get(&p)) {
+                Some(u) if u.id == c.id => return None,
+                Some(u) => up = u.shared_parent,
+                None => return Some(parent),
+            }
+        }
+        Some(parent)
+    };
+    let mut nested: HashMap<Option<AgreedCodeId>, Vec<&AgreedCodeRow>> = HashMap::new();
+    for c in codes.iter().filter(|c| unplaced.contains_key(&c.id)) {
+        nested.entry(parent_of(c)).or_default().push(c);
+    }
+    fn tree(
+        c: &AgreedCodeRow,
+        nested: &HashMap<Option<AgreedCodeId>, Vec<&AgreedCodeRow>>,
+        agreed: &dyn Fn(&AgreedCodeRow) -> Code,
+    ) -> Code {
+        let mut code = agreed(c);
+        code.children = nested
+            .get(&Some(c.id))
+            .into_iter()
+            .flatten()
+            .map(|k| tree(k, nested, agreed))
+            .collect();
+        code
+    }
     out.extend(
-        codes
-            .iter()
-            .filter(|c| !placed_codes.contains(&c.id))
-            .map(agreed),
+        nested
+            .get(&None)
+            .into_iter()
+            .flatten()
+            .map(|c| tree(c, &nested, &agreed)),
     );
     out
 }
@@ -730,5 +770,70 @@ fn cli_message(error: &AppError) -> String {
         AppError::State(detail) => detail.clone(),
         AppError::Internal(error) => format!("{error:#}"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(n: u128, parent: Option<u128>) -> AgreedCodeRow {
+        AgreedCodeRow {
+            id: AgreedCodeId(Uuid::from_u128(n)),
+            name: format!("code {n}"),
+            definition: String::new(),
+            inclusion: String::new(),
+            exclusion: String::new(),
+            example: String::new(),
+            color: "#aabbcc".to_owned(),
+            shared_parent: parent.map(|p| AgreedCodeId(Uuid::from_u128(p))),
+        }
+    }
+
+    fn shape(codes: &[Code]) -> Vec<(u128, Vec<(u128, usize)>)> {
+        codes
+            .iter()
+            .map(|c| {
+                let kids = c
+                    .children
+                    .iter()
+                    .map(|k| (k.guid.as_u128(), k.children.len()))
+                    .collect();
+                (c.guid.as_u128(), kids)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unplaced_codes_nest_as_their_shared_codes_and_a_cycle_stands_at_the_top() {
+        // 2 under 1, 3 under 2; 4's parent is not an agreed code; 5 and 6
+        // are each other's parent, 7 is under 6.
+        let codes = [
+            code(1, None),
+            code(2, Some(1)),
+            code(3, Some(2)),
+            code(4, Some(99)),
+            code(5, Some(6)),
+            code(6, Some(5)),
+            code(7, Some(6)),
+        ];
+        let out = hierarchy(&codes, &[], &[]);
+        assert_eq!(
+            shape(&out),
+            [
+                (1, vec![(2, 1)]),
+                (4, vec![]),
+                (5, vec![]),
+                (6, vec![(7, 0)]),
+            ]
+        );
+        let mut all = Vec::new();
+        fn walk(c: &Code, all: &mut Vec<u128>) {
+            all.push(c.guid.as_u128());
+            c.children.iter().for_each(|k| walk(k, all));
+        }
+        out.iter().for_each(|c| walk(c, &mut all));
+        all.sort();
+        assert_eq!(all, [1, 2, 3, 4, 5, 6, 7]);
     }
 }

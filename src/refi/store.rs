@@ -17,6 +17,9 @@ pub(crate) struct AgreedCodeRow {
     pub exclusion: String,
     pub example: String,
     pub color: String,
+    /// For the agreed code of a shared code: the agreed code of that shared
+    /// code's parent, so the shared codebook's nesting can be kept.
+    pub shared_parent: Option<AgreedCodeId>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,10 +48,16 @@ pub(crate) async fn list_agreed_codes(
 ) -> Result<Vec<AgreedCodeRow>, AppError> {
     Ok(sqlx::query_as!(
         AgreedCodeRow,
-        r#"select id as "id: AgreedCodeId", name, definition, inclusion, exclusion, example, color
-             from agreed_codes
-            where project_id = $1 and deleted_at is null and merged_into is null
-            order by lower(name), id"#,
+        r#"select a.id as "id: AgreedCodeId", a.name, a.definition, a.inclusion, a.exclusion, a.example, a.color,
+                  (select p.agreed_code_id
+                     from code_alignments m
+                     join codes s on s.id = m.code_id and s.owner_id is null
+                     join code_alignments p on p.code_id = s.parent_id
+                    where m.agreed_code_id = a.id
+                    order by s.id limit 1) as "shared_parent?: AgreedCodeId"
+             from agreed_codes a
+            where a.project_id = $1 and a.deleted_at is null and a.merged_into is null
+            order by lower(a.name), a.id"#,
         project as ProjectId
     )
     .fetch_all(conn)

@@ -1477,3 +1477,98 @@ async fn a_role_that_may_not_turn_row_checks_off_imports_the_same_project_checke
         sqlx::query(&sql).execute(&app.pool).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_shared_codebook_project_with_agreed_codes_exports_and_imports_its_codes_as_they_were() {
+    // Site A: a shared codebook (Paperwork nested under Work) and a first
+    // decision, which gives every shared code its agreed code.
+    let a = TestApp::spawn().await;
+    let owner_a = a.signed_in("owner@example.org", false).await;
+    let (_, imported) = import_via_api(
+        &owner_a,
+        "night.qdpx",
+        project_qdpx("ATLAS.ti 23.2", false, false),
+    )
+    .await;
+    let project: Uuid = imported["project_id"].as_str().unwrap().parse().unwrap();
+    let transcript: Uuid = sqlx::query_scalar("select id from transcripts where project_id = $1")
+        .bind(project)
+        .fetch_one(&a.pool)
+        .await
+        .unwrap();
+    let rec: Value = owner_a
+        .get(&format!(
+            "/api/v1/projects/{project}/transcripts/{transcript}/reconciliation"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let open = rec["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["resolved"] == false)
+        .expect("an open discrepancy");
+    let response = owner_a
+        .post_json(
+            &format!("/api/v1/projects/{project}/transcripts/{transcript}/decisions"),
+            &json!({ "key": open["key"], "kind": open["offered"][0], "rationale": "agreed" }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // Each agreed code stands for its shared code under the shared code's id.
+    let mirrors: Vec<(Uuid, Uuid)> = sqlx::query_as(
+        "select m.code_id, m.agreed_code_id from code_alignments m where m.project_id = $1 order by 1",
+    )
+    .bind(project)
+    .fetch_all(&a.pool)
+    .await
+    .unwrap();
+    assert_eq!(mirrors.len(), 3);
+    assert!(
+        mirrors.iter().all(|(code, agreed)| code == agreed),
+        "{mirrors:?}"
+    );
+    let before = snapshot(&a, project).await;
+
+    // Its export with every coder's layer keeps the shared nesting where no
+    // theme places a code, and validates.
+    let bytes = owner_a
+        .get(&format!(
+            "/projects/{project}/exports/project.qdpx?coders=1"
+        ))
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut qde = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("project.qde").unwrap(), &mut qde).unwrap();
+    assert_eq!(crate::refi::xmllint(qde.as_bytes(), "Project.xsd"), Ok(()));
+
+    // Site B: the same codes with the same ids and nesting, and every coder
+    // coding under the code it was made with.
+    let b = TestApp::spawn().await;
+    let owner_b = b.signed_in("owner@example.org", false).await;
+    let (_, imported) = import_via_api(&owner_b, "export.qdpx", bytes).await;
+    let project_b: Uuid = imported["project_id"].as_str().unwrap().parse().unwrap();
+    let after = snapshot(&b, project_b).await;
+    let tree = |s: &Snapshot| {
+        s.codes
+            .iter()
+            .map(|c| (c.0, c.1.clone(), c.2))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tree(&after), tree(&before));
+    let (coders, lead): (Vec<_>, Vec<_>) = after
+        .codings
+        .iter()
+        .cloned()
+        .partition(|c| before.codings.iter().any(|b| b.2 == c.2));
+    assert_eq!(coders, before.codings);
+    // The consensus layer comes as the lead's codings, under the same codes.
+    assert_eq!(lead.len(), 1);
+    assert_eq!(lead[0].3.to_string(), PAPERWORK);
+}
