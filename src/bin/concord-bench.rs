@@ -845,6 +845,11 @@ async fn run(args: &Args, base: &str, server: Option<&Server>) -> anyhow::Result
                 code: project.coders[0].codes[0].clone(),
             };
             let own = pgbench_create_sql(server, &ids, concurrency, args.pgbench_seconds)?;
+            let made: Vec<String> = {
+                let guard = states[0].rng.lock().await;
+                guard.1.iter().map(|(id, _)| id.clone()).collect()
+            };
+            remove_pgbench_codings(server, &ids, &made)?;
             ceilings.push((concurrency, creates.throughput(), ceiling, own));
         }
         figures.push(creates);
@@ -1108,23 +1113,52 @@ struct Ceiling {
     pgbench_ms: f64,
 }
 
+/// Runs `sql` with psql on the server's own cluster, as its superuser.
+fn psql(server: &Server, database: &str, sql: &str) -> anyhow::Result<()> {
+    let output = Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(server.socket_dir())
+        .args([
+            "-U",
+            concord::db::embedded::SUPERUSER,
+            "-d",
+            database,
+            "-c",
+            sql,
+        ])
+        .output()
+        .context("running psql")?;
+    ensure!(
+        output.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+/// Removes the codings pgbench's create.sql added to `ids`' layer (all but
+/// `keep`, those made through the API), so that the updates, reads, pages and
+/// dashboard measured after it see the same project as a run without
+/// --pgbench. Their audit rows and live events stay (nothing measured reads them).
+fn remove_pgbench_codings(server: &Server, ids: &CreateIds, keep: &[String]) -> anyhow::Result<()> {
+    let keep = keep
+        .iter()
+        .map(|id| Uuid::parse_str(id).map(|u| u.to_string()))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(",");
+    psql(
+        server,
+        "concord",
+        &format!(
+            "delete from codings where transcript_id = '{}' and coder_id = '{}' and id <> all('{{{keep}}}'::uuid[])",
+            ids.transcript, ids.coder
+        ),
+    )?;
+    psql(server, "concord", "vacuum (analyze) codings")
+}
+
 fn pgbench_ceiling(server: &Server, clients: usize, seconds: u64) -> anyhow::Result<Ceiling> {
-    let socket = server.socket_dir();
-    let user = concord::db::embedded::SUPERUSER;
-    let psql = |database: &str, sql: &str| -> anyhow::Result<()> {
-        let output = Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-            .arg(&socket)
-            .args(["-U", user, "-d", database, "-c", sql])
-            .output()
-            .context("running psql")?;
-        ensure!(
-            output.status.success(),
-            "psql: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Ok(())
-    };
+    let psql = |database: &str, sql: &str| psql(server, database, sql);
     psql("postgres", "drop database if exists ceiling")?;
     psql("postgres", "create database ceiling")?;
     psql(
